@@ -1,0 +1,546 @@
+"""Study files: frozen, validated specs parsed from TOML, and the per-trial config.
+
+A study file has four tables, ``[study]``, ``[data]``, ``[model]`` and
+``[space]`` (see ``docs/study-file.md``). :func:`load_spec` reads and validates
+the whole file before anything touches storage; every problem is a
+:class:`~actreg_search.errors.SpecError` whose message names the file, the key,
+what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from actreg_search.errors import SpecError
+
+
+class Regularizer(str, enum.Enum):
+    """Which penalty is applied."""
+
+    NONE = "none"
+    L1 = "l1"
+    L2 = "l2"
+    L1_L2 = "l1_l2"
+
+
+class Placement(str, enum.Enum):
+    """Where the penalty is applied (see ``docs/placements.md``)."""
+
+    PRE_ACTIVATION = "pre_activation"
+    POST_ACTIVATION = "post_activation"
+    KERNEL = "kernel"
+
+
+class SamplerName(str, enum.Enum):
+    """Optuna samplers a study can use."""
+
+    TPE = "tpe"
+    RANDOM = "random"
+    GRID = "grid"
+    CMAES = "cmaes"
+
+
+class PrunerName(str, enum.Enum):
+    """Optuna pruners a study can use."""
+
+    NONE = "none"
+    MEDIAN = "median"
+    HYPERBAND = "hyperband"
+
+
+class DatasetName(str, enum.Enum):
+    """Datasets that can be loaded without a download."""
+
+    CIRCLES = "circles"
+    MOONS = "moons"
+
+
+class Family(str, enum.Enum):
+    """Model families."""
+
+    MLP = "mlp"
+
+
+class EngineName(str, enum.Enum):
+    """Training engines."""
+
+    KERAS = "keras"
+    FUSED = "fused"
+
+
+class OptimizerName(str, enum.Enum):
+    """Keras optimizers a model can be trained with."""
+
+    ADAM = "adam"
+    SGD = "sgd"
+    RMSPROP = "rmsprop"
+
+
+ACTIVATIONS = ("relu", "elu", "selu", "gelu", "tanh", "sigmoid", "swish", "softplus")
+DEFAULT_STORAGE = "sqlite:///actreg.db"
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+# --------------------------------------------------------------------------- params
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A parameter taking one of listed values; a single value means fixed."""
+
+    values: tuple[Any, ...]
+
+    @property
+    def fixed(self) -> bool:
+        """Whether there is nothing to search."""
+        return len(self.values) == 1
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric range searched by the sampler."""
+
+    low: float
+    high: float
+    log: bool
+    integer: bool
+
+
+Param = Choice | Range
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class StudySection:
+    """The ``[study]`` table."""
+
+    name: str
+    sampler: SamplerName = SamplerName.TPE
+    n_trials: int = 20
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    seed: int = 0
+    storage: str | None = None
+    pruner: PrunerName = PrunerName.NONE
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The ``[data]`` table: which dataset and how it is split."""
+
+    name: DatasetName = DatasetName.CIRCLES
+    n_samples: int = 100
+    noise: float = 0.1
+    random_state: int = 1
+    train_size: int = 30
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The ``[model]`` table: the fixed parts of the model and its training."""
+
+    family: Family = Family.MLP
+    hidden_units: int = 500
+    activation: str = "relu"
+    epochs: int = 4000
+    batch_size: int = 32
+    optimizer: OptimizerName = OptimizerName.ADAM
+    learning_rate: float = 0.001
+    engine: EngineName = EngineName.KERAS
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """The ``[space]`` table: what the sampler searches."""
+
+    regularizer: Choice = Choice(tuple(Regularizer))
+    placement: Choice = Choice(tuple(Placement))
+    coefficient: Param = Range(1e-6, 1e-2, log=True, integer=False)
+    hidden_units: Param | None = None
+    l1_coefficient: Param | None = None
+    l2_coefficient: Param | None = None
+
+    def l1_l2_params(self) -> tuple[Param, Param]:
+        """The two coefficients of ``l1_l2``; each defaults to ``coefficient``."""
+        return (self.l1_coefficient or self.coefficient, self.l2_coefficient or self.coefficient)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A whole, validated study file."""
+
+    study: StudySection
+    data: DataSpec
+    model: ModelSpec
+    space: SpaceSpec
+    source: str = "<memory>"
+
+    def with_overrides(
+        self,
+        *,
+        n_trials: int | None = None,
+        epochs: int | None = None,
+        seeds: int | None = None,
+    ) -> StudySpec:
+        """Return a copy with command-line overrides applied and validated."""
+        study, model = self.study, self.model
+        if n_trials is not None:
+            study = dataclasses.replace(study, n_trials=_positive(n_trials, "--n-trials"))
+        if seeds is not None:
+            study = dataclasses.replace(study, seeds=tuple(range(_positive(seeds, "--seeds"))))
+        if epochs is not None:
+            model = dataclasses.replace(model, epochs=_positive(epochs, "--epochs"))
+        return dataclasses.replace(self, study=study, model=model)
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """Everything needed to build and train one trial's model (no Optuna here)."""
+
+    regularizer: Regularizer
+    placement: Placement | None
+    l1: float
+    l2: float
+    hidden_units: int
+    activation: str = "relu"
+    family: Family = Family.MLP
+    epochs: int = 4000
+    batch_size: int = 32
+    optimizer: OptimizerName = OptimizerName.ADAM
+    learning_rate: float = 0.001
+
+    def __post_init__(self) -> None:
+        if (self.regularizer is Regularizer.NONE) != (self.placement is None):
+            raise ValueError("placement must be None exactly when regularizer is none")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (enums as their values)."""
+        return {
+            f.name: (v.value if isinstance(v, enum.Enum) else v)
+            for f in dataclasses.fields(self)
+            for v in [getattr(self, f.name)]
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> TrialConfig:
+        """Inverse of :meth:`to_dict`."""
+        placement = raw.get("placement")
+        return cls(
+            regularizer=Regularizer(raw["regularizer"]),
+            placement=Placement(placement) if placement else None,
+            l1=float(raw["l1"]),
+            l2=float(raw["l2"]),
+            hidden_units=int(raw["hidden_units"]),
+            activation=str(raw["activation"]),
+            family=Family(raw["family"]),
+            epochs=int(raw["epochs"]),
+            batch_size=int(raw["batch_size"]),
+            optimizer=OptimizerName(raw["optimizer"]),
+            learning_rate=float(raw["learning_rate"]),
+        )
+
+    def space_values(self) -> dict[str, Any]:
+        """This config as fixed ``[space]`` values, ready to paste into a study file."""
+        out: dict[str, Any] = {"regularizer": self.regularizer.value}
+        if self.placement is not None:
+            out["placement"] = self.placement.value
+        if self.regularizer is Regularizer.L1_L2:
+            out["l1_coefficient"] = self.l1
+            out["l2_coefficient"] = self.l2
+        elif self.regularizer is Regularizer.L1:
+            out["coefficient"] = self.l1
+        elif self.regularizer is Regularizer.L2:
+            out["coefficient"] = self.l2
+        out["hidden_units"] = self.hidden_units
+        return out
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a study file.
+
+    Args:
+        path: A TOML study file.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: The file is missing, unreadable, not TOML, or invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such study file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read study file ({exc.__class__.__name__})") from None
+    return parse_spec(text, source=str(path))
+
+
+def parse_spec(text: str, source: str = "<memory>") -> StudySpec:
+    """Validate a study file's TOML text.
+
+    Args:
+        text: TOML text.
+        source: Name used in error messages.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: The text is not TOML or does not describe a valid study.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML ({exc})") from None
+    return _Parser(source).spec(raw)
+
+
+class _Parser:
+    """Turns raw TOML tables into specs, with errors that name file and key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> SpecError:
+        return SpecError(f"{self.source}: {key}: {problem}")
+
+    def table(self, raw: Mapping[str, Any], name: str, allowed: Sequence[str], required: bool) -> dict[str, Any]:
+        if name not in raw:
+            if required:
+                raise self.fail(f"[{name}]", "missing table")
+            return {}
+        table = raw[name]
+        if not isinstance(table, dict):
+            raise self.fail(f"[{name}]", "must be a table")
+        for key in table:
+            if key not in allowed:
+                raise self.fail(f"[{name}] {key}", f"unknown key; allowed: {', '.join(allowed)}")
+        return table
+
+    def spec(self, raw: Mapping[str, Any]) -> StudySpec:
+        tables = ("study", "data", "model", "space")
+        for key in raw:
+            if key not in tables:
+                raise self.fail(f"[{key}]", f"unknown table; allowed: {', '.join(tables)}")
+        study = self.study(self.table(raw, "study", _fields(StudySection), required=True))
+        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False))
+        model = self.model(self.table(raw, "model", _fields(ModelSpec), required=False))
+        space = self.space(
+            self.table(raw, "space", _fields(SpaceSpec), required=False), study.sampler
+        )
+        if space.hidden_units is None:
+            space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
+        return StudySpec(study=study, data=data, model=model, space=space, source=self.source)
+
+    # -- scalar helpers
+
+    def integer(self, table: Mapping[str, Any], section: str, key: str, default: int, minimum: int | None) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"[{section}] {key}", f"must be an integer, got {_show(value)}")
+        if minimum is not None and value < minimum:
+            raise self.fail(f"[{section}] {key}", f"must be ≥ {minimum}, got {value}")
+        return value
+
+    def number(self, table: Mapping[str, Any], section: str, key: str, default: float, positive: bool) -> float:
+        value = table.get(key, default)
+        value = self.finite(value, f"[{section}] {key}")
+        if positive and value <= 0:
+            raise self.fail(f"[{section}] {key}", f"must be > 0, got {value}")
+        if not positive and value < 0:
+            raise self.fail(f"[{section}] {key}", f"must be ≥ 0, got {value}")
+        return value
+
+    def finite(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"must be a number, got {_show(value)}")
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be finite, got {value}")
+        return float(value)
+
+    def enum(self, table: Mapping[str, Any], section: str, key: str, kind: type[E], default: E) -> E:
+        return self.enum_value(table.get(key, default), f"[{section}] {key}", kind)
+
+    def enum_value(self, value: Any, key: str, kind: type[E]) -> E:
+        allowed = ", ".join(str(m.value) for m in kind)
+        if isinstance(value, kind):
+            return value
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, one of: {allowed}; got {_show(value)}")
+        try:
+            return kind(value)
+        except ValueError:
+            raise self.fail(key, f"unknown value {value!r}; allowed: {allowed}") from None
+
+    # -- tables
+
+    def study(self, t: Mapping[str, Any]) -> StudySection:
+        name = t.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail("[study] name", f"must be a non-empty string, got {_show(name)}")
+        seeds = self.seeds(t.get("seeds", 5))
+        storage = t.get("storage")
+        if storage is not None and (not isinstance(storage, str) or not storage.strip()):
+            raise self.fail("[study] storage", f"must be a storage URL string, got {_show(storage)}")
+        return StudySection(
+            name=name,
+            sampler=self.enum(t, "study", "sampler", SamplerName, SamplerName.TPE),
+            n_trials=self.integer(t, "study", "n_trials", 20, minimum=1),
+            seeds=seeds,
+            seed=self.integer(t, "study", "seed", 0, minimum=0),
+            storage=storage,
+            pruner=self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE),
+        )
+
+    def seeds(self, value: Any) -> tuple[int, ...]:
+        key = "[study] seeds"
+        if isinstance(value, list):
+            if not value:
+                raise self.fail(key, "must not be an empty list")
+            for s in value:
+                if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                    raise self.fail(key, f"seeds must be integers ≥ 0, got {_show(s)}")
+            if len(set(value)) != len(value):
+                raise self.fail(key, f"seeds must be distinct, got {value}")
+            return tuple(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a count or a list of integers, got {_show(value)}")
+        if value < 1:
+            raise self.fail(key, f"must be ≥ 1, got {value}")
+        return tuple(range(value))
+
+    def data(self, t: Mapping[str, Any]) -> DataSpec:
+        d = DataSpec()
+        n_samples = self.integer(t, "data", "n_samples", d.n_samples, minimum=4)
+        train_size = self.integer(t, "data", "train_size", d.train_size, minimum=2)
+        if train_size >= n_samples - 1:
+            raise self.fail(
+                "[data] train_size",
+                f"must leave at least 2 test samples: < {n_samples - 1} for n_samples={n_samples}, got {train_size}",
+            )
+        return DataSpec(
+            name=self.enum(t, "data", "name", DatasetName, d.name),
+            n_samples=n_samples,
+            noise=self.number(t, "data", "noise", d.noise, positive=False),
+            random_state=self.integer(t, "data", "random_state", d.random_state, minimum=0),
+            train_size=train_size,
+        )
+
+    def model(self, t: Mapping[str, Any]) -> ModelSpec:
+        d = ModelSpec()
+        activation = t.get("activation", d.activation)
+        if activation not in ACTIVATIONS:
+            raise self.fail(
+                "[model] activation", f"unknown value {_show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
+            )
+        return ModelSpec(
+            family=self.enum(t, "model", "family", Family, d.family),
+            hidden_units=self.integer(t, "model", "hidden_units", d.hidden_units, minimum=1),
+            activation=activation,
+            epochs=self.integer(t, "model", "epochs", d.epochs, minimum=1),
+            batch_size=self.integer(t, "model", "batch_size", d.batch_size, minimum=1),
+            optimizer=self.enum(t, "model", "optimizer", OptimizerName, d.optimizer),
+            learning_rate=self.number(t, "model", "learning_rate", d.learning_rate, positive=True),
+            engine=self.enum(t, "model", "engine", EngineName, d.engine),
+        )
+
+    def space(self, t: Mapping[str, Any], sampler: SamplerName) -> SpaceSpec:
+        d = SpaceSpec()
+        grid = sampler is SamplerName.GRID
+        regularizer = self.choice(t, "regularizer", Regularizer, d.regularizer)
+        placement = self.choice(t, "placement", Placement, d.placement)
+        coefficient = self.param(t.get("coefficient", d.coefficient), "coefficient", integer=False, grid=grid)
+        optional = {
+            key: None if t.get(key) is None else self.param(t[key], key, integer=key == "hidden_units", grid=grid)
+            for key in ("hidden_units", "l1_coefficient", "l2_coefficient")
+        }
+        return SpaceSpec(regularizer, placement, coefficient, **optional)
+
+    def choice(self, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
+        if key not in t:
+            return default
+        value = t[key]
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise self.fail(f"[space] {key}", "must not be an empty list")
+        members = tuple(self.enum_value(v, f"[space] {key}", kind) for v in items)
+        if len(set(members)) != len(members):
+            raise self.fail(f"[space] {key}", f"values must be distinct, got {value}")
+        return Choice(members)
+
+    def param(self, value: Any, name: str, integer: bool, grid: bool) -> Param:
+        key = f"[space] {name}"
+        if isinstance(value, (Choice, Range)):
+            if grid and isinstance(value, Range):
+                raise self.fail(key, "the grid sampler needs a list of values, not a range")
+            return value
+        if isinstance(value, dict):
+            return self.range(value, key, integer, grid)
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise self.fail(key, "must not be an empty list")
+        checked = tuple(self.param_value(v, key, integer) for v in items)
+        if len(set(checked)) != len(checked):
+            raise self.fail(key, f"values must be distinct, got {value}")
+        return Choice(checked)
+
+    def param_value(self, value: Any, key: str, integer: bool) -> float | int:
+        if integer:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(key, f"must be an integer, got {_show(value)}")
+            if value < 1:
+                raise self.fail(key, f"must be ≥ 1, got {value}")
+            return value
+        number = self.finite(value, key)
+        if number <= 0:
+            raise self.fail(key, f"must be > 0, got {value}")
+        return number
+
+    def range(self, value: Mapping[str, Any], key: str, integer: bool, grid: bool) -> Range:
+        if grid:
+            raise self.fail(key, "the grid sampler needs a list of values, not a range")
+        allowed = ("low", "high", "log")
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}", f"unknown key; allowed: {', '.join(allowed)}")
+        for k in ("low", "high"):
+            if k not in value:
+                raise self.fail(key, f"a range needs '{k}'")
+        low = self.param_value(value["low"], f"{key}.low", integer)
+        high = self.param_value(value["high"], f"{key}.high", integer)
+        if low > high:
+            raise self.fail(key, f"low must be ≤ high, got low={low}, high={high}")
+        log = value.get("log", False)
+        if not isinstance(log, bool):
+            raise self.fail(f"{key}.log", f"must be true or false, got {_show(log)}")
+        return Range(low=low, high=high, log=log, integer=integer)
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "source")
+
+
+def _positive(value: int, flag: str) -> int:
+    if value < 1:
+        raise SpecError(f"{flag}: must be ≥ 1, got {value}")
+    return value
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return f"{value!r} ({type(value).__name__})"

@@ -1,0 +1,136 @@
+"""What every engine takes and returns.
+
+An engine trains one trial's config on each of the study's seeds and returns a
+:class:`TrialResult`. It reports progress and intermediate values through a
+:class:`Monitor`, and raises :class:`NonFiniteLoss` when training diverges.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from actreg_search.config import TrialConfig
+from actreg_search.data import Dataset
+
+MAX_CURVE_POINTS = 200
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+    def __init__(self, seed: int, epoch: int) -> None:
+        super().__init__(f"non-finite loss on seed {seed} at epoch {epoch}")
+        self.seed = seed
+        self.epoch = epoch
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """One seed's outcome.
+
+    Attributes:
+        seed: The seed.
+        train_accuracy: Final accuracy on the training set.
+        test_accuracy: Final accuracy on the test set.
+        train_loss: Final training objective (data loss plus regularization) on
+            the whole training set in one batch.
+        activation_mean: Mean of the hidden layer's activated output on the test set.
+        sparsity: Fraction of exactly-zero activated outputs on the test set.
+        train_curve: Train accuracy at each of the trial's ``curve_epochs``.
+        test_curve: Test accuracy at each of the trial's ``curve_epochs``.
+    """
+
+    seed: int
+    train_accuracy: float
+    test_accuracy: float
+    train_loss: float
+    activation_mean: float
+    sparsity: float
+    train_curve: tuple[float, ...]
+    test_curve: tuple[float, ...]
+
+    @property
+    def gap(self) -> float:
+        """Generalization gap: train minus test accuracy."""
+        return self.train_accuracy - self.test_accuracy
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """All seeds of one trial."""
+
+    seeds: tuple[SeedResult, ...]
+    curve_epochs: tuple[int, ...]
+    wall_time_s: float
+    engine: str
+
+    def values(self, field: str) -> list[float]:
+        """One per-seed figure (a :class:`SeedResult` field or ``gap``) across seeds."""
+        return [float(getattr(s, field)) for s in self.seeds]
+
+    def mean(self, field: str) -> float:
+        """Mean of a per-seed figure."""
+        return statistics.fmean(self.values(field))
+
+    def std(self, field: str) -> float:
+        """Sample standard deviation of a per-seed figure (0 for one seed)."""
+        return sample_std(self.values(field))
+
+
+class Monitor:
+    """Receives progress from an engine; the default does nothing.
+
+    Subclasses override what they need. :meth:`report` may raise
+    ``optuna.TrialPruned`` to stop the trial.
+    """
+
+    def on_epochs(self, done: int, total: int) -> None:
+        """``done`` of ``total`` seed-epochs are finished."""
+
+    def report(self, epoch: int, mean_test_accuracy: float) -> None:
+        """Mean test accuracy over seeds after ``epoch`` epochs."""
+
+
+class Engine(abc.ABC):
+    """Trains a config on several seeds."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def train(
+        self,
+        config: TrialConfig,
+        data: Dataset,
+        seeds: Sequence[int],
+        monitor: Monitor | None = None,
+    ) -> TrialResult:
+        """Train ``config`` once per seed.
+
+        Args:
+            config: What to train.
+            data: The worker's dataset.
+            seeds: The study's seeds, the same for every trial.
+            monitor: Progress and intermediate values go here.
+
+        Returns:
+            Per-seed results.
+
+        Raises:
+            NonFiniteLoss: A seed's loss became NaN or infinite.
+        """
+
+
+def curve_epochs(epochs: int, max_points: int = MAX_CURVE_POINTS) -> tuple[int, ...]:
+    """The 1-based epochs at which curves are recorded: every ``ceil(epochs/max_points)``."""
+    step = max(1, math.ceil(epochs / max_points))
+    return tuple(range(step, epochs + 1, step))
+
+
+def sample_std(values: Sequence[float]) -> float:
+    """Sample standard deviation (ddof=1), 0 for fewer than two values."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0

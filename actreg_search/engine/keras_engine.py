@@ -1,0 +1,94 @@
+"""The reference engine: plain ``model.fit``, one seed after another, like the tutorial."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import keras
+
+from actreg_search.config import TrialConfig
+from actreg_search.data import Dataset
+from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
+from actreg_search.engine.metrics import accuracy, seed_result
+from actreg_search.models import build_model, make_loss, make_optimizer
+
+
+class _CurveRecorder(keras.callbacks.Callback):
+    """Records train/test accuracy at the curve epochs and stops on a non-finite loss."""
+
+    def __init__(self, data: Dataset, seed: int, epochs: tuple[int, ...], on_epoch: callable) -> None:
+        super().__init__()
+        self.data = data
+        self.seed = seed
+        self.epochs = frozenset(epochs)
+        self.on_epoch = on_epoch
+        self.train_curve: list[float] = []
+        self.test_curve: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        done = epoch + 1
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteLoss(self.seed, done)
+        if done in self.epochs:
+            self.train_curve.append(accuracy(self.model, self.data.x_train, self.data.y_train))
+            self.test_curve.append(accuracy(self.model, self.data.x_test, self.data.y_test))
+            self.on_epoch(done)
+
+
+class KerasEngine(Engine):
+    """Trains each seed with ``model.fit``; slow, but the reference for every other engine."""
+
+    name = "keras"
+
+    def train(
+        self,
+        config: TrialConfig,
+        data: Dataset,
+        seeds: Sequence[int],
+        monitor: Monitor | None = None,
+    ) -> TrialResult:
+        """See :meth:`Engine.train`."""
+        monitor = monitor or Monitor()
+        start = time.perf_counter()
+        points = curve_epochs(config.epochs)
+        total = config.epochs * len(seeds)
+        results = []
+        for index, seed in enumerate(seeds):
+            model = self.fit(config, data, seed, points, lambda e, i=index: monitor.on_epochs(i * config.epochs + e, total))
+            results.append(seed_result(model, config, data, seed, model.recorder.train_curve, model.recorder.test_curve))
+        monitor.report(config.epochs, sum(r.test_accuracy for r in results) / len(results))
+        return TrialResult(
+            seeds=tuple(results),
+            curve_epochs=points,
+            wall_time_s=time.perf_counter() - start,
+            engine=self.name,
+        )
+
+    @staticmethod
+    def fit(
+        config: TrialConfig,
+        data: Dataset,
+        seed: int,
+        points: tuple[int, ...] = (),
+        on_epoch: callable = lambda epoch: None,
+    ) -> keras.Model:
+        """Build, seed and fit one model; the recorder is left on ``model.recorder``."""
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        model = build_model(config, data.input_shape, data.n_classes)
+        model.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
+        recorder = _CurveRecorder(data, seed, points, on_epoch)
+        model.fit(
+            data.x_train,
+            data.y_train,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=[recorder],
+        )
+        model.recorder = recorder
+        return model

@@ -1,0 +1,69 @@
+"""The search space: the only code that calls ``trial.suggest_*``.
+
+:func:`suggest_config` turns an Optuna trial into a :class:`TrialConfig`. The
+space is conditional: ``none`` asks for no placement and no coefficient, so no
+trial is spent on duplicates of the unregularized model, and ``l1_l2`` asks for
+two coefficients (``l1_coefficient``, ``l2_coefficient``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from actreg_search.config import Choice, Param, Range, Regularizer, StudySpec, TrialConfig
+
+
+def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfig:
+    """Sample one trial's config from the study's space.
+
+    Args:
+        trial: The Optuna trial (or a ``FixedTrial``).
+        spec: The validated study.
+
+    Returns:
+        The config to train; fixed values come from the study file.
+    """
+    space, model = spec.space, spec.model
+    regularizer = Regularizer(_pick(trial, "regularizer", space.regularizer))
+    placement = None
+    l1 = l2 = 0.0
+    if regularizer is not Regularizer.NONE:
+        placement = _pick(trial, "placement", space.placement)
+        if regularizer is Regularizer.L1_L2:
+            l1_param, l2_param = space.l1_l2_params()
+            l1 = float(_pick(trial, "l1_coefficient", l1_param))
+            l2 = float(_pick(trial, "l2_coefficient", l2_param))
+        elif regularizer is Regularizer.L1:
+            l1 = float(_pick(trial, "coefficient", space.coefficient))
+        else:
+            l2 = float(_pick(trial, "coefficient", space.coefficient))
+    assert space.hidden_units is not None  # filled from [model] by the parser
+    return TrialConfig(
+        regularizer=regularizer,
+        placement=placement,
+        l1=l1,
+        l2=l2,
+        hidden_units=int(_pick(trial, "hidden_units", space.hidden_units)),
+        activation=model.activation,
+        family=model.family,
+        epochs=model.epochs,
+        batch_size=model.batch_size,
+        optimizer=model.optimizer,
+        learning_rate=model.learning_rate,
+    )
+
+
+def _pick(trial: optuna.trial.BaseTrial, name: str, param: Param) -> Any:
+    """A fixed value as is; otherwise ask the trial for it."""
+    if isinstance(param, Range):
+        if param.integer:
+            return trial.suggest_int(name, int(param.low), int(param.high), log=param.log)
+        return trial.suggest_float(name, param.low, param.high, log=param.log)
+    assert isinstance(param, Choice)
+    if param.fixed:
+        return param.values[0]
+    values = [v.value if hasattr(v, "value") else v for v in param.values]
+    picked = trial.suggest_categorical(name, values)
+    return type(param.values[0])(picked)
