@@ -544,3 +544,41 @@ def _show(value: Any) -> str:
     if value is None:
         return "nothing"
     return f"{value!r} ({type(value).__name__})"
+
+
+def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
+    """The study-file-shaped dict of a spec; :func:`parse_raw` reads it back.
+
+    The storage URL is left out: it may hold a password, and it is where the
+    dict gets stored anyway.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, Choice):
+            return plain(value.values[0]) if value.fixed else plain(value.values)
+        if isinstance(value, Range):
+            return {"low": value.low, "high": value.high, "log": value.log}
+        return value
+
+    def table(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {
+            f.name: plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.name not in skip and getattr(obj, f.name) is not None
+        }
+
+    return {
+        "study": table(spec.study, skip=("storage",)),
+        "data": table(spec.data),
+        "model": table(spec.model),
+        "space": table(spec.space),
+    }
+
+
+def parse_raw(raw: Mapping[str, Any], source: str = "<stored spec>") -> StudySpec:
+    """Validate a study-file-shaped dict (as from :func:`spec_to_raw`)."""
+    return _Parser(source).spec(raw)

@@ -67,3 +67,27 @@ def _pick(trial: optuna.trial.BaseTrial, name: str, param: Param) -> Any:
     values = [v.value if hasattr(v, "value") else v for v in param.values]
     picked = trial.suggest_categorical(name, values)
     return type(param.values[0])(picked)
+
+
+def grid_size(spec: StudySpec) -> int:
+    """Number of distinct configs in a grid study's conditional space.
+
+    ``none`` counts once (no placement, no coefficient); ``l1_l2`` counts every
+    pair of its two coefficients. Only meaningful when every searched key is a
+    list, which the parser enforces for the grid sampler.
+    """
+    space = spec.space
+
+    def n(param: Param | None) -> int:
+        return len(param.values) if isinstance(param, Choice) else 1
+
+    l1, l2 = space.l1_l2_params()
+    per_width = 0
+    for regularizer in space.regularizer.values:
+        if regularizer is Regularizer.NONE:
+            per_width += 1
+        elif regularizer is Regularizer.L1_L2:
+            per_width += n(space.placement) * n(l1) * n(l2)
+        else:
+            per_width += n(space.placement) * n(space.coefficient)
+    return per_width * n(space.hidden_units)

@@ -1,0 +1,172 @@
+"""The ``actreg-search`` command line: each command parses, calls one library function, prints.
+
+Bad input (a study file, an argument, a storage) gives one line on stderr and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from actreg_search.errors import UserError
+
+out = Console(highlight=False, soft_wrap=True)
+
+storage_option = click.option(
+    "--storage", default=None, metavar="URL", help="Storage URL (default: ACTREG_STORAGE, then sqlite:///actreg.db)."
+)
+positive = click.IntRange(min=1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="actreg-search")
+def app() -> None:
+    """Which regularization, where, and how strong: Optuna searches over Keras regularizers, with repeated seeds."""
+
+
+@app.command()
+@click.argument("study_file", type=click.Path(path_type=Path))
+@storage_option
+@click.option("--n-trials", type=positive, help="Total finished trials to reach (overrides the file).")
+@click.option("--epochs", type=positive, help="Epochs per seed (overrides the file).")
+@click.option("--seeds", type=positive, help="Use seeds 0..K-1 (overrides the file).")
+def run(study_file: Path, storage: str | None, n_trials: int | None, epochs: int | None, seeds: int | None) -> None:
+    """Create or resume a study and run it until it has n_trials finished trials."""
+    import optuna
+
+    from actreg_search.config import load_spec
+    from actreg_search.progress import RichProgress
+    from actreg_search.storage import resolve_url
+    from actreg_search.study import run_study
+
+    spec = load_spec(study_file).with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds)
+    url = resolve_url(storage, spec.study.storage)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    with RichProgress() as progress:
+        summary = run_study(spec, url, progress)
+    best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
+    out.print(
+        f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
+        f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}"
+    )
+    if summary.reason.name == "INTERRUPTED":
+        raise click.exceptions.Exit(130)
+
+
+@app.command("list")
+@storage_option
+def list_cmd(storage: str | None) -> None:
+    """List the studies in a storage, with trial counts and best value."""
+    from actreg_search.results import list_studies
+    from actreg_search.storage import open_storage, resolve_url
+
+    summaries = list_studies(open_storage(resolve_url(storage), create=False))
+    table = Table("study", "complete", "failed", "pruned", "running", "best", "best trial")
+    for s in summaries:
+        best = f"{s.best_value:.4f}" if s.best_value is not None else "-"
+        table.add_row(s.name, str(s.complete), str(s.failed), str(s.pruned), str(s.running), best, "-" if s.best_trial is None else str(s.best_trial))
+    out.print(table)
+
+
+@app.command()
+@click.argument("name")
+@storage_option
+@click.option("--top", type=positive, default=10, show_default=True, help="How many trials.")
+def show(name: str, storage: str | None, top: int) -> None:
+    """Show the top trials: params, mean ± std test accuracy, gap, sparsity."""
+    from actreg_search.progress import describe
+    from actreg_search.results import load_results
+    from actreg_search.storage import open_storage, resolve_url
+
+    results = load_results(open_storage(resolve_url(storage), create=False), name)
+    table = Table("trial", "config", "test acc", "train acc", "gap", "sparsity", "act. mean", "time s", title=f"{name}: top {top}")
+    for t in results.top(top):
+        table.add_row(
+            str(t.number),
+            describe(t.config) if t.config else str(t.params),
+            f"{t.mean('test_accuracy'):.4f} ± {t.std('test_accuracy'):.4f}",
+            f"{t.mean('train_accuracy'):.4f}",
+            f"{t.mean('gap'):+.4f}",
+            f"{t.mean('sparsity'):.3f}",
+            f"{t.mean('activation_mean'):.4f}",
+            f"{t.wall_time_s:.1f}" if t.wall_time_s is not None else "-",
+        )
+    out.print(table)
+    from optuna.trial import TrialState
+
+    out.print(
+        f"{len(results.completed)} complete, {results.count(TrialState.FAIL)} failed, "
+        f"{results.count(TrialState.PRUNED)} pruned, {results.count(TrialState.RUNNING)} running"
+    )
+
+
+@app.command()
+@click.argument("name")
+@storage_option
+@click.option("--top", type=positive, default=1, show_default=True, help="How many of the best configs.")
+@click.option("--format", "fmt_name", type=click.Choice(["json", "yaml", "csv"]), default="json", show_default=True)
+@click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the best configs here (default: stdout).")
+@click.option("--trials", type=click.Path(path_type=Path), help="Also write every trial as a table (.csv or .parquet).")
+@click.option("--model", type=click.Path(path_type=Path), help="Also retrain the best config on its first seed; save as .keras.")
+def export(
+    name: str,
+    storage: str | None,
+    top: int,
+    fmt_name: str,
+    out_path: Path | None,
+    trials: Path | None,
+    model: Path | None,
+) -> None:
+    """Export the best configs with per-seed figures, every trial as a table, and the best model."""
+    from actreg_search import export as ex
+    from actreg_search.results import load_results
+    from actreg_search.storage import open_storage, resolve_url
+
+    fmt = ex.Format(fmt_name)
+    for path, check in ((out_path, ex.check_out_path), (trials, ex.check_table_path), (model, ex.check_model_path)):
+        if path is not None:
+            check(path)
+    results = load_results(open_storage(resolve_url(storage), create=False), name)
+    text = ex.render_best(ex.best_entries(results, top), fmt)
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        ex.write_text(out_path, text)
+        print(f"wrote the best {top} config(s) to {out_path}", file=sys.stderr)
+    if trials is not None:
+        rows = ex.write_trials(results, trials)
+        print(f"wrote {rows} trials to {trials}", file=sys.stderr)
+    if model is not None:
+        trial = ex.save_best_model(results, model)
+        print(f"wrote trial {trial.number}'s model (seed {trial.seeds[0]}) to {model}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; bad input is one line on stderr and exit code 2."""
+    try:
+        app.main(args=argv if argv is not None else sys.argv[1:], prog_name="actreg-search", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("actreg-search: aborted", file=sys.stderr)
+        return 130
+    except click.ClickException as exc:
+        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+        print(f"actreg-search: error: {where}{exc.format_message()}", file=sys.stderr)
+        return 2
+    except UserError as exc:
+        print(f"actreg-search: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

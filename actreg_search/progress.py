@@ -1,0 +1,79 @@
+"""A rich progress display for ``run``: trials, best so far, the current trial's epochs."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from actreg_search.config import TrialConfig
+from actreg_search.results import TrialRecord
+from actreg_search.study import RunObserver
+
+
+def describe(config: TrialConfig) -> str:
+    """A short description of a config, e.g. ``l1@pre_activation 1.0e-04 w=500``."""
+    if config.placement is None:
+        reg = "none"
+    elif config.l1 and config.l2:
+        reg = f"{config.regularizer.value}@{config.placement.value} {config.l1:.1e}/{config.l2:.1e}"
+    else:
+        reg = f"{config.regularizer.value}@{config.placement.value} {config.l1 or config.l2:.1e}"
+    return f"{reg} w={config.hidden_units}"
+
+
+class RichProgress(RunObserver):
+    """Shows two bars (trials; epochs of the current trial) and one line per finished trial."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.trials = self.progress.add_task("trials", total=1, visible=False)
+        self.epochs = self.progress.add_task("epochs", total=1, visible=False)
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def on_run_start(self, study_name: str, target: int, finished: int) -> None:
+        self.progress.update(
+            self.trials, description=f"{study_name}: trials", total=target, completed=finished, visible=True
+        )
+
+    def on_trial_start(self, number: int, config: TrialConfig, total_epochs: int) -> None:
+        self.progress.update(
+            self.epochs,
+            description=f"trial {number} ({describe(config)}) seed-epochs",
+            total=total_epochs,
+            completed=0,
+            visible=True,
+        )
+
+    def on_epochs(self, done: int, total: int) -> None:
+        self.progress.update(self.epochs, completed=done)
+
+    def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
+        label = describe(record.config) if record.config else ""
+        if record.complete:
+            line = (
+                f"trial {record.number} {label}: test {record.mean('test_accuracy'):.3f}"
+                f"±{record.std('test_accuracy'):.3f} sparsity {record.mean('sparsity'):.2f} "
+                f"{record.wall_time_s:.1f}s"
+            )
+        else:
+            line = f"trial {record.number} {label}: {record.state.name} ({record.fail_reason or 'no reason'})"
+        self.progress.console.print(line, highlight=False)
+        best = f"best {best_value:.3f}" if best_value is not None else "no best yet"
+        task = self.progress.tasks[self.trials]
+        description = task.description.split(" (")[0]
+        completed = task.completed + (1 if record.state.name in ("COMPLETE", "PRUNED") else 0)
+        self.progress.update(self.trials, completed=completed, description=f"{description} ({best})")

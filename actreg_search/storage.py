@@ -1,0 +1,114 @@
+"""Where studies live: resolving, checking and opening Optuna RDB storages.
+
+Precedence, lowest first: the default ``sqlite:///actreg.db``, the study file's
+``storage``, the ``ACTREG_STORAGE`` environment variable, ``--storage``.
+Passwords in URLs are never printed: use :func:`redact` for any message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import optuna
+import sqlalchemy.exc
+from sqlalchemy.engine import URL, make_url
+
+from actreg_search.config import DEFAULT_STORAGE
+from actreg_search.errors import StorageError
+
+ENV_VAR = "ACTREG_STORAGE"
+SQLITE_BUSY_TIMEOUT_S = 60
+
+
+def resolve_url(cli: str | None = None, study_file: str | None = None) -> str:
+    """The storage URL to use, by precedence (``--storage`` wins)."""
+    return cli or os.environ.get(ENV_VAR) or study_file or DEFAULT_STORAGE
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        return "<malformed storage URL>"
+
+
+def parse_url(url: str) -> URL:
+    """Parse and check a storage URL.
+
+    Raises:
+        StorageError: Malformed, or not a database this tool supports.
+    """
+    try:
+        parsed = make_url(url)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        raise StorageError(
+            f"storage URL {redact(url)!r} is malformed; expected e.g. sqlite:///actreg.db "
+            "or postgresql://user@host/db"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "mysql"):
+        raise StorageError(f"storage URL {redact(url)}: unsupported database {backend!r}; allowed: sqlite, postgresql, mysql")
+    if backend == "sqlite" and not parsed.database:
+        raise StorageError(f"storage URL {redact(url)}: needs a file path, e.g. sqlite:///actreg.db")
+    return parsed
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL, ``None`` for other databases."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
+    """Open an Optuna RDB storage.
+
+    Args:
+        url: SQLAlchemy URL.
+        create: Whether a missing SQLite file may be created; reading commands
+            pass ``False`` so that a typo never leaves an empty database behind.
+
+    Returns:
+        The storage (SQLite gets a long busy timeout, for parallel workers).
+
+    Raises:
+        StorageError: The URL is malformed, the file is missing (when not
+            creating) or not a database, or the server is unreachable.
+    """
+    parsed = parse_url(url)
+    engine_kwargs: dict = {}
+    path = sqlite_path(url)
+    if path is not None:
+        if not create and not path.exists():
+            raise StorageError(f"no database at {path} (storage {redact(url)})")
+        if path.exists() and not path.is_file():
+            raise StorageError(f"storage {redact(url)}: {path} is not a file")
+        if create and not path.parent.exists():
+            raise StorageError(f"storage {redact(url)}: directory {path.parent} does not exist")
+        engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    elif parsed.get_backend_name() == "postgresql":
+        engine_kwargs["pool_pre_ping"] = True
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except sqlalchemy.exc.DatabaseError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
+        raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
+    except (sqlalchemy.exc.SQLAlchemyError, ModuleNotFoundError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
+
+
+def load_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
+    """Load an existing study, or fail with the names that exist."""
+    names = optuna.get_all_study_names(storage)
+    if name not in names:
+        known = ", ".join(sorted(names)) or "none"
+        raise StorageError(f"no study named {name!r} in this storage; studies there: {known}")
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def _strip_password(text: str, url: URL) -> str:
+    return text.replace(url.password, "***") if url.password else text
