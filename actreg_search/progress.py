@@ -38,13 +38,13 @@ class RichProgress(RunObserver):
         self.epochs = self.progress.add_task("epochs", total=1, visible=False)
 
     def __enter__(self) -> RichProgress:
-        self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
     def on_run_start(self, study_name: str, target: int, finished: int) -> None:
+        self.progress.start()  # only now: errors before a run starts print no empty bars
         self.progress.update(
             self.trials, description=f"{study_name}: trials", total=target, completed=finished, visible=True
         )

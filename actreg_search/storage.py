@@ -96,7 +96,12 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
     except sqlalchemy.exc.DatabaseError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
-    except (sqlalchemy.exc.SQLAlchemyError, ModuleNotFoundError, RuntimeError) as exc:
+    except ImportError:
+        raise StorageError(
+            f"storage {redact(url)}: no driver installed for {parsed.get_backend_name()} "
+            "(for PostgreSQL: pip install 'actreg-search[postgres]')"
+        ) from None
+    except (sqlalchemy.exc.SQLAlchemyError, RuntimeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
 

@@ -6,3 +6,84 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import textwrap
+from pathlib import Path
+
+import optuna
+import pytest
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+TINY = """
+[study]
+name = "{name}"
+sampler = "{sampler}"
+n_trials = {n_trials}
+seeds = {seeds}
+seed = 0
+
+[data]
+name = "circles"
+n_samples = 100
+noise = 0.1
+random_state = 1
+train_size = 30
+
+[model]
+family = "mlp"
+hidden_units = 8
+epochs = {epochs}
+batch_size = 32
+engine = "{engine}"
+
+[space]
+{space}
+"""
+
+TINY_SPACE = """
+regularizer = ["none", "l1", "l2", "l1_l2"]
+placement = ["pre_activation", "post_activation", "kernel"]
+coefficient = { low = 1e-5, high = 1e-2, log = true }
+hidden_units = { low = 4, high = 16, log = true }
+"""
+
+
+def tiny_study_text(
+    name: str = "tiny",
+    sampler: str = "random",
+    n_trials: int = 3,
+    seeds: int = 2,
+    epochs: int = 4,
+    engine: str = "keras",
+    space: str = TINY_SPACE,
+) -> str:
+    """A small, fast study file (width 8, a few epochs)."""
+    return TINY.format(
+        name=name, sampler=sampler, n_trials=n_trials, seeds=seeds, epochs=epochs, engine=engine,
+        space=textwrap.dedent(space),
+    )
+
+
+@pytest.fixture(scope="session")
+def study_text():
+    """The :func:`tiny_study_text` factory, for module-scoped fixtures."""
+    return tiny_study_text
+
+
+@pytest.fixture
+def write_study(tmp_path: Path):
+    """Write a tiny study file and return its path."""
+
+    def write(filename: str = "study.toml", **kwargs) -> Path:
+        path = tmp_path / filename
+        path.write_text(tiny_study_text(**kwargs))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def storage_url(tmp_path: Path) -> str:
+    """A fresh SQLite storage URL in the test's folder."""
+    return f"sqlite:///{tmp_path / 'test.db'}"

@@ -1,0 +1,329 @@
+"""The fused engine: all of a trial's seeds trained together in one XLA-compiled loop.
+
+The K seeds are K copies of the trial's model, each initialised exactly as the
+Keras engine initialises it for that seed. Their weights are stacked on a
+leading seed axis and trained jointly on the sum of their losses: each seed's
+loss depends only on its own weights, so the gradient of the sum with respect
+to seed k's weights is seed k's own gradient, and the optimizers Keras offers
+here (Adam, SGD, RMSprop) update every weight elementwise, so one optimizer over
+the stacked weights takes the same steps as K optimizers over K models. The
+forward pass, losses and regularizers are Keras' own (``stateless_call`` of the
+trial's model, vectorised over the seed axis with ``tf.vectorized_map``), and
+the update is the Keras optimizer's.
+
+Epochs run inside one ``tf.function(jit_compile=True)`` call per chunk of about
+a twentieth of the training; after each chunk the engine reports progress,
+reports the mean test accuracy (which may prune the trial) and checks for
+non-finite losses. Train and test accuracies at the curve epochs are computed
+inside the compiled loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from actreg_search.config import TrialConfig
+from actreg_search.data import Dataset
+from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
+from actreg_search.engine.metrics import seed_result
+from actreg_search.models import build_model, make_loss, make_optimizer
+
+CHUNKS = 20
+"""About how many compiled calls a trial's training is split into."""
+
+
+@dataclass(frozen=True)
+class FusedFit:
+    """The outcome of :meth:`FusedEngine.fit_models`.
+
+    Attributes:
+        models: One trained Keras model per seed, in the order of the seeds.
+        train_curves: Train accuracy, shape ``(n_seeds, n_curve_epochs)``.
+        test_curves: Test accuracy, shape ``(n_seeds, n_curve_epochs)``.
+    """
+
+    models: list[keras.Model]
+    train_curves: np.ndarray
+    test_curves: np.ndarray
+
+
+class FusedEngine(Engine):
+    """Trains all seeds of a trial at once in a compiled TensorFlow loop."""
+
+    name = "fused"
+
+    def train(
+        self,
+        config: TrialConfig,
+        data: Dataset,
+        seeds: Sequence[int],
+        monitor: Monitor | None = None,
+    ) -> TrialResult:
+        """See :meth:`Engine.train`."""
+        start = time.perf_counter()
+        fitted = self.fit_models(config, data, seeds, monitor)
+        results = tuple(
+            seed_result(model, config, data, seed, fitted.train_curves[i].tolist(), fitted.test_curves[i].tolist())
+            for i, (model, seed) in enumerate(zip(fitted.models, seeds))
+        )
+        return TrialResult(
+            seeds=results,
+            curve_epochs=curve_epochs(config.epochs),
+            wall_time_s=time.perf_counter() - start,
+            engine=self.name,
+        )
+
+    def fit_models(
+        self,
+        config: TrialConfig,
+        data: Dataset,
+        seeds: Sequence[int],
+        monitor: Monitor | None = None,
+    ) -> FusedFit:
+        """Build one model per seed, train them jointly and return them trained.
+
+        Args:
+            config: What to train.
+            data: The worker's dataset.
+            seeds: The seeds; seed ``s`` gives the model that
+                ``keras.utils.set_random_seed(s)`` followed by ``build_model``
+                gives, and its own minibatch order.
+            monitor: Gets progress and the mean test accuracy after each chunk.
+
+        Returns:
+            The trained models and their accuracy curves.
+
+        Raises:
+            NonFiniteLoss: A seed's loss became NaN or infinite.
+            optuna.TrialPruned: Raised by ``monitor.report``.
+        """
+        monitor = monitor or Monitor()
+        keras.backend.clear_session()
+        models = []
+        for seed in seeds:
+            keras.utils.set_random_seed(seed)
+            models.append(build_model(config, data.input_shape, data.n_classes))
+        loop = _StackedLoop(config, data, models, seeds)
+        points = curve_epochs(config.epochs)
+        n_seeds = len(seeds)
+        train_curves = tf.zeros((len(points), n_seeds))
+        test_curves = tf.zeros((len(points), n_seeds))
+        first_bad = tf.zeros((n_seeds,), tf.int32)
+        for begin, end in chunk_bounds(config.epochs):
+            train_curves, test_curves, first_bad, test_now = loop.run(
+                tf.constant(begin), tf.constant(end), train_curves, test_curves, first_bad
+            )
+            bad = first_bad.numpy()
+            if bad.any():
+                seed_index = int(np.argmin(np.where(bad > 0, bad, np.iinfo(np.int32).max)))
+                raise NonFiniteLoss(seeds[seed_index], int(bad[seed_index]))
+            monitor.on_epochs(end * n_seeds, config.epochs * n_seeds)
+            monitor.report(end, float(np.mean(test_now.numpy())))
+        loop.write_back(models)
+        return FusedFit(
+            models=models,
+            train_curves=np.asarray(train_curves).T,
+            test_curves=np.asarray(test_curves).T,
+        )
+
+
+def chunk_bounds(epochs: int, chunks: int = CHUNKS) -> list[tuple[int, int]]:
+    """Split ``epochs`` into about ``chunks`` ranges ``[begin, end)``.
+
+    Every boundary but the last falls on a curve epoch, so the value reported
+    after a chunk is the one on the curve.
+
+    Args:
+        epochs: Total epochs.
+        chunks: About how many ranges.
+
+    Returns:
+        Consecutive 0-based ranges covering ``range(epochs)``.
+    """
+    points = curve_epochs(epochs)
+    length = points[0] * math.ceil(len(points) / chunks)
+    starts = range(0, epochs, length)
+    return [(begin, min(begin + length, epochs)) for begin in starts]
+
+
+def permutations(seeds: Sequence[int], epoch: tf.Tensor, n: int) -> tf.Tensor:
+    """Each seed's order of the training samples in one epoch.
+
+    Row ``k`` depends only on ``seeds[k]`` and ``epoch``, so a seed shuffles the
+    same way whichever other seeds share its trial.
+
+    Args:
+        seeds: The trial's seeds.
+        epoch: The 0-based epoch, a scalar integer tensor.
+        n: Number of training samples.
+
+    Returns:
+        ``int32`` tensor of shape ``(len(seeds), n)``; each row a permutation of ``range(n)``.
+    """
+    epoch = tf.cast(epoch, tf.int64)
+    rows = [
+        tf.argsort(tf.random.stateless_uniform((n,), seed=tf.stack([tf.constant(seed, tf.int64), epoch])))
+        for seed in seeds
+    ]
+    return tf.stack(rows)
+
+
+def _stack(variables: Sequence[Sequence[keras.Variable]], trainable: bool) -> list[keras.Variable]:
+    """One variable per position, holding every model's value on a leading axis."""
+    return [
+        keras.Variable(
+            np.stack([np.asarray(v.numpy()) for v in column]),
+            dtype=column[0].dtype,
+            trainable=trainable,
+            name="seeds_" + column[0].path.replace("/", "_"),
+        )
+        for column in zip(*variables)
+    ]
+
+
+class _StackedLoop:
+    """The models' weights stacked over seeds, and the compiled training chunk."""
+
+    def __init__(self, config: TrialConfig, data: Dataset, models: Sequence[keras.Model], seeds: Sequence[int]) -> None:
+        self.template = models[0]
+        self.seeds = tuple(seeds)
+        self.weights = _stack([m.trainable_variables for m in models], trainable=True)
+        self.state = _stack([m.non_trainable_variables for m in models], trainable=False)
+        self.optimizer = make_optimizer(config)
+        if self.optimizer.clipnorm is not None or self.optimizer.global_clipnorm is not None:
+            raise ValueError("norm clipping couples the stacked seeds; the fused engine cannot use it")
+        self.optimizer.build(self.weights)
+        self.loss = make_loss(data.n_classes)
+        self.batch_size = config.batch_size
+        self.record_every = curve_epochs(config.epochs)[0]
+        self.n_train = len(data.x_train)
+        self.x_train = tf.constant(data.x_train)
+        self.y_train = tf.constant(data.y_train)
+        self.x_eval = tf.constant(np.concatenate([data.x_train, data.x_test]))
+        self.y_eval = tf.constant(np.concatenate([data.y_train, data.y_test]))
+        self.run = tf.function(self._chunk, jit_compile=True, autograph=False)
+
+    def write_back(self, models: Sequence[keras.Model]) -> None:
+        """Copy each seed's slice of the stacked variables into its model."""
+        for stacked, *columns in zip(
+            self.weights + self.state,
+            *[m.trainable_variables + m.non_trainable_variables for m in models],
+        ):
+            values = stacked.numpy()
+            for k, variable in enumerate(columns):
+                variable.assign(values[k])
+
+    # -- traced into the compiled chunk
+
+    def _chunk(
+        self,
+        begin: tf.Tensor,
+        end: tf.Tensor,
+        train_curves: tf.Tensor,
+        test_curves: tf.Tensor,
+        first_bad: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Train epochs ``[begin, end)``; returns curves, first bad epochs and test accuracy at ``end``."""
+
+        def record(epoch: tf.Tensor, train: tf.Tensor, test: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            train_now, test_now = self._accuracy()
+            index = [[(epoch + 1) // self.record_every - 1]]
+            return (
+                tf.tensor_scatter_nd_update(train, index, train_now[None]),
+                tf.tensor_scatter_nd_update(test, index, test_now[None]),
+            )
+
+        def body(
+            epoch: tf.Tensor, train: tf.Tensor, test: tf.Tensor, bad: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+            losses = self._epoch(epoch)
+            bad = tf.where((bad == 0) & ~tf.math.is_finite(losses), epoch + 1, bad)
+            train, test = tf.cond(
+                (epoch + 1) % self.record_every == 0,
+                lambda: record(epoch, train, test),
+                lambda: (train, test),
+            )
+            return epoch + 1, train, test, bad
+
+        _, train_curves, test_curves, first_bad = tf.while_loop(
+            lambda epoch, *_: epoch < end, body, (begin, train_curves, test_curves, first_bad)
+        )
+        return train_curves, test_curves, first_bad, self._accuracy()[1]
+
+    def _epoch(self, epoch: tf.Tensor) -> tf.Tensor:
+        """One epoch for every seed; returns each seed's summed batch losses."""
+        n, size = self.n_train, self.batch_size
+        if n <= size:
+            return self._step(self.x_train, self.y_train, per_seed_data=False)
+        order = permutations(self.seeds, epoch, n)
+        full, rest = divmod(n, size)
+
+        def batch(indices: tf.Tensor) -> tf.Tensor:
+            return self._step(tf.gather(self.x_train, indices), tf.gather(self.y_train, indices), per_seed_data=True)
+
+        def body(b: tf.Tensor, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return b + 1, total + batch(tf.slice(order, [0, b * size], [len(self.seeds), size]))
+
+        _, total = tf.while_loop(lambda b, _: b < full, body, (tf.constant(0), tf.zeros((len(self.seeds),))))
+        if rest:
+            total += batch(order[:, full * size :])
+        return total
+
+    def _step(self, x: tf.Tensor, y: tf.Tensor, per_seed_data: bool) -> tf.Tensor:
+        """One optimizer step on a batch for every seed; returns each seed's loss.
+
+        Args:
+            x: One batch shared by all seeds, or one per seed on a leading axis.
+            y: Its labels, laid out like ``x``.
+            per_seed_data: Whether ``x`` and ``y`` have the seed axis.
+        """
+
+        def one_seed(args: tuple) -> tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]:
+            weights, state, *batch = args
+            xb, yb = batch if per_seed_data else (x, y)
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                predictions, state, extra = self.template.stateless_call(
+                    weights, state, xb, training=True, return_losses=True
+                )
+                loss = self._total_loss(yb, predictions, extra)
+            return loss, tape.gradient(loss, weights), state
+
+        args = ([v.value for v in self.weights], [v.value for v in self.state])
+        if per_seed_data:
+            args += (x, y)
+        losses, grads, state = tf.vectorized_map(one_seed, args)
+        self.optimizer.apply(grads, self.weights)
+        for variable, value in zip(self.state, state):
+            variable.assign(value)
+        return losses
+
+    def _total_loss(self, y: tf.Tensor, predictions: tf.Tensor, extra: Sequence[tf.Tensor]) -> tf.Tensor:
+        """The batch objective exactly as ``Trainer.compute_loss`` adds it up."""
+        parts = [self.loss(y, predictions)] + [keras.ops.sum(e) for e in extra]
+        return parts[0] if len(parts) == 1 else keras.ops.sum(parts)
+
+    def _accuracy(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Each seed's train and test accuracy, as :func:`metrics.accuracy` computes them."""
+
+        def one_seed(args: tuple) -> tf.Tensor:
+            weights, state = args
+            probs, _ = self.template.stateless_call(weights, state, self.x_eval, training=False)
+            if probs.shape[-1] == 1:
+                predicted = tf.cast(probs[:, 0] > 0.5, self.y_eval.dtype)
+            else:
+                predicted = tf.cast(tf.argmax(probs, axis=-1), self.y_eval.dtype)
+            return tf.cast(tf.equal(predicted, self.y_eval), tf.float32)
+
+        correct = tf.vectorized_map(one_seed, ([v.value for v in self.weights], [v.value for v in self.state]))
+        return (
+            tf.reduce_mean(correct[:, : self.n_train], axis=1),
+            tf.reduce_mean(correct[:, self.n_train :], axis=1),
+        )

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from actreg_search.config import DataSpec, Placement, Regularizer, TrialConfig
+from actreg_search.data import load_dataset
+from actreg_search.engine import Monitor, NonFiniteLoss
+from actreg_search.engine.base import curve_epochs
+from actreg_search.engine.keras_engine import KerasEngine
+
+DATA = load_dataset(DataSpec())
+CONFIG = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-3, 0.0, hidden_units=8, epochs=6)
+
+
+def test_same_config_and_seed_give_the_same_result():
+    first = KerasEngine().train(CONFIG, DATA, [3])
+    again = KerasEngine().train(CONFIG, DATA, [3])
+    assert first.seeds == again.seeds
+    other = KerasEngine().train(CONFIG, DATA, [4])
+    assert other.seeds[0].train_loss != first.seeds[0].train_loss
+
+
+def test_result_holds_every_seed_with_curves_and_activation_stats():
+    progress = []
+
+    class Recorder(Monitor):
+        def on_epochs(self, done, total):
+            progress.append((done, total))
+
+    result = KerasEngine().train(CONFIG, DATA, [0, 1], Recorder())
+    assert [s.seed for s in result.seeds] == [0, 1]
+    assert result.curve_epochs == curve_epochs(6) == (1, 2, 3, 4, 5, 6)
+    for seed in result.seeds:
+        assert len(seed.train_curve) == len(seed.test_curve) == 6
+        assert 0.0 <= seed.sparsity <= 1.0 and seed.activation_mean >= 0.0
+        assert seed.gap == pytest.approx(seed.train_accuracy - seed.test_accuracy)
+    assert progress[-1] == (12, 12)
+
+
+def test_curves_are_thinned_to_200_points():
+    assert len(curve_epochs(4000)) == 200 and curve_epochs(4000)[-1] == 4000
+    assert len(curve_epochs(300)) == 150
+
+
+def test_overflowing_loss_raises_with_the_seed():
+    # With Adam a coefficient of 1e12 stays finite (steps are normalized, the loss is
+    # ~1e12); an L2 activity penalty of 1e36 overflows float32.
+    config = TrialConfig(Regularizer.L2, Placement.PRE_ACTIVATION, 0.0, 1e36, hidden_units=8, epochs=5)
+    with pytest.raises(NonFiniteLoss) as info:
+        KerasEngine().train(config, DATA, [2])
+    assert info.value.seed == 2

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from actreg_search import results
+from actreg_search.config import load_spec
+from actreg_search.errors import SpecError
+from actreg_search.results import load_results
+from actreg_search.storage import open_storage
+from actreg_search.study import StopReason, run_study
+
+
+def test_resume_counts_toward_the_total(write_study, storage_url):
+    spec = load_spec(write_study(n_trials=3))
+    first = run_study(spec, storage_url)
+    assert (first.finished, first.ran, first.reason) == (3, 3, StopReason.TARGET_REACHED)
+    second = run_study(spec.with_overrides(n_trials=5), storage_url)
+    assert (second.finished, second.ran) == (5, 2)
+    again = run_study(spec.with_overrides(n_trials=5), storage_url)
+    assert again.ran == 0
+    stored = load_results(open_storage(storage_url, create=False), "tiny")
+    assert len(stored.trials) == 5
+
+
+def test_trial_attributes(write_study, storage_url):
+    run_study(load_spec(write_study(n_trials=1, seeds=2)), storage_url)
+    (trial,) = optuna.load_study(study_name="tiny", storage=storage_url).trials
+    attrs = trial.user_attrs
+    assert attrs["seeds"] == [0, 1]
+    for name in results.PER_SEED:
+        assert len(attrs[name]) == 2
+        assert f"{name}_mean" in attrs and f"{name}_std" in attrs
+    assert trial.value == pytest.approx(sum(attrs["test_accuracy"]) / 2)
+    assert len(attrs["train_curve"]) == 2 and len(attrs["train_curve"][0]) == len(attrs["curve_epochs"]) == 4
+    assert attrs["versions"]["keras"].startswith("3.")
+    assert attrs["wall_time_s"] > 0
+
+
+def test_a_diverging_trial_fails_and_the_study_goes_on(write_study, storage_url):
+    space = '''
+regularizer = ["none", "l2"]
+placement = "pre_activation"
+coefficient = [1e36]
+'''
+    summary = run_study(load_spec(write_study(sampler="grid", n_trials=2, space=space)), storage_url)
+    assert summary.reason is StopReason.GRID_EXHAUSTED
+    stored = load_results(open_storage(storage_url, create=False), "tiny")
+    states = {t.params["regularizer"]: t for t in stored.trials}
+    assert states["none"].state is TrialState.COMPLETE
+    failed = states["l2"]
+    assert failed.state is TrialState.FAIL
+    assert failed.fail_reason.startswith("non-finite loss on seed 0")
+    assert failed.user_attrs["fail_seed"] == 0
+
+
+def test_grid_runs_each_distinct_config_once(write_study, storage_url):
+    space = '''
+regularizer = ["none", "l1"]
+placement = ["pre_activation", "post_activation"]
+coefficient = [1e-4]
+'''
+    summary = run_study(load_spec(write_study(sampler="grid", n_trials=10, space=space)), storage_url)
+    assert (summary.target, summary.finished) == (3, 3)
+    stored = load_results(open_storage(storage_url, create=False), "tiny")
+    configs = {(t.config.regularizer.value, t.config.placement) for t in stored.trials}
+    assert len(configs) == 3
+    rerun = run_study(load_spec(write_study(sampler="grid", n_trials=10, space=space)), storage_url)
+    assert rerun.ran == 0
+
+
+def test_changed_settings_are_refused_before_any_trial(write_study, storage_url):
+    spec = load_spec(write_study(n_trials=1))
+    run_study(spec, storage_url)
+    with pytest.raises(SpecError, match=r"\[model\] epochs: stored 4, now 9"):
+        run_study(spec.with_overrides(epochs=9), storage_url)
+    assert len(optuna.load_study(study_name="tiny", storage=storage_url).trials) == 1
+
+
+def test_interrupted_trial_is_failed_then_retried_with_its_params(write_study, storage_url, monkeypatch):
+    from actreg_search.engine.keras_engine import KerasEngine
+
+    spec = load_spec(write_study(n_trials=2))
+    original = KerasEngine.train
+
+    def interrupt(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(KerasEngine, "train", interrupt)
+    summary = run_study(spec, storage_url)
+    assert summary.reason is StopReason.INTERRUPTED and summary.finished == 0
+    monkeypatch.setattr(KerasEngine, "train", original)
+    summary = run_study(spec, storage_url)
+    assert summary.finished == 2
+    trials = optuna.load_study(study_name="tiny", storage=storage_url).trials
+    assert trials[0].state is TrialState.FAIL and trials[0].user_attrs["fail_reason"] == "interrupted"
+    assert trials[1].params == trials[0].params and trials[1].state is TrialState.COMPLETE
