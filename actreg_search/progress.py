@@ -41,7 +41,8 @@ class RichProgress(RunObserver):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.progress.live.is_started:
+            self.progress.stop()
 
     def on_run_start(self, study_name: str, target: int, finished: int) -> None:
         self.progress.start()  # only now: errors before a run starts print no empty bars

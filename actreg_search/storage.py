@@ -44,7 +44,7 @@ def parse_url(url: str) -> URL:
         parsed = make_url(url)
     except (sqlalchemy.exc.ArgumentError, ValueError):
         raise StorageError(
-            f"storage URL {redact(url)!r} is malformed; expected e.g. sqlite:///actreg.db "
+            "storage URL is malformed (not a database URL); expected e.g. sqlite:///actreg.db "
             "or postgresql://user@host/db"
         ) from None
     backend = parsed.get_backend_name()
