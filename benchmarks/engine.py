@@ -1,0 +1,201 @@
+"""Wall time of one trial of the tutorial's case, four ways.
+
+The case: circles (30 train / 70 test), Dense(500) with L1 1e-4 activity
+regularization before the ReLU, Adam 0.001, batch 32 (so full batch),
+5 seeds × 4000 epochs, train and test accuracy recorded.
+
+1. The tutorial's way: one ``model.fit(..., validation_data=...)`` per seed.
+2. The ``keras`` engine.
+3. The ``fused`` engine.
+4. A hand-written fused TensorFlow loop: the floor.
+
+1 and 2 take minutes per seed, so they are timed on short fits and scaled
+linearly (a fixed cost per seed plus a cost per epoch, both measured); 3 and 4
+run the whole trial, compile included, and the best of ``--repeats`` runs is
+kept. Run from the repository root::
+
+    .venv/bin/python benchmarks/engine.py            # the figures in docs/performance.md
+    .venv/bin/python benchmarks/engine.py --quick    # smoke run, 400 epochs
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from actreg_search.config import DataSpec, Placement, Regularizer, TrialConfig  # noqa: E402
+from actreg_search.data import Dataset, load_dataset  # noqa: E402
+from actreg_search.engine.base import curve_epochs  # noqa: E402
+from actreg_search.engine.fused import FusedEngine  # noqa: E402
+from actreg_search.engine.keras_engine import KerasEngine  # noqa: E402
+
+SEEDS = 5
+WIDTH = 500
+L1 = 1e-4
+
+
+def tutorial_fit(data: Dataset, epochs: int, seed: int) -> None:
+    """One seed the tutorial's way: build, compile with accuracy, fit with validation data."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(2,)),
+            keras.layers.Dense(WIDTH, activation="linear", activity_regularizer=keras.regularizers.L1(L1)),
+            keras.layers.Activation("relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.fit(
+        data.x_train, data.y_train, validation_data=(data.x_test, data.y_test), epochs=epochs, verbose=0
+    )
+
+
+def keras_engine_fit(config: TrialConfig, data: Dataset, epochs: int, seed: int) -> None:
+    """One seed through the keras engine, recording curves as often as a full trial does."""
+    every = curve_epochs(config.epochs)[0]
+    short = dataclasses.replace(config, epochs=epochs)
+    KerasEngine.fit(short, data, seed, tuple(range(every, epochs + 1, every)))
+
+
+def scaled(fit: Callable[[int, int], None], short: int, long: int, epochs: int) -> tuple[float, str]:
+    """Estimate a whole trial from two fresh fits of ``short`` and ``long`` epochs.
+
+    Returns:
+        Seconds for ``SEEDS`` seeds × ``epochs``, and how that was obtained.
+    """
+    fit(2, 99)  # warm-up: first use of TensorFlow, tracing machinery, data adapters
+    start = time.perf_counter()
+    fit(short, 0)
+    t_short = time.perf_counter() - start
+    start = time.perf_counter()
+    fit(long, 0)
+    t_long = time.perf_counter() - start
+    per_epoch = (t_long - t_short) / (long - short)
+    per_seed = t_short + (epochs - short) * per_epoch
+    how = (
+        f"measured: 1 seed x {short} epochs = {t_short:.2f} s, 1 seed x {long} epochs = {t_long:.2f} s "
+        f"-> {per_epoch * 1e3:.1f} ms/epoch; scaled linearly to {SEEDS} seeds x {epochs} epochs"
+    )
+    return SEEDS * per_seed, how
+
+
+def floor_trial(data: Dataset, epochs: int) -> float:
+    """The floor: a hand-written stacked loop; returns its wall time, compile included.
+
+    Five seeds' weights stacked on a leading axis, full-batch Adam (Keras'
+    update), binary cross-entropy from logits, L1 on the pre-activations divided
+    by the batch size, train and test accuracy every epoch, all in one
+    ``tf.function(jit_compile=True)``.
+    """
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+
+    def glorot(fan_in: int, fan_out: int) -> np.ndarray:
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, (SEEDS, fan_in, fan_out)).astype("float32")
+
+    params = [glorot(2, WIDTH), np.zeros((SEEDS, 1, WIDTH), "float32"), glorot(WIDTH, 1), np.zeros((SEEDS, 1, 1), "float32")]
+    x_train, x_test = tf.constant(data.x_train), tf.constant(data.x_test)
+    y_train, y_test = tf.constant(data.y_train)[None, :, None], tf.constant(data.y_test)[None, :, None]
+    n_train = float(len(data.x_train))
+    lr, beta_1, beta_2, epsilon = 1e-3, 0.9, 0.999, 1e-7
+
+    def forward(p: list[tf.Tensor], x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        pre = tf.einsum("nd,kdh->knh", x, p[0]) + p[1]
+        return pre, tf.matmul(tf.nn.relu(pre), p[2]) + p[3]
+
+    def accuracy(p: list[tf.Tensor], x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        _, logits = forward(p, x)
+        return tf.reduce_mean(tf.cast(tf.cast(logits > 0, tf.float32) == y, tf.float32), axis=[1, 2])
+
+    @tf.function(jit_compile=True, autograph=False)
+    def run(p0: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
+        def body(t, p, m, v, train, test):  # noqa: ANN001, ANN202
+            with tf.GradientTape() as tape:
+                tape.watch(p)
+                pre, logits = forward(p, x_train)
+                labels = tf.broadcast_to(y_train, logits.shape)
+                data_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), [1, 2])
+                loss = tf.reduce_sum(data_loss + L1 * tf.reduce_sum(tf.abs(pre), [1, 2]) / n_train)
+            grads = tape.gradient(loss, p)
+            step = tf.cast(t + 1, tf.float32)
+            alpha = lr * tf.sqrt(1 - beta_2**step) / (1 - beta_1**step)
+            m = [mi + (g - mi) * (1 - beta_1) for mi, g in zip(m, grads)]
+            v = [vi + (g * g - vi) * (1 - beta_2) for vi, g in zip(v, grads)]
+            p = [pi - mi * alpha / (tf.sqrt(vi) + epsilon) for pi, mi, vi in zip(p, m, v)]
+            train = train.write(t, accuracy(p, x_train, y_train))
+            test = test.write(t, accuracy(p, x_test, y_test))
+            return t + 1, p, m, v, train, test
+
+        zeros = [tf.zeros_like(q) for q in p0]
+        curves = (tf.TensorArray(tf.float32, epochs), tf.TensorArray(tf.float32, epochs))
+        out = tf.while_loop(lambda t, *_: t < epochs, body, (tf.constant(0), p0, zeros, list(zeros), *curves))
+        return out[4].stack(), out[5].stack()
+
+    _, test = run([tf.constant(p) for p in params])
+    test.numpy()
+    return time.perf_counter() - start
+
+
+def fused_trial(config: TrialConfig, data: Dataset) -> float:
+    """One real trial through the fused engine; returns its wall time."""
+    start = time.perf_counter()
+    FusedEngine().train(config, data, range(SEEDS))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="400 epochs and shorter scaled fits (smoke run)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of the fused engine and the floor (best kept)")
+    args = parser.parse_args()
+    epochs = 400 if args.quick else 4000
+    short, long = (5, 25) if args.quick else (20, 120)
+
+    data = load_dataset(DataSpec())
+    config = TrialConfig(
+        regularizer=Regularizer.L1, placement=Placement.PRE_ACTIVATION, l1=L1, l2=0.0, hidden_units=WIDTH, epochs=epochs
+    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
+          f"GPUs visible to TF: {len(tf.config.list_physical_devices('GPU'))}")
+    print(f"python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, numpy {np.__version__}")
+    print(f"trial: {SEEDS} seeds x {epochs} epochs, width {WIDTH}, L1 {L1} pre_activation, "
+          f"{len(data.x_train)} train / {len(data.x_test)} test, batch 32 (full batch), curves recorded\n")
+
+    tutorial, tutorial_how = scaled(lambda e, s: tutorial_fit(data, e, s), short, long, epochs)
+    print(f"1. tutorial's way (model.fit per seed)  {tutorial:10.1f} s   [{tutorial_how}]")
+    keras_time, keras_how = scaled(lambda e, s: keras_engine_fit(config, data, e, s), short, long, epochs)
+    print(f"2. keras engine                        {keras_time:10.1f} s   [{keras_how}]")
+
+    fused_runs, floor_runs = [], []
+    for _ in range(args.repeats):
+        fused_runs.append(fused_trial(config, data))
+        floor_runs.append(floor_trial(data, epochs))
+    fused, floor = min(fused_runs), min(floor_runs)
+    shown = lambda runs: ", ".join(f"{t:.2f}" for t in runs)  # noqa: E731
+    print(f"3. fused engine                        {fused:10.2f} s   [full trial, best of: {shown(fused_runs)} s]")
+    print(f"4. floor (hand-written fused loop)     {floor:10.2f} s   [full trial, best of: {shown(floor_runs)} s]\n")
+
+    print(f"tutorial / fused = {tutorial / fused:7.0f}x   (target >= 400x: {'met' if tutorial / fused >= 400 else 'NOT met'})")
+    print(f"keras / fused    = {keras_time / fused:7.0f}x")
+    print(f"fused / floor    = {fused / floor:7.2f}x   (target <= 1.5x: {'met' if fused / floor <= 1.5 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
