@@ -38,7 +38,10 @@ def app() -> None:
 @click.option("--n-trials", type=positive, help="Total finished trials to reach (overrides the file).")
 @click.option("--epochs", type=positive, help="Epochs per seed (overrides the file).")
 @click.option("--seeds", type=positive, help="Use seeds 0..K-1 (overrides the file).")
-def run(study_file: Path, storage: str | None, n_trials: int | None, epochs: int | None, seeds: int | None) -> None:
+@click.option("--jobs", type=positive, default=1, show_default=True, help="Worker processes running trials in parallel.")
+def run(
+    study_file: Path, storage: str | None, n_trials: int | None, epochs: int | None, seeds: int | None, jobs: int
+) -> None:
     """Create or resume a study and run it until it has n_trials finished trials."""
     import optuna
 
@@ -51,7 +54,7 @@ def run(study_file: Path, storage: str | None, n_trials: int | None, epochs: int
     url = resolve_url(storage, spec.study.storage)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     with RichProgress() as progress:
-        summary = run_study(spec, url, progress)
+        summary = run_study(spec, url, progress, jobs=jobs)
     best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
     out.print(
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "

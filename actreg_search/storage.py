@@ -8,6 +8,7 @@ Passwords in URLs are never printed: use :func:`redact` for any message.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import optuna
@@ -19,6 +20,10 @@ from actreg_search.errors import StorageError
 
 ENV_VAR = "ACTREG_STORAGE"
 SQLITE_BUSY_TIMEOUT_S = 60
+#: A running trial writes a heartbeat this often; one silent for GRACE_PERIOD_S
+#: (its worker died) is failed and re-queued once with the same parameters.
+HEARTBEAT_INTERVAL_S = 10
+GRACE_PERIOD_S = 60
 
 
 def resolve_url(cli: str | None = None, study_file: str | None = None) -> str:
@@ -92,7 +97,15 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
     elif parsed.get_backend_name() == "postgresql":
         engine_kwargs["pool_pre_ping"] = True
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=GRACE_PERIOD_S,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
     except sqlalchemy.exc.DatabaseError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None

@@ -9,6 +9,10 @@ and never takes the study down.
 from __future__ import annotations
 
 import enum
+import multiprocessing
+import os
+import signal
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -32,6 +36,8 @@ from actreg_search.space import grid_size, suggest_config
 from actreg_search.storage import open_storage, redact
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+POLL_S = 0.5
+SURPLUS = "surplus: other workers already claimed the study's target"
 
 
 class StopReason(str, enum.Enum):
@@ -74,14 +80,19 @@ class RunObserver:
         """A trial ended (any state)."""
 
 
-def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
+def make_sampler(spec: StudySpec, worker: int = 0) -> optuna.samplers.BaseSampler:
     """The Optuna sampler a study file asks for.
 
     ``grid`` is Optuna's :class:`~optuna.samplers.BruteForceSampler`: unlike
     ``GridSampler`` it enumerates a conditional space, so the unregularized
     model is tried once, not once per placement and coefficient.
+
+    Args:
+        spec: The study.
+        worker: Index of the worker process; each seeds its sampler
+            ``seed + worker`` so parallel workers do not propose the same params.
     """
-    seed = spec.study.seed
+    seed = spec.study.seed + worker
     name = spec.study.sampler
     if name is SamplerName.TPE:
         return optuna.samplers.TPESampler(seed=seed)
@@ -132,8 +143,13 @@ class Objective:
     data: Dataset
     engine: Engine
     observer: RunObserver
+    target: int
 
     def __call__(self, trial: optuna.Trial) -> float:
+        ahead = trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
+        if sum(t.number < trial.number for t in ahead) >= self.target:
+            trial.set_user_attr(results.FAIL_REASON, SURPLUS)
+            raise _TrialFailed(SURPLUS)
         config = suggest_config(trial, self.spec)
         seeds = self.spec.study.seeds
         trial.set_user_attr(results.CONFIG, config.to_dict())
@@ -159,13 +175,21 @@ class Objective:
         return result.mean("test_accuracy")
 
 
-def run_study(spec: StudySpec, storage_url: str, observer: RunObserver | None = None) -> RunSummary:
+def run_study(
+    spec: StudySpec,
+    storage_url: str,
+    observer: RunObserver | None = None,
+    jobs: int = 1,
+) -> RunSummary:
     """Create or resume a study and run it to its target.
 
     Args:
         spec: The validated study (overrides applied).
         storage_url: Where the study lives.
         observer: Progress display.
+        jobs: Worker processes. With more than one, each worker is its own
+            process (TensorFlow state and seeds are per process) running trials
+            on the shared storage, and this process only follows the storage.
 
     Returns:
         What the run did.
@@ -175,52 +199,21 @@ def run_study(spec: StudySpec, storage_url: str, observer: RunObserver | None = 
         SpecError: The study exists with different settings.
     """
     observer = observer or RunObserver()
-    storage = open_storage(storage_url, create=True)
-    name = spec.study.name
-    _check_resumable(storage, spec)
-    study = optuna.create_study(
-        study_name=name,
-        storage=storage,
-        direction="maximize",
-        sampler=make_sampler(spec),
-        pruner=make_pruner(spec),
-        load_if_exists=True,
-    )
-    if results.SPEC_ATTR not in study.user_attrs:
-        study.set_user_attr(results.SPEC_ATTR, spec_to_raw(spec))
+    study = _open_study(spec, open_storage(storage_url, create=True))
     _requeue_interrupted(study)
-
-    grid = spec.study.sampler is SamplerName.GRID
-    size = grid_size(spec) if grid else 0
-    target = min(spec.study.n_trials, size) if grid else spec.study.n_trials
-    objective = Objective(spec, load_dataset(spec.data), get_engine(spec.model.engine), observer)
+    plan = _Plan.of(spec)
     first_new = len(study.get_trials(deepcopy=False))
-
-    def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
-        observer.on_trial_end(TrialRecord.from_frozen(trial), _best_value(study))
-        if _finished(study) >= target:
-            study.stop()
-
-    observer.on_run_start(name, target, _finished(study))
-    reason = StopReason.TARGET_REACHED
-    try:
-        while (remaining := target - _finished(study)) > 0:
-            if grid and _grid_exhausted(study, size):
-                reason = StopReason.GRID_EXHAUSTED
-                break
-            before = _finished(study)
-            study.optimize(objective, n_trials=remaining, catch=(Exception,), callbacks=[after_trial])
-            if _finished(study) == before and not (grid and _grid_exhausted(study, size)):
-                reason = StopReason.ALL_FAILED
-                break
-    except KeyboardInterrupt:
-        reason = StopReason.INTERRUPTED
+    observer.on_run_start(spec.study.name, plan.target, _finished(study))
+    if jobs == 1:
+        reason = _optimize(study, spec, plan, observer)
+    else:
+        reason = _run_workers(study, spec, plan, storage_url, jobs, observer)
     new = study.get_trials(deepcopy=False)[first_new:]
     best = _best_trial(study)
     return RunSummary(
-        study_name=name,
+        study_name=spec.study.name,
         storage=redact(storage_url),
-        target=target,
+        target=plan.target,
         finished=_finished(study),
         ran=len(new),
         failed=sum(t.state is TrialState.FAIL for t in new),
@@ -228,6 +221,122 @@ def run_study(spec: StudySpec, storage_url: str, observer: RunObserver | None = 
         best_trial=best.number if best else None,
         reason=reason,
     )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How far a run goes: the target, and for grids the number of distinct configs."""
+
+    target: int
+    grid_size: int | None
+
+    @classmethod
+    def of(cls, spec: StudySpec) -> _Plan:
+        if spec.study.sampler is SamplerName.GRID:
+            size = grid_size(spec)
+            return cls(target=min(spec.study.n_trials, size), grid_size=size)
+        return cls(target=spec.study.n_trials, grid_size=None)
+
+    def exhausted(self, study: optuna.Study) -> bool:
+        return self.grid_size is not None and _grid_exhausted(study, self.grid_size)
+
+
+def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, worker: int = 0) -> optuna.Study:
+    """Create or load the study; worker ``i`` seeds its sampler with ``seed + i``."""
+    _check_resumable(storage, spec)
+    study = optuna.create_study(
+        study_name=spec.study.name,
+        storage=storage,
+        direction="maximize",
+        sampler=make_sampler(spec, worker),
+        pruner=make_pruner(spec),
+        load_if_exists=True,
+    )
+    if results.SPEC_ATTR not in study.user_attrs:
+        study.set_user_attr(results.SPEC_ATTR, spec_to_raw(spec))
+    return study
+
+
+def _optimize(study: optuna.Study, spec: StudySpec, plan: _Plan, observer: RunObserver) -> StopReason:
+    """Run trials in this process, one at a time, until the study's target is met.
+
+    Before each trial the worker checks the storage: it stops when the target
+    is met or the grid is exhausted, and waits while trials running elsewhere
+    could meet it (they may fail, and then it runs more). A trial that loses
+    the remaining race to another worker is failed as surplus at once, so the
+    study ends with exactly ``target`` finished trials.
+    """
+    objective = Objective(spec, load_dataset(spec.data), get_engine(spec.model.engine), observer, plan.target)
+
+    def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+        observer.on_trial_end(TrialRecord.from_frozen(trial), _best_value(study))
+
+    failures_in_a_row = 0
+    try:
+        while (finished := _finished(study)) < plan.target:
+            if plan.exhausted(study):
+                return StopReason.GRID_EXHAUSTED
+            if finished + _count(study, TrialState.RUNNING) >= plan.target:
+                optuna.storages.fail_stale_trials(study)
+                time.sleep(POLL_S)
+                continue
+            study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[after_trial])
+            failures_in_a_row = failures_in_a_row + 1 if _finished(study) == finished else 0
+            if failures_in_a_row >= plan.target and not plan.exhausted(study):
+                return StopReason.ALL_FAILED
+    except KeyboardInterrupt:
+        return StopReason.INTERRUPTED
+    return StopReason.TARGET_REACHED
+
+
+def _worker(spec: StudySpec, storage_url: str, index: int) -> None:
+    """Entry point of a worker process."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = _open_study(spec, open_storage(storage_url, create=False), worker=index)
+    _optimize(study, spec, _Plan.of(spec), RunObserver())
+
+
+def _run_workers(
+    study: optuna.Study, spec: StudySpec, plan: _Plan, storage_url: str, jobs: int, observer: RunObserver
+) -> StopReason:
+    """Start ``jobs`` worker processes and follow their trials in the storage."""
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_worker, args=(spec, storage_url, i), daemon=True) for i in range(jobs)]
+    for process in workers:
+        process.start()
+    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    interrupted = False
+    try:
+        while any(p.is_alive() for p in workers):
+            time.sleep(POLL_S)
+            seen |= _report_new(study, seen, observer)
+    except KeyboardInterrupt:
+        interrupted = True
+        for process in workers:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGINT)
+    for process in workers:
+        process.join(timeout=60)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+    _report_new(study, seen, observer)
+    if interrupted:
+        return StopReason.INTERRUPTED
+    if _finished(study) >= plan.target:
+        return StopReason.TARGET_REACHED
+    return StopReason.GRID_EXHAUSTED if plan.exhausted(study) else StopReason.ALL_FAILED
+
+
+def _report_new(study: optuna.Study, seen: set[int], observer: RunObserver) -> set[int]:
+    """Tell the observer about trials that ended since last time; returns their numbers."""
+    new = {}
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state.is_finished() and trial.number not in seen:
+            new[trial.number] = trial
+    for number in sorted(new):
+        observer.on_trial_end(TrialRecord.from_frozen(new[number]), _best_value(study))
+    return set(new)
 
 
 def _check_resumable(storage: optuna.storages.BaseStorage, spec: StudySpec) -> None:
@@ -264,6 +373,10 @@ def _requeue_interrupted(study: optuna.Study) -> None:
 
 def _finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def _count(study: optuna.Study, state: TrialState) -> int:
+    return len(study.get_trials(deepcopy=False, states=(state,)))
 
 
 def _grid_exhausted(study: optuna.Study, size: int) -> bool:

@@ -96,3 +96,13 @@ def test_interrupted_trial_is_failed_then_retried_with_its_params(write_study, s
     trials = optuna.load_study(study_name="tiny", storage=storage_url).trials
     assert trials[0].state is TrialState.FAIL and trials[0].user_attrs["fail_reason"] == "interrupted"
     assert trials[1].params == trials[0].params and trials[1].state is TrialState.COMPLETE
+
+
+def test_parallel_workers_share_one_study(write_study, storage_url):
+    summary = run_study(load_spec(write_study(n_trials=4, seeds=1, epochs=2)), storage_url, jobs=2)
+    assert (summary.reason, summary.finished) == (StopReason.TARGET_REACHED, summary.target)
+    trials = optuna.load_study(study_name="tiny", storage=storage_url).trials
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    assert len(complete) >= 4
+    assert len({t.number for t in trials}) == len(trials)
+    assert not [t for t in trials if t.state is TrialState.FAIL]
