@@ -20,10 +20,20 @@ from actreg_search.errors import StorageError
 
 ENV_VAR = "ACTREG_STORAGE"
 SQLITE_BUSY_TIMEOUT_S = 60
-#: A running trial writes a heartbeat this often; one silent for GRACE_PERIOD_S
-#: (its worker died) is failed and re-queued once with the same parameters.
-HEARTBEAT_INTERVAL_S = 10
+GRACE_ENV_VAR = "ACTREG_GRACE_PERIOD"
+#: A trial whose worker sent no heartbeat for this long (it died) is failed and
+#: re-queued once with the same parameters; ACTREG_GRACE_PERIOD overrides it.
 GRACE_PERIOD_S = 60
+
+
+def grace_period() -> int:
+    """Seconds without a heartbeat after which a running trial counts as dead."""
+    raw = os.environ.get(GRACE_ENV_VAR)
+    if raw is None:
+        return GRACE_PERIOD_S
+    if not raw.isdigit() or int(raw) < 2:
+        raise StorageError(f"{GRACE_ENV_VAR}={raw!r}: must be a whole number of seconds ≥ 2")
+    return int(raw)
 
 
 def resolve_url(cli: str | None = None, study_file: str | None = None) -> str:
@@ -84,6 +94,7 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
             creating) or not a database, or the server is unreachable.
     """
     parsed = parse_url(url)
+    grace = grace_period()
     engine_kwargs: dict = {}
     path = sqlite_path(url)
     if path is not None:
@@ -102,8 +113,8 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
             return optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                grace_period=GRACE_PERIOD_S,
+                heartbeat_interval=max(1, min(10, grace // 4)),
+                grace_period=grace,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
     except sqlalchemy.exc.DatabaseError as exc:

@@ -1,0 +1,59 @@
+"""Crash safety on SQLite: SIGKILL ``run`` mid-trial, rerun, and nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+
+def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
+    try:
+        return optuna.load_study(study_name="tiny", storage=url).trials
+    except KeyError:
+        return []
+
+
+def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
+    script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
+    db = tmp_path / "crash.db"
+    url = f"sqlite:///{db}"
+    study = write_study(n_trials=3, seeds=1, epochs=30)
+    env = {**os.environ, "ACTREG_GRACE_PERIOD": "2"}
+
+    first = subprocess.Popen([script, "run", study, "--storage", url], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        trials = _trials(url) if db.exists() else []
+        states = [t.state for t in trials]
+        if TrialState.COMPLETE in states and states[-1] is TrialState.RUNNING:
+            break
+        time.sleep(0.2)
+    else:
+        first.kill()
+        raise AssertionError("never saw a finished trial followed by a running one")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    before = {t.number: t.value for t in _trials(url) if t.state is TrialState.COMPLETE}
+    killed = next(t for t in _trials(url) if t.state is TrialState.RUNNING)
+
+    time.sleep(2.5)  # past the grace period
+    second = subprocess.run([script, "run", study, "--storage", url], env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+
+    after = _trials(url)
+    assert sum(t.state is TrialState.COMPLETE for t in after) == 3
+    assert {t.number: t.value for t in after if t.number in before} == before
+    assert after[killed.number].state is TrialState.FAIL
+    retried = [t for t in after if t.number > killed.number and t.params == killed.params]
+    assert retried and retried[0].state is TrialState.COMPLETE
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
