@@ -155,7 +155,8 @@ def export(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; bad input is one line on stderr and exit code 2."""
     try:
-        app.main(args=argv if argv is not None else sys.argv[1:], prog_name="actreg-search", standalone_mode=False)
+        code = app.main(args=argv if argv is not None else sys.argv[1:], prog_name="actreg-search", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -168,7 +169,6 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"actreg-search: error: {exc}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,12 +8,15 @@ and never takes the study down.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import optuna
@@ -115,6 +118,45 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
+class _StopRequest:
+    """Ctrl-C, taken at safe points.
+
+    A KeyboardInterrupt raised wherever the signal lands can be swallowed (in a
+    weakref callback or a finalizer, Python ignores it) or leave TensorFlow
+    mid-call. So the first SIGINT only sets a flag, which the trial checks
+    whenever the engine reports progress and the run loop checks between
+    trials; a second SIGINT interrupts at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a stop was requested."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Take SIGINT for the duration (main thread only; elsewhere, nothing changes)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self.handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+_STOP = _StopRequest()
+
+
 class _TrialMonitor(Monitor):
     """Forwards an engine's progress to the observer and its values to Optuna."""
 
@@ -123,6 +165,7 @@ class _TrialMonitor(Monitor):
         self.observer = observer
 
     def on_epochs(self, done: int, total: int) -> None:
+        _STOP.check()
         self.observer.on_epochs(done, total)
 
     def report(self, epoch: int, mean_test_accuracy: float) -> None:
@@ -204,10 +247,12 @@ def run_study(
     plan = _Plan.of(spec)
     first_new = len(study.get_trials(deepcopy=False))
     observer.on_run_start(spec.study.name, plan.target, _finished(study))
-    if jobs == 1:
-        reason = _optimize(study, spec, plan, observer)
-    else:
-        reason = _run_workers(study, spec, plan, storage_url, jobs, observer)
+    _STOP.requested = False
+    with _STOP.installed():
+        if jobs == 1:
+            reason = _optimize(study, spec, plan, observer)
+        else:
+            reason = _run_workers(study, spec, plan, storage_url, jobs, observer)
     new = study.get_trials(deepcopy=False)[first_new:]
     best = _best_trial(study)
     return RunSummary(
@@ -274,6 +319,7 @@ def _optimize(study: optuna.Study, spec: StudySpec, plan: _Plan, observer: RunOb
     failures_in_a_row = 0
     try:
         while (finished := _finished(study)) < plan.target:
+            _STOP.check()
             if plan.exhausted(study):
                 return StopReason.GRID_EXHAUSTED
             if finished + _count(study, TrialState.RUNNING) >= plan.target:
@@ -281,6 +327,7 @@ def _optimize(study: optuna.Study, spec: StudySpec, plan: _Plan, observer: RunOb
                 time.sleep(POLL_S)
                 continue
             study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[after_trial])
+            _STOP.check()
             failures_in_a_row = failures_in_a_row + 1 if _finished(study) == finished else 0
             if failures_in_a_row >= plan.target and not plan.exhausted(study):
                 return StopReason.ALL_FAILED
@@ -290,10 +337,25 @@ def _optimize(study: optuna.Study, spec: StudySpec, plan: _Plan, observer: RunOb
 
 
 def _worker(spec: StudySpec, storage_url: str, index: int) -> None:
-    """Entry point of a worker process."""
+    """Entry point of a worker process.
+
+    Workers leave the terminal's process group, so one Ctrl-C reaches the
+    parent only, which forwards it once; a worker whose parent died stops
+    after its current trial.
+    """
+    os.setpgrp()
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        _STOP.requested = True
+
+    threading.Thread(target=watch_parent, daemon=True).start()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = _open_study(spec, open_storage(storage_url, create=False), worker=index)
-    _optimize(study, spec, _Plan.of(spec), RunObserver())
+    with _STOP.installed():
+        _optimize(study, spec, _Plan.of(spec), RunObserver())
 
 
 def _run_workers(
@@ -305,16 +367,16 @@ def _run_workers(
     for process in workers:
         process.start()
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-    interrupted = False
-    try:
-        while any(p.is_alive() for p in workers):
-            time.sleep(POLL_S)
-            seen |= _report_new(study, seen, observer)
-    except KeyboardInterrupt:
-        interrupted = True
-        for process in workers:
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGINT)
+    forwarded = False
+    while any(p.is_alive() for p in workers):
+        if _STOP.requested and not forwarded:
+            forwarded = True
+            for process in workers:
+                if process.is_alive() and process.pid is not None:
+                    os.kill(process.pid, signal.SIGINT)
+        time.sleep(POLL_S)
+        seen |= _report_new(study, seen, observer)
+    interrupted = _STOP.requested
     for process in workers:
         process.join(timeout=60)
         if process.is_alive():

@@ -57,3 +57,24 @@ def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
     assert retried and retried[0].state is TrialState.COMPLETE
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_ctrl_c_fails_the_current_trial_and_keeps_the_rest(write_study, tmp_path):
+    script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
+    db = tmp_path / "int.db"
+    url = f"sqlite:///{db}"
+    study = write_study(n_trials=5, seeds=1, epochs=30)
+    process = subprocess.Popen([script, "run", study, "--storage", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        states = [t.state for t in _trials(url)] if db.exists() else []
+        if TrialState.COMPLETE in states and states[-1] is TrialState.RUNNING:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert out.strip().count("\n") == 0 and "interrupted" in out
+    trials = _trials(url)
+    assert trials[-1].state is TrialState.FAIL and trials[-1].user_attrs["fail_reason"] == "interrupted"
+    assert all(t.state is TrialState.COMPLETE for t in trials[:-1])

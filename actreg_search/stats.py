@@ -1,0 +1,395 @@
+"""Seed-by-seed statistics between stored trials.
+
+Every trial of a study trains its config on the same seeds, so two trials can
+be compared pairwise: seed ``s`` of one against seed ``s`` of the other.
+:func:`paired_comparison` does that for one per-seed figure; the selection
+helpers pick the trials the ``compare`` modes talk about; :func:`summary`
+describes one trial's figure on its own. Nothing here prints.
+
+Conventions:
+    * Differences are always ``b - a``: ``a`` is the reference (the baseline,
+      or the best trial), ``b`` the trial measured against it.
+    * Seeds are matched by value, so trials that list their seeds in another
+      order, or trained only some seeds in common, still pair up correctly.
+    * Whether a difference is a win depends on the metric
+      (:data:`HIGHER_IS_BETTER`): a lower ``train_loss`` or ``gap`` wins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+from actreg_search.config import Regularizer
+from actreg_search.errors import UserError
+from actreg_search.results import PER_SEED, StudyResults, TrialRecord
+
+#: Per metric, whether higher is better; ``None``: neither (a "win" is then just higher).
+HIGHER_IS_BETTER: dict[str, bool | None] = {
+    "test_accuracy": True,
+    "train_accuracy": True,
+    "train_loss": False,
+    "gap": False,
+    "activation_mean": None,
+    "sparsity": None,
+}
+
+#: Metrics that are fractions, described in percentage points.
+_POINTS = frozenset({"test_accuracy", "train_accuracy", "gap", "sparsity"})
+
+#: Differences whose spread is below this (relative to their size) count as identical.
+_CONSTANT_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Trial ``b`` against trial ``a``, seed by seed, on one metric.
+
+    Attributes:
+        a: The reference trial's number.
+        b: The number of the trial measured against it.
+        metric: The per-seed figure compared (one of ``PER_SEED``).
+        confidence: Level of the confidence interval, e.g. 0.95.
+        seeds: The seeds both trials trained, ascending.
+        differences: ``b - a`` for each of ``seeds``.
+        mean_difference: Mean of ``differences``.
+        sd_difference: Their sample standard deviation (ddof=1); exactly 0.0
+            when all differences are identical.
+        ci_low: Lower bound of the t-based confidence interval of the mean
+            difference (``n - 1`` degrees of freedom). Equal to the mean when
+            all differences are identical.
+        ci_high: Upper bound of that interval.
+        wilcoxon_p: Two-sided Wilcoxon signed-rank p-value
+            (``scipy.stats.wilcoxon`` with its defaults: zero differences are
+            dropped). When *every* difference is zero the test is undefined;
+            this is then 1.0 (no evidence of any difference).
+        t_p: Two-sided paired t-test p-value (``scipy.stats.ttest_rel``).
+            ``nan`` when all differences are identical (zero spread: the t
+            statistic is undefined), whether they are all zero or not.
+        d_z: Cohen's d_z, ``mean_difference / sd_difference``. ``nan`` when
+            every difference is zero; ``+inf``/``-inf`` when the differences
+            are identical but not zero.
+        wins: Seeds where ``b`` is better than ``a`` (by :data:`HIGHER_IS_BETTER`;
+            higher, for metrics with no better direction).
+        ties: Seeds where the two are exactly equal.
+        losses: Seeds where ``b`` is worse.
+    """
+
+    a: int
+    b: int
+    metric: str
+    confidence: float
+    seeds: tuple[int, ...]
+    differences: tuple[float, ...]
+    mean_difference: float
+    sd_difference: float
+    ci_low: float
+    ci_high: float
+    wilcoxon_p: float
+    t_p: float
+    d_z: float
+    wins: int
+    ties: int
+    losses: int
+
+    @property
+    def n(self) -> int:
+        """Number of shared seeds compared."""
+        return len(self.seeds)
+
+    @property
+    def identical(self) -> bool:
+        """Whether the two trials are equal on every shared seed."""
+        return self.ties == self.n
+
+    @property
+    def ci_excludes_zero(self) -> bool:
+        """Whether the confidence interval lies wholly above or below zero."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+    def describe(self) -> str:
+        """One plain-language line, e.g.
+
+        ``trial 7 beats trial 3 on test accuracy by 3.1 points, 95% CI [1.2, 5.0]
+        (excludes 0), ahead in 27 of 30 seeds, tied in 2 (Wilcoxon p=0.0004,
+        paired t p=0.0002, d_z=0.91)``.
+
+        The difference and its interval are given as a size in the direction of
+        the verb ("trails by 2.0 points, 95% CI [-0.1, 4.1]" means ``b - a`` has
+        the interval [-4.1, 0.1]); d_z keeps the sign of ``b - a``. Fractions
+        are in percentage points, other metrics in their own units.
+        """
+        what = self.metric.replace("_", " ")
+        tests = f"Wilcoxon p{_p(self.wilcoxon_p)}, paired t p{_p(self.t_p)}, d_z={_d(self.d_z)}"
+        if self.identical:
+            return f"no difference: trial {self.b} and trial {self.a} have the same {what} in all {self.n} seeds ({tests})"
+        direction = HIGHER_IS_BETTER.get(self.metric)
+        good, bad = ("higher", "lower") if direction is None else ("ahead", "behind")
+        counts = {good: self.wins, bad: self.losses}
+        if self.mean_difference == 0:
+            head = f"no difference on average between trial {self.b} and trial {self.a} on {what}:"
+            subject = f"trial {self.b} "
+        else:
+            better = (self.mean_difference > 0) == (direction is not False)
+            if direction is None:
+                verb = "is above" if better else "is below"
+            else:
+                verb = "beats" if better else "trails"
+            head = f"trial {self.b} {verb} trial {self.a} on {what} by"
+            subject = ""
+            if not better:
+                counts = {bad: self.losses, good: self.wins}
+        counts["tied"] = self.ties
+        (lead, lead_n), *rest = counts.items()
+        tail = "".join(f", {label} in {count}" for label, count in rest if count)
+        sign = -1.0 if self.mean_difference < 0 else 1.0
+        low, high = sorted((sign * self.ci_low, sign * self.ci_high))
+        unit = " points" if self.metric in _POINTS else ""
+        num = self._number
+        return (
+            f"{head} {num(abs(self.mean_difference))}{unit}, {self.confidence * 100:g}% CI [{num(low)}, {num(high)}]"
+            f" ({'excludes' if self.ci_excludes_zero else 'includes'} 0),"
+            f" {subject}{lead} in {lead_n} of {self.n} seeds{tail} ({tests})"
+        )
+
+    def _number(self, x: float) -> str:
+        """A difference for :meth:`describe`: fractions as percentage points."""
+        if self.metric not in _POINTS:
+            return f"{x + 0.0:.3g}"
+        x = 100 * x + 0.0  # + 0.0 turns -0.0 into 0.0
+        return f"{x:.1f}" if x == 0 or abs(x) >= 0.1 else f"{x:.2g}"
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """One trial's per-seed figure, summarized.
+
+    Attributes:
+        trial: The trial's number.
+        metric: The per-seed figure (one of ``PER_SEED``).
+        n: Number of seeds.
+        mean: Mean over seeds.
+        std: Sample standard deviation (ddof=1); 0.0 for a single seed, as
+            :meth:`TrialRecord.std`.
+        ci_low: Lower bound of the t-based confidence interval of the mean
+            (``nan`` for a single seed).
+        ci_high: Upper bound of that interval.
+        confidence: Level of the interval.
+    """
+
+    trial: int
+    metric: str
+    n: int
+    mean: float
+    std: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+
+
+def paired_comparison(
+    a: TrialRecord,
+    b: TrialRecord,
+    metric: str = "test_accuracy",
+    confidence: float = 0.95,
+    min_shared: int = 5,
+) -> PairedComparison:
+    """Compare trial ``b`` with trial ``a`` over the seeds both trained.
+
+    Args:
+        a: The reference trial.
+        b: The trial measured against it; differences are ``b - a``.
+        metric: One of ``PER_SEED``.
+        confidence: Level of the confidence interval, in (0, 1).
+        min_shared: Fewest shared seeds to compare (at least 2).
+
+    Returns:
+        The comparison; see :class:`PairedComparison` for the degenerate cases.
+
+    Raises:
+        UserError: An unknown metric, a bad ``confidence`` or ``min_shared``, a
+            trial without that metric, or fewer than ``min_shared`` shared seeds.
+    """
+    _check_level(confidence)
+    if min_shared < 2:
+        raise UserError(f"min_shared must be at least 2 for a paired comparison, got {min_shared}")
+    xa, xb = _by_seed(a, metric), _by_seed(b, metric)
+    seeds = tuple(sorted(xa.keys() & xb.keys()))
+    if len(seeds) < min_shared:
+        raise UserError(
+            f"trial {a.number} and trial {b.number} share {len(seeds)} seed(s) "
+            f"(trial {a.number} has {len(xa)}, trial {b.number} has {len(xb)}); "
+            f"a paired comparison needs at least {min_shared}"
+        )
+    va = np.array([xa[s] for s in seeds], dtype=float)
+    vb = np.array([xb[s] for s in seeds], dtype=float)
+    d = vb - va
+    n = len(d)
+    mean = float(d.mean())
+    constant = float(np.ptp(d)) <= _CONSTANT_TOL * max(1.0, float(np.abs(d).max()))
+    if constant:
+        sd, t_p = 0.0, math.nan
+        d_z = math.nan if not d.any() else math.copysign(math.inf, mean)
+    else:
+        sd = float(d.std(ddof=1))
+        t_p = float(sps.ttest_rel(vb, va).pvalue)
+        d_z = mean / sd
+    wilcoxon_p = float(sps.wilcoxon(d).pvalue) if d.any() else 1.0
+    half = float(sps.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    higher, lower = int((d > 0).sum()), int((d < 0).sum())
+    wins, losses = (lower, higher) if HIGHER_IS_BETTER[metric] is False else (higher, lower)
+    return PairedComparison(
+        a=a.number,
+        b=b.number,
+        metric=metric,
+        confidence=confidence,
+        seeds=seeds,
+        differences=tuple(float(x) for x in d),
+        mean_difference=mean,
+        sd_difference=sd,
+        ci_low=mean - half,
+        ci_high=mean + half,
+        wilcoxon_p=wilcoxon_p,
+        t_p=t_p,
+        d_z=d_z,
+        wins=wins,
+        ties=n - higher - lower,
+        losses=losses,
+    )
+
+
+def summary(trial: TrialRecord, metric: str = "test_accuracy", confidence: float = 0.95) -> MetricSummary:
+    """Mean, sample std and t-based confidence interval of one trial's figure.
+
+    Raises:
+        UserError: An unknown metric, a bad ``confidence``, or a trial without that metric.
+    """
+    _check_level(confidence)
+    values = np.array(list(_by_seed(trial, metric).values()), dtype=float)
+    n = len(values)
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 else 0.0
+    half = float(sps.t.ppf((1 + confidence) / 2, n - 1)) * std / math.sqrt(n) if n > 1 else math.nan
+    return MetricSummary(
+        trial=trial.number,
+        metric=metric,
+        n=n,
+        mean=mean,
+        std=std,
+        ci_low=mean - half,
+        ci_high=mean + half,
+        confidence=confidence,
+    )
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def trial_by_number(results: StudyResults, number: int) -> TrialRecord:
+    """The completed trial with that number.
+
+    Raises:
+        UserError: No such trial, or it did not complete.
+    """
+    for trial in results.trials:
+        if trial.number == number:
+            if not trial.complete:
+                raise UserError(
+                    f"trial {number} of study {results.name!r} is {trial.state.name}, not COMPLETE; "
+                    "only completed trials can be compared"
+                )
+            return trial
+    numbers = [t.number for t in results.trials]
+    known = f"trials {min(numbers)}-{max(numbers)}" if numbers else "no trials"
+    raise UserError(f"study {results.name!r} has no trial {number} (it has {known})")
+
+
+def best_vs_baseline(results: StudyResults) -> tuple[TrialRecord, TrialRecord]:
+    """The best unregularized trial and the best regularized one, in that order.
+
+    "Best" is :meth:`StudyResults.top`'s order. The regularized trial is the
+    best one *with* a regularizer even when an unregularized trial ranks first
+    overall, so the pair always answers "does regularization help here?" and
+    a comparison of the two (``b - a``) is negative when it does not.
+
+    Returns:
+        ``(baseline, challenger)``: pass them to :func:`paired_comparison` in that order.
+
+    Raises:
+        UserError: The study has no completed unregularized trial, or no completed regularized one.
+    """
+    ranked = results.top(len(results.trials))
+    plain = [t for t in ranked if t.config is not None and t.config.regularizer is Regularizer.NONE]
+    regularized = [t for t in ranked if t.config is not None and t.config.regularizer is not Regularizer.NONE]
+    if not plain:
+        raise UserError(
+            f"study {results.name!r} has no completed trial with regularizer 'none' to use as the baseline"
+        )
+    if not regularized:
+        raise UserError(f"study {results.name!r} has no completed regularized trial to compare with the baseline")
+    return plain[0], regularized[0]
+
+
+def top_k_vs_best(
+    results: StudyResults,
+    k: int,
+    metric: str = "test_accuracy",
+    confidence: float = 0.95,
+    min_shared: int = 5,
+) -> list[PairedComparison]:
+    """Each of the runners-up among the top ``k`` against the best trial.
+
+    The top ``k`` are :meth:`StudyResults.top`'s (by the objective, whatever
+    ``metric`` is compared); the best is the reference ``a`` of every
+    comparison, so the list has ``k - 1`` entries (fewer if fewer trials
+    completed), ranks 2, 3, ... in order.
+
+    Raises:
+        UserError: ``k`` below 2, fewer than two completed trials, or any
+            error of :func:`paired_comparison`.
+    """
+    if k < 2:
+        raise UserError(f"k must be at least 2 to compare the top trials with the best, got {k}")
+    ranked = results.top(k)
+    if len(ranked) < 2:
+        raise UserError(f"study {results.name!r} has {len(ranked)} completed trial(s); need at least 2 to compare")
+    best = ranked[0]
+    return [paired_comparison(best, t, metric, confidence, min_shared) for t in ranked[1:]]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _by_seed(trial: TrialRecord, metric: str) -> dict[int, float]:
+    """A trial's per-seed values of ``metric``, keyed by seed."""
+    if metric not in PER_SEED:
+        raise UserError(f"unknown metric {metric!r}; choose one of {', '.join(PER_SEED)}")
+    values = trial.per_seed.get(metric)
+    if not values:
+        raise UserError(f"trial {trial.number} ({trial.state.name}) has no per-seed {metric} recorded")
+    if len(values) != len(trial.seeds) or len(set(trial.seeds)) != len(trial.seeds):
+        raise UserError(
+            f"trial {trial.number} stores {len(trial.seeds)} seeds ({len(set(trial.seeds))} distinct) "
+            f"but {len(values)} {metric} values; its record is inconsistent"
+        )
+    return dict(zip(trial.seeds, values, strict=True))
+
+
+def _check_level(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise UserError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+
+
+def _p(p: float) -> str:
+    """A p-value with its relation sign: ``=0.012``, ``<0.0001`` or ``=n/a``."""
+    if math.isnan(p):
+        return "=n/a"
+    return "<0.0001" if p < 1e-4 else f"={p:.2g}"
+
+
+def _d(d: float) -> str:
+    """An effect size, ``n/a`` when undefined."""
+    return "n/a" if math.isnan(d) else f"{d:.2f}"

@@ -1,0 +1,80 @@
+"""Memory soak: many short trials in one worker; resident memory must stay flat.
+
+Usage: python benchmarks/memory.py [--trials 200] [--engine fused|keras] [--epochs 20]
+
+Prints the resident set size every 20 trials and the growth after the first
+10 trials (the target is under 200 MB). Not a test: it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import optuna
+import psutil
+
+from actreg_search.config import parse_spec
+from actreg_search.results import TrialRecord
+from actreg_search.study import RunObserver, run_study
+
+STUDY = """
+[study]
+name = "memory-soak"
+sampler = "random"
+n_trials = {trials}
+seeds = 3
+[model]
+epochs = {epochs}
+engine = "{engine}"
+[space]
+regularizer = ["none", "l1", "l2", "l1_l2"]
+placement = ["pre_activation", "post_activation", "kernel"]
+coefficient = {{ low = 1e-6, high = 1e-2, log = true }}
+hidden_units = {{ low = 16, high = 512, log = true }}
+"""
+
+
+class MemoryProbe(RunObserver):
+    """Records resident memory after every trial."""
+
+    def __init__(self, every: int) -> None:
+        self.process = psutil.Process()
+        self.every = every
+        self.rss_mb: list[float] = []
+        self.start = time.perf_counter()
+
+    def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
+        self.rss_mb.append(self.process.memory_info().rss / 2**20)
+        n = len(self.rss_mb)
+        if n % self.every == 0 or n == 10:
+            print(f"  trial {n:>4}: RSS {self.rss_mb[-1]:8.1f} MB  ({time.perf_counter() - self.start:6.1f} s)", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--engine", choices=["fused", "keras"], default="fused")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    spec = parse_spec(STUDY.format(trials=args.trials, epochs=args.epochs, engine=args.engine))
+    print(f"memory soak: {args.trials} trials x 3 seeds x {args.epochs} epochs, widths 16-512, engine {args.engine}, one worker")
+    probe = MemoryProbe(every=20)
+    with tempfile.TemporaryDirectory() as folder:
+        run_study(spec, f"sqlite:///{folder}/soak.db", probe)
+    after_10 = probe.rss_mb[9]
+    growth = probe.rss_mb[-1] - after_10
+    peak_growth = max(probe.rss_mb[10:], default=after_10) - after_10
+    print(f"RSS after trial 10: {after_10:.1f} MB; after trial {len(probe.rss_mb)}: {probe.rss_mb[-1]:.1f} MB")
+    print(f"growth after the first 10 trials: {growth:+.1f} MB (peak {peak_growth:+.1f} MB); target < 200 MB: {'met' if peak_growth < 200 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
