@@ -152,6 +152,62 @@ def export(
         print(f"wrote trial {trial.number}'s model (seed {trial.seeds[0]}) to {model}", file=sys.stderr)
 
 
+@app.command()
+@click.argument("name")
+@storage_option
+@click.option("--trials", "pair", type=int, nargs=2, metavar="A B", help="Compare trial B against trial A.")
+@click.option("--best-vs-baseline", is_flag=True, help="The best regularized trial against the best unregularized one (default).")
+@click.option("--top", type=click.IntRange(min=2), help="Each of the top K trials against the best.")
+@click.option("--metric", type=click.Choice(["test_accuracy", "train_accuracy", "train_loss", "gap", "sparsity", "activation_mean"]), default="test_accuracy", show_default=True)
+def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_vs_baseline: bool, top: int | None, metric: str) -> None:
+    """Compare trials seed by seed: paired difference, 95% CI, Wilcoxon and t-test p, effect size."""
+    from actreg_search import stats
+    from actreg_search.results import load_results
+    from actreg_search.storage import open_storage, resolve_url
+
+    if [pair is not None, best_vs_baseline, top is not None].count(True) > 1:
+        raise UserError("compare: give one of --trials A B, --best-vs-baseline, --top K")
+    results = load_results(open_storage(resolve_url(storage), create=False), name)
+    if pair is not None:
+        a, b = (stats.trial_by_number(results, n) for n in pair)
+        comparisons = [stats.paired_comparison(a, b, metric)]
+    elif top is not None:
+        comparisons = stats.top_k_vs_best(results, top, metric)
+    else:
+        baseline, challenger = stats.best_vs_baseline(results)
+        comparisons = [stats.paired_comparison(baseline, challenger, metric)]
+    table = Table("A", "B", "seeds", "mean B−A", "95% CI", "Wilcoxon p", "paired t p", "d_z", "B ahead / tied / behind")
+    for c in comparisons:
+        table.add_row(
+            str(c.a), str(c.b), str(c.n), f"{c.mean_difference:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]",
+            f"{c.wilcoxon_p:.4g}", f"{c.t_p:.4g}", f"{c.d_z:.2f}", f"{c.wins} / {c.ties} / {c.losses}",
+        )
+    out.print(table)
+    for c in comparisons:
+        out.print(c.describe())
+
+
+@app.command()
+@click.argument("name")
+@storage_option
+@click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the markdown here (default: stdout).")
+def report(name: str, storage: str | None, out_path: Path | None) -> None:
+    """Markdown table of every model: mean ± std and 95% CI, paired comparisons, the tutorial's figures."""
+    from actreg_search.export import check_out_path, write_text
+    from actreg_search.report import markdown_report
+    from actreg_search.results import load_results
+    from actreg_search.storage import open_storage, resolve_url
+
+    if out_path is not None:
+        check_out_path(out_path)
+    text = markdown_report(load_results(open_storage(resolve_url(storage), create=False), name))
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        write_text(out_path, text)
+        print(f"wrote the report to {out_path}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; bad input is one line on stderr and exit code 2."""
     try:
