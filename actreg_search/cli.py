@@ -90,8 +90,9 @@ def show(name: str, storage: str | None, top: int) -> None:
     from actreg_search.storage import open_storage, resolve_url
 
     results = load_results(open_storage(resolve_url(storage), create=False), name)
-    table = Table("trial", "config", "test acc", "train acc", "gap", "sparsity", "act. mean", "time s", title=f"{name}: top {top}")
-    for t in results.top(top):
+    title = f"{name}: Pareto front ({', '.join(results.objectives)})" if results.multi_objective else f"{name}: top {top}"
+    table = Table("trial", "config", "test acc", "train acc", "gap", "sparsity", "act. mean", "time s", title=title)
+    for t in results.best(top):
         table.add_row(
             str(t.number),
             describe(t.config) if t.config else str(t.params),

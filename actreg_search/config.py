@@ -45,6 +45,14 @@ class SamplerName(str, enum.Enum):
     RANDOM = "random"
     GRID = "grid"
     CMAES = "cmaes"
+    NSGA2 = "nsga2"
+
+
+class Metric(str, enum.Enum):
+    """What a study can maximize (each a per-seed figure, averaged over seeds)."""
+
+    TEST_ACCURACY = "test_accuracy"
+    SPARSITY = "sparsity"
 
 
 class PrunerName(str, enum.Enum):
@@ -131,6 +139,12 @@ class StudySection:
     seed: int = 0
     storage: str | None = None
     pruner: PrunerName = PrunerName.NONE
+    objectives: tuple[Metric, ...] = (Metric.TEST_ACCURACY,)
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has more than one objective (a Pareto front, no single best)."""
+        return len(self.objectives) > 1
 
 
 @dataclass(frozen=True)
@@ -396,15 +410,34 @@ class _Parser:
         storage = t.get("storage")
         if storage is not None and (not isinstance(storage, str) or not storage.strip()):
             raise self.fail("[study] storage", f"must be a storage URL string, got {_show(storage)}")
+        objectives = self.objectives(t.get("objectives", [Metric.TEST_ACCURACY.value]))
+        multi = len(objectives) > 1
+        pruner = self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE)
+        if multi and pruner is not PrunerName.NONE:
+            raise self.fail("[study] pruner", "pruning needs a single objective; use pruner = \"none\" with several objectives")
+        default_sampler = SamplerName.NSGA2 if multi else SamplerName.TPE
         return StudySection(
             name=name,
-            sampler=self.enum(t, "study", "sampler", SamplerName, SamplerName.TPE),
+            sampler=self.enum(t, "study", "sampler", SamplerName, default_sampler),
             n_trials=self.integer(t, "study", "n_trials", 20, minimum=1),
             seeds=seeds,
             seed=self.integer(t, "study", "seed", 0, minimum=0),
             storage=storage,
-            pruner=self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE),
+            pruner=pruner,
+            objectives=objectives,
         )
+
+    def objectives(self, value: Any) -> tuple[Metric, ...]:
+        key = "[study] objectives"
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise self.fail(key, "must not be an empty list")
+        metrics = tuple(self.enum_value(v, key, Metric) for v in items)
+        if len(set(metrics)) != len(metrics):
+            raise self.fail(key, f"objectives must be distinct, got {value}")
+        if metrics[0] is not Metric.TEST_ACCURACY:
+            raise self.fail(key, f"the first objective must be test_accuracy, got {metrics[0].value!r}")
+        return metrics
 
     def seeds(self, value: Any) -> tuple[int, ...]:
         key = "[study] seeds"

@@ -39,12 +39,13 @@ def best_entries(results: StudyResults, k: int) -> list[dict[str, Any]]:
     """The ``k`` best completed trials, each with its config and per-seed figures.
 
     ``space`` holds the trial's values as they would be written as fixed values
-    in a study file's ``[space]`` table.
+    in a study file's ``[space]`` table. For a multi-objective study these are
+    the Pareto front's trials, best test accuracy first.
 
     Raises:
         UserError: The study has no completed trial.
     """
-    top = results.top(k)
+    top = results.best(k)
     if not top:
         raise UserError(f"study {results.name!r} has no completed trial to export")
     return [_entry(rank, trial) for rank, trial in enumerate(top, start=1)]
@@ -59,6 +60,7 @@ def _entry(rank: int, trial: TrialRecord) -> dict[str, Any]:
     return {
         "rank": rank,
         "trial": trial.number,
+        "objective_values": list(trial.values),
         "test_accuracy_mean": trial.mean("test_accuracy"),
         "test_accuracy_std": trial.std("test_accuracy"),
         "train_accuracy_mean": trial.mean("train_accuracy"),

@@ -86,7 +86,8 @@ class TrialRecord:
         state: COMPLETE, FAIL, PRUNED, RUNNING or WAITING.
         params: What the sampler chose.
         config: The full config trained (``None`` if the trial failed before sampling).
-        value: Mean test accuracy over seeds (the objective), if complete.
+        value: Mean test accuracy over seeds (the first objective), if complete.
+        values: Every objective's value (one for single-objective studies).
         seeds: The seeds trained.
         per_seed: Each of :data:`PER_SEED` to its per-seed values.
         curve_epochs: Epochs at which curves were recorded.
@@ -112,6 +113,7 @@ class TrialRecord:
     duration_s: float | None
     fail_reason: str | None
     user_attrs: dict[str, Any] = field(repr=False)
+    values: tuple[float, ...] = ()
 
     @classmethod
     def from_frozen(cls, trial: FrozenTrial) -> TrialRecord:
@@ -126,7 +128,8 @@ class TrialRecord:
             state=trial.state,
             params=dict(trial.params),
             config=TrialConfig.from_dict(raw_config) if raw_config else None,
-            value=trial.value if trial.state is TrialState.COMPLETE and trial.values else None,
+            value=trial.values[0] if trial.state is TrialState.COMPLETE and trial.values else None,
+            values=tuple(trial.values) if trial.state is TrialState.COMPLETE and trial.values else (),
             seeds=tuple(attrs.get(SEEDS, ())),
             per_seed={name: tuple(attrs[name]) for name in PER_SEED if name in attrs},
             curve_epochs=tuple(attrs.get(CURVE_EPOCHS, ())),
@@ -163,11 +166,26 @@ class StudyResults:
         trials: Every trial, by number.
         spec: The study file the study was created from, as TOML-shaped dict
             (``None`` for studies not made by actreg_search).
+        objectives: The objectives' names, e.g. ``("test_accuracy", "sparsity")``.
+        pareto_front: Numbers of the Pareto-optimal trials (multi-objective studies).
     """
 
     name: str
     trials: tuple[TrialRecord, ...]
     spec: dict[str, Any] | None
+    objectives: tuple[str, ...] = ("test_accuracy",)
+    pareto_front: frozenset[int] = frozenset()
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has several objectives."""
+        return len(self.objectives) > 1
+
+    def best(self, k: int) -> list[TrialRecord]:
+        """The top ``k`` trials; for a multi-objective study, the Pareto front's (by test accuracy)."""
+        if not self.multi_objective:
+            return self.top(k)
+        return [t for t in self.top(len(self.trials)) if t.number in self.pareto_front][:k]
 
     @property
     def completed(self) -> list[TrialRecord]:
@@ -195,7 +213,10 @@ def load_results(storage: optuna.storages.BaseStorage, name: str) -> StudyResult
     """
     study = load_study(storage, name)
     trials = tuple(TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False))
-    return StudyResults(name=name, trials=trials, spec=study.user_attrs.get(SPEC_ATTR))
+    spec = study.user_attrs.get(SPEC_ATTR)
+    objectives = tuple(spec["study"].get("objectives", ["test_accuracy"])) if spec else ("test_accuracy",)
+    front = frozenset(t.number for t in study.best_trials) if len(study.directions) > 1 else frozenset()
+    return StudyResults(name=name, trials=trials, spec=spec, objectives=objectives, pareto_front=front)
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ def make_sampler(spec: StudySpec, worker: int = 0) -> optuna.samplers.BaseSample
         return optuna.samplers.RandomSampler(seed=seed)
     if name is SamplerName.CMAES:
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name is SamplerName.NSGA2:
+        return optuna.samplers.NSGAIISampler(seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.BruteForceSampler(seed=seed)
@@ -160,15 +162,18 @@ _STOP = _StopRequest()
 class _TrialMonitor(Monitor):
     """Forwards an engine's progress to the observer and its values to Optuna."""
 
-    def __init__(self, trial: optuna.Trial, observer: RunObserver) -> None:
+    def __init__(self, trial: optuna.Trial, observer: RunObserver, prunable: bool) -> None:
         self.trial = trial
         self.observer = observer
+        self.prunable = prunable
 
     def on_epochs(self, done: int, total: int) -> None:
         _STOP.check()
         self.observer.on_epochs(done, total)
 
     def report(self, epoch: int, mean_test_accuracy: float) -> None:
+        if not self.prunable:  # Optuna has no intermediate values with several objectives
+            return
         self.trial.report(mean_test_accuracy, epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch}")
@@ -188,7 +193,7 @@ class Objective:
     observer: RunObserver
     target: int
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         ahead = trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
         if sum(t.number < trial.number for t in ahead) >= self.target:
             trial.set_user_attr(results.FAIL_REASON, SURPLUS)
@@ -199,7 +204,8 @@ class Objective:
         trial.set_user_attr(results.SEEDS, list(seeds))
         self.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
         try:
-            result = self.engine.train(config, self.data, seeds, _TrialMonitor(trial, self.observer))
+            monitor = _TrialMonitor(trial, self.observer, prunable=not self.spec.study.multi_objective)
+            result = self.engine.train(config, self.data, seeds, monitor)
         except NonFiniteLoss as exc:
             trial.set_user_attr(results.FAIL_REASON, str(exc))
             trial.set_user_attr(results.FAIL_SEED, exc.seed)
@@ -215,7 +221,8 @@ class Objective:
             raise
         for key, value in results.result_attrs(result).items():
             trial.set_user_attr(key, value)
-        return result.mean("test_accuracy")
+        values = tuple(result.mean(metric.value) for metric in self.spec.study.objectives)
+        return values if self.spec.study.multi_objective else values[0]
 
 
 def run_study(
@@ -262,7 +269,7 @@ def run_study(
         finished=_finished(study),
         ran=len(new),
         failed=sum(t.state is TrialState.FAIL for t in new),
-        best_value=best.value if best else None,
+        best_value=best.values[0] if best else None,
         best_trial=best.number if best else None,
         reason=reason,
     )
@@ -292,7 +299,7 @@ def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, worker: i
     study = optuna.create_study(
         study_name=spec.study.name,
         storage=storage,
-        direction="maximize",
+        directions=["maximize"] * len(spec.study.objectives),
         sampler=make_sampler(spec, worker),
         pruner=make_pruner(spec),
         load_if_exists=True,
@@ -451,10 +458,11 @@ def _grid_exhausted(study: optuna.Study, size: int) -> bool:
 
 
 def _best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The complete trial with the best first objective (mean test accuracy)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return max(complete, key=lambda t: t.value, default=None)
+    return max(complete, key=lambda t: t.values[0], default=None)
 
 
 def _best_value(study: optuna.Study) -> float | None:
     best = _best_trial(study)
-    return best.value if best else None
+    return best.values[0] if best else None

@@ -106,3 +106,38 @@ def test_parallel_workers_share_one_study(write_study, storage_url):
     assert len(complete) >= 4
     assert len({t.number for t in trials}) == len(trials)
     assert not [t for t in trials if t.state is TrialState.FAIL]
+
+
+def test_multi_objective_study_end_to_end(write_study, storage_url, tmp_path, capsys):
+    import json
+
+    from actreg_search.cli import main
+
+    path = write_study(n_trials=4, seeds=2)
+    path.write_text(path.read_text().replace('sampler = "random"', 'objectives = ["test_accuracy", "sparsity"]'))
+    spec = load_spec(path)
+    assert spec.study.sampler.value == "nsga2"
+    summary = run_study(spec, storage_url)
+    assert summary.finished == 4
+    study = optuna.load_study(study_name="tiny", storage=storage_url)
+    assert len(study.directions) == 2
+    for trial in study.trials:
+        assert trial.values == [pytest.approx(trial.user_attrs["test_accuracy_mean"]), pytest.approx(trial.user_attrs["sparsity_mean"])]
+    stored = load_results(open_storage(storage_url, create=False), "tiny")
+    assert stored.pareto_front == {t.number for t in study.best_trials}
+    assert {t.number for t in stored.best(10)} == stored.pareto_front
+
+    assert main(["show", "tiny", "--storage", storage_url]) == 0
+    assert "Pareto front (test_accuracy, sparsity)" in capsys.readouterr().out
+    out = tmp_path / "front.json"
+    assert main(["export", "tiny", "--storage", storage_url, "--top", "10", "--out", str(out)]) == 0
+    entries = json.loads(out.read_text())
+    assert {e["trial"] for e in entries} == stored.pareto_front
+    assert all(len(e["objective_values"]) == 2 for e in entries)
+
+
+def test_pruner_with_several_objectives_is_refused(write_study):
+    path = write_study()
+    path.write_text(path.read_text().replace('sampler = "random"', 'objectives = ["test_accuracy", "sparsity"]\npruner = "median"'))
+    with pytest.raises(SpecError, match="pruning needs a single objective"):
+        load_spec(path)
