@@ -37,6 +37,7 @@ REGULARIZED_LAYER = "regularized_layer"
 FAIL_REASON = "fail_reason"
 FAIL_SEED = "fail_seed"
 INTERRUPTED = "interrupted"
+WORKER = "worker"
 
 _PACKAGES = ("actreg-search", "keras", "tensorflow-cpu", "tensorflow", "optuna", "numpy", "scikit-learn")
 

@@ -13,6 +13,7 @@ import enum
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 import warnings
@@ -200,6 +201,7 @@ class Objective:
             raise _TrialFailed(SURPLUS)
         config = suggest_config(trial, self.spec)
         seeds = self.spec.study.seeds
+        trial.set_user_attr(results.WORKER, f"{socket.gethostname()}:{os.getpid()}")
         trial.set_user_attr(results.CONFIG, config.to_dict())
         trial.set_user_attr(results.SEEDS, list(seeds))
         self.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
