@@ -36,6 +36,8 @@ class Placement(str, enum.Enum):
     PRE_ACTIVATION = "pre_activation"
     POST_ACTIVATION = "post_activation"
     KERNEL = "kernel"
+    OUTPUT = "output"
+    RECURRENT = "recurrent"
 
 
 class SamplerName(str, enum.Enum):
@@ -68,12 +70,41 @@ class DatasetName(str, enum.Enum):
 
     CIRCLES = "circles"
     MOONS = "moons"
+    DIGITS = "digits"
+    CSV = "csv"
 
 
 class Family(str, enum.Enum):
-    """Model families."""
+    """Model families: which layer is regularized."""
 
     MLP = "mlp"
+    CNN = "cnn"
+    RNN = "rnn"
+
+    @property
+    def size_key(self) -> str:
+        """The study-file key (and Optuna parameter) for the regularized layer's size."""
+        return _SIZE_KEYS[self]
+
+    @property
+    def placements(self) -> tuple[Placement, ...]:
+        """Placements that apply to this family's regularized layer."""
+        return _PLACEMENTS[self]
+
+    @property
+    def default_size(self) -> int:
+        """The regularized layer's size when the study file gives none."""
+        return _DEFAULT_SIZES[self]
+
+
+_SIZE_KEYS = {Family.MLP: "hidden_units", Family.CNN: "filters", Family.RNN: "units"}
+_DEFAULT_SIZES = {Family.MLP: 500, Family.CNN: 16, Family.RNN: 32}
+_PLACEMENTS = {
+    Family.MLP: (Placement.PRE_ACTIVATION, Placement.POST_ACTIVATION, Placement.KERNEL),
+    Family.CNN: (Placement.PRE_ACTIVATION, Placement.POST_ACTIVATION, Placement.KERNEL),
+    Family.RNN: (Placement.OUTPUT, Placement.KERNEL, Placement.RECURRENT),
+}
+SIZE_KEYS = tuple(_SIZE_KEYS.values())
 
 
 class EngineName(str, enum.Enum):
@@ -149,18 +180,31 @@ class StudySection:
 
 @dataclass(frozen=True)
 class DataSpec:
-    """The ``[data]`` table: which dataset and how it is split."""
+    """The ``[data]`` table: which dataset and how it is split.
+
+    ``n_samples`` and ``noise`` apply to the generators (circles, moons);
+    ``path``, ``target`` and ``features`` to ``csv``. ``train_size`` is a count
+    of training samples, or for ``digits`` and ``csv`` also a fraction in (0, 1).
+    """
 
     name: DatasetName = DatasetName.CIRCLES
-    n_samples: int = 100
-    noise: float = 0.1
+    n_samples: int | None = 100
+    noise: float | None = 0.1
     random_state: int = 1
-    train_size: int = 30
+    train_size: float = 30
+    path: str | None = None
+    target: str | None = None
+    features: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The ``[model]`` table: the fixed parts of the model and its training."""
+    """The ``[model]`` table: the fixed parts of the model and its training.
+
+    ``hidden_units`` is the size of the regularized layer, whatever the family:
+    written ``hidden_units`` (Dense units), ``filters`` (Conv2D) or ``units``
+    (LSTM) in the study file.
+    """
 
     family: Family = Family.MLP
     hidden_units: int = 500
@@ -177,7 +221,7 @@ class SpaceSpec:
     """The ``[space]`` table: what the sampler searches."""
 
     regularizer: Choice = Choice(tuple(Regularizer))
-    placement: Choice = Choice(tuple(Placement))
+    placement: Choice = Choice(Family.MLP.placements)
     coefficient: Param = Range(1e-6, 1e-2, log=True, integer=False)
     hidden_units: Param | None = None
     l1_coefficient: Param | None = None
@@ -274,7 +318,7 @@ class TrialConfig:
             out["coefficient"] = self.l1
         elif self.regularizer is Regularizer.L2:
             out["coefficient"] = self.l2
-        out["hidden_units"] = self.hidden_units
+        out[self.family.size_key] = self.hidden_units
         return out
 
 
@@ -351,11 +395,10 @@ class _Parser:
             if key not in tables:
                 raise self.fail(f"[{key}]", f"unknown table; allowed: {', '.join(tables)}")
         study = self.study(self.table(raw, "study", _fields(StudySection), required=True))
-        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False))
-        model = self.model(self.table(raw, "model", _fields(ModelSpec), required=False))
-        space = self.space(
-            self.table(raw, "space", _fields(SpaceSpec), required=False), study.sampler
-        )
+        model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False))
+        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False), model.family)
+        space_keys = tuple(k for k in _fields(SpaceSpec) if k != "hidden_units") + SIZE_KEYS
+        space = self.space(self.table(raw, "space", space_keys, required=False), study.sampler, model.family)
         if space.hidden_units is None:
             space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
         return StudySpec(study=study, data=data, model=model, space=space, source=self.source)
@@ -456,33 +499,86 @@ class _Parser:
             raise self.fail(key, f"must be ≥ 1, got {value}")
         return tuple(range(value))
 
-    def data(self, t: Mapping[str, Any]) -> DataSpec:
-        d = DataSpec()
-        n_samples = self.integer(t, "data", "n_samples", d.n_samples, minimum=4)
-        train_size = self.integer(t, "data", "train_size", d.train_size, minimum=2)
-        if train_size >= n_samples - 1:
-            raise self.fail(
-                "[data] train_size",
-                f"must leave at least 2 test samples: < {n_samples - 1} for n_samples={n_samples}, got {train_size}",
+    def data(self, t: Mapping[str, Any], family: Family) -> DataSpec:
+        name = self.enum(t, "data", "name", DatasetName, DatasetName.CIRCLES)
+        generator = name in (DatasetName.CIRCLES, DatasetName.MOONS)
+        applies = {
+            "n_samples": generator,
+            "noise": generator,
+            "path": name is DatasetName.CSV,
+            "target": name is DatasetName.CSV,
+            "features": name is DatasetName.CSV,
+        }
+        for key, ok in applies.items():
+            if key in t and not ok:
+                raise self.fail(f"[data] {key}", f"does not apply to dataset {name.value!r}")
+        if name is DatasetName.CSV and family is not Family.MLP:
+            raise self.fail("[data] name", f"csv data is tabular: family must be mlp, not {family.value!r}")
+        if generator:
+            n_samples = self.integer(t, "data", "n_samples", 100, minimum=4)
+            train_size: float = self.integer(t, "data", "train_size", 30, minimum=2)
+            if train_size >= n_samples - 1:
+                raise self.fail(
+                    "[data] train_size",
+                    f"must leave at least 2 test samples: < {n_samples - 1} for n_samples={n_samples}, got {train_size}",
+                )
+            return DataSpec(
+                name=name,
+                n_samples=n_samples,
+                noise=self.number(t, "data", "noise", 0.1, positive=False),
+                random_state=self.integer(t, "data", "random_state", 1, minimum=0),
+                train_size=train_size,
             )
+        train_size = t.get("train_size", 0.5)
+        if isinstance(train_size, float):
+            train_size = self.finite(train_size, "[data] train_size")
+            if not 0 < train_size < 1:
+                raise self.fail("[data] train_size", f"a fraction must be in (0, 1), got {train_size}")
+        else:
+            train_size = self.integer(t, "data", "train_size", 0, minimum=2)
+        path = target = features = None
+        if name is DatasetName.CSV:
+            path, target = (self.string(t, "data", key) for key in ("path", "target"))
+            if not self.source.startswith("<"):  # relative to the study file
+                path = str((Path(self.source).parent / path).resolve())
+            raw = t.get("features")
+            if raw is not None:
+                if not isinstance(raw, list) or not raw or not all(isinstance(f, str) and f for f in raw):
+                    raise self.fail("[data] features", f"must be a non-empty list of column names, got {_show(raw)}")
+                if target in raw:
+                    raise self.fail("[data] features", f"must not include the target column {target!r}")
+                features = tuple(raw)
         return DataSpec(
-            name=self.enum(t, "data", "name", DatasetName, d.name),
-            n_samples=n_samples,
-            noise=self.number(t, "data", "noise", d.noise, positive=False),
-            random_state=self.integer(t, "data", "random_state", d.random_state, minimum=0),
+            name=name,
+            n_samples=None,
+            noise=None,
+            random_state=self.integer(t, "data", "random_state", 1, minimum=0),
             train_size=train_size,
+            path=path,
+            target=target,
+            features=features,
         )
+
+    def string(self, t: Mapping[str, Any], section: str, key: str) -> str:
+        value = t.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"[{section}] {key}", f"must be a non-empty string, got {_show(value)}")
+        return value
 
     def model(self, t: Mapping[str, Any]) -> ModelSpec:
         d = ModelSpec()
+        family = self.enum(t, "model", "family", Family, d.family)
+        for key in SIZE_KEYS:
+            if key in t and key != family.size_key:
+                raise self.fail(f"[model] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
         activation = t.get("activation", d.activation)
         if activation not in ACTIVATIONS:
             raise self.fail(
                 "[model] activation", f"unknown value {_show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
             )
         return ModelSpec(
-            family=self.enum(t, "model", "family", Family, d.family),
-            hidden_units=self.integer(t, "model", "hidden_units", d.hidden_units, minimum=1),
+            family=family,
+            hidden_units=self.integer(t, "model", family.size_key, family.default_size, minimum=1),
             activation=activation,
             epochs=self.integer(t, "model", "epochs", d.epochs, minimum=1),
             batch_size=self.integer(t, "model", "batch_size", d.batch_size, minimum=1),
@@ -491,17 +587,26 @@ class _Parser:
             engine=self.enum(t, "model", "engine", EngineName, d.engine),
         )
 
-    def space(self, t: Mapping[str, Any], sampler: SamplerName) -> SpaceSpec:
+    def space(self, t: Mapping[str, Any], sampler: SamplerName, family: Family) -> SpaceSpec:
         d = SpaceSpec()
         grid = sampler is SamplerName.GRID
+        for key in SIZE_KEYS:
+            if key in t and key != family.size_key:
+                raise self.fail(f"[space] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
         regularizer = self.choice(t, "regularizer", Regularizer, d.regularizer)
-        placement = self.choice(t, "placement", Placement, d.placement)
+        placement = self.choice(t, "placement", Placement, Choice(family.placements))
+        for value in placement.values:
+            if value not in family.placements:
+                allowed = ", ".join(p.value for p in family.placements)
+                raise self.fail("[space] placement", f"{value.value!r} does not apply to family {family.value!r}; allowed: {allowed}")
         coefficient = self.param(t.get("coefficient", d.coefficient), "coefficient", integer=False, grid=grid)
+        size = family.size_key
         optional = {
-            key: None if t.get(key) is None else self.param(t[key], key, integer=key == "hidden_units", grid=grid)
-            for key in ("hidden_units", "l1_coefficient", "l2_coefficient")
+            key: None if t.get(key) is None else self.param(t[key], key, integer=False, grid=grid)
+            for key in ("l1_coefficient", "l2_coefficient")
         }
-        return SpaceSpec(regularizer, placement, coefficient, **optional)
+        hidden_units = None if t.get(size) is None else self.param(t[size], size, integer=True, grid=grid)
+        return SpaceSpec(regularizer, placement, coefficient, hidden_units=hidden_units, **optional)
 
     def choice(self, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
         if key not in t:
@@ -563,6 +668,9 @@ class _Parser:
         return Range(low=low, high=high, log=log, integer=integer)
 
 
+_MODEL_KEYS = ("family", *SIZE_KEYS, "activation", "epochs", "batch_size", "optimizer", "learning_rate", "engine")
+
+
 def _fields(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if f.name != "source")
 
@@ -604,11 +712,16 @@ def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
             if f.name not in skip and getattr(obj, f.name) is not None
         }
 
+    size = spec.model.family.size_key
+
+    def renamed(values: dict[str, Any]) -> dict[str, Any]:
+        return {(size if k == "hidden_units" else k): v for k, v in values.items()}
+
     return {
         "study": table(spec.study, skip=("storage",)),
         "data": table(spec.data),
-        "model": table(spec.model),
-        "space": table(spec.space),
+        "model": renamed(table(spec.model)),
+        "space": renamed(table(spec.space)),
     }
 
 

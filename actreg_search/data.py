@@ -1,14 +1,28 @@
-"""Datasets, generated or bundled (no downloads), loaded once per worker process."""
+"""Datasets, generated, bundled or read from a CSV file (never downloaded), loaded once per worker.
+
+* ``circles`` and ``moons``: scikit-learn's generators; as in the tutorial, the
+  first ``train_size`` samples (the generators shuffle them) train, the rest test.
+* ``digits``: scikit-learn's bundled 8×8 digit images, scaled to [0, 1], split
+  with stratification; shaped per family: flat 64 features (mlp), 8×8×1 images
+  (cnn) or 8 steps of 8 features (rnn).
+* ``csv``: a user's table: numeric features standardised on the training split
+  only, a binary or multi-class target, stratified split.
+"""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn import datasets as skdatasets
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder, StandardScaler
 
-from actreg_search.config import DataSpec, DatasetName
+from actreg_search.config import DataSpec, DatasetName, Family
+from actreg_search.errors import SpecError
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,23 +59,87 @@ _GENERATORS = {
     DatasetName.MOONS: skdatasets.make_moons,
 }
 
+#: How each family sees one 8×8 digit.
+_DIGIT_SHAPES = {Family.MLP: (64,), Family.CNN: (8, 8, 1), Family.RNN: (8, 8)}
+
 
 @functools.lru_cache(maxsize=8)
-def load_dataset(spec: DataSpec) -> Dataset:
-    """Generate the dataset a spec describes; cached, so once per worker.
-
-    As in the tutorial, the first ``train_size`` samples (the generators
-    shuffle them) are the training set and the rest the test set.
+def load_dataset(spec: DataSpec, family: Family = Family.MLP) -> Dataset:
+    """Load the dataset a spec describes, shaped for a family; cached, so once per worker.
 
     Args:
         spec: The ``[data]`` table.
+        family: The model family (decides the shape of image data).
 
     Returns:
         The split.
+
+    Raises:
+        SpecError: A CSV file that cannot be used (missing, wrong columns, values).
     """
-    generate = _GENERATORS[spec.name]
-    x, y = generate(n_samples=spec.n_samples, noise=spec.noise, random_state=spec.random_state)
-    x = x.astype("float32")
-    y = y.astype("float32")
-    n = spec.train_size
-    return Dataset(x_train=x[:n], y_train=y[:n], x_test=x[n:], y_test=y[n:], n_classes=2)
+    if spec.name in _GENERATORS:
+        x, y = _GENERATORS[spec.name](n_samples=spec.n_samples, noise=spec.noise, random_state=spec.random_state)
+        n = int(spec.train_size)
+        x, y = x.astype("float32"), y.astype("float32")
+        return Dataset(x_train=x[:n], y_train=y[:n], x_test=x[n:], y_test=y[n:], n_classes=2)
+    if spec.name is DatasetName.DIGITS:
+        digits = skdatasets.load_digits()
+        x = (digits.data / 16.0).astype("float32").reshape((-1, *_DIGIT_SHAPES[family]))
+        return _split(x, digits.target, spec, "digits")
+    return _load_csv(spec)
+
+
+def _split(x: np.ndarray, y: np.ndarray, spec: DataSpec, source: str) -> Dataset:
+    """Stratified split; labels encoded 0..k-1 (float 0/1 for two classes)."""
+    labels = LabelEncoder().fit_transform(y)
+    n_classes = len(np.unique(labels))
+    size = spec.train_size if isinstance(spec.train_size, float) and spec.train_size < 1 else int(spec.train_size)
+    try:
+        x_train, x_test, y_train, y_test = train_test_split(
+            x, labels, train_size=size, random_state=spec.random_state, stratify=labels
+        )
+    except ValueError as exc:
+        raise SpecError(f"{source}: [data] train_size {spec.train_size}: cannot split {len(x)} rows ({exc})") from None
+    dtype = "float32" if n_classes == 2 else "int32"
+    return Dataset(x_train, y_train.astype(dtype), x_test, y_test.astype(dtype), n_classes=n_classes)
+
+
+def _load_csv(spec: DataSpec) -> Dataset:
+    path = Path(str(spec.path))
+    source = str(path)
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise SpecError(f"{source}: [data] path: no such CSV file") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SpecError(f"{source}: [data] path: cannot read as CSV ({type(exc).__name__})") from None
+    columns = list(frame.columns)
+    if spec.target not in frame.columns:
+        raise SpecError(f"{source}: [data] target: no column {spec.target!r}; columns: {', '.join(map(str, columns))}")
+    features = list(spec.features) if spec.features else [c for c in columns if c != spec.target]
+    unknown = [f for f in features if f not in frame.columns]
+    if unknown:
+        raise SpecError(f"{source}: [data] features: no column(s) {', '.join(map(repr, unknown))}; columns: {', '.join(map(str, columns))}")
+    if not features:
+        raise SpecError(f"{source}: [data] features: the file has no feature column besides the target")
+    used = frame[[*features, spec.target]]
+    if used.isna().any().any():
+        column = used.columns[used.isna().any()][0]
+        row = int(used[column].isna().to_numpy().argmax()) + 2  # 1-based, after the header
+        raise SpecError(f"{source}: missing value in column {column!r} (line {row}); fill or drop it first")
+    for column in features:
+        if not pd.api.types.is_numeric_dtype(used[column]):
+            bad = used[column][pd.to_numeric(used[column], errors="coerce").isna()].iloc[0]
+            raise SpecError(f"{source}: column {column!r} is not numeric (value {bad!r}); features must be numbers")
+    y = used[spec.target].to_numpy()
+    if len(np.unique(y)) < 2:
+        raise SpecError(f"{source}: [data] target {spec.target!r} has one class ({y[0]!r}); need at least 2")
+    data = _split(used[features].to_numpy(dtype="float64"), y, spec, source)
+    scaler = StandardScaler().fit(data.x_train)  # statistics of the training split only
+    return Dataset(
+        x_train=scaler.transform(data.x_train).astype("float32"),
+        y_train=data.y_train,
+        x_test=scaler.transform(data.x_test).astype("float32"),
+        y_test=data.y_test,
+        n_classes=data.n_classes,
+    )

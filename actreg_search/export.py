@@ -178,7 +178,8 @@ def save_best_model(results: StudyResults, path: Path) -> TrialRecord:
     from actreg_search.data import load_dataset
     from actreg_search.engine.keras_engine import KerasEngine
 
-    data = load_dataset(parse_raw(results.spec).data)
+    spec = parse_raw(results.spec)
+    data = load_dataset(spec.data, spec.model.family)
     model = KerasEngine.fit(trial.config, data, trial.seeds[0])
     with _atomic(path) as tmp:
         model.save(tmp)

@@ -11,7 +11,7 @@ from typing import Any
 
 import keras
 
-from actreg_search.config import Placement, Regularizer, TrialConfig
+from actreg_search.config import Family, Placement, Regularizer, TrialConfig
 
 HIDDEN = "hidden"
 HIDDEN_ACTIVATION = "hidden_activation"
@@ -37,14 +37,20 @@ def activation_layer_name(config: TrialConfig) -> str:
 def build_model(config: TrialConfig, input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
     """Build (uncompiled) the model a config describes.
 
-    Placements on the hidden ``Dense`` layer:
+    The regularized layer is named ``hidden``: a ``Dense`` (mlp), a ``Conv2D``
+    (cnn, 3×3, same padding, then 2×2 max pooling and a flatten) or an ``LSTM``
+    (rnn, last output). Placements for ``Dense`` and ``Conv2D``:
 
-    * ``pre_activation``: ``activity_regularizer`` on a linear ``Dense``, the
-      activation as its own layer after it (the tutorial's preferred form);
-    * ``post_activation``: ``activity_regularizer`` on ``Dense(activation=...)``,
-      so it penalizes the activated outputs;
-    * ``kernel``: ``kernel_regularizer`` on ``Dense(activation=...)``: weights,
-      not outputs.
+    * ``pre_activation``: ``activity_regularizer`` on the layer with a linear
+      activation, the activation as its own layer after it (the tutorial's
+      preferred form);
+    * ``post_activation``: ``activity_regularizer`` on the layer with its
+      activation inside, so it penalizes the activated outputs;
+    * ``kernel``: ``kernel_regularizer``: weights, not outputs.
+
+    For the ``LSTM``: ``output`` (``activity_regularizer`` on its output),
+    ``kernel`` (input weights) and ``recurrent`` (``recurrent_regularizer``).
+    The head is one sigmoid unit for two classes, a softmax otherwise.
 
     Weights are initialised from Keras' global seed: call
     ``keras.utils.set_random_seed(seed)`` first for a reproducible model.
@@ -57,26 +63,44 @@ def build_model(config: TrialConfig, input_shape: tuple[int, ...], n_classes: in
     Returns:
         The model.
     """
-    regularizer = make_regularizer(config)
-    dense_kwargs: dict[str, Any] = {"units": config.hidden_units, "name": HIDDEN}
-    if config.placement is Placement.PRE_ACTIVATION:
-        dense_kwargs.update(activation="linear", activity_regularizer=regularizer)
-    elif config.placement is Placement.POST_ACTIVATION:
-        dense_kwargs.update(activation=config.activation, activity_regularizer=regularizer)
-    elif config.placement is Placement.KERNEL:
-        dense_kwargs.update(activation=config.activation, kernel_regularizer=regularizer)
-    else:
-        dense_kwargs.update(activation=config.activation)
-
     inputs = keras.Input(shape=input_shape, name="features")
-    x = keras.layers.Dense(**dense_kwargs)(inputs)
-    if config.placement is Placement.PRE_ACTIVATION:
-        x = keras.layers.Activation(config.activation, name=HIDDEN_ACTIVATION)(x)
+    kwargs = _regularized(config)
+    if config.family is Family.RNN:
+        x = keras.layers.LSTM(config.hidden_units, name=HIDDEN, **kwargs)(inputs)
+    else:
+        if config.family is Family.CNN:
+            x = keras.layers.Conv2D(config.hidden_units, 3, padding="same", name=HIDDEN, **kwargs)(inputs)
+        else:
+            x = keras.layers.Dense(config.hidden_units, name=HIDDEN, **kwargs)(inputs)
+        if config.placement is Placement.PRE_ACTIVATION:
+            x = keras.layers.Activation(config.activation, name=HIDDEN_ACTIVATION)(x)
+        if config.family is Family.CNN:
+            x = keras.layers.MaxPooling2D(2, name="pool")(x)
+            x = keras.layers.Flatten(name="flatten")(x)
     if n_classes == 2:
         outputs = keras.layers.Dense(1, activation="sigmoid", name=OUTPUT)(x)
     else:
         outputs = keras.layers.Dense(n_classes, activation="softmax", name=OUTPUT)(x)
     return keras.Model(inputs, outputs, name=f"{config.family.value}_{config.regularizer.value}")
+
+
+def _regularized(config: TrialConfig) -> dict[str, Any]:
+    """Keyword arguments of the regularized layer: its activation and regularizer."""
+    regularizer = make_regularizer(config)
+    if config.family is Family.RNN:
+        key = {
+            Placement.OUTPUT: "activity_regularizer",
+            Placement.KERNEL: "kernel_regularizer",
+            Placement.RECURRENT: "recurrent_regularizer",
+        }.get(config.placement)
+        return {key: regularizer} if key else {}
+    if config.placement is Placement.PRE_ACTIVATION:
+        return {"activation": "linear", "activity_regularizer": regularizer}
+    if config.placement is Placement.POST_ACTIVATION:
+        return {"activation": config.activation, "activity_regularizer": regularizer}
+    if config.placement is Placement.KERNEL:
+        return {"activation": config.activation, "kernel_regularizer": regularizer}
+    return {"activation": config.activation}
 
 
 def make_loss(n_classes: int) -> keras.losses.Loss:

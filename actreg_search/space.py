@@ -3,7 +3,9 @@
 :func:`suggest_config` turns an Optuna trial into a :class:`TrialConfig`. The
 space is conditional: ``none`` asks for no placement and no coefficient, so no
 trial is spent on duplicates of the unregularized model, and ``l1_l2`` asks for
-two coefficients (``l1_coefficient``, ``l2_coefficient``).
+two coefficients (``l1_coefficient``, ``l2_coefficient``). The size of the
+regularized layer is the parameter ``hidden_units`` (mlp), ``filters`` (cnn)
+or ``units`` (rnn).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         placement=placement,
         l1=l1,
         l2=l2,
-        hidden_units=int(_pick(trial, "hidden_units", space.hidden_units)),
+        hidden_units=int(_pick(trial, model.family.size_key, space.hidden_units)),
         activation=model.activation,
         family=model.family,
         epochs=model.epochs,

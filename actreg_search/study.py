@@ -251,6 +251,7 @@ def run_study(
         SpecError: The study exists with different settings.
     """
     observer = observer or RunObserver()
+    load_dataset(spec.data, spec.model.family)  # bad data fails here, before storage is touched
     study = _open_study(spec, open_storage(storage_url, create=True))
     _requeue_interrupted(study)
     plan = _Plan.of(spec)
@@ -320,7 +321,7 @@ def _optimize(study: optuna.Study, spec: StudySpec, plan: _Plan, observer: RunOb
     the remaining race to another worker is failed as surplus at once, so the
     study ends with exactly ``target`` finished trials.
     """
-    objective = Objective(spec, load_dataset(spec.data), get_engine(spec.model.engine), observer, plan.target)
+    objective = Objective(spec, load_dataset(spec.data, spec.model.family), get_engine(spec.model.engine), observer, plan.target)
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
         observer.on_trial_end(TrialRecord.from_frozen(trial), _best_value(study))

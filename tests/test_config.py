@@ -147,3 +147,43 @@ def test_missing_and_unreadable_files(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(SpecError, match="cannot read study file"):
         load_spec(binary)
+
+
+FAMILY_BAD = [
+    ('[model]\nfamily = "rnn"\n[space]\nplacement = ["pre_activation"]', "'pre_activation' does not apply to family 'rnn'; allowed: output, kernel, recurrent"),
+    ('[model]\nfamily = "cnn"\n[space]\nplacement = "recurrent"', "allowed: pre_activation, post_activation, kernel"),
+    ('[model]\nfamily = "cnn"\nhidden_units = 8', "[model] hidden_units: does not apply to family 'cnn'; use filters"),
+    ('[model]\nfamily = "rnn"\n[space]\nfilters = [4, 8]', "[space] filters: does not apply to family 'rnn'; use units"),
+    ('[model]\nfamily = "cnn"\n[data]\nname = "csv"\npath = "x.csv"\ntarget = "y"', "csv data is tabular: family must be mlp"),
+    ('[data]\nname = "digits"\nnoise = 0.2', "[data] noise: does not apply to dataset 'digits'"),
+    ('[data]\nname = "circles"\npath = "x.csv"', "[data] path: does not apply to dataset 'circles'"),
+    ('[data]\nname = "csv"\ntarget = "y"', "[data] path: must be a non-empty string"),
+    ('[data]\nname = "csv"\npath = "x.csv"\ntarget = "y"\nfeatures = []', "[data] features: must be a non-empty list"),
+    ('[data]\nname = "csv"\npath = "x.csv"\ntarget = "y"\nfeatures = ["y"]', "must not include the target column"),
+    ('[data]\nname = "digits"\ntrain_size = 1.5', "a fraction must be in (0, 1)"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), FAMILY_BAD, ids=[b[1][:40] for b in FAMILY_BAD])
+def test_family_and_dataset_errors(text, fragment):
+    with pytest.raises(SpecError) as info:
+        parse_spec(VALID + text, source="bad.toml")
+    assert fragment in str(info.value)
+
+
+def test_family_defaults_and_size_keys():
+    from actreg_search.config import Family
+
+    rnn = parse_spec(VALID + '[model]\nfamily = "rnn"\nunits = 12\n[space]\nunits = [8, 16]\n')
+    assert rnn.space.placement.values == Family.RNN.placements
+    assert rnn.model.hidden_units == 12 and rnn.space.hidden_units == Choice((8, 16))
+    assert spec_to_raw(rnn)["space"]["units"] == [8, 16] and "hidden_units" not in spec_to_raw(rnn)["space"]
+    config = TrialConfig(Regularizer.L1, Placement.OUTPUT, 1e-4, 0.0, 12, family=Family.RNN)
+    assert config.space_values()["units"] == 12
+
+
+def test_csv_path_is_relative_to_the_study_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    study = tmp_path / "sub" / "s.toml"
+    study.write_text(VALID + '[data]\nname = "csv"\npath = "data/t.csv"\ntarget = "y"\n')
+    assert load_spec(study).data.path == str(tmp_path / "sub" / "data" / "t.csv")

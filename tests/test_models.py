@@ -84,3 +84,50 @@ def _check_regularizer(reg, kind: Regularizer) -> None:
     else:
         assert isinstance(reg, keras.regularizers.L1L2)
         assert (config["l1"], config["l2"]) == (pytest.approx(1e-4), pytest.approx(2e-4))
+
+
+@pytest.mark.parametrize(
+    ("placement", "activity", "kernel", "separate_activation"),
+    [
+        (Placement.PRE_ACTIVATION, True, False, True),
+        (Placement.POST_ACTIVATION, True, False, False),
+        (Placement.KERNEL, False, True, False),
+    ],
+)
+def test_cnn_placements_on_the_conv2d_layer(placement, activity, kernel, separate_activation):
+    from actreg_search.config import Family
+
+    config = TrialConfig(Regularizer.L1, placement, 1e-4, 0.0, hidden_units=4, family=Family.CNN)
+    model = build_model(config, (8, 8, 1), 10)
+    conv = model.get_layer(HIDDEN)
+    assert isinstance(conv, keras.layers.Conv2D) and conv.filters == 4
+    assert (conv.activity_regularizer is not None, conv.kernel_regularizer is not None) == (activity, kernel)
+    names = [layer.name for layer in _layers(model)]
+    assert names == ["hidden", *(["hidden_activation"] if separate_activation else []), "pool", "flatten", "output"]
+    assert conv.activation is (keras.activations.linear if separate_activation else keras.activations.relu)
+    assert model.get_layer("output").units == 10
+
+
+@pytest.mark.parametrize(
+    ("placement", "attribute"),
+    [(Placement.OUTPUT, "activity_regularizer"), (Placement.KERNEL, "kernel_regularizer"), (Placement.RECURRENT, "recurrent_regularizer")],
+)
+def test_rnn_placements_on_the_lstm_layer(placement, attribute):
+    from actreg_search.config import Family
+
+    config = TrialConfig(Regularizer.L2, placement, 0.0, 2e-4, hidden_units=6, family=Family.RNN)
+    model = build_model(config, (8, 8), 10)
+    lstm = model.get_layer(HIDDEN)
+    assert isinstance(lstm, keras.layers.LSTM) and lstm.units == 6
+    cell = lstm.cell
+    found = {
+        "activity_regularizer": lstm.activity_regularizer,
+        "kernel_regularizer": cell.kernel_regularizer,
+        "recurrent_regularizer": cell.recurrent_regularizer,
+    }
+    for name, reg in found.items():
+        if name == attribute:
+            _check_regularizer(reg, Regularizer.L2)
+        else:
+            assert reg is None, name
+    assert [layer.name for layer in _layers(model)] == ["hidden", "output"]

@@ -67,3 +67,10 @@ def test_grid_size_counts_none_once():
     )
     # per width: none 1 + l1 2×2 + l1_l2 2×2×2 = 13
     assert grid_size(spec) == 13 * 2
+
+
+def test_the_size_parameter_is_named_for_the_family():
+    spec = parse_spec('[study]\nname = "r"\n[model]\nfamily = "rnn"\n[space]\nregularizer = "l1"\nunits = {low = 4, high = 64}\n')
+    params = {"placement": "recurrent", "coefficient": 1e-4, "units": 17}
+    config = suggest_config(optuna.trial.FixedTrial(params), spec)
+    assert (config.placement, config.hidden_units) == (Placement.RECURRENT, 17)
