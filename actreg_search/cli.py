@@ -209,6 +209,32 @@ def report(name: str, storage: str | None, out_path: Path | None) -> None:
         print(f"wrote the report to {out_path}", file=sys.stderr)
 
 
+@app.command()
+@click.argument("name")
+@storage_option
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True, help="The HTML report.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the report (or the live page) in a browser.")
+@click.option("--serve", is_flag=True, help="Serve a live page that refreshes as trials finish, instead of writing a file.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind with --serve (the page has no authentication).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port for --serve.")
+def dashboard(name: str, storage: str | None, out_path: Path, open_browser: bool, serve: bool, host: str, port: int) -> None:
+    """A self-contained plotly report of a study, or a live local page while it runs."""
+    from actreg_search import dashboard as dash
+    from actreg_search.storage import resolve_url
+
+    url = resolve_url(storage)
+    if serve:
+        dash.serve(url, name, host, port, open_browser=open_browser)
+        return
+    results, study = dash.load_dashboard(url, name)
+    dash.write_report(results, out_path, study)
+    print(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}", file=sys.stderr)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(out_path.resolve().as_uri())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; bad input is one line on stderr and exit code 2."""
     try:

@@ -195,6 +195,9 @@ def _atomic(path: Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # as an ordinary open() would have made it, not mkstemp's 0600
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

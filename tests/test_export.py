@@ -66,3 +66,15 @@ def test_best_model_loads_in_safe_mode(stored, tmp_path):
     model = keras.saving.load_model(path, safe_mode=True)
     assert model.get_layer("hidden").units == trial.config.hidden_units
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    from actreg_search.export import write_text
+
+    path = tmp_path / "x.json"
+    write_text(path, "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
