@@ -378,19 +378,23 @@ def _run_workers(
         process.start()
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     forwarded = False
-    while any(p.is_alive() for p in workers):
-        if _STOP.requested and not forwarded:
-            forwarded = True
-            for process in workers:
-                if process.is_alive() and process.pid is not None:
-                    os.kill(process.pid, signal.SIGINT)
-        time.sleep(POLL_S)
-        seen |= _report_new(study, seen, observer)
+    try:
+        while any(p.is_alive() for p in workers):
+            if _STOP.requested and not forwarded:
+                forwarded = True
+                for process in workers:
+                    if process.is_alive() and process.pid is not None:
+                        os.kill(process.pid, signal.SIGINT)
+            time.sleep(POLL_S)
+            seen |= _report_new(study, seen, observer)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop the workers now
+        for process in workers:
+            process.terminate()
     interrupted = _STOP.requested
     for process in workers:
         process.join(timeout=60)
         if process.is_alive():
-            process.terminate()
+            process.kill()
             process.join()
     _report_new(study, seen, observer)
     if interrupted:
