@@ -213,7 +213,7 @@ class ModelSpec:
     batch_size: int = 32
     optimizer: OptimizerName = OptimizerName.ADAM
     learning_rate: float = 0.001
-    engine: EngineName = EngineName.KERAS
+    engine: EngineName = EngineName.FUSED
 
 
 @dataclass(frozen=True)

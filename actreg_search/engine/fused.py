@@ -1,29 +1,32 @@
-"""The fused engine: all of a trial's seeds trained together in one XLA-compiled loop.
+"""The fused engine: all of a trial's seeds trained together in one compiled loop.
 
 The K seeds are K copies of the trial's model, each initialised exactly as the
-Keras engine initialises it for that seed. Their weights are stacked on a
+keras engine initialises it for that seed. Their weights are stacked on a
 leading seed axis and trained jointly on the sum of their losses: each seed's
 loss depends only on its own weights, so the gradient of the sum with respect
 to seed k's weights is seed k's own gradient, and the optimizers Keras offers
 here (Adam, SGD, RMSprop) update every weight elementwise, so one optimizer over
 the stacked weights takes the same steps as K optimizers over K models. The
 forward pass, losses and regularizers are Keras' own (``stateless_call`` of the
-trial's model, vectorised over the seed axis with ``tf.vectorized_map``), and
-the update is the Keras optimizer's.
+trial's model) and the update is the Keras optimizer's.
 
-Epochs run inside one ``tf.function(jit_compile=True)`` call per chunk of about
-a twentieth of the training; after each chunk the engine reports progress,
-reports the mean test accuracy (which may prune the trial) and checks for
-non-finite losses. Train and test accuracies at the curve epochs are computed
-inside the compiled loop.
+Models made of Dense and Activation layers (the mlp family) are vectorised over
+the seed axis with ``tf.vectorized_map`` and compiled with XLA; other models
+(Conv2D, LSTM) run one traced copy per seed in a plain TensorFlow graph (see
+:data:`VECTORIZED_LAYERS`). Either way the epochs run inside one
+``tf.function`` call per chunk of about a twentieth of the training; after each
+chunk the engine reports progress, reports the mean test accuracy (which may
+prune the trial) and checks for non-finite losses. Train and test accuracies at
+the curve epochs are computed inside the loop.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -37,6 +40,16 @@ from actreg_search.models import build_model, make_loss, make_optimizer
 
 CHUNKS = 20
 """About how many compiled calls a trial's training is split into."""
+
+VECTORIZED_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Activation)
+"""Layers that ``tf.vectorized_map`` turns into batched kernels XLA compiles well.
+
+A model made only of these is trained vectorised over seeds and XLA-compiled.
+Any other model (Conv2D, LSTM, ...) is trained with one traced copy of the step
+per seed in a plain TensorFlow graph: XLA on CPU is slow to compile and to run
+small convolutions and recurrences, and ``vectorized_map`` cannot batch an LSTM
+into anything XLA accepts.
+"""
 
 
 @dataclass(frozen=True)
@@ -105,32 +118,35 @@ class FusedEngine(Engine):
             optuna.TrialPruned: Raised by ``monitor.report``.
         """
         monitor = monitor or Monitor()
-        keras.backend.clear_session()
+        # Keras' state from the last trial goes; its collection is left to the
+        # garbage collector's own schedule (a forced one costs ~0.25 s a trial).
+        keras.backend.clear_session(free_memory=False)
         models = []
         for seed in seeds:
             keras.utils.set_random_seed(seed)
             models.append(build_model(config, data.input_shape, data.n_classes))
         loop = _StackedLoop(config, data, models, seeds)
-        points = curve_epochs(config.epochs)
-        n_seeds = len(seeds)
-        train_curves = tf.zeros((len(points), n_seeds))
-        test_curves = tf.zeros((len(points), n_seeds))
+        run = tf.function(loop.chunk, jit_compile=loop.vectorize, autograph=False)
+        n_points, n_seeds = len(curve_epochs(config.epochs)), len(seeds)
+        train_hits = tf.zeros((n_points, n_seeds), tf.int32)
+        test_hits = tf.zeros((n_points, n_seeds), tf.int32)
         first_bad = tf.zeros((n_seeds,), tf.int32)
         for begin, end in chunk_bounds(config.epochs):
-            train_curves, test_curves, first_bad, test_now = loop.run(
-                tf.constant(begin), tf.constant(end), train_curves, test_curves, first_bad
+            train_hits, test_hits, first_bad, test_now = run(
+                tf.constant(begin), tf.constant(end), train_hits, test_hits, first_bad
             )
             bad = first_bad.numpy()
             if bad.any():
                 seed_index = int(np.argmin(np.where(bad > 0, bad, np.iinfo(np.int32).max)))
                 raise NonFiniteLoss(seeds[seed_index], int(bad[seed_index]))
             monitor.on_epochs(end * n_seeds, config.epochs * n_seeds)
-            monitor.report(end, float(np.mean(test_now.numpy())))
+            monitor.report(end, float(np.mean(test_now.numpy() / len(data.y_test))))
         loop.write_back(models)
+        # Counts of correct predictions divided here, in float64, as metrics.accuracy does.
         return FusedFit(
             models=models,
-            train_curves=np.asarray(train_curves).T,
-            test_curves=np.asarray(test_curves).T,
+            train_curves=train_hits.numpy().T / len(data.y_train),
+            test_curves=test_hits.numpy().T / len(data.y_test),
         )
 
 
@@ -179,7 +195,7 @@ def _stack(variables: Sequence[Sequence[keras.Variable]], trainable: bool) -> li
     """One variable per position, holding every model's value on a leading axis."""
     return [
         keras.Variable(
-            np.stack([np.asarray(v.numpy()) for v in column]),
+            np.stack([v.numpy() for v in column]),
             dtype=column[0].dtype,
             trainable=trainable,
             name="seeds_" + column[0].path.replace("/", "_"),
@@ -193,6 +209,7 @@ class _StackedLoop:
 
     def __init__(self, config: TrialConfig, data: Dataset, models: Sequence[keras.Model], seeds: Sequence[int]) -> None:
         self.template = models[0]
+        self.vectorize = all(isinstance(layer, VECTORIZED_LAYERS) for layer in self.template.layers)
         self.seeds = tuple(seeds)
         self.weights = _stack([m.trainable_variables for m in models], trainable=True)
         self.state = _stack([m.non_trainable_variables for m in models], trainable=False)
@@ -208,54 +225,66 @@ class _StackedLoop:
         self.y_train = tf.constant(data.y_train)
         self.x_eval = tf.constant(np.concatenate([data.x_train, data.x_test]))
         self.y_eval = tf.constant(np.concatenate([data.y_train, data.y_test]))
-        self.run = tf.function(self._chunk, jit_compile=True, autograph=False)
 
     def write_back(self, models: Sequence[keras.Model]) -> None:
         """Copy each seed's slice of the stacked variables into its model."""
-        for stacked, *columns in zip(
-            self.weights + self.state,
-            *[m.trainable_variables + m.non_trainable_variables for m in models],
-        ):
+        for position, stacked in enumerate(self.weights + self.state):
             values = stacked.numpy()
-            for k, variable in enumerate(columns):
-                variable.assign(values[k])
+            for k, model in enumerate(models):
+                (model.trainable_variables + model.non_trainable_variables)[position].assign(values[k])
 
     # -- traced into the compiled chunk
 
-    def _chunk(
+    def chunk(
         self,
         begin: tf.Tensor,
         end: tf.Tensor,
-        train_curves: tf.Tensor,
-        test_curves: tf.Tensor,
+        train_hits: tf.Tensor,
+        test_hits: tf.Tensor,
         first_bad: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-        """Train epochs ``[begin, end)``; returns curves, first bad epochs and test accuracy at ``end``."""
+        """Train epochs ``[begin, end)``.
 
-        def record(epoch: tf.Tensor, train: tf.Tensor, test: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            train_now, test_now = self._accuracy()
-            index = [[(epoch + 1) // self.record_every - 1]]
-            return (
-                tf.tensor_scatter_nd_update(train, index, train_now[None]),
-                tf.tensor_scatter_nd_update(test, index, test_now[None]),
-            )
+        The epochs run in blocks that end at the next curve epoch (or at
+        ``end``); each block ends with one evaluation of every seed, written
+        into the curves when the block ends on a curve epoch.
 
-        def body(
-            epoch: tf.Tensor, train: tf.Tensor, test: tf.Tensor, bad: tf.Tensor
-        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        Args:
+            begin: First 0-based epoch.
+            end: One past the last.
+            train_hits: Correct train predictions, ``(n_curve_epochs, n_seeds)``.
+            test_hits: Correct test predictions, likewise.
+            first_bad: Each seed's first epoch (1-based) with a non-finite
+                loss, 0 for none.
+
+        Returns:
+            The three updated, and each seed's correct test predictions after
+            epoch ``end``.
+        """
+        every = self.record_every
+
+        def epoch_body(epoch: tf.Tensor, bad: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             losses = self._epoch(epoch)
-            bad = tf.where((bad == 0) & ~tf.math.is_finite(losses), epoch + 1, bad)
-            train, test = tf.cond(
-                (epoch + 1) % self.record_every == 0,
-                lambda: record(epoch, train, test),
-                lambda: (train, test),
-            )
-            return epoch + 1, train, test, bad
+            return epoch + 1, tf.where((bad == 0) & ~tf.math.is_finite(losses), epoch + 1, bad)
 
-        _, train_curves, test_curves, first_bad = tf.while_loop(
-            lambda epoch, *_: epoch < end, body, (begin, train_curves, test_curves, first_bad)
+        def block(
+            start: tf.Tensor, train: tf.Tensor, test: tf.Tensor, bad: tf.Tensor, _: tf.Tensor
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+            stop = tf.minimum((start // every + 1) * every, end)
+            _, bad = tf.while_loop(lambda epoch, _: epoch < stop, epoch_body, (start, bad))
+            train_now, test_now = self._hits()
+            on_curve = stop % every == 0
+            row = [[tf.maximum(stop // every - 1, 0)]]
+            train = tf.where(on_curve, tf.tensor_scatter_nd_update(train, row, train_now[None]), train)
+            test = tf.where(on_curve, tf.tensor_scatter_nd_update(test, row, test_now[None]), test)
+            return stop, train, test, bad, test_now
+
+        _, train_hits, test_hits, first_bad, test_now = tf.while_loop(
+            lambda start, *_: start < end,
+            block,
+            (begin, train_hits, test_hits, first_bad, tf.zeros((len(self.seeds),), tf.int32)),
         )
-        return train_curves, test_curves, first_bad, self._accuracy()[1]
+        return train_hits, test_hits, first_bad, test_now
 
     def _epoch(self, epoch: tf.Tensor) -> tf.Tensor:
         """One epoch for every seed; returns each seed's summed batch losses."""
@@ -299,19 +328,37 @@ class _StackedLoop:
         args = ([v.value for v in self.weights], [v.value for v in self.state])
         if per_seed_data:
             args += (x, y)
-        losses, grads, state = tf.vectorized_map(one_seed, args)
-        self.optimizer.apply(grads, self.weights)
+        losses, grads, state = self._map_seeds(one_seed, args)
+        # Applied in cross-replica context, which skips the optimizer's gradient
+        # all-reduce: the identity on one replica, and the custom gradient it
+        # registers in graph mode would keep every trial's graphs alive.
+        tf.distribute.get_replica_context().merge_call(lambda _: self.optimizer.apply(grads, self.weights))
         for variable, value in zip(self.state, state):
             variable.assign(value)
         return losses
+
+    def _map_seeds(self, fn: Callable[[Any], Any], elems: Any) -> Any:
+        """Apply ``fn`` to each seed's slice of ``elems`` and stack the results.
+
+        One batched computation for all seeds when the model vectorises (see
+        :data:`VECTORIZED_LAYERS`), otherwise one traced copy of ``fn`` per seed.
+        """
+        if self.vectorize:
+            return tf.vectorized_map(fn, elems)
+        outputs = [fn(tf.nest.map_structure(lambda t, k=k: t[k], elems)) for k in range(len(self.seeds))]
+        return tf.nest.map_structure(lambda *per_seed: tf.stack(per_seed), *outputs)
 
     def _total_loss(self, y: tf.Tensor, predictions: tf.Tensor, extra: Sequence[tf.Tensor]) -> tf.Tensor:
         """The batch objective exactly as ``Trainer.compute_loss`` adds it up."""
         parts = [self.loss(y, predictions)] + [keras.ops.sum(e) for e in extra]
         return parts[0] if len(parts) == 1 else keras.ops.sum(parts)
 
-    def _accuracy(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """Each seed's train and test accuracy, as :func:`metrics.accuracy` computes them."""
+    def _hits(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Each seed's number of correct predictions on the train and the test set.
+
+        A prediction is correct as :func:`metrics.accuracy` decides: probability
+        above 0.5 for one sigmoid unit, the arg-max of a softmax otherwise.
+        """
 
         def one_seed(args: tuple) -> tf.Tensor:
             weights, state = args
@@ -320,10 +367,10 @@ class _StackedLoop:
                 predicted = tf.cast(probs[:, 0] > 0.5, self.y_eval.dtype)
             else:
                 predicted = tf.cast(tf.argmax(probs, axis=-1), self.y_eval.dtype)
-            return tf.cast(tf.equal(predicted, self.y_eval), tf.float32)
+            return tf.cast(tf.equal(predicted, self.y_eval), tf.int32)
 
-        correct = tf.vectorized_map(one_seed, ([v.value for v in self.weights], [v.value for v in self.state]))
+        correct = self._map_seeds(one_seed, ([v.value for v in self.weights], [v.value for v in self.state]))
         return (
-            tf.reduce_mean(correct[:, : self.n_train], axis=1),
-            tf.reduce_mean(correct[:, self.n_train :], axis=1),
+            tf.reduce_sum(correct[:, : self.n_train], axis=1),
+            tf.reduce_sum(correct[:, self.n_train :], axis=1),
         )

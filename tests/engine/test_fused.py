@@ -1,0 +1,284 @@
+"""The fused engine against the plain Keras one, on small models.
+
+Every test keeps widths and epochs tiny: compiling a trial's loop costs about a
+second, the training itself almost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import keras
+import numpy as np
+import optuna
+import pytest
+import tensorflow as tf
+
+from actreg_search.config import DatasetName, DataSpec, Family, OptimizerName, Placement, Regularizer, TrialConfig
+from actreg_search.data import Dataset, load_dataset
+from actreg_search.engine import fused
+from actreg_search.engine.base import Monitor, NonFiniteLoss, curve_epochs
+from actreg_search.engine.fused import FusedEngine, chunk_bounds, permutations
+from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.engine.metrics import accuracy
+from actreg_search.models import build_model, make_loss, make_optimizer
+
+COEFFICIENT = 1e-2
+
+CASES = [
+    (Regularizer.NONE, None, OptimizerName.ADAM),
+    *[
+        (r, p, OptimizerName.ADAM)
+        for p in Family.MLP.placements
+        for r in (Regularizer.L1, Regularizer.L2, Regularizer.L1_L2)
+    ],
+    (Regularizer.L1, Placement.PRE_ACTIVATION, OptimizerName.SGD),
+    (Regularizer.L2, Placement.KERNEL, OptimizerName.RMSPROP),
+]
+
+FAMILY_CASES = [
+    (Family.MLP, Regularizer.L1, Placement.POST_ACTIVATION),
+    (Family.CNN, Regularizer.L1_L2, Placement.PRE_ACTIVATION),
+    (Family.RNN, Regularizer.L1, Placement.OUTPUT),
+    (Family.RNN, Regularizer.L2, Placement.RECURRENT),
+]
+
+
+@pytest.fixture(scope="module")
+def tutorial_data() -> Dataset:
+    """The tutorial's split: 30 training samples, so batch 32 is the full batch."""
+    return load_dataset(DataSpec())
+
+
+@pytest.fixture(scope="module")
+def minibatch_data() -> Dataset:
+    """50 training samples: with batch 16, three full batches and one of 2."""
+    return load_dataset(DataSpec(train_size=50))
+
+
+def config_for(
+    regularizer: Regularizer,
+    placement: Placement | None,
+    *,
+    width: int = 16,
+    epochs: int = 20,
+    coefficient: float = COEFFICIENT,
+    **extra: object,
+) -> TrialConfig:
+    """A small config; ``l1_l2`` gets the coefficient on both terms."""
+    l1 = coefficient if regularizer in (Regularizer.L1, Regularizer.L1_L2) else 0.0
+    l2 = coefficient if regularizer in (Regularizer.L2, Regularizer.L1_L2) else 0.0
+    return TrialConfig(regularizer, placement, l1=l1, l2=l2, hidden_units=width, epochs=epochs, **extra)
+
+
+def assert_same_weights(expected: keras.Model, actual: keras.Model) -> None:
+    """Every weight equal up to float32 round-off accumulated over a short fit."""
+    for want, got in zip(expected.get_weights(), actual.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- Keras semantics
+
+
+def test_keras_divides_activity_regularization_by_batch_size() -> None:
+    """Keras >= 3.15 divides the activity penalty by the batch size; the fused engine relies on it."""
+    c, batch = 0.01, 4
+    layer = keras.layers.Dense(3, activity_regularizer=keras.regularizers.L1(c))
+    x = np.arange(batch * 2, dtype="float32").reshape(batch, 2) - 3.0
+    out = np.asarray(layer(x))
+    (loss,) = layer.losses
+    assert float(loss) == pytest.approx(c * np.abs(out).sum() / batch, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- equivalence
+
+
+@pytest.mark.parametrize(
+    ("regularizer", "placement", "optimizer"),
+    CASES,
+    ids=[f"{r.value}-{p.value if p else 'none'}-{o.value}" for r, p, o in CASES],
+)
+def test_full_batch_matches_keras_fit_weight_for_weight(
+    tutorial_data: Dataset, regularizer: Regularizer, placement: Placement | None, optimizer: OptimizerName
+) -> None:
+    config = config_for(regularizer, placement, optimizer=optimizer)
+    fitted = FusedEngine().fit_models(config, tutorial_data, [3, 7])
+    # The second seed, so a mix-up between seed and position would show.
+    assert_same_weights(KerasEngine.fit(config, tutorial_data, 7), fitted.models[1])
+
+
+@pytest.mark.parametrize(
+    ("family", "regularizer", "placement"),
+    FAMILY_CASES,
+    ids=[f"{f.value}-{r.value}-{p.value}" for f, r, p in FAMILY_CASES],
+)
+def test_ten_classes_and_other_families_match_keras_fit_weight_for_weight(
+    family: Family, regularizer: Regularizer, placement: Placement
+) -> None:
+    """30 digits (ten classes, softmax), one full batch; Conv2D and LSTM take the per-seed, non-XLA path."""
+    data = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), family)
+    config = config_for(regularizer, placement, width=4, epochs=5, family=family)
+    fitted = FusedEngine().fit_models(config, data, [3, 7])
+    assert_same_weights(KerasEngine.fit(config, data, 7), fitted.models[1])
+    # The in-graph multi-class accuracy is metrics.accuracy's.
+    final = [accuracy(m, data.x_test, data.y_test) for m in fitted.models]
+    np.testing.assert_allclose(fitted.test_curves[:, -1], final, atol=1 / len(data.y_test) + 1e-6)
+
+
+def keras_full_batch_fit(config: TrialConfig, data: Dataset, seed: int) -> keras.Model:
+    """Keras' own fit for ``config.epochs`` full-batch epochs, without per-epoch overhead.
+
+    With the whole training set in one batch, an epoch is one optimizer step on
+    the same batch, so ``config.epochs`` epochs are ``config.epochs`` steps on
+    copies of it laid end to end; ``steps_per_execution`` runs them in one call
+    instead of paying ``model.fit``'s ~50 ms per epoch. Initialisation is the
+    keras engine's.
+    """
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = build_model(config, data.input_shape, data.n_classes)
+    model.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes), steps_per_execution=config.epochs)
+    n = len(data.x_train)
+    x = np.tile(data.x_train, (config.epochs, 1))
+    y = np.tile(data.y_train, config.epochs)
+    model.fit(x, y, batch_size=n, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
+def test_keras_full_batch_fit_is_keras_engine_fit(tutorial_data: Dataset) -> None:
+    """The shortcut used below is the keras engine's training, step for step."""
+    config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, epochs=10)
+    assert_same_weights(KerasEngine.fit(config, tutorial_data, 0), keras_full_batch_fit(config, tutorial_data, 0))
+
+
+def test_mean_test_accuracy_agrees_with_keras_within_standard_error(tutorial_data: Dataset) -> None:
+    """10 seeds x 300 epochs: the engines' mean test accuracies differ by less than their combined SE.
+
+    The learning rate is 0.01 so that 300 epochs get well past chance accuracy.
+    """
+    config = config_for(
+        Regularizer.L1, Placement.PRE_ACTIVATION, width=32, epochs=300, coefficient=1e-4, learning_rate=0.01
+    )
+    seeds = range(10)
+    x, y = tutorial_data.x_test, tutorial_data.y_test
+    fused_acc = [accuracy(m, x, y) for m in FusedEngine().fit_models(config, tutorial_data, seeds).models]
+    keras_acc = [accuracy(keras_full_batch_fit(config, tutorial_data, s), x, y) for s in seeds]
+    assert statistics.fmean(keras_acc) > 0.6  # learning happened, so the comparison means something
+    se = math.sqrt(statistics.variance(fused_acc) / len(seeds) + statistics.variance(keras_acc) / len(seeds))
+    assert abs(statistics.fmean(fused_acc) - statistics.fmean(keras_acc)) <= se
+
+
+# --------------------------------------------------------------------------- minibatches
+
+
+def test_permutations_are_per_seed_per_epoch_and_reproducible() -> None:
+    n = 50
+    first = permutations([3, 5], tf.constant(0), n).numpy()
+    for row in first:
+        assert sorted(row) == list(range(n))
+    assert not np.array_equal(first[0], first[1])
+    np.testing.assert_array_equal(permutations([3, 5], tf.constant(0), n).numpy(), first)
+    # A seed's order does not depend on the other seeds of the trial.
+    np.testing.assert_array_equal(permutations([1, 3], tf.constant(0), n).numpy()[1], first[0])
+    assert not np.array_equal(permutations([3, 5], tf.constant(1), n).numpy()[0], first[0])
+
+
+def test_minibatch_training_is_reproducible(minibatch_data: Dataset) -> None:
+    config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=6, batch_size=16)
+    first = FusedEngine().fit_models(config, minibatch_data, [0, 1])
+    second = FusedEngine().fit_models(config, minibatch_data, [0, 1])
+    for a, b in zip(first.models, second.models, strict=True):
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(first.test_curves, second.test_curves)
+
+
+@pytest.mark.parametrize("family", [Family.MLP, Family.CNN])
+def test_minibatches_in_order_match_keras_fit_without_shuffling(
+    family: Family, minibatch_data: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the shuffle replaced by the identity, batching (partial last batch included) is Keras'."""
+    data = minibatch_data
+    if family is Family.CNN:
+        data = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=50), family)
+    assert len(data.x_train) % 16 != 0
+    config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=3, batch_size=16, family=family)
+    monkeypatch.setattr(fused, "permutations", lambda seeds, epoch, n: tf.tile(tf.range(n)[None], [len(seeds), 1]))
+    fitted = FusedEngine().fit_models(config, data, [4])
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(4)
+    model = build_model(config, data.input_shape, data.n_classes)
+    model.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
+    model.fit(data.x_train, data.y_train, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    assert_same_weights(model, fitted.models[0])
+
+
+# --------------------------------------------------------------------------- divergence
+
+
+def test_non_finite_loss_is_raised_like_the_keras_engine(tutorial_data: Dataset) -> None:
+    """A learning rate of 1e25 makes the weights huge after one step; the L2 penalty overflows."""
+    config = config_for(Regularizer.L2, Placement.PRE_ACTIVATION, width=8, epochs=10, learning_rate=1e25)
+    with pytest.raises(NonFiniteLoss) as from_fused:
+        FusedEngine().train(config, tutorial_data, [0, 1])
+    with pytest.raises(NonFiniteLoss) as from_keras:
+        KerasEngine().train(config, tutorial_data, [0, 1])
+    assert (from_fused.value.seed, from_fused.value.epoch) == (from_keras.value.seed, from_keras.value.epoch)
+
+
+# --------------------------------------------------------------------------- chunks and monitor
+
+
+def test_chunk_bounds_cover_the_epochs_and_end_on_curve_epochs() -> None:
+    assert chunk_bounds(4000) == [(b, b + 200) for b in range(0, 4000, 200)]
+    for epochs in (1, 7, 99, 100, 4010):
+        bounds = chunk_bounds(epochs)
+        assert bounds[0][0] == 0 and bounds[-1][1] == epochs
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+        assert len(bounds) <= 20
+        assert {end for _, end in bounds[:-1]} <= set(curve_epochs(epochs))
+
+
+class Recorder(Monitor):
+    """Keeps what it is told; prunes at the ``prune_at``-th report."""
+
+    def __init__(self, prune_at: int | None = None) -> None:
+        self.progress: list[tuple[int, int]] = []
+        self.reports: list[tuple[int, float]] = []
+        self.prune_at = prune_at
+
+    def on_epochs(self, done: int, total: int) -> None:
+        self.progress.append((done, total))
+
+    def report(self, epoch: int, mean_test_accuracy: float) -> None:
+        self.reports.append((epoch, mean_test_accuracy))
+        if len(self.reports) == self.prune_at:
+            raise optuna.TrialPruned()
+
+
+def test_train_reports_once_per_chunk_and_returns_curves(tutorial_data: Dataset) -> None:
+    config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=100)
+    monitor = Recorder()
+    result = FusedEngine().train(config, tutorial_data, [0, 1], monitor)
+
+    assert [epoch for epoch, _ in monitor.reports] == list(range(5, 101, 5))
+    assert monitor.progress == [(epoch * 2, 200) for epoch in range(5, 101, 5)]
+    assert result.engine == "fused"
+    assert result.curve_epochs == curve_epochs(100)
+    assert [s.seed for s in result.seeds] == [0, 1]
+    for seed in result.seeds:
+        assert len(seed.train_curve) == len(seed.test_curve) == 100
+        assert seed.test_curve[-1] == pytest.approx(seed.test_accuracy, abs=1 / 70 + 1e-6)
+    assert monitor.reports[-1][1] == pytest.approx(result.mean("test_accuracy"), abs=1 / 70 + 1e-6)
+
+
+def test_pruning_from_report_stops_training(tutorial_data: Dataset) -> None:
+    config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=100)
+    monitor = Recorder(prune_at=3)
+    with pytest.raises(optuna.TrialPruned):
+        FusedEngine().train(config, tutorial_data, [0, 1], monitor)
+    assert [epoch for epoch, _ in monitor.reports] == [5, 10, 15]
+    assert len(monitor.progress) == 3
+
