@@ -1,0 +1,44 @@
+"""The study dashboard: a self-contained HTML report, and a live page that follows a running study.
+
+* :func:`render_report` / :func:`write_report`: every chart of a study in one
+  HTML file (plotly.js embedded, works offline).
+* :func:`serve` (blocking) / :func:`start_server` (returns a stoppable server):
+  the same report on a local web page that reloads as trials finish.
+* :func:`load_dashboard`: a study's results and its Optuna study, from a storage URL.
+
+Each chart's data is a pure function of :class:`~actreg_search.results.StudyResults`
+in :mod:`actreg_search.dashboard.data`; :mod:`~actreg_search.dashboard.figures`
+draws it with plotly, :mod:`~actreg_search.dashboard.report` assembles the page
+and :mod:`~actreg_search.dashboard.server` serves it.
+"""
+
+from __future__ import annotations
+
+import optuna
+
+from actreg_search.dashboard.report import LivePage, build_sections, render_report, write_report
+from actreg_search.dashboard.server import DashboardServer, serve, start_server
+from actreg_search.results import StudyResults, load_results
+from actreg_search.storage import load_study, open_storage
+
+
+def load_dashboard(storage_url: str, name: str) -> tuple[StudyResults, optuna.Study]:
+    """A stored study's results and its Optuna study, for :func:`render_report`.
+
+    Raises:
+        StorageError: The storage or the study does not exist.
+    """
+    storage = open_storage(storage_url, create=False)
+    return load_results(storage, name), load_study(storage, name)
+
+
+__all__ = [
+    "DashboardServer",
+    "LivePage",
+    "build_sections",
+    "load_dashboard",
+    "render_report",
+    "serve",
+    "start_server",
+    "write_report",
+]

@@ -1,0 +1,179 @@
+"""The table of all trials: its rows (pure data) and its sortable HTML.
+
+Every trial is a row, whatever its state; failed and pruned trials carry their
+reason. Each cell has the text shown and the key it sorts by, so the page's
+small inline sorter (:data:`SORTER_JS`) needs no library and works offline.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from optuna.trial import TrialState
+
+from actreg_search.config import Regularizer
+from actreg_search.results import StudyResults, TrialRecord
+
+COLUMNS = (
+    "trial",
+    "state",
+    "regularizer",
+    "placement",
+    "coefficient",
+    "hidden units",
+    "test accuracy (mean ± std)",
+    "train accuracy",
+    "gap",
+    "sparsity",
+    "time (s)",
+    "note",
+)
+#: Columns whose cells sort as numbers.
+NUMERIC = frozenset({0, 4, 5, 6, 7, 8, 9, 10})
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell.
+
+    Attributes:
+        text: What is shown.
+        key: What it sorts by (a number for numeric columns; ``None`` sorts last).
+    """
+
+    text: str
+    key: float | str | None
+
+
+@dataclass(frozen=True)
+class TrialTable:
+    """Every trial as a row of :data:`COLUMNS`, by number.
+
+    Attributes:
+        rows: The cells of each trial.
+        states: Each row's state name (for its style).
+    """
+
+    rows: tuple[tuple[Cell, ...], ...]
+    states: tuple[str, ...]
+
+
+def trial_table(results: StudyResults, pruner: str | None = None) -> TrialTable:
+    """The table's rows.
+
+    Args:
+        results: The study.
+        pruner: The study's pruner name, named in pruned trials' note.
+    """
+    if pruner is None and results.spec:
+        pruner = results.spec.get("study", {}).get("pruner")
+    rows = tuple(_row(t, pruner) for t in results.trials)
+    return TrialTable(rows=rows, states=tuple(t.state.name for t in results.trials))
+
+
+def _row(t: TrialRecord, pruner: str | None) -> tuple[Cell, ...]:
+    config = t.config
+    regularizer = config.regularizer.value if config else t.params.get("regularizer")
+    placement = (config.placement.value if config.placement else "") if config else t.params.get("placement")
+    return (
+        Cell(str(t.number), t.number),
+        Cell(t.state.name, t.state.name),
+        _text(regularizer),
+        _text(placement),
+        _coefficient(t),
+        _number(config.hidden_units if config else t.params.get("hidden_units"), "{:d}"),
+        _mean_std(t, "test_accuracy"),
+        _number(t.mean("train_accuracy"), "{:.4f}"),
+        _number(t.mean("gap"), "{:+.4f}"),
+        _number(t.mean("sparsity"), "{:.3f}"),
+        _number(t.wall_time_s if t.wall_time_s is not None else t.duration_s, "{:.1f}"),
+        _text(_note(t, pruner)),
+    )
+
+
+def _note(t: TrialRecord, pruner: str | None) -> str | None:
+    if t.state is TrialState.PRUNED:
+        return t.fail_reason or (f"pruned by the {pruner} pruner" if pruner else "pruned")
+    if t.state is TrialState.FAIL:
+        return t.fail_reason or "failed (no reason recorded)"
+    if t.state is TrialState.RUNNING:
+        return "running"
+    return t.fail_reason
+
+
+def _coefficient(t: TrialRecord) -> Cell:
+    config = t.config
+    if config is None:
+        value = t.params.get("coefficient")
+        return _number(value, "{:.2e}")
+    if config.regularizer is Regularizer.NONE:
+        return Cell("", None)
+    if config.regularizer is Regularizer.L1_L2:
+        return Cell(f"l1 {config.l1:.2e} + l2 {config.l2:.2e}", config.l1 + config.l2)
+    value = config.l1 or config.l2
+    return Cell(f"{value:.2e}", value)
+
+
+def _mean_std(t: TrialRecord, name: str) -> Cell:
+    mean, std = t.mean(name), t.std(name)
+    if mean is None:
+        return Cell("", None)
+    return Cell(f"{mean:.4f} ± {std or 0.0:.4f}", mean)
+
+
+def _number(value: float | int | None, fmt: str) -> Cell:
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return Cell("" if value is None else str(value), None)
+    return Cell(fmt.format(value), float(value))
+
+
+def _text(value: object) -> Cell:
+    return Cell("", None) if value is None else Cell(str(value), str(value))
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def table_html(table: TrialTable, table_id: str = "trials") -> str:
+    """The table as HTML; headers sort it with :data:`SORTER_JS` (click again to reverse)."""
+    head = "".join(
+        f'<th data-numeric="{int(i in NUMERIC)}" title="sort by {html.escape(name)}">{html.escape(name)}</th>'
+        for i, name in enumerate(COLUMNS)
+    )
+    body = []
+    for cells, state in zip(table.rows, table.states, strict=True):
+        tds = "".join(
+            f'<td data-key="{html.escape("" if c.key is None else str(c.key))}">{html.escape(c.text)}</td>'
+            for c in cells
+        )
+        body.append(f'<tr class="state-{state.lower()}">{tds}</tr>')
+    rows = "\n".join(body)
+    return (
+        f'<table id="{html.escape(table_id)}" class="trials sortable">\n'
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
+    )
+
+
+#: Sorts every ``table.sortable`` by the clicked column's ``data-key``; empty keys last.
+SORTER_JS = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th").forEach(function (th, column) {
+    th.addEventListener("click", function () {
+      var numeric = th.dataset.numeric === "1";
+      var ascending = th.dataset.order !== "asc";
+      table.querySelectorAll("th").forEach(function (other) { delete other.dataset.order; });
+      th.dataset.order = ascending ? "asc" : "desc";
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[column].dataset.key, y = b.cells[column].dataset.key;
+        if (x === "" || y === "") { return (x === "") - (y === ""); }
+        var order = numeric ? parseFloat(x) - parseFloat(y) : x.localeCompare(y);
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+"""

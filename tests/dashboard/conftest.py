@@ -1,0 +1,417 @@
+"""Dashboard test set-up: synthetic studies (no training), one tiny real study, headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import queue
+import shutil
+import signal
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import FrozenTrial, TrialState
+
+from actreg_search import results as attrs
+from actreg_search.config import Placement, Regularizer, TrialConfig, load_spec
+from actreg_search.results import StudyResults, TrialRecord, load_results
+from actreg_search.storage import open_storage
+from actreg_search.study import run_study
+
+# --------------------------------------------------------------------------- synthetic studies
+
+REGULARIZERS = CategoricalDistribution([r.value for r in Regularizer])
+PLACEMENTS = CategoricalDistribution([p.value for p in Placement])
+COEFFICIENT = FloatDistribution(1e-6, 1e-2, log=True)
+WIDTH = IntDistribution(4, 1024, log=True)
+
+
+def make_trial(
+    state: TrialState = TrialState.COMPLETE,
+    regularizer: str = "l1",
+    placement: str | None = "kernel",
+    coefficient: float = 1e-4,
+    l2_coefficient: float | None = None,
+    hidden_units: int = 32,
+    test: Sequence[float] = (0.90, 0.92),
+    train: Sequence[float] = (1.0, 1.0),
+    sparsity: Sequence[float] = (0.5, 0.6),
+    epochs: int = 4,
+    fail_reason: str | None = None,
+    grid: bool = False,
+) -> FrozenTrial:
+    """A stored trial as actreg-search records it, without training.
+
+    ``grid`` leaves coefficient and width out of the params (fixed by the study
+    file), as in ``studies/tutorial_grid.toml``; ``l1_l2`` uses ``coefficient``
+    as l1 and ``l2_coefficient`` as l2.
+    """
+    reg = Regularizer(regularizer)
+    if reg is Regularizer.NONE:
+        placement = None
+    l1 = coefficient if reg in (Regularizer.L1, Regularizer.L1_L2) else 0.0
+    l2 = (l2_coefficient or coefficient) if reg is Regularizer.L1_L2 else coefficient if reg is Regularizer.L2 else 0.0
+    config = TrialConfig(
+        regularizer=reg,
+        placement=Placement(placement) if placement else None,
+        l1=l1,
+        l2=l2,
+        hidden_units=hidden_units,
+        epochs=epochs,
+    )
+    params: dict[str, Any] = {"regularizer": regularizer}
+    dists: dict[str, Any] = {"regularizer": REGULARIZERS}
+    if placement:
+        params["placement"], dists["placement"] = placement, PLACEMENTS
+        if not grid:
+            if reg is Regularizer.L1_L2:
+                params.update(l1_coefficient=l1, l2_coefficient=l2)
+                dists.update(l1_coefficient=COEFFICIENT, l2_coefficient=COEFFICIENT)
+            else:
+                params["coefficient"], dists["coefficient"] = coefficient, COEFFICIENT
+    if not grid:
+        params["hidden_units"], dists["hidden_units"] = hidden_units, WIDTH
+    user_attrs: dict[str, Any] = {attrs.CONFIG: config.to_dict(), attrs.SEEDS: list(range(len(test)))}
+    if fail_reason:
+        user_attrs[attrs.FAIL_REASON] = fail_reason
+    value = None
+    if state is TrialState.COMPLETE:
+        gap = [a - b for a, b in zip(train, test, strict=True)]
+        per_seed = {
+            "test_accuracy": list(test),
+            "train_accuracy": list(train),
+            "train_loss": [0.1] * len(test),
+            "gap": gap,
+            "activation_mean": [0.2] * len(test),
+            "sparsity": list(sparsity),
+        }
+        for name, values in per_seed.items():
+            user_attrs[name] = values
+            user_attrs[f"{name}_mean"] = statistics.fmean(values)
+        epochs_seen = list(range(1, epochs + 1))
+        user_attrs[attrs.CURVE_EPOCHS] = epochs_seen
+        user_attrs[attrs.TRAIN_CURVE] = [[t * e / epochs for e in epochs_seen] for t in train]
+        user_attrs[attrs.TEST_CURVE] = [[t * e / epochs for e in epochs_seen] for t in test]
+        user_attrs[attrs.WALL_TIME] = 1.5
+        value = statistics.fmean(test)
+    return optuna.trial.create_trial(
+        state=state, value=value, params=params, distributions=dists, user_attrs=user_attrs
+    )
+
+
+def make_study(*trials: FrozenTrial, name: str = "synthetic", pruner: str = "none") -> tuple[StudyResults, optuna.Study]:
+    """An in-memory Optuna study of these trials and its :class:`StudyResults`."""
+    study = optuna.create_study(study_name=name, direction="maximize")
+    for trial in trials:
+        study.add_trial(trial)
+    spec = {"study": {"name": name, "sampler": "random", "seeds": [0, 1], "pruner": pruner}}
+    records = tuple(TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False))
+    return StudyResults(name=name, trials=records, spec=spec), study
+
+
+@pytest.fixture(scope="session")
+def trial_factory() -> Callable[..., FrozenTrial]:
+    """:func:`make_trial`."""
+    return make_trial
+
+
+@pytest.fixture(scope="session")
+def study_factory() -> Callable[..., tuple[StudyResults, optuna.Study]]:
+    """:func:`make_study`."""
+    return make_study
+
+
+# --------------------------------------------------------------------------- a tiny real study
+
+
+@dataclass(frozen=True)
+class RealStudy:
+    """A tiny study trained for real, stored in SQLite."""
+
+    folder: Path
+    study_file: Path
+    url: str
+    name: str
+    n_trials: int
+
+    def results(self) -> StudyResults:
+        return load_results(open_storage(self.url, create=False), self.name)
+
+    def study(self) -> optuna.Study:
+        return optuna.load_study(study_name=self.name, storage=self.url)
+
+    def copy(self, folder: Path) -> RealStudy:
+        """The same study in another database, to add trials to."""
+        db = folder / "copy.db"
+        shutil.copy(self.folder / "real.db", db)
+        return RealStudy(folder, self.study_file, f"sqlite:///{db}", self.name, self.n_trials)
+
+
+@pytest.fixture(scope="session")
+def real_study(tmp_path_factory: pytest.TempPathFactory, study_text) -> RealStudy:
+    """Four trials (random sampler, seed 0: three regularized, one not), two seeds, four epochs."""
+    folder = tmp_path_factory.mktemp("dashboard-real")
+    study_file = folder / "study.toml"
+    study_file.write_text(study_text(name="dash", n_trials=4, seeds=2, epochs=4))
+    url = f"sqlite:///{folder / 'real.db'}"
+    run_study(load_spec(study_file), url)
+    return RealStudy(folder, study_file, url, "dash", 4)
+
+
+# --------------------------------------------------------------------------- headless Chromium
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def find_chromium() -> str | None:
+    """A Chromium binary: ``$CHROMIUM`` if set, else the first of :data:`CHROMIUM_NAMES` on PATH."""
+    explicit = os.environ.get("CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else shutil.which(explicit)
+    return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    """What the browser saw.
+
+    Attributes:
+        errors: Uncaught exceptions, ``console.error`` calls and error log entries.
+        plots: Per plotly div id: the number of drawn ``svg.main-svg`` and of trace groups.
+        notes: ``data-note`` of each note shown in place of a chart.
+        screenshot: The full-page PNG.
+    """
+
+    errors: tuple[str, ...]
+    plots: dict[str, tuple[int, int]]
+    notes: tuple[str, ...]
+    screenshot: Path
+
+
+_INSPECT = """JSON.stringify({
+  plots: Array.from(document.querySelectorAll(".plotly-graph-div")).map(function (div) {
+    return [div.id, div.querySelectorAll("svg.main-svg").length, div.querySelectorAll("g.trace, g.barlayer g.point").length];
+  }),
+  notes: Array.from(document.querySelectorAll("[data-note]")).map(function (n) { return n.dataset.note; }),
+  ready: Array.from(document.querySelectorAll(".plotly-graph-div")).every(function (div) {
+    return div.classList.contains("js-plotly-plot") && div.querySelector("svg.main-svg");
+  })
+})"""
+
+
+class Chromium:
+    """Headless Chromium driven over the DevTools protocol on a pipe: no port, no download.
+
+    The browser reads commands on fd 3 and writes replies on fd 4, each a JSON
+    message ended by a NUL byte (``--remote-debugging-pipe``).
+    """
+
+    FLAGS = (
+        "--headless",
+        "--remote-debugging-pipe",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-unsafe-swiftshader",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-sync",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--mute-audio",
+        "--hide-scrollbars",
+    )
+
+    def __init__(self, binary: str, profile: Path, log: Path) -> None:
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+        # posix_spawn (no Python runs in the child, safe with threads) makes the pipe ends fds 3 and 4;
+        # copies at fds >= 5 first, so that no dup2 overwrites the other end.
+        read_end = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD_CLOEXEC, 5)
+        write_end = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD_CLOEXEC, 5)
+        self.log = log
+        log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            self.pid = os.posix_spawn(
+                binary,
+                [binary, *self.FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                os.environ,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, log_fd, 1),
+                    (os.POSIX_SPAWN_DUP2, log_fd, 2),
+                    (os.POSIX_SPAWN_DUP2, read_end, 3),
+                    (os.POSIX_SPAWN_DUP2, write_end, 4),
+                ],
+            )
+        finally:
+            for fd in (to_browser_r, from_browser_w, read_end, write_end, log_fd):
+                os.close(fd)
+        self.returncode: int | None = None
+        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.events: list[dict[str, Any]] = []
+        self.session: str | None = None
+        self._id = 0
+
+    def _read(self) -> None:
+        buffer = b""
+        while chunk := os.read(self._from_browser, 1 << 16):
+            buffer += chunk
+            *messages, buffer = buffer.split(b"\0")
+            for message in messages:
+                self._messages.put(json.loads(message))
+        self._messages.put(None)
+
+    def _next(self, deadline: float) -> dict[str, Any]:
+        try:
+            message = self._messages.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError("Chromium did not answer in time") from None
+        if message is None:
+            raise RuntimeError(f"Chromium exited (code {self.poll()}); see {self.log}")
+        return message
+
+    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 30) -> dict[str, Any]:
+        """Send one command and wait for its reply; events meanwhile go to :attr:`events`."""
+        self._id += 1
+        message: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._next(deadline)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_for(self, event: str, timeout: float = 30) -> dict[str, Any]:
+        """The first event named ``event`` (already seen or coming)."""
+        deadline = time.monotonic() + timeout
+        for seen in self.events:
+            if seen.get("method") == event:
+                return seen
+        while True:
+            message = self._next(deadline)
+            self.events.append(message)
+            if message.get("method") == event:
+                return message
+
+    def check_page(self, page: Path | str, screenshot: Path, width: int = 1400, timeout: float = 60) -> PageCheck:
+        """Open a local file or a URL, wait for every plot to draw; report errors, plots, notes and a screenshot."""
+        self.events.clear()
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.session = session
+        for domain in ("Runtime", "Log", "Page"):
+            self.send(f"{domain}.enable", session=session)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
+        url = page.resolve().as_uri() if isinstance(page, Path) else page
+        self.send("Page.navigate", {"url": url}, session=session)
+        self.wait_for("Page.loadEventFired", timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = json.loads(self._evaluate(_INSPECT, session))
+            if found["ready"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)  # let late console errors arrive
+        found = json.loads(self._evaluate(_INSPECT, session))
+        size = self.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
+        shot = self.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            },
+            session=session,
+            timeout=timeout,
+        )
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        return PageCheck(
+            errors=tuple(self.errors()),
+            plots={pid: (svgs, traces) for pid, svgs, traces in found["plots"]},
+            notes=tuple(found["notes"]),
+            screenshot=screenshot,
+        )
+
+    def _evaluate(self, expression: str, session: str) -> Any:
+        reply = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
+        return reply["result"].get("value")
+
+    def evaluate(self, expression: str) -> Any:
+        """The JSON-able value of a JavaScript expression in the page last checked."""
+        return self._evaluate(expression, self.session)
+
+    def errors(self) -> list[str]:
+        """Errors of the page last checked so far: exceptions, console errors, error log entries."""
+        errors = []
+        for event in self.events:
+            if event.get("sessionId") != self.session:
+                continue
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                details = params["exceptionDetails"]
+                errors.append(details.get("exception", {}).get("description") or details.get("text", "exception"))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+                errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+                errors.append(params["entry"].get("text", ""))
+        return errors
+
+    def poll(self) -> int | None:
+        """The browser's exit status, ``None`` while it runs."""
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def close(self) -> None:
+        """Close the browser (politely, then by force) and the pipes."""
+        try:
+            self.send("Browser.close", timeout=5)
+        except (RuntimeError, TimeoutError, OSError):
+            pass
+        deadline = time.monotonic() + 10
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        os.close(self._to_browser)
+        self._reader.join(timeout=5)
+        os.close(self._from_browser)
+
+
+@pytest.fixture
+def chromium(tmp_path: Path):
+    """A headless Chromium; the test is skipped only when no binary is installed."""
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("no Chromium binary found (Debian: apt-get install -y chromium; or set $CHROMIUM)")
+    browser = Chromium(binary, tmp_path / "profile", tmp_path / "chromium.log")
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -1,0 +1,213 @@
+"""Each chart's data on the shapes a study can take, built directly (no training) and from one real study."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from optuna.trial import TrialState
+
+from actreg_search.dashboard import data as d
+
+CHARTS = (
+    d.optimization_history,
+    d.regularization_path,
+    d.sparsity_tradeoff,
+    d.learning_curves,
+    d.seed_distributions,
+    d.coefficient_width,
+)
+
+
+def test_no_trials_gives_a_note_for_every_chart(study_factory):
+    results, _ = study_factory()
+    for chart in CHARTS:
+        data = chart(results)
+        assert isinstance(data, d.Unavailable), chart.__name__
+        assert data.reason == "The study has no trials yet."
+    assert d.param_chart_check(results) == d.Unavailable("The study has no trials yet.")
+
+
+def test_no_finished_trial_says_what_the_trials_are_doing(study_factory, trial_factory):
+    results, _ = study_factory(trial_factory(TrialState.RUNNING), trial_factory(TrialState.RUNNING))
+    for chart in CHARTS:
+        data = chart(results)
+        assert isinstance(data, d.Unavailable)
+        assert "No completed trial yet (2 running)" in data.reason
+
+
+def test_only_failed_trials(study_factory, trial_factory):
+    results, _ = study_factory(
+        trial_factory(TrialState.FAIL, fail_reason="non-finite loss on seed 0 at epoch 3"),
+        trial_factory(TrialState.FAIL, fail_reason="ValueError: boom"),
+        trial_factory(TrialState.PRUNED),
+    )
+    for chart in CHARTS:
+        data = chart(results)
+        assert isinstance(data, d.Unavailable)
+        assert "2 failed, 1 pruned" in data.reason and "why it failed" in data.reason
+    assert isinstance(d.param_chart_check(results, min_trials=2), d.Unavailable)
+
+
+def test_one_trial(study_factory, trial_factory):
+    results, _ = study_factory(trial_factory(test=(0.8, 0.9), sparsity=(0.4, 0.6), hidden_units=64))
+    history = d.optimization_history(results)
+    assert isinstance(history, d.HistoryData)
+    assert history.numbers == (0,) and history.best_so_far == (pytest.approx(0.85),) and history.best_number == 0
+    assert history.stds[0] == pytest.approx(math.sqrt(0.005))
+
+    assert d.param_chart_check(results) is None  # parallel coordinates, slice: one trial is a line
+    assert d.param_chart_check(results, min_trials=2) == d.Unavailable(
+        "Needs at least 2 completed trials; the study has 1."
+    )
+
+    path = d.regularization_path(results)
+    assert isinstance(path, d.PathData) and path.reference is None and "no reference band" in path.note
+    (line,) = path.lines
+    assert (line.regularizer, line.placement, line.numbers) == ("l1", "kernel", (0,))
+    assert line.log10_strength == (pytest.approx(-4.0),)
+
+    sparsity = d.sparsity_tradeoff(results)
+    assert sparsity.pareto == (0,) and sparsity.points[0].sparsity == pytest.approx(0.5)
+
+    curves = d.learning_curves(results)
+    assert [c.number for c in curves.trials] == [0] and "only the best trial" in curves.note
+    band = curves.trials[0].test
+    assert band.epochs == (1, 2, 3, 4) and band.high[-1] == pytest.approx(0.9) and band.low[-1] == pytest.approx(0.8)
+
+    boxes = d.seed_distributions(results)
+    assert [(g.name, g.values) for g in boxes.accuracy_by_placement] == [("kernel", (0.8, 0.9))]
+
+    width = d.coefficient_width(results)
+    assert isinstance(width, d.Unavailable) and "every regularized trial has 64 units" in width.reason
+
+
+def test_grid_study_with_fixed_coefficient_and_width(study_factory, trial_factory):
+    """The tutorial grid: none, l1 1e-4 before and after the activation, width fixed at 500."""
+    results, _ = study_factory(
+        trial_factory(regularizer="none", grid=True, hidden_units=500, test=(0.90, 0.92)),
+        trial_factory(regularizer="l1", placement="pre_activation", grid=True, hidden_units=500, test=(0.95, 0.93)),
+        trial_factory(regularizer="l1", placement="post_activation", grid=True, hidden_units=500, test=(0.91, 0.91)),
+    )
+    assert d.searched_params(results) == {"regularizer": 2, "placement": 2}
+    assert d.param_chart_check(results, min_trials=2) is None
+
+    path = d.regularization_path(results)
+    assert [(line.placement, line.log10_strength) for line in path.lines] == [
+        ("pre_activation", (pytest.approx(-4.0),)),
+        ("post_activation", (pytest.approx(-4.0),)),
+    ]
+    assert path.reference.mean == pytest.approx(0.91) and path.reference.n_runs == 2 and path.note is None
+
+    curves = d.learning_curves(results)
+    assert [c.number for c in curves.trials] == [1, 0] and curves.note is None
+    assert curves.trials[1].title.startswith("best unregularized trial #0 none")
+
+    boxes = d.seed_distributions(results)
+    assert [g.name for g in boxes.accuracy_by_placement] == ["none", "pre_activation", "post_activation"]
+    assert [g.name for g in boxes.accuracy_by_regularizer] == ["none", "l1"]
+
+    assert isinstance(d.coefficient_width(results), d.Unavailable)
+
+
+def test_no_unregularized_trial(study_factory, trial_factory):
+    results, _ = study_factory(
+        trial_factory(regularizer="l2", placement="pre_activation", coefficient=1e-3, hidden_units=16),
+        trial_factory(regularizer="l2", placement="pre_activation", coefficient=1e-5, hidden_units=64),
+        trial_factory(regularizer="l1_l2", placement="kernel", coefficient=1e-4, l2_coefficient=3e-4, hidden_units=256),
+    )
+    path = d.regularization_path(results)
+    assert path.reference is None and "no reference band" in path.note
+    l2, l1_l2 = path.lines
+    assert l2.log10_strength == (pytest.approx(-5), pytest.approx(-3)) and l2.numbers == (1, 0)
+    assert l1_l2.log10_strength == (pytest.approx(math.log10(4e-4)),)  # l1 + l2
+
+    curves = d.learning_curves(results)
+    assert len(curves.trials) == 1 and "No unregularized trial" in curves.note
+    assert "none" not in [g.name for g in d.seed_distributions(results).accuracy_by_placement]
+
+    width = d.coefficient_width(results)
+    assert isinstance(width, d.WidthData) and [p.hidden_units for p in width.points] == [16, 64, 256]
+    assert width.grid is not None
+    cells = [v for row in width.grid.z for v in row if v is not None]
+    assert min(cells) >= 0.91 - 1e-9 and max(cells) <= 0.91 + 1e-9  # every trial scored 0.91
+    assert len(width.grid.x) == len(width.grid.log10_width) == d.GRID_POINTS
+
+
+def test_regularized_trials_missing_gives_path_note_with_reference(study_factory, trial_factory):
+    results, _ = study_factory(trial_factory(regularizer="none", test=(0.9, 0.8)))
+    path = d.regularization_path(results)
+    assert isinstance(path, d.Unavailable) and "0.850 ± 0.071" in path.reason
+    assert isinstance(d.coefficient_width(results), d.Unavailable)
+    assert d.learning_curves(results).note == "The best trial is unregularized."
+
+
+def test_history_best_so_far_and_failed_trials_in_between(study_factory, trial_factory):
+    results, _ = study_factory(
+        trial_factory(test=(0.7, 0.7)),
+        trial_factory(TrialState.FAIL, fail_reason="x"),
+        trial_factory(test=(0.9, 0.9)),
+        trial_factory(test=(0.8, 0.8)),
+    )
+    history = d.optimization_history(results)
+    assert history.numbers == (0, 2, 3)
+    assert history.best_so_far == pytest.approx((0.7, 0.9, 0.9))
+    assert history.best_number == 2 and history.not_completed == 1
+
+
+def test_identical_params_block_importances(study_factory, trial_factory):
+    results, _ = study_factory(trial_factory(test=(0.9, 0.9)), trial_factory(test=(0.8, 0.8)))
+    assert "same parameters" in d.param_chart_check(results, min_trials=2).reason
+    assert d.param_chart_check(results, min_trials=1) is None
+
+
+def test_pareto_front():
+    points = [(0, 0.1, 0.9), (1, 0.5, 0.8), (2, 0.4, 0.7), (3, 0.9, 0.5), (4, 0.9, 0.4), (5, 0.5, 0.8)]
+    assert d.pareto_front(points) == (0, 1, 5, 3)
+    assert d.pareto_front([]) == ()
+
+
+def test_strength_and_describe(study_factory, trial_factory):
+    results, _ = study_factory(
+        trial_factory(regularizer="l1_l2", placement="kernel", coefficient=1e-3, l2_coefficient=1e-4, hidden_units=8),
+        trial_factory(regularizer="none", hidden_units=500),
+    )
+    both, plain = results.trials
+    assert d.strength(both.config) == pytest.approx(1.1e-3) and d.strength(plain.config) is None
+    assert d.describe(both) == "#0 l1_l2 · kernel l1 1.0e-03 + l2 1.0e-04, 8 units"
+    assert d.describe(plain) == "#1 none, 500 units"
+
+
+def test_collinear_trials_give_no_surface(study_factory, trial_factory):
+    results, _ = study_factory(
+        *(trial_factory(coefficient=1e-4, hidden_units=w) for w in (8, 16, 32)),
+    )
+    width = d.coefficient_width(results)
+    assert isinstance(width, d.WidthData) and width.grid is None and "Too few" in width.note
+
+
+def test_real_study(real_study):
+    results = real_study.results()
+    completed = [t.number for t in results.completed]
+    assert len(completed) == real_study.n_trials
+
+    history = d.optimization_history(results)
+    assert history.numbers == tuple(completed) and history.best_number == results.top(1)[0].number
+    assert history.best_so_far[-1] == max(history.means)
+
+    boxes = d.seed_distributions(results)
+    assert sum(g.n_trials for g in boxes.accuracy_by_regularizer) == len(completed)
+    assert sum(len(g.values) for g in boxes.gap_by_placement) == 2 * len(completed)
+
+    curves = d.learning_curves(results)
+    assert curves.trials[0].number == history.best_number
+    assert curves.trials[0].train.epochs == (1, 2, 3, 4) and curves.trials[0].n_seeds == 2
+
+    sparsity = d.sparsity_tradeoff(results)
+    assert set(sparsity.pareto) <= set(completed) and sparsity.pareto
+    assert all(0.0 <= p.sparsity <= 1.0 for p in sparsity.points)
+
+    path = d.regularization_path(results)
+    plain = [t for t in results.completed if t.config.placement is None]
+    assert (path.reference is not None) == bool(plain)
+    assert sum(len(line.numbers) for line in path.lines) == len(completed) - len(plain)

@@ -1,0 +1,155 @@
+"""The HTML report: every study shape renders with notes instead of errors; a real one draws in Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from optuna.trial import TrialState
+from plotly.offline import get_plotlyjs
+
+from actreg_search.dashboard import build_sections, load_dashboard, render_report, write_report
+from actreg_search.dashboard.report import NO_STUDY
+from actreg_search.errors import StorageError, UserError
+
+PLOT_DIV = re.compile(r'<div id="(chart-[a-z]+)" class="plotly-graph-div"')
+NOTE = re.compile(r'<div class="note" data-note="([a-z]+)">([^<]*)</div>')
+CHART_KEYS = ("history", "importance", "parallel", "path", "sparsity", "curves", "boxes", "width", "slice")
+
+
+def shapes(trial):
+    """Study shapes, each a list of trials, with the charts that must be a note."""
+    all_charts = set(CHART_KEYS)
+    return {
+        "empty": ([], all_charts | {"trials"}),
+        "running": ([trial(TrialState.RUNNING)], all_charts),
+        "failed": ([trial(TrialState.FAIL, fail_reason="ValueError: boom"), trial(TrialState.PRUNED)], all_charts),
+        "one trial": ([trial()], {"importance", "width"}),
+        "grid": (
+            [
+                trial(regularizer="none", grid=True, hidden_units=500),
+                trial(regularizer="l1", placement="pre_activation", grid=True, hidden_units=500, test=(0.95, 0.96)),
+                trial(regularizer="l1", placement="post_activation", grid=True, hidden_units=500, test=(0.93, 0.9)),
+            ],
+            {"width"},
+        ),
+        "no unregularized": (
+            [
+                trial(regularizer="l2", placement="kernel", coefficient=1e-3, hidden_units=16, test=(0.7, 0.8)),
+                trial(regularizer="l1", placement="pre_activation", coefficient=1e-5, hidden_units=64),
+                trial(regularizer="l1_l2", placement="kernel", coefficient=1e-4, l2_coefficient=1e-5, hidden_units=128),
+            ],
+            set(),
+        ),
+    }
+
+
+@pytest.mark.parametrize("shape", ["empty", "running", "failed", "one trial", "grid", "no unregularized"])
+def test_every_study_shape_renders_with_notes_in_place_of_charts(shape, trial_factory, study_factory):
+    trials, noted = shapes(trial_factory)[shape]
+    results, study = study_factory(*trials)
+    page = render_report(results, study)
+    drawn = set(PLOT_DIV.findall(page))
+    notes = dict(NOTE.findall(page))
+    assert drawn == {f"chart-{k}" for k in CHART_KEYS if k not in noted}
+    assert set(notes) == noted
+    assert "could not be drawn" not in page
+    assert all(reason.strip() for reason in notes.values())
+    assert page.count(get_plotlyjs()) == 1  # plotly.js embedded exactly once
+    ours = page.replace(get_plotlyjs(), "")
+    assert "<script src" not in ours and "cdn.plot.ly" not in ours and "<link" not in ours  # works offline
+
+
+def test_notes_explain_the_study(trial_factory, study_factory):
+    results, study = study_factory(trial_factory(TrialState.FAIL, fail_reason="non-finite loss on seed 0 at epoch 2"))
+    page = render_report(results, study)
+    assert "No completed trial yet (1 failed)" in page
+    assert "non-finite loss on seed 0 at epoch 2" in page  # in the table
+
+    results, study = study_factory(trial_factory(regularizer="l1", hidden_units=64))
+    page = render_report(results, study)
+    assert "Needs at least 2 completed trials; the study has 1." in page
+    assert "No unregularized trial has completed" in page
+
+
+def test_without_the_optuna_study_its_charts_are_a_note(trial_factory, study_factory):
+    results, _ = study_factory(
+        trial_factory(hidden_units=16), trial_factory(hidden_units=32), trial_factory(regularizer="none")
+    )
+    page = render_report(results)
+    notes = dict(NOTE.findall(page))
+    assert set(notes) == {"importance", "parallel", "slice"}
+    assert all(note == NO_STUDY.replace("'", "&#x27;") for note in notes.values())
+
+
+def test_optuna_caveats_are_shown(trial_factory, study_factory):
+    results, study = study_factory(
+        trial_factory(regularizer="l1_l2", placement="kernel", coefficient=1e-3, l2_coefficient=1e-4, test=(0.7, 0.7)),
+        trial_factory(regularizer="l1", placement="kernel", coefficient=1e-4, test=(0.9, 0.9)),
+        trial_factory(regularizer="none", hidden_units=64, test=(0.8, 0.8)),
+    )
+    importance = build_sections(results, study)[1].charts[0]
+    assert importance.figure is not None
+    assert any("less than 2 trials" in c for c in importance.caveats)
+    assert "Optuna: Some regimes" in render_report(results, study)
+
+
+def test_write_report(tmp_path: Path, trial_factory, study_factory):
+    results, study = study_factory(trial_factory())
+    path = tmp_path / "report.html"
+    write_report(results, path, study=study)
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    with pytest.raises(UserError, match="does not exist"):
+        write_report(results, tmp_path / "missing" / "report.html")
+
+
+def test_load_dashboard_needs_an_existing_study(real_study, tmp_path: Path):
+    results, study = load_dashboard(real_study.url, real_study.name)
+    assert results.name == study.study_name == real_study.name
+    with pytest.raises(StorageError, match="no study named 'nope'"):
+        load_dashboard(real_study.url, "nope")
+    with pytest.raises(StorageError, match="no database"):
+        load_dashboard(f"sqlite:///{tmp_path / 'none.db'}", "x")
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_report_of_a_real_study_in_headless_chromium(real_study, chromium, tmp_path: Path):
+    results, study = real_study.results(), real_study.study()
+    path = tmp_path / "report.html"
+    write_report(results, path, study=study)
+    expected = set(PLOT_DIV.findall(path.read_text(encoding="utf-8")))
+    assert {"chart-history", "chart-importance", "chart-path", "chart-curves", "chart-boxes"} <= expected
+
+    check = chromium.check_page(path, tmp_path / "report.png")
+    target = os.environ.get("ACTREG_SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(check.screenshot, Path(target) / "dashboard-report.png")
+
+    assert check.errors == ()
+    assert set(check.plots) == expected
+    for plot, (svgs, traces) in check.plots.items():
+        assert svgs >= 1 and traces >= 1, f"{plot}: {svgs} svg, {traces} traces drawn"
+    png = check.screenshot.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 50_000
+
+    # The table sorts by a column on click, and reverses on a second click.
+    column = "Array.from(document.querySelectorAll('#trials tbody tr')).map(r => +r.cells[6].dataset.key)"
+    chromium.evaluate("document.querySelectorAll('#trials th')[6].click()")
+    assert chromium.evaluate(column) == sorted(t.value for t in results.completed)
+    chromium.evaluate("document.querySelectorAll('#trials th')[6].click()")
+    assert chromium.evaluate(column) == sorted((t.value for t in results.completed), reverse=True)
+
+
+def test_report_of_only_failed_trials_in_headless_chromium(trial_factory, study_factory, chromium, tmp_path: Path):
+    results, study = study_factory(trial_factory(TrialState.FAIL, fail_reason="ValueError: boom"))
+    path = tmp_path / "failed.html"
+    write_report(results, path, study=study)
+    check = chromium.check_page(path, tmp_path / "failed.png")
+    assert check.errors == ()
+    assert check.plots == {}
+    assert set(check.notes) == set(CHART_KEYS)

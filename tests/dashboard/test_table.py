@@ -1,0 +1,57 @@
+"""The table of all trials: rows for every state, reasons, sort keys, escaped HTML."""
+
+from __future__ import annotations
+
+import pytest
+from optuna.trial import TrialState
+
+from actreg_search.dashboard.table import COLUMNS, NUMERIC, table_html, trial_table
+
+
+def column(name: str) -> int:
+    return COLUMNS.index(name)
+
+
+def test_every_state_is_a_row_with_its_reason(study_factory, trial_factory):
+    results, _ = study_factory(
+        trial_factory(test=(0.9, 0.8), hidden_units=64),
+        trial_factory(TrialState.FAIL, fail_reason="non-finite loss on seed 1 at epoch 7"),
+        trial_factory(TrialState.PRUNED),
+        trial_factory(TrialState.RUNNING, regularizer="none"),
+        trial_factory(regularizer="l1_l2", placement="kernel", coefficient=1e-3, l2_coefficient=2e-4),
+        pruner="median",
+    )
+    table = trial_table(results)
+    assert table.states == ("COMPLETE", "FAIL", "PRUNED", "RUNNING", "COMPLETE")
+    notes = [row[column("note")].text for row in table.rows]
+    assert notes == ["", "non-finite loss on seed 1 at epoch 7", "pruned by the median pruner", "running", ""]
+
+    first = table.rows[0]
+    assert first[column("test accuracy (mean ± std)")].text == "0.8500 ± 0.0707"
+    assert first[column("test accuracy (mean ± std)")].key == pytest.approx(0.85)
+    assert first[column("hidden units")].key == 64.0
+    assert first[column("coefficient")].text == "1.00e-04"
+    assert table.rows[4][column("coefficient")].text == "l1 1.00e-03 + l2 2.00e-04"
+    assert table.rows[4][column("coefficient")].key == pytest.approx(1.2e-3)
+    assert table.rows[1][column("test accuracy (mean ± std)")].key is None  # failed: sorts last
+    assert table.rows[3][column("placement")].text == ""  # unregularized
+
+
+def test_numeric_columns_have_numeric_keys(study_factory, trial_factory):
+    results, _ = study_factory(trial_factory(), trial_factory(regularizer="l2", placement="post_activation"))
+    for row in trial_table(results).rows:
+        for i in NUMERIC:
+            assert row[i].key is None or isinstance(row[i].key, (int, float))
+
+
+def test_html_is_escaped_and_sortable(study_factory, trial_factory):
+    results, _ = study_factory(trial_factory(TrialState.FAIL, fail_reason="<script>alert(1)</script>"))
+    page = table_html(trial_table(results))
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'class="trials sortable"' in page and page.count("<th ") == len(COLUMNS)
+    assert 'class="state-fail"' in page
+
+
+def test_no_trials(study_factory):
+    results, _ = study_factory()
+    assert trial_table(results).rows == ()
