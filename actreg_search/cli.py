@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from actreg_search.config import DEFAULT_RECYCLE_MB
 from actreg_search.errors import UserError
 
 out = Console(highlight=False, soft_wrap=True)
@@ -39,8 +40,18 @@ def app() -> None:
 @click.option("--epochs", type=positive, help="Epochs per seed (overrides the file).")
 @click.option("--seeds", type=positive, help="Use seeds 0..K-1 (overrides the file).")
 @click.option("--jobs", type=positive, default=1, show_default=True, help="Worker processes running trials in parallel.")
+@click.option(
+    "--recycle-mb", type=click.IntRange(min=0), default=DEFAULT_RECYCLE_MB, show_default=True,
+    help="Replace a worker once its memory grew this many MB (0: never; trials then run in this process if --jobs 1).",
+)
 def run(
-    study_file: Path, storage: str | None, n_trials: int | None, epochs: int | None, seeds: int | None, jobs: int
+    study_file: Path,
+    storage: str | None,
+    n_trials: int | None,
+    epochs: int | None,
+    seeds: int | None,
+    jobs: int,
+    recycle_mb: int,
 ) -> None:
     """Create or resume a study and run it until it has n_trials finished trials."""
     import optuna
@@ -54,7 +65,7 @@ def run(
     url = resolve_url(storage, spec.study.storage)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     with RichProgress() as progress:
-        summary = run_study(spec, url, progress, jobs=jobs)
+        summary = run_study(spec, url, progress, jobs=jobs, recycle_mb=recycle_mb or None)
     best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
     out.print(
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "

@@ -124,6 +124,10 @@ class OptimizerName(str, enum.Enum):
 
 ACTIVATIONS = ("relu", "elu", "selu", "gelu", "tanh", "sigmoid", "swish", "softplus")
 DEFAULT_STORAGE = "sqlite:///actreg.db"
+#: ``run`` replaces a worker once its resident memory has grown this much since
+#: its first trial (TensorFlow keeps every XLA program it compiled for the life
+#: of the process: about 10 MiB per trial of the fused engine).
+DEFAULT_RECYCLE_MB = 150
 
 E = TypeVar("E", bound=enum.Enum)
 

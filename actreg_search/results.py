@@ -38,6 +38,7 @@ FAIL_REASON = "fail_reason"
 FAIL_SEED = "fail_seed"
 INTERRUPTED = "interrupted"
 WORKER = "worker"
+WORKER_RSS_MB = "worker_rss_mb"
 
 _PACKAGES = ("actreg-search", "keras", "tensorflow-cpu", "tensorflow", "optuna", "numpy", "scikit-learn")
 

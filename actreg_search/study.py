@@ -9,18 +9,25 @@ and never takes the study down.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import enum
 import multiprocessing
+import multiprocessing.process
+import multiprocessing.queues
 import os
+import queue
 import signal
 import socket
+import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import optuna
+import psutil
 from optuna.trial import FrozenTrial, TrialState
 
 from actreg_search import results
@@ -41,6 +48,9 @@ from actreg_search.storage import open_storage, redact
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 POLL_S = 0.5
+_RECYCLE_EXIT = 75
+_INTERRUPTED_EXIT = 130
+_MAX_CRASHES = 5
 SURPLUS = "surplus: other workers already claimed the study's target"
 
 
@@ -51,6 +61,7 @@ class StopReason(str, enum.Enum):
     GRID_EXHAUSTED = "grid exhausted"
     INTERRUPTED = "interrupted"
     ALL_FAILED = "every trial of a pass failed"
+    RECYCLE = "worker recycled"
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,7 @@ class Objective:
             raise
         for key, value in results.result_attrs(result).items():
             trial.set_user_attr(key, value)
+        trial.set_user_attr(results.WORKER_RSS_MB, round(_rss_mb(), 1))
         values = tuple(result.mean(metric.value) for metric in self.spec.study.objectives)
         return values if self.spec.study.multi_objective else values[0]
 
@@ -232,6 +244,7 @@ def run_study(
     storage_url: str,
     observer: RunObserver | None = None,
     jobs: int = 1,
+    recycle_mb: int | None = None,
 ) -> RunSummary:
     """Create or resume a study and run it to its target.
 
@@ -239,9 +252,13 @@ def run_study(
         spec: The validated study (overrides applied).
         storage_url: Where the study lives.
         observer: Progress display.
-        jobs: Worker processes. With more than one, each worker is its own
-            process (TensorFlow state and seeds are per process) running trials
-            on the shared storage, and this process only follows the storage.
+        jobs: Worker processes. Each worker is its own process (TensorFlow
+            state and seeds are per process) running trials on the shared
+            storage, while this process follows the storage and relays their
+            progress. With ``jobs=1`` and no ``recycle_mb`` trials run here,
+            in this process.
+        recycle_mb: Replace a worker once its resident memory has grown this
+            much since its first trial (``None``: never).
 
     Returns:
         What the run did.
@@ -259,10 +276,10 @@ def run_study(
     observer.on_run_start(spec.study.name, plan.target, _finished(study))
     _STOP.requested = False
     with _STOP.installed():
-        if jobs == 1:
+        if jobs == 1 and recycle_mb is None:
             reason = _optimize(study, spec, plan, observer)
         else:
-            reason = _run_workers(study, spec, plan, storage_url, jobs, observer)
+            reason = _run_workers(study, spec, plan, storage_url, jobs, observer, recycle_mb)
     new = study.get_trials(deepcopy=False)[first_new:]
     best = _best_trial(study)
     return RunSummary(
@@ -312,14 +329,21 @@ def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, worker: i
     return study
 
 
-def _optimize(study: optuna.Study, spec: StudySpec, plan: _Plan, observer: RunObserver) -> StopReason:
+def _optimize(
+    study: optuna.Study,
+    spec: StudySpec,
+    plan: _Plan,
+    observer: RunObserver,
+    recycle: Callable[[], bool] = lambda: False,
+) -> StopReason:
     """Run trials in this process, one at a time, until the study's target is met.
 
     Before each trial the worker checks the storage: it stops when the target
     is met or the grid is exhausted, and waits while trials running elsewhere
     could meet it (they may fail, and then it runs more). A trial that loses
     the remaining race to another worker is failed as surplus at once, so the
-    study ends with exactly ``target`` finished trials.
+    study ends with exactly ``target`` finished trials. After each trial,
+    ``recycle()`` says whether this worker should hand over to a fresh one.
     """
     objective = Objective(spec, load_dataset(spec.data, spec.model.family), get_engine(spec.model.engine), observer, plan.target)
 
@@ -341,67 +365,158 @@ def _optimize(study: optuna.Study, spec: StudySpec, plan: _Plan, observer: RunOb
             failures_in_a_row = failures_in_a_row + 1 if _finished(study) == finished else 0
             if failures_in_a_row >= plan.target and not plan.exhausted(study):
                 return StopReason.ALL_FAILED
+            if recycle() and _finished(study) < plan.target:
+                return StopReason.RECYCLE
     except KeyboardInterrupt:
         return StopReason.INTERRUPTED
     return StopReason.TARGET_REACHED
 
 
-def _worker(spec: StudySpec, storage_url: str, index: int) -> None:
-    """Entry point of a worker process.
+class _RelayObserver(RunObserver):
+    """Sends a worker's trial starts and epoch counts to the parent process."""
+
+    def __init__(self, events: multiprocessing.queues.Queue) -> None:
+        self.events = events
+
+    def on_trial_start(self, number: int, config: TrialConfig, total_epochs: int) -> None:
+        self.events.put(("start", number, config.to_dict(), total_epochs))
+
+    def on_epochs(self, done: int, total: int) -> None:
+        self.events.put(("epochs", done, total))
+
+
+class _MemoryBudget:
+    """True once this process grew ``budget_mb`` past its size after the first trial."""
+
+    def __init__(self, budget_mb: int | None) -> None:
+        self.budget_mb = budget_mb
+        self.baseline: float | None = None
+
+    def __call__(self) -> bool:
+        if self.budget_mb is None:
+            return False
+        rss = _rss_mb()
+        if self.baseline is None:
+            self.baseline = rss
+        return rss - self.baseline > self.budget_mb
+
+
+def _worker(spec: StudySpec, storage_url: str, index: int, recycle_mb: int | None, events: multiprocessing.queues.Queue) -> None:
+    """Entry point of a worker process; its exit code tells the parent why it stopped.
 
     Workers leave the terminal's process group, so one Ctrl-C reaches the
-    parent only, which forwards it once; a worker whose parent died stops
-    after its current trial.
+    parent only, which forwards it once; a worker dies with its parent (Linux)
+    or, elsewhere, stops after its current trial.
     """
     os.setpgrp()
-    parent = os.getppid()
+    _die_with_parent()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = _open_study(spec, open_storage(storage_url, create=False), worker=index)
+    with _STOP.installed():
+        reason = _optimize(study, spec, _Plan.of(spec), _RelayObserver(events), _MemoryBudget(recycle_mb))
+    events.close()
+    events.join_thread()
+    sys.exit({StopReason.RECYCLE: _RECYCLE_EXIT, StopReason.INTERRUPTED: _INTERRUPTED_EXIT}.get(reason, 0))
 
-    def watch_parent() -> None:
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux); else watch for it."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        if libc.prctl(1, signal.SIGKILL) == 0 and os.getppid() == parent:  # PR_SET_PDEATHSIG
+            return
+    except (OSError, AttributeError, TypeError):
+        pass
+
+    def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
         _STOP.requested = True
 
-    threading.Thread(target=watch_parent, daemon=True).start()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = _open_study(spec, open_storage(storage_url, create=False), worker=index)
-    with _STOP.installed():
-        _optimize(study, spec, _Plan.of(spec), RunObserver())
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _run_workers(
-    study: optuna.Study, spec: StudySpec, plan: _Plan, storage_url: str, jobs: int, observer: RunObserver
+    study: optuna.Study,
+    spec: StudySpec,
+    plan: _Plan,
+    storage_url: str,
+    jobs: int,
+    observer: RunObserver,
+    recycle_mb: int | None,
 ) -> StopReason:
-    """Start ``jobs`` worker processes and follow their trials in the storage."""
+    """Keep ``jobs`` worker processes running until the study is done; relay their progress.
+
+    A worker that exits to be recycled, or crashes, is replaced while trials
+    remain (at most a few crashes in all, so a worker that cannot start does
+    not loop forever). Worker ``i`` seeds its sampler with ``seed + i``, ``i``
+    counting every worker this run started.
+    """
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_worker, args=(spec, storage_url, i), daemon=True) for i in range(jobs)]
-    for process in workers:
+    events = context.Queue()
+    started = 0
+
+    def launch() -> multiprocessing.process.BaseProcess:
+        nonlocal started
+        process = context.Process(target=_worker, args=(spec, storage_url, started, recycle_mb, events), daemon=True)
+        started += 1
         process.start()
+        return process
+
+    running = [launch() for _ in range(jobs)]
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-    forwarded = False
+    forwarded, crashes = False, 0
     try:
-        while any(p.is_alive() for p in workers):
+        while running:
             if _STOP.requested and not forwarded:
                 forwarded = True
-                for process in workers:
+                for process in running:
                     if process.is_alive() and process.pid is not None:
                         os.kill(process.pid, signal.SIGINT)
             time.sleep(POLL_S)
+            _relay(events, observer)
             seen |= _report_new(study, seen, observer)
+            for process in [p for p in running if not p.is_alive()]:
+                running.remove(process)
+                more = not _STOP.requested and _finished(study) < plan.target and not plan.exhausted(study)
+                crashed = process.exitcode not in (0, _RECYCLE_EXIT, _INTERRUPTED_EXIT)
+                crashes += crashed
+                if more and (process.exitcode == _RECYCLE_EXIT or (crashed and crashes <= _MAX_CRASHES)):
+                    running.append(launch())
     except KeyboardInterrupt:  # a second Ctrl-C: stop the workers now
-        for process in workers:
+        for process in running:
             process.terminate()
-    interrupted = _STOP.requested
-    for process in workers:
+    for process in running:
         process.join(timeout=60)
         if process.is_alive():
             process.kill()
             process.join()
+    _relay(events, observer)
     _report_new(study, seen, observer)
-    if interrupted:
+    if _STOP.requested:
         return StopReason.INTERRUPTED
     if _finished(study) >= plan.target:
         return StopReason.TARGET_REACHED
     return StopReason.GRID_EXHAUSTED if plan.exhausted(study) else StopReason.ALL_FAILED
+
+
+def _relay(events: multiprocessing.queues.Queue, observer: RunObserver) -> None:
+    """Pass the workers' queued progress events to the observer."""
+    while True:
+        try:
+            event = events.get_nowait()
+        except queue.Empty:
+            return
+        if event[0] == "start":
+            _, number, config, total = event
+            observer.on_trial_start(number, TrialConfig.from_dict(config), total)
+        else:
+            observer.on_epochs(event[1], event[2])
+
+
+def _rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def _report_new(study: optuna.Study, seen: set[int], observer: RunObserver) -> set[int]:
