@@ -46,8 +46,15 @@ def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
     killed = next(t for t in _trials(url) if t.state is TrialState.RUNNING)
 
     time.sleep(2.5)  # past the grace period
-    second = subprocess.run([script, "run", study, "--storage", url], env=env, capture_output=True, text=True, timeout=300)
-    assert second.returncode == 0, second.stderr
+    second = subprocess.Popen([script, "run", study, "--storage", url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = second.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        second.kill()
+        out, err = second.communicate()
+        states = [(t.number, t.state.name) for t in _trials(url)]
+        raise AssertionError(f"rerun did not finish; trials {states}; output {out[-1500:]} {err[-3000:]}") from None
+    assert second.returncode == 0, err
 
     after = _trials(url)
     assert sum(t.state is TrialState.COMPLETE for t in after) == 3

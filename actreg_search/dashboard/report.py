@@ -23,11 +23,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from actreg_search import stats
 from actreg_search.config import Regularizer
 from actreg_search.dashboard import data as d
 from actreg_search.dashboard import figures as f
 from actreg_search.dashboard.assets import CSS, LIVE_JS
 from actreg_search.dashboard.table import SORTER_JS, table_html, trial_table
+from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
 
 logger = logging.getLogger(__name__)
@@ -342,7 +344,18 @@ def _summary_html(results: StudyResults) -> str:
         rows.append(_best_html("Best unregularized trial", plain[0]))
     elif not plain:
         rows.append('<div class="best">No unregularized trial has completed.</div>')
+    rows.append(_comparison_html(results))
     return f'<section id="summary"><div class="summary">{"".join(rows)}</div></section>'
+
+
+def _comparison_html(results: StudyResults) -> str:
+    """The best regularized trial against the best unregularized one, seed by seed."""
+    try:
+        baseline, challenger = stats.best_vs_baseline(results)
+        line = stats.paired_comparison(baseline, challenger).describe()
+    except UserError as exc:
+        line = f"not available: {exc}"
+    return f'<div class="best" id="best-vs-baseline"><b>Best vs baseline, paired over seeds</b>: {html.escape(line)}</div>'
 
 
 def _best_html(label: str, trial: TrialRecord) -> str:

@@ -153,3 +153,16 @@ def test_report_of_only_failed_trials_in_headless_chromium(trial_factory, study_
     assert check.errors == ()
     assert check.plots == {}
     assert set(check.notes) == set(CHART_KEYS)
+
+
+def test_summary_shows_the_paired_best_vs_baseline_comparison(trial_factory, study_factory):
+    seeds5 = dict(test=(0.80, 0.82, 0.84, 0.81, 0.83), train=(1.0,) * 5, sparsity=(0.5,) * 5)
+    baseline = trial_factory(regularizer="none", placement=None, **{**seeds5, "test": (0.78, 0.80, 0.80, 0.79, 0.80)})
+    results, study = study_factory(baseline, trial_factory(regularizer="l1", **seeds5))
+    page = render_report(results, study)
+    assert 'id="best-vs-baseline"' in page
+    line = page.split('id="best-vs-baseline"')[1].split("</div>")[0]
+    assert "beats trial" in line and "95% CI" in line and "ahead in 5 of 5 seeds" in line
+
+    results, study = study_factory(trial_factory(regularizer="l1"))
+    assert "Best vs baseline, paired over seeds</b>: not available" in render_report(results, study)
