@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import optuna
 import psutil
 from optuna.trial import FrozenTrial, TrialState
@@ -178,6 +179,10 @@ class _TrialMonitor(Monitor):
         self.trial = trial
         self.observer = observer
         self.prunable = prunable
+        self.curves: tuple[tuple[int, ...], np.ndarray, np.ndarray] | None = None
+
+    def on_curves(self, epochs: tuple[int, ...], train: np.ndarray, test: np.ndarray) -> None:
+        self.curves = (epochs, train, test)
 
     def on_epochs(self, done: int, total: int) -> None:
         _STOP.check()
@@ -188,6 +193,11 @@ class _TrialMonitor(Monitor):
             return
         self.trial.report(mean_test_accuracy, epoch)
         if self.trial.should_prune():
+            if self.curves is not None:  # a pruned trial keeps its partial curves
+                epochs, train, test = self.curves
+                self.trial.set_user_attr(results.CURVE_EPOCHS, list(epochs))
+                self.trial.set_user_attr(results.TRAIN_CURVE, [[round(float(v), 4) for v in row] for row in train])
+                self.trial.set_user_attr(results.TEST_CURVE, [[round(float(v), 4) for v in row] for row in test])
             raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
 

@@ -1,9 +1,13 @@
 """Memory soak: many short trials in one worker; resident memory must stay flat.
 
-Usage: python benchmarks/memory.py [--trials 200] [--engine fused|keras] [--epochs 20]
+Usage: python benchmarks/memory.py [--trials 200] [--engine fused|keras] [--epochs 20] [--recycle-mb 150]
 
-Prints the resident set size every 20 trials and the growth after the first
-10 trials (the target is under 200 MB). Not a test: it measures.
+Runs the study as ``actreg-search run`` does: one worker process, replaced once
+its memory grew ``--recycle-mb`` past its size after its first trial
+(``--recycle-mb 0``: never, and the trials run in this process). Prints the
+resident set size of the process that ran each trial (recorded on the trial as
+``worker_rss_mb``) every 20 trials, and the growth after the first 10 trials
+(target: under 200 MB). Not a test: it measures.
 """
 
 from __future__ import annotations
@@ -17,10 +21,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
-import psutil
 
-from actreg_search.config import parse_spec
-from actreg_search.results import TrialRecord
+from actreg_search.config import DEFAULT_RECYCLE_MB, parse_spec
+from actreg_search.results import WORKER, WORKER_RSS_MB, TrialRecord
 from actreg_search.study import RunObserver, run_study
 
 STUDY = """
@@ -41,19 +44,26 @@ hidden_units = {{ low = 16, high = 512, log = true }}
 
 
 class MemoryProbe(RunObserver):
-    """Records resident memory after every trial."""
+    """Collects the worker's resident memory recorded on every trial."""
 
     def __init__(self, every: int) -> None:
-        self.process = psutil.Process()
         self.every = every
         self.rss_mb: list[float] = []
+        self.workers: list[str] = []
         self.start = time.perf_counter()
 
     def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
-        self.rss_mb.append(self.process.memory_info().rss / 2**20)
+        if WORKER_RSS_MB not in record.user_attrs:
+            return
+        self.rss_mb.append(record.user_attrs[WORKER_RSS_MB])
+        self.workers.append(record.user_attrs[WORKER])
         n = len(self.rss_mb)
         if n % self.every == 0 or n == 10:
-            print(f"  trial {n:>4}: RSS {self.rss_mb[-1]:8.1f} MB  ({time.perf_counter() - self.start:6.1f} s)", flush=True)
+            print(
+                f"  trial {n:>4}: worker {self.workers[-1]:<24} RSS {self.rss_mb[-1]:8.1f} MB"
+                f"  ({time.perf_counter() - self.start:6.1f} s)",
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -61,13 +71,16 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--engine", choices=["fused", "keras"], default="fused")
+    parser.add_argument("--recycle-mb", type=int, default=DEFAULT_RECYCLE_MB)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     spec = parse_spec(STUDY.format(trials=args.trials, epochs=args.epochs, engine=args.engine))
-    print(f"memory soak: {args.trials} trials x 3 seeds x {args.epochs} epochs, widths 16-512, engine {args.engine}, one worker")
+    recycle = f"recycled past +{args.recycle_mb} MB" if args.recycle_mb else "never recycled, in this process"
+    print(f"memory soak: {args.trials} trials x 3 seeds x {args.epochs} epochs, widths 16-512, engine {args.engine}, one worker ({recycle})")
     probe = MemoryProbe(every=20)
     with tempfile.TemporaryDirectory() as folder:
-        run_study(spec, f"sqlite:///{folder}/soak.db", probe)
+        run_study(spec, f"sqlite:///{folder}/soak.db", probe, jobs=1, recycle_mb=args.recycle_mb or None)
+    print(f"worker processes used: {len(set(probe.workers))}")
     after_10 = probe.rss_mb[9]
     growth = probe.rss_mb[-1] - after_10
     peak_growth = max(probe.rss_mb[10:], default=after_10) - after_10

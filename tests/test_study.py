@@ -141,3 +141,21 @@ def test_pruner_with_several_objectives_is_refused(write_study):
     path.write_text(path.read_text().replace('sampler = "random"', 'objectives = ["test_accuracy", "sparsity"]\npruner = "median"'))
     with pytest.raises(SpecError, match="pruning needs a single objective"):
         load_spec(path)
+
+
+def test_median_pruner_prunes_with_partial_curves(write_study, storage_url):
+    """Intermediate values are the mean test accuracy over seeds, after each chunk of epochs."""
+    path = write_study(n_trials=12, seeds=2, epochs=40, engine="fused")
+    path.write_text(path.read_text().replace('sampler = "random"', 'sampler = "random"\npruner = "median"'))
+    spec = load_spec(path)
+    assert run_study(spec, storage_url).finished == 12
+    trials = optuna.load_study(study_name="tiny", storage=storage_url).trials
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    assert pruned and complete and all(len(t.intermediate_values) == 20 for t in complete)
+    for t in complete:
+        assert t.intermediate_values[40] == pytest.approx(t.value)
+    for t in pruned:
+        last = max(t.intermediate_values)
+        assert last < 40 and t.user_attrs["curve_epochs"][-1] == last
+        assert len(t.user_attrs["test_curve"]) == 2 and len(t.user_attrs["test_curve"][0]) == len(t.user_attrs["curve_epochs"])

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
 
@@ -91,6 +93,9 @@ class Monitor:
 
     def on_epochs(self, done: int, total: int) -> None:
         """``done`` of ``total`` seed-epochs are finished."""
+
+    def on_curves(self, epochs: tuple[int, ...], train: np.ndarray, test: np.ndarray) -> None:
+        """The curves so far: accuracies of shape ``(n_seeds, len(epochs))``, before :meth:`report`."""
 
     def report(self, epoch: int, mean_test_accuracy: float) -> None:
         """Mean test accuracy over seeds after ``epoch`` epochs."""

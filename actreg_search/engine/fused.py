@@ -140,6 +140,12 @@ class FusedEngine(Engine):
                 seed_index = int(np.argmin(np.where(bad > 0, bad, np.iinfo(np.int32).max)))
                 raise NonFiniteLoss(seeds[seed_index], int(bad[seed_index]))
             monitor.on_epochs(end * n_seeds, config.epochs * n_seeds)
+            recorded = sum(1 for e in curve_epochs(config.epochs) if e <= end)
+            monitor.on_curves(
+                curve_epochs(config.epochs)[:recorded],
+                train_hits.numpy()[:recorded].T / len(data.y_train),
+                test_hits.numpy()[:recorded].T / len(data.y_test),
+            )
             monitor.report(end, float(np.mean(test_now.numpy() / len(data.y_test))))
         loop.write_back(models)
         # Counts of correct predictions divided here, in float64, as metrics.accuracy does.
