@@ -59,7 +59,7 @@ def run(
     from actreg_search.config import load_spec
     from actreg_search.progress import RichProgress
     from actreg_search.storage import resolve_url
-    from actreg_search.study import run_study
+    from actreg_search.study import StopReason, run_study
 
     spec = load_spec(study_file).with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds)
     url = resolve_url(storage, spec.study.storage)
@@ -71,7 +71,7 @@ def run(
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
         f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}"
     )
-    if summary.reason.name == "INTERRUPTED":
+    if summary.reason is StopReason.INTERRUPTED:
         raise click.exceptions.Exit(130)
 
 
@@ -96,6 +96,8 @@ def list_cmd(storage: str | None) -> None:
 @click.option("--top", type=positive, default=10, show_default=True, help="How many trials.")
 def show(name: str, storage: str | None, top: int) -> None:
     """Show the top trials: params, mean ± std test accuracy, gap, sparsity."""
+    from optuna.trial import TrialState
+
     from actreg_search.progress import describe
     from actreg_search.results import load_results
     from actreg_search.storage import open_storage, resolve_url
@@ -115,8 +117,6 @@ def show(name: str, storage: str | None, top: int) -> None:
             f"{t.wall_time_s:.1f}" if t.wall_time_s is not None else "-",
         )
     out.print(table)
-    from optuna.trial import TrialState
-
     out.print(
         f"{len(results.completed)} complete, {results.count(TrialState.FAIL)} failed, "
         f"{results.count(TrialState.PRUNED)} pruned, {results.count(TrialState.RUNNING)} running"
