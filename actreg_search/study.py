@@ -67,7 +67,13 @@ class StopReason(str, enum.Enum):
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a run did, for the one-line summary."""
+    """What a run did, for the one-line summary.
+
+    Attributes:
+        finished: The study's finished trials (complete or pruned), all runs together.
+        ran: Trials that ended, in any state, during this run.
+        failed: Of those, the ones that failed.
+    """
 
     study_name: str
     storage: str
@@ -282,7 +288,7 @@ def run_study(
     study = _open_study(spec, open_storage(storage_url, create=True))
     _requeue_interrupted(study)
     plan = _Plan.of(spec)
-    first_new = len(study.get_trials(deepcopy=False))
+    done_before = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     observer.on_run_start(spec.study.name, plan.target, _finished(study))
     _STOP.requested = False
     with _STOP.installed():
@@ -290,7 +296,7 @@ def run_study(
             reason = _optimize(study, spec, plan, observer)
         else:
             reason = _run_workers(study, spec, plan, storage_url, jobs, observer, recycle_mb)
-    new = study.get_trials(deepcopy=False)[first_new:]
+    new = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished() and t.number not in done_before]
     best = _best_trial(study)
     return RunSummary(
         study_name=spec.study.name,
@@ -411,13 +417,27 @@ class _MemoryBudget:
         return rss - self.baseline > self.budget_mb
 
 
-def _worker(spec: StudySpec, storage_url: str, index: int, recycle_mb: int | None, events: multiprocessing.queues.Queue) -> None:
+def _worker(
+    spec: StudySpec,
+    storage_url: str,
+    index: int,
+    recycle_mb: int | None,
+    events: multiprocessing.queues.Queue,
+    threads: int,
+) -> None:
     """Entry point of a worker process; its exit code tells the parent why it stopped.
 
     Workers leave the terminal's process group, so one Ctrl-C reaches the
     parent only, which forwards it once; a worker dies with its parent (Linux)
-    or, elsewhere, stops after its current trial.
+    or, elsewhere, stops after its current trial. Each worker's TensorFlow
+    thread pools get ``threads`` threads (the CPUs shared out among the
+    workers), set before TensorFlow is imported, so workers do not fight over
+    the same cores.
     """
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
     os.setpgrp()
     _die_with_parent()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -465,11 +485,13 @@ def _run_workers(
     """
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
+    threads = max(1, (os.cpu_count() or 1) // jobs)
     started = 0
 
     def launch() -> multiprocessing.process.BaseProcess:
         nonlocal started
-        process = context.Process(target=_worker, args=(spec, storage_url, started, recycle_mb, events), daemon=True)
+        args = (spec, storage_url, started, recycle_mb, events, threads)
+        process = context.Process(target=_worker, args=args, daemon=True)
         started += 1
         process.start()
         return process
