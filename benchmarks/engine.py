@@ -16,7 +16,7 @@ kept. Run from the repository root::
 
     .venv/bin/python benchmarks/engine.py            # the figures in docs/performance.md
     .venv/bin/python benchmarks/engine.py --quick    # smoke run, 400 epochs
-    .venv/bin/python benchmarks/engine.py --families # also the cnn and rnn families on digits
+    .venv/bin/python benchmarks/engine.py --families # also the three example studies (cnn, rnn, csv)
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from actreg_search.config import DatasetName, DataSpec, Family, Placement, Regularizer, TrialConfig  # noqa: E402
+from actreg_search.config import DataSpec, Placement, Regularizer, TrialConfig, load_spec  # noqa: E402
 from actreg_search.data import Dataset, load_dataset  # noqa: E402
 from actreg_search.engine.base import curve_epochs  # noqa: E402
 from actreg_search.engine.fused import FusedEngine  # noqa: E402
@@ -180,19 +180,31 @@ def fused_trial(config: TrialConfig, data: Dataset) -> float:
     return time.perf_counter() - start
 
 
-def family_trials(epochs: int, short: int, long: int) -> None:
-    """The other families on digits (as in studies/digits_*.toml): keras engine (scaled) against fused."""
-    spec = DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=0.3)
-    for family, placement, size in ((Family.CNN, Placement.PRE_ACTIVATION, 16), (Family.RNN, Placement.OUTPUT, 32)):
-        data = load_dataset(spec, family)
+EXAMPLE_STUDIES = ("digits_cnn.toml", "digits_rnn.toml", "csv_example.toml")
+
+
+def family_trials(short: int, long: int, quick: bool) -> None:
+    """The three example studies: keras engine (scaled) against fused, one trial each.
+
+    Each trial is the study's own setting (data, family, default size, epochs,
+    batch size) with L1 1e-4 at the family's first placement.
+    """
+    studies = Path(__file__).resolve().parents[1] / "studies"
+    for name in EXAMPLE_STUDIES:
+        spec = load_spec(studies / name)
+        model = spec.model
+        epochs = 20 if quick else model.epochs
+        data = load_dataset(spec.data, model.family)
         config = TrialConfig(
-            regularizer=Regularizer.L1, placement=placement, l1=1e-4, l2=0.0, hidden_units=size,
-            family=family, epochs=epochs, batch_size=64,
+            regularizer=Regularizer.L1, placement=model.family.placements[0], l1=1e-4, l2=0.0,
+            hidden_units=model.hidden_units, family=model.family, epochs=epochs, batch_size=model.batch_size,
+            activation=model.activation, optimizer=model.optimizer, learning_rate=model.learning_rate,
         )
         fit = functools.partial(keras_engine_fit, config, data)
         keras_time, keras_how = scaled(fit, short, long, epochs)
         fused = fused_trial(config, data)
-        print(f"{family.value}: {SEEDS} seeds x {epochs} epochs, {len(data.x_train)} train, batch 64, size {size}: "
+        print(f"{name} ({model.family.value}, {config.placement.value}): {SEEDS} seeds x {epochs} epochs, "
+              f"{len(data.x_train)} train, batch {model.batch_size}, size {model.hidden_units}: "
               f"keras engine {keras_time:.1f} s [{keras_how}], fused {fused:.1f} s (full trial), "
               f"keras / fused = {keras_time / fused:.1f}x")
 
@@ -207,7 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="400 epochs and shorter scaled fits (smoke run)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of the fused engine and the floor (best kept)")
-    parser.add_argument("--families", action="store_true", help="also time the cnn and rnn families on digits")
+    parser.add_argument("--families", action="store_true", help="also time the example studies (digits cnn, digits rnn, csv)")
     args = parser.parse_args()
     epochs = 400 if args.quick else 4000
     short, long = (5, 25) if args.quick else (20, 120)
@@ -244,7 +256,7 @@ def main() -> None:
         print("(smoke run: the targets are for the full 4000-epoch trial, where compile time weighs less)")
     if args.families:
         print()
-        family_trials(*((20, 2, 6) if args.quick else (100, 5, 15)))
+        family_trials(*((2, 6) if args.quick else (5, 15)), quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,16 @@ BAD_ARGS = [
     (["export", "tiny", "--storage", "{url}", "--model", "{tmp}/m.h5"], "must end in .keras"),
     (["export", "tiny", "--storage", "{url}", "--trials", "{tmp}/t.xlsx"], "allowed: .csv, .parquet"),
     (["frobnicate"], "No such command 'frobnicate'"),
+    (["show", "tiny", "--storage", "sqlite:///{tmp}/notes.txt"], "file is not a database"),
+    (["run", "{study}", "--storage", "postgresql://u:secret@127.0.0.1:1/db"], "storage postgresql://u:***@127.0.0.1:1/db"),
+    (["run", "{bad_key}"], "[model] widht: unknown key; allowed: family"),
+    (["run", "{bad_type}"], "[model] epochs: must be an integer, got '10' (str)"),
+    (["run", "{bad_range}"], "[space] coefficient: low must be ≤ high"),
+    (["run", "{non_finite}"], "[data] noise: must be finite, got nan"),
+    (["run", "{empty_list}"], "[space] regularizer: must not be an empty list"),
+    (["run", "{unknown_name}"], "[space] placement: unknown value 'inside'; allowed: pre_activation"),
+    (["run", "{study}", "--seeds", "0"], "0 is not in the range x>=1"),
+    (["list", "--storage", "sqlite:///{tmp}/no/such/dir.db"], "no database at"),
 ]
 
 
@@ -57,7 +67,20 @@ def test_bad_input_is_one_line_and_exit_2(args, fragment, write_study, storage_u
     import optuna
 
     optuna.create_study(study_name="tiny", storage=storage_url)
-    values = {"study": write_study(), "missing": tmp_path / "missing.toml", "url": storage_url, "tmp": tmp_path}
+    (tmp_path / "notes.txt").write_text("not a database " * 200)
+    good = write_study().read_text()
+    variants = {
+        "bad_key": good.replace("[model]\n", "[model]\nwidht = 3\n"),
+        "bad_type": good.replace("epochs = 4", 'epochs = "10"'),
+        "bad_range": good.replace("low = 1e-5, high = 1e-2", "low = 1e-2, high = 1e-5"),
+        "non_finite": good.replace("noise = 0.1", "noise = nan"),
+        "empty_list": good.replace('regularizer = ["none", "l1", "l2", "l1_l2"]', "regularizer = []"),
+        "unknown_name": good.replace('placement = ["pre_activation", "post_activation", "kernel"]', 'placement = ["inside"]'),
+    }
+    values = {"study": tmp_path / "study.toml", "missing": tmp_path / "missing.toml", "url": storage_url, "tmp": tmp_path}
+    for key, text in variants.items():
+        (tmp_path / f"{key}.toml").write_text(text)
+        values[key] = tmp_path / f"{key}.toml"
     before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     assert run_cli(*[a.format(**values) for a in args]) == 2
     err = capsys.readouterr().err
