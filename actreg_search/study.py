@@ -135,7 +135,9 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
     if name is PrunerName.MEDIAN:
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     if name is PrunerName.HYPERBAND:
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.model.epochs)
+        # Values are reported after each chunk (about a twentieth of the epochs): the first rung is the first report.
+        first_report = max(1, spec.model.epochs // 20)
+        return optuna.pruners.HyperbandPruner(min_resource=first_report, max_resource=spec.model.epochs)
     return optuna.pruners.NopPruner()
 
 
