@@ -72,7 +72,8 @@ class RunSummary:
     Attributes:
         finished: The study's finished trials (complete or pruned), all runs together.
         ran: Trials that ended, in any state, during this run.
-        failed: Of those, the ones that failed.
+        failed: Of those, the ones that failed (not counting a surplus trial,
+            failed at once because other workers had claimed the target).
     """
 
     study_name: str
@@ -306,7 +307,7 @@ def run_study(
         target=plan.target,
         finished=_finished(study),
         ran=len(new),
-        failed=sum(t.state is TrialState.FAIL for t in new),
+        failed=sum(t.state is TrialState.FAIL and t.user_attrs.get(results.FAIL_REASON) != SURPLUS for t in new),
         best_value=best.values[0] if best else None,
         best_trial=best.number if best else None,
         reason=reason,
