@@ -220,7 +220,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="400 epochs and shorter scaled fits (smoke run)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of the fused engine and the floor (best kept)")
     parser.add_argument("--families", action="store_true", help="also time the example studies (digits cnn, digits rnn, csv)")
+    parser.add_argument("--families-only", action="store_true", help="only the example studies")
     args = parser.parse_args()
+    if args.families_only:
+        family_trials(*((2, 6) if args.quick else (5, 15)), quick=args.quick)
+        return
     epochs = 400 if args.quick else 4000
     short, long = (5, 25) if args.quick else (20, 120)
 
