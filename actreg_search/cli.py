@@ -98,7 +98,6 @@ def show(name: str, storage: str | None, top: int) -> None:
     """Show the top trials: params, mean ± std test accuracy, gap, sparsity."""
     from optuna.trial import TrialState
 
-    from actreg_search.progress import describe
     from actreg_search.results import load_results
     from actreg_search.storage import open_storage, resolve_url
 
@@ -108,7 +107,7 @@ def show(name: str, storage: str | None, top: int) -> None:
     for t in results.best(top):
         table.add_row(
             str(t.number),
-            describe(t.config) if t.config else str(t.params),
+            t.config.label() if t.config else str(t.params),
             f"{t.mean('test_accuracy'):.4f} ± {t.std('test_accuracy'):.4f}",
             f"{t.mean('train_accuracy'):.4f}",
             f"{t.mean('gap'):+.4f}",

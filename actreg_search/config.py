@@ -310,6 +310,17 @@ class TrialConfig:
             learning_rate=float(raw["learning_rate"]),
         )
 
+    def label(self) -> str:
+        """A short description, e.g. ``l1 · pre_activation 1.0e-04, 500 units``."""
+        size = f"{self.hidden_units} {'filters' if self.family is Family.CNN else 'units'}"
+        if self.placement is None:
+            return f"none, {size}"
+        if self.regularizer is Regularizer.L1_L2:
+            coefficient = f"l1 {self.l1:.1e} + l2 {self.l2:.1e}"
+        else:
+            coefficient = f"{self.l1 or self.l2:.1e}"
+        return f"{self.regularizer.value} · {self.placement.value} {coefficient}, {size}"
+
     def space_values(self) -> dict[str, Any]:
         """This config as fixed ``[space]`` values, ready to paste into a study file."""
         out: dict[str, Any] = {"regularizer": self.regularizer.value}

@@ -10,17 +10,6 @@ from actreg_search.results import TrialRecord
 from actreg_search.study import RunObserver
 
 
-def describe(config: TrialConfig) -> str:
-    """A short description of a config, e.g. ``l1@pre_activation 1.0e-04 w=500``."""
-    if config.placement is None:
-        reg = "none"
-    elif config.l1 and config.l2:
-        reg = f"{config.regularizer.value}@{config.placement.value} {config.l1:.1e}/{config.l2:.1e}"
-    else:
-        reg = f"{config.regularizer.value}@{config.placement.value} {config.l1 or config.l2:.1e}"
-    return f"{reg} w={config.hidden_units}"
-
-
 class RichProgress(RunObserver):
     """Shows two bars (trials; epochs of the current trial) and one line per finished trial."""
 
@@ -53,7 +42,7 @@ class RichProgress(RunObserver):
     def on_trial_start(self, number: int, config: TrialConfig, total_epochs: int) -> None:
         self.progress.update(
             self.epochs,
-            description=f"trial {number} ({describe(config)}) seed-epochs",
+            description=f"trial {number} ({config.label()}) seed-epochs",
             total=total_epochs,
             completed=0,
             visible=True,
@@ -63,7 +52,7 @@ class RichProgress(RunObserver):
         self.progress.update(self.epochs, completed=done)
 
     def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
-        label = describe(record.config) if record.config else ""
+        label = record.config.label() if record.config else ""
         if record.complete:
             line = (
                 f"trial {record.number} {label}: test {record.mean('test_accuracy'):.3f}"

@@ -11,7 +11,6 @@ import itertools
 
 from actreg_search.config import Placement, Regularizer, TrialConfig
 from actreg_search.errors import UserError
-from actreg_search.progress import describe
 from actreg_search.results import StudyResults, TrialRecord
 from actreg_search.stats import paired_comparison, summary
 
@@ -73,7 +72,7 @@ def _row(trial: TrialRecord, confidence: float) -> str:
 
 
 def _label(trial: TrialRecord) -> str:
-    return describe(trial.config) if trial.config else f"trial {trial.number}"
+    return trial.config.label() if trial.config else f"trial {trial.number}"
 
 
 def _pct(value: float) -> str:

@@ -187,3 +187,10 @@ def test_csv_path_is_relative_to_the_study_file(tmp_path):
     study = tmp_path / "sub" / "s.toml"
     study.write_text(VALID + '[data]\nname = "csv"\npath = "data/t.csv"\ntarget = "y"\n')
     assert load_spec(study).data.path == str(tmp_path / "sub" / "data" / "t.csv")
+
+
+def test_labels_name_the_size_by_family():
+    from actreg_search.config import Family
+
+    assert TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, 500).label() == "l1 · pre_activation 1.0e-04, 500 units"
+    assert TrialConfig(Regularizer.NONE, None, 0.0, 0.0, 16, family=Family.CNN).label() == "none, 16 filters"

@@ -63,17 +63,10 @@ def group_of(config: TrialConfig) -> str:
 
 def describe(trial: TrialRecord) -> str:
     """A short description of a trial, e.g. ``#4 l1 · kernel 1.0e-04, 500 units``."""
-    config = trial.config
-    if config is None:
+    if trial.config is None:
         params = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         return f"#{trial.number} {params}".rstrip()
-    if config.regularizer is Regularizer.L1_L2:
-        coefficient = f" l1 {config.l1:.1e} + l2 {config.l2:.1e}"
-    elif config.regularizer is Regularizer.NONE:
-        coefficient = ""
-    else:
-        coefficient = f" {config.l1 or config.l2:.1e}"
-    return f"#{trial.number} {group_of(config)}{coefficient}, {config.hidden_units} units"
+    return f"#{trial.number} {trial.config.label()}"
 
 
 def _short(value: object) -> str:
