@@ -22,6 +22,23 @@ def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
         return []
 
 
+def _wait_for_a_trial_mid_training(process: subprocess.Popen, db: Path) -> None:
+    """Return once a trial has finished and the next one is running with its parameters drawn.
+
+    A trial is RUNNING from the moment Optuna creates it, before its parameters are suggested;
+    waiting for the parameters too makes "killed mid-trial" mean mid-training.
+    """
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        trials = _trials(f"sqlite:///{db}") if db.exists() else []
+        states = [t.state for t in trials]
+        if TrialState.COMPLETE in states and states[-1] is TrialState.RUNNING and trials[-1].params:
+            return
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("never saw a finished trial followed by a running one")
+
+
 def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
     script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
     db = tmp_path / "crash.db"
@@ -30,16 +47,7 @@ def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
     env = {**os.environ, "ACTREG_GRACE_PERIOD": "2"}
 
     first = subprocess.Popen([script, "run", study, "--storage", url], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        trials = _trials(url) if db.exists() else []
-        states = [t.state for t in trials]
-        if TrialState.COMPLETE in states and states[-1] is TrialState.RUNNING:
-            break
-        time.sleep(0.2)
-    else:
-        first.kill()
-        raise AssertionError("never saw a finished trial followed by a running one")
+    _wait_for_a_trial_mid_training(first, db)
     first.send_signal(signal.SIGKILL)
     first.wait()
     before = {t.number: t.value for t in _trials(url) if t.state is TrialState.COMPLETE}
@@ -72,12 +80,7 @@ def test_ctrl_c_fails_the_current_trial_and_keeps_the_rest(write_study, tmp_path
     url = f"sqlite:///{db}"
     study = write_study(n_trials=5, seeds=1, epochs=30)
     process = subprocess.Popen([script, "run", study, "--storage", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        states = [t.state for t in _trials(url)] if db.exists() else []
-        if TrialState.COMPLETE in states and states[-1] is TrialState.RUNNING:
-            break
-        time.sleep(0.2)
+    _wait_for_a_trial_mid_training(process, db)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
