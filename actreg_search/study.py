@@ -22,7 +22,6 @@ import socket
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -44,6 +43,7 @@ from actreg_search.data import Dataset, load_dataset
 from actreg_search.engine import Engine, Monitor, NonFiniteLoss, get_engine
 from actreg_search.errors import SpecError
 from actreg_search.results import TrialRecord
+from actreg_search.sampling import make_sampler
 from actreg_search.space import grid_size, suggest_config
 from actreg_search.storage import open_storage, redact
 
@@ -101,33 +101,6 @@ class RunObserver:
 
     def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
         """A trial ended (any state)."""
-
-
-def make_sampler(spec: StudySpec, worker: int = 0) -> optuna.samplers.BaseSampler:
-    """The Optuna sampler a study file asks for.
-
-    ``grid`` is Optuna's :class:`~optuna.samplers.BruteForceSampler`: unlike
-    ``GridSampler`` it enumerates a conditional space, so the unregularized
-    model is tried once, not once per placement and coefficient.
-
-    Args:
-        spec: The study.
-        worker: Index of the worker process; each seeds its sampler
-            ``seed + worker`` so parallel workers do not propose the same params.
-    """
-    seed = spec.study.seed + worker
-    name = spec.study.sampler
-    if name is SamplerName.TPE:
-        return optuna.samplers.TPESampler(seed=seed)
-    if name is SamplerName.RANDOM:
-        return optuna.samplers.RandomSampler(seed=seed)
-    if name is SamplerName.CMAES:
-        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-    if name is SamplerName.NSGA2:
-        return optuna.samplers.NSGAIISampler(seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.BruteForceSampler(seed=seed)
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
@@ -332,14 +305,14 @@ class _Plan:
         return self.grid_size is not None and _grid_exhausted(study, self.grid_size)
 
 
-def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, worker: int = 0) -> optuna.Study:
-    """Create or load the study; worker ``i`` seeds its sampler with ``seed + i``."""
+def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """Create or load the study, with the study file's sampler (seeded per trial) and pruner."""
     _check_resumable(storage, spec)
     study = optuna.create_study(
         study_name=spec.study.name,
         storage=storage,
         directions=["maximize"] * len(spec.study.objectives),
-        sampler=make_sampler(spec, worker),
+        sampler=make_sampler(spec),
         pruner=make_pruner(spec),
         load_if_exists=True,
     )
@@ -423,7 +396,6 @@ class _MemoryBudget:
 def _worker(
     spec: StudySpec,
     storage_url: str,
-    index: int,
     recycle_mb: int | None,
     events: multiprocessing.queues.Queue,
     threads: int,
@@ -444,7 +416,7 @@ def _worker(
     os.setpgrp()
     _die_with_parent()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = _open_study(spec, open_storage(storage_url, create=False), worker=index)
+    study = _open_study(spec, open_storage(storage_url, create=False))
     with _STOP.installed():
         reason = _optimize(study, spec, _Plan.of(spec), _RelayObserver(events), _MemoryBudget(recycle_mb))
     events.close()
@@ -483,19 +455,15 @@ def _run_workers(
 
     A worker that exits to be recycled, or crashes, is replaced while trials
     remain (at most a few crashes in all, so a worker that cannot start does
-    not loop forever). Worker ``i`` seeds its sampler with ``seed + i``, ``i``
-    counting every worker this run started.
+    not loop forever).
     """
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    started = 0
 
     def launch() -> multiprocessing.process.BaseProcess:
-        nonlocal started
-        args = (spec, storage_url, started, recycle_mb, events, threads)
+        args = (spec, storage_url, recycle_mb, events, threads)
         process = context.Process(target=_worker, args=args, daemon=True)
-        started += 1
         process.start()
         return process
 
