@@ -19,7 +19,14 @@ from rich.table import Table
 from actreg_search.config import DEFAULT_RECYCLE_MB
 from actreg_search.errors import UserError
 
-out = Console(highlight=False, soft_wrap=True)
+PIPED_WIDTH = 160
+"""Columns of the tables when stdout is a file or a pipe (rich would wrap them at 80)."""
+
+out = Console(
+    highlight=False,
+    soft_wrap=True,
+    width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH,
+)
 
 storage_option = click.option(
     "--storage", default=None, metavar="URL", help="Storage URL (default: ACTREG_STORAGE, then sqlite:///actreg.db)."

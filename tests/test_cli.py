@@ -103,3 +103,13 @@ def test_console_script_and_optuna_cli_read_the_study(write_study, tmp_path):
     assert len(json.loads(listed.stdout)) == 2
     bad = subprocess.run([script, "run", tmp_path / "nope.toml"], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, "160"), ("100", "100")])
+def test_tables_are_not_wrapped_at_80_columns_when_piped(columns, width):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = columns
+    code = "from actreg_search import cli; print(cli.out.width)"
+    printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert printed.stdout.strip() == width
