@@ -39,6 +39,22 @@ def test_shipped_studies_parse():
     assert grid.space.hidden_units == Choice((500,))
 
 
+
+@pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_study_parses(path):
+    assert load_spec(path).study.name
+
+
+def test_summed_case_study_differs_only_in_the_coefficient():
+    """The tutorial's L1 1e-4 summed over its one 30-sample batch, in Keras 3.15's per-sample terms."""
+    case = load_spec(STUDIES / "tutorial_case_study.toml")
+    summed = load_spec(STUDIES / "tutorial_case_study_summed.toml")
+    assert case.space.coefficient == Choice((1e-4,))
+    assert summed.space.coefficient == Choice((pytest.approx(1e-4 * case.data.train_size),))
+    assert case.data.train_size <= case.model.batch_size  # one batch per epoch
+    assert dataclasses.replace(summed, study=case.study, space=case.space, source=case.source) == case
+
+
 def test_defaults_follow_the_tutorial():
     spec = parse_spec(VALID)
     assert (spec.data.n_samples, spec.data.noise, spec.data.train_size) == (100, 0.1, 30)
