@@ -8,6 +8,7 @@ Passwords in URLs are never printed: use :func:`redact` for any message.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -24,6 +25,9 @@ GRACE_ENV_VAR = "ACTREG_GRACE_PERIOD"
 #: A trial whose worker sent no heartbeat for this long (it died) is failed and
 #: re-queued once with the same parameters; ACTREG_GRACE_PERIOD overrides it.
 GRACE_PERIOD_S = 60
+SCHEMA_RACE_TRIES = 5
+"""Attempts at opening a storage whose tables another process is creating at the same moment."""
+_SCHEMA_RACE = ("already exists", "unique constraint failed", "duplicate key")
 
 
 def grace_period() -> int:
@@ -108,15 +112,7 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
     elif parsed.get_backend_name() == "postgresql":
         engine_kwargs["pool_pre_ping"] = True
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=max(1, min(10, grace // 4)),
-                grace_period=grace,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
-            )
+        return _rdb_storage(url, engine_kwargs, grace)
     except sqlalchemy.exc.DatabaseError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
@@ -128,6 +124,36 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
     except (sqlalchemy.exc.SQLAlchemyError, RuntimeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
+
+
+def _rdb_storage(url: str, engine_kwargs: dict, grace: int) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage, retried while another process is creating the same tables.
+
+    Optuna creates the schema when it opens a storage, by checking for each
+    table and then creating it. Several ``run`` commands started together on a
+    fresh database (one per machine, or a reader polling a study that is being
+    created) race between the check and the create, or on inserting Optuna's
+    schema version; the loser's error says a table "already exists" or the
+    version row breaks a unique constraint, and opening again then finds the
+    finished schema.
+    """
+    attempt = 1
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=max(1, min(10, grace // 4)),
+                    grace_period=grace,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+                )
+        except sqlalchemy.exc.DatabaseError as exc:
+            if attempt == SCHEMA_RACE_TRIES or not any(m in str(exc).lower() for m in _SCHEMA_RACE):
+                raise
+            time.sleep(0.2 * attempt)
+            attempt += 1
 
 
 def load_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:

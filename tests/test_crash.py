@@ -14,11 +14,15 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
+from actreg_search.errors import StorageError
+from actreg_search.storage import open_storage
+
 
 def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
+    """The study's trials; none while ``run`` has not yet created the database or the study."""
     try:
-        return optuna.load_study(study_name="tiny", storage=url).trials
-    except KeyError:
+        return optuna.load_study(study_name="tiny", storage=open_storage(url, create=False)).trials
+    except (KeyError, StorageError):
         return []
 
 
@@ -30,7 +34,7 @@ def _wait_for_a_trial_mid_training(process: subprocess.Popen, db: Path) -> None:
     """
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        trials = _trials(f"sqlite:///{db}") if db.exists() else []
+        trials = _trials(f"sqlite:///{db}")
         states = [t.state for t in trials]
         if TrialState.COMPLETE in states and states[-1] is TrialState.RUNNING and trials[-1].params:
             return

@@ -24,6 +24,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from actreg_search.storage import open_storage
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -80,7 +82,7 @@ def test_four_workers_then_one_killed_mid_trial(write_study, postgres_url):
         subprocess.Popen([_script(), "run", study, "--storage", postgres_url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(4)
     ]
-    storage = optuna.storages.RDBStorage(postgres_url)
+    storage = open_storage(postgres_url, create=True)  # the four runs may be creating the schema right now
     deadline = time.monotonic() + 300
     victim = None
     while victim is None and time.monotonic() < deadline:

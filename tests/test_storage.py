@@ -52,3 +52,56 @@ def test_unknown_study_names_the_known_ones(storage_url):
     optuna.create_study(study_name="a", storage=storage)
     with pytest.raises(StorageError, match="no study named 'b'.*studies there: a"):
         load_study(storage, "b")
+
+
+_OPEN_AT = """
+import sys, time
+from actreg_search.storage import open_storage
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+open_storage(sys.argv[1], create=True)
+"""
+
+
+def test_processes_opening_a_fresh_database_together_all_succeed(tmp_path):
+    """Optuna creates the tables on open; processes racing to create them must not fail."""
+    import subprocess
+    import sys
+    import time
+
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path / f'fresh{round_}.db'}"
+        start = time.time() + 4.0  # every process has imported by then, and opens at the same moment
+        processes = [
+            subprocess.Popen([sys.executable, "-c", _OPEN_AT, url, str(start)], stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]
+        errors = [p.communicate(timeout=120)[1] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 6, next(e for e in errors if e)[-600:]
+
+
+def test_a_schema_race_is_retried_and_other_errors_are_not(monkeypatch, storage_url):
+    import optuna
+    import sqlalchemy.exc
+
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            raise sqlalchemy.exc.OperationalError("CREATE TABLE studies", {}, Exception("table studies already exists"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    assert open_storage(storage_url, create=True) is not None and len(calls) == 3
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    calls.clear()
+    monkeypatch.setattr(optuna.storages, "RDBStorage", broken)
+    with pytest.raises(StorageError, match="disk I/O error"):
+        open_storage(storage_url, create=True)
+    assert len(calls) == 1
