@@ -13,7 +13,7 @@ import dataclasses
 import enum
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -130,6 +130,7 @@ DEFAULT_STORAGE = "sqlite:///actreg.db"
 DEFAULT_RECYCLE_MB = 150
 
 E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- params
@@ -487,12 +488,7 @@ class _Parser:
 
     def objectives(self, value: Any) -> tuple[Metric, ...]:
         key = "[study] objectives"
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(key, "must not be an empty list")
-        metrics = tuple(self.enum_value(v, key, Metric) for v in items)
-        if len(set(metrics)) != len(metrics):
-            raise self.fail(key, f"objectives must be distinct, got {value}")
+        metrics = self.distinct_items(value, key, lambda v: self.enum_value(v, key, Metric), "objectives")
         if metrics[0] is not Metric.TEST_ACCURACY:
             raise self.fail(key, f"the first objective must be test_accuracy, got {metrics[0].value!r}")
         return metrics
@@ -626,14 +622,8 @@ class _Parser:
     def choice(self, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
         if key not in t:
             return default
-        value = t[key]
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(f"[space] {key}", "must not be an empty list")
-        members = tuple(self.enum_value(v, f"[space] {key}", kind) for v in items)
-        if len(set(members)) != len(members):
-            raise self.fail(f"[space] {key}", f"values must be distinct, got {value}")
-        return Choice(members)
+        name = f"[space] {key}"
+        return Choice(self.distinct_items(t[key], name, lambda v: self.enum_value(v, name, kind)))
 
     def param(self, value: Any, name: str, integer: bool, grid: bool) -> Param:
         key = f"[space] {name}"
@@ -643,13 +633,17 @@ class _Parser:
             return value
         if isinstance(value, dict):
             return self.range(value, key, integer, grid)
+        return Choice(self.distinct_items(value, key, lambda v: self.param_value(v, key, integer)))
+
+    def distinct_items(self, value: Any, key: str, check: Callable[[Any], T], noun: str = "values") -> tuple[T, ...]:
+        """One value or a non-empty list of distinct values, each passed through ``check``."""
         items = value if isinstance(value, list) else [value]
         if not items:
             raise self.fail(key, "must not be an empty list")
-        checked = tuple(self.param_value(v, key, integer) for v in items)
+        checked = tuple(check(v) for v in items)
         if len(set(checked)) != len(checked):
-            raise self.fail(key, f"values must be distinct, got {value}")
-        return Choice(checked)
+            raise self.fail(key, f"{noun} must be distinct, got {value}")
+        return checked
 
     def param_value(self, value: Any, key: str, integer: bool) -> float | int:
         if integer:
