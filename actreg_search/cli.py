@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import IO
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -20,13 +21,15 @@ from actreg_search.config import DEFAULT_RECYCLE_MB
 from actreg_search.errors import UserError
 
 PIPED_WIDTH = 160
-"""Columns of the tables when stdout is a file or a pipe (rich would wrap them at 80)."""
+"""Columns of tables and progress lines written to a file or a pipe (rich would wrap them at 80)."""
 
-out = Console(
-    highlight=False,
-    soft_wrap=True,
-    width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH,
-)
+
+def _width(stream: IO[str]) -> int | None:
+    """Rich's own width on a terminal or when COLUMNS is set; else :data:`PIPED_WIDTH`."""
+    return None if stream.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH
+
+
+out = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
 
 storage_option = click.option(
     "--storage", default=None, metavar="URL", help="Storage URL (default: ACTREG_STORAGE, then sqlite:///actreg.db)."
@@ -71,7 +74,7 @@ def run(
     spec = load_spec(study_file).with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds)
     url = resolve_url(storage, spec.study.storage)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    with RichProgress() as progress:
+    with RichProgress(Console(stderr=True, width=_width(sys.stderr))) as progress:
         summary = run_study(spec, url, progress, jobs=jobs, recycle_mb=recycle_mb or None)
     best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
     out.print(

@@ -113,3 +113,13 @@ def test_tables_are_not_wrapped_at_80_columns_when_piped(columns, width):
     code = "from actreg_search import cli; print(cli.out.width)"
     printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert printed.stdout.strip() == width
+
+
+def test_trial_lines_are_not_wrapped_when_stderr_is_not_a_terminal(write_study, storage_url, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    space = 'regularizer = "l1_l2"\nplacement = "post_activation"\ncoefficient = { low = 1e-5, high = 1e-2, log = true }\n'
+    study = write_study(n_trials=1, seeds=1, epochs=2, space=space)
+    assert run_cli("run", study, "--storage", storage_url) == 0
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("trial 0 ") and "sparsity" in line]
+    assert len(line) > 80 and "l1_l2 · post_activation" in line
