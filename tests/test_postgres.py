@@ -74,6 +74,30 @@ def _trials(storage: optuna.storages.BaseStorage, name: str) -> list[optuna.tria
         return []
 
 
+def _kill_a_worker_mid_trial(storage: optuna.storages.BaseStorage, name: str, deadline: float) -> optuna.trial.FrozenTrial:
+    """SIGKILL the worker process of a running trial (once one trial has finished); return that trial.
+
+    Which trial died is read back *after* the kill: between reading a trial as
+    running and the kill, its worker may have finished it and begun another
+    (these trials take about a second). A worker caught between two trials
+    leaves no running trial behind (or one with no parameters drawn yet); its
+    ``run`` replaces it and we try again.
+    """
+    while time.monotonic() < deadline:
+        trials = _trials(storage, name)
+        running = [t for t in trials if t.state is TrialState.RUNNING and "config" in t.user_attrs]
+        if not (running and any(t.state is TrialState.COMPLETE for t in trials)):
+            time.sleep(0.2)
+            continue
+        worker = running[0].user_attrs["worker"]
+        os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+        time.sleep(1.0)  # let a write the worker had already sent land
+        died = [t for t in _trials(storage, name) if t.state is TrialState.RUNNING and t.user_attrs.get("worker") == worker and "config" in t.user_attrs]
+        if died:
+            return died[0]
+    raise AssertionError("no running trial to kill")
+
+
 def test_four_workers_then_one_killed_mid_trial(write_study, postgres_url):
     n = 8
     study = write_study(name="pg-four", n_trials=n, seeds=1, epochs=25)
@@ -83,18 +107,7 @@ def test_four_workers_then_one_killed_mid_trial(write_study, postgres_url):
         for _ in range(4)
     ]
     storage = open_storage(postgres_url, create=True)  # the four runs may be creating the schema right now
-    deadline = time.monotonic() + 300
-    victim = None
-    while victim is None and time.monotonic() < deadline:
-        trials = _trials(storage, "pg-four")
-        done = sum(t.state is TrialState.COMPLETE for t in trials)
-        running = [t for t in trials if t.state is TrialState.RUNNING and "config" in t.user_attrs]
-        if done >= 1 and running:
-            victim = running[0]
-        time.sleep(0.2)
-    assert victim is not None, "no running trial to kill"
-    # Each `run` trains in a worker process of its own: kill that one, mid-trial.
-    os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
+    victim = _kill_a_worker_mid_trial(storage, "pg-four", deadline=time.monotonic() + 300)
     for worker in workers:
         worker.wait(timeout=600)
     assert all(w.returncode == 0 for w in workers), [w.stderr.read()[-2000:] for w in workers]
