@@ -39,6 +39,7 @@ def replay(study: Path, source_url: str, url: str) -> None:
     from actreg_search.config import load_spec
     from actreg_search.results import SPEC_ATTR
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_spec(study)
     source = optuna.load_study(study_name=spec.study.name, storage=source_url)
     target = optuna.create_study(study_name=spec.study.name, storage=url, direction="maximize")

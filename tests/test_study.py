@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -9,7 +11,7 @@ from actreg_search.config import load_spec
 from actreg_search.errors import SpecError
 from actreg_search.results import load_results
 from actreg_search.storage import open_storage
-from actreg_search.study import StopReason, run_study
+from actreg_search.study import StopReason, cpu_shares, run_study
 
 
 def test_resume_counts_toward_the_total(write_study, storage_url):
@@ -159,3 +161,20 @@ def test_median_pruner_prunes_with_partial_curves(write_study, storage_url):
         last = max(t.intermediate_values)
         assert last < 40 and t.user_attrs["curve_epochs"][-1] == last
         assert len(t.user_attrs["test_curve"]) == 2 and len(t.user_attrs["test_curve"][0]) == len(t.user_attrs["curve_epochs"])
+
+
+@pytest.mark.parametrize(
+    ("usable", "jobs", "expected"),
+    [
+        ({0, 1}, 1, [({0, 1}, 2)]),
+        ({0, 1}, 2, [({0}, 1), ({1}, 1)]),
+        ({0, 1, 2, 3, 4}, 2, [({0, 1, 2}, 3), ({3, 4}, 2)]),
+        ({2, 5, 7}, 3, [({2}, 1), ({5}, 1), ({7}, 1)]),  # a taskset-restricted run keeps to its CPUs
+        ({0, 1}, 3, [(None, 1)] * 3),  # more workers than CPUs: no pinning, one thread each
+        ({0, 1, 2, 3}, 5, [(None, 1)] * 5),
+    ],
+)
+def test_cpu_shares_split_the_usable_cpus(monkeypatch, usable, jobs, expected):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(usable), raising=False)
+    shares = cpu_shares(jobs)
+    assert [(None if s.cpus is None else set(s.cpus), s.threads) for s in shares] == expected
