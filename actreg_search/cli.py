@@ -49,7 +49,7 @@ def app() -> None:
 @click.option("--n-trials", type=positive, help="Total finished trials to reach (overrides the file).")
 @click.option("--epochs", type=positive, help="Epochs per seed (overrides the file).")
 @click.option("--seeds", type=positive, help="Use seeds 0..K-1 (overrides the file).")
-@click.option("--jobs", type=positive, default=1, show_default=True, help="Worker processes running trials in parallel.")
+@click.option("--jobs", type=positive, default=1, show_default=True, help="Worker processes running trials in parallel, each on its own share of the CPUs.")
 @click.option(
     "--recycle-mb", type=click.IntRange(min=0), default=DEFAULT_RECYCLE_MB, show_default=True,
     help="Replace a worker once its memory grew this many MB (0: never; trials then run in this process if --jobs 1).",

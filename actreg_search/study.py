@@ -245,9 +245,9 @@ def run_study(
         storage_url: Where the study lives.
         observer: Progress display.
         jobs: Worker processes. Each worker is its own process (TensorFlow
-            state and seeds are per process) running trials on the shared
-            storage, while this process follows the storage and relays their
-            progress. With ``jobs=1`` and no ``recycle_mb`` trials run here,
+            state and seeds are per process), pinned to its own share of the
+            CPUs (:func:`cpu_shares`), running trials on the shared storage,
+            while this process follows the storage and relays their progress. With ``jobs=1`` and no ``recycle_mb`` trials run here,
             in this process.
         recycle_mb: Replace a worker once its resident memory has grown this
             much since its first trial (``None``: never).
