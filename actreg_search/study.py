@@ -412,7 +412,8 @@ def _worker(
     import tensorflow as tf
 
     if share.cpus is not None:
-        os.sched_setaffinity(0, share.cpus)
+        with contextlib.suppress(OSError):  # a container may forbid it; run unpinned then
+            os.sched_setaffinity(0, share.cpus)
     tf.config.threading.set_intra_op_parallelism_threads(share.threads)
     tf.config.threading.set_inter_op_parallelism_threads(share.threads)
     os.setpgrp()
