@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import enum
+import itertools
 import multiprocessing
 import multiprocessing.process
 import multiprocessing.queues
@@ -247,8 +248,9 @@ def run_study(
         jobs: Worker processes. Each worker is its own process (TensorFlow
             state and seeds are per process), pinned to its own share of the
             CPUs (:func:`cpu_shares`), running trials on the shared storage,
-            while this process follows the storage and relays their progress. With ``jobs=1`` and no ``recycle_mb`` trials run here,
-            in this process.
+            while this process follows the storage and relays their progress.
+            With ``jobs=1`` and no ``recycle_mb`` trials run here, in this
+            process.
         recycle_mb: Replace a worker once its resident memory has grown this
             much since its first trial (``None``: never).
 
@@ -537,13 +539,13 @@ def cpu_shares(jobs: int) -> list[CpuShare]:
     Returns:
         ``jobs`` shares, in worker slot order.
     """
-    if not hasattr(os, "sched_getaffinity") or jobs > len(os.sched_getaffinity(0)):
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return [CpuShare(None, max(1, usable // jobs))] * jobs
+    if not hasattr(os, "sched_getaffinity"):
+        return [CpuShare(None, max(1, (os.cpu_count() or 1) // jobs))] * jobs
     cpus = sorted(os.sched_getaffinity(0))
-    size, extra = divmod(len(cpus), jobs)
-    bounds = [slot * size + min(slot, extra) for slot in range(jobs + 1)]
-    return [CpuShare(frozenset(cpus[bounds[slot] : bounds[slot + 1]]), bounds[slot + 1] - bounds[slot]) for slot in range(jobs)]
+    if jobs > len(cpus):
+        return [CpuShare(None, 1)] * jobs
+    bounds = [slot * len(cpus) // jobs for slot in range(jobs + 1)]
+    return [CpuShare(frozenset(cpus[begin:end]), end - begin) for begin, end in itertools.pairwise(bounds)]
 
 
 def _relay(events: multiprocessing.queues.Queue, observer: RunObserver) -> None:

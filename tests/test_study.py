@@ -168,7 +168,7 @@ def test_median_pruner_prunes_with_partial_curves(write_study, storage_url):
     [
         ({0, 1}, 1, [({0, 1}, 2)]),
         ({0, 1}, 2, [({0}, 1), ({1}, 1)]),
-        ({0, 1, 2, 3, 4}, 2, [({0, 1, 2}, 3), ({3, 4}, 2)]),
+        ({0, 1, 2, 3, 4}, 2, [({0, 1}, 2), ({2, 3, 4}, 3)]),
         ({2, 5, 7}, 3, [({2}, 1), ({5}, 1), ({7}, 1)]),  # a taskset-restricted run keeps to its CPUs
         ({0, 1}, 3, [(None, 1)] * 3),  # more workers than CPUs: no pinning, one thread each
         ({0, 1, 2, 3}, 5, [(None, 1)] * 5),
