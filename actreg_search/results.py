@@ -39,6 +39,7 @@ FAIL_SEED = "fail_seed"
 INTERRUPTED = "interrupted"
 WORKER = "worker"
 WORKER_RSS_MB = "worker_rss_mb"
+WORKER_CPUS = "worker_cpus"
 
 _PACKAGES = ("actreg-search", "keras", "tensorflow-cpu", "tensorflow", "optuna", "numpy", "scikit-learn")
 

@@ -206,6 +206,8 @@ class Objective:
         config = suggest_config(trial, self.spec)
         seeds = self.spec.study.seeds
         trial.set_user_attr(results.WORKER, f"{socket.gethostname()}:{os.getpid()}")
+        if hasattr(os, "sched_getaffinity"):
+            trial.set_user_attr(results.WORKER_CPUS, sorted(os.sched_getaffinity(0)))
         trial.set_user_attr(results.CONFIG, config.to_dict())
         trial.set_user_attr(results.SEEDS, list(seeds))
         self.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
