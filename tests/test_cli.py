@@ -123,3 +123,13 @@ def test_trial_lines_are_not_wrapped_when_stderr_is_not_a_terminal(write_study, 
     err = capsys.readouterr().err
     (line,) = [line for line in err.splitlines() if line.startswith("trial 0 ") and "sparsity" in line]
     assert len(line) > 80 and "l1_l2 · post_activation" in line
+
+
+def test_reading_a_study_does_not_load_the_training_stack():
+    """list/show/compare read results only: no TensorFlow, Keras or scikit-learn to import (seconds each)."""
+    code = (
+        "import sys, actreg_search.cli, actreg_search.results, actreg_search.stats\n"
+        "print(sorted(m for m in ('sklearn', 'tensorflow', 'keras', 'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -12,12 +12,14 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
+
+if TYPE_CHECKING:  # data imports scikit-learn and pandas, which reading results does not need
+    from actreg_search.data import Dataset
 
 MAX_CURVE_POINTS = 200
 
