@@ -467,39 +467,37 @@ def _run_workers(
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     shares = cpu_shares(jobs)
-    slot_of: dict[multiprocessing.process.BaseProcess, int] = {}
 
     def launch(slot: int) -> multiprocessing.process.BaseProcess:
         args = (spec, storage_url, recycle_mb, events, shares[slot])
         process = context.Process(target=_worker, args=args, daemon=True)
         process.start()
-        slot_of[process] = slot
         return process
 
-    running = [launch(slot) for slot in range(jobs)]
+    running = {slot: launch(slot) for slot in range(jobs)}  # a replacement takes its predecessor's slot
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     forwarded, crashes = False, 0
     try:
         while running:
             if _STOP.requested and not forwarded:
                 forwarded = True
-                for process in running:
+                for process in running.values():
                     if process.is_alive() and process.pid is not None:
                         os.kill(process.pid, signal.SIGINT)
             time.sleep(POLL_S)
             _relay(events, observer)
             seen |= _report_new(study, seen, observer)
-            for process in [p for p in running if not p.is_alive()]:
-                running.remove(process)
+            for slot, process in [(s, p) for s, p in running.items() if not p.is_alive()]:
+                del running[slot]
                 more = not _STOP.requested and _finished(study) < plan.target and not plan.exhausted(study)
                 crashed = process.exitcode not in (0, _RECYCLE_EXIT, _INTERRUPTED_EXIT)
                 crashes += crashed
                 if more and (process.exitcode == _RECYCLE_EXIT or (crashed and crashes <= _MAX_CRASHES)):
-                    running.append(launch(slot_of[process]))
+                    running[slot] = launch(slot)
     except KeyboardInterrupt:  # a second Ctrl-C: stop the workers now
-        for process in running:
+        for process in running.values():
             process.terminate()
-    for process in running:
+    for process in running.values():
         process.join(timeout=60)
         if process.is_alive():
             process.kill()
