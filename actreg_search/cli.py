@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from actreg_search.config import DEFAULT_RECYCLE_MB
+from actreg_search.vocab import DEFAULT_RECYCLE_MB
 from actreg_search.errors import UserError
 
 PIPED_WIDTH = 160
@@ -66,7 +66,7 @@ def run(
     """Create or resume a study and run it until it has n_trials finished trials."""
     import optuna
 
-    from actreg_search.config import load_spec
+    from actreg_search.parser import load_spec
     from actreg_search.progress import RichProgress
     from actreg_search.storage import resolve_url
     from actreg_search.study import StopReason, run_study
@@ -89,14 +89,15 @@ def run(
 @storage_option
 def list_cmd(storage: str | None) -> None:
     """List the studies in a storage, with trial counts and best value."""
-    from actreg_search.results import list_studies
+    from actreg_search.reader import list_studies
     from actreg_search.storage import open_storage, resolve_url
 
     summaries = list_studies(open_storage(resolve_url(storage), create=False))
     table = Table("study", "complete", "failed", "pruned", "running", "best", "best trial")
     for s in summaries:
         best = f"{s.best_value:.4f}" if s.best_value is not None else "-"
-        table.add_row(s.name, str(s.complete), str(s.failed), str(s.pruned), str(s.running), best, "-" if s.best_trial is None else str(s.best_trial))
+        c = s.counts
+        table.add_row(s.name, str(c.complete), str(c.failed), str(c.pruned), str(c.running), best, "-" if s.best_trial is None else str(s.best_trial))
     out.print(table)
 
 
@@ -106,9 +107,7 @@ def list_cmd(storage: str | None) -> None:
 @click.option("--top", type=positive, default=10, show_default=True, help="How many trials.")
 def show(name: str, storage: str | None, top: int) -> None:
     """Show the top trials: params, mean ± std test accuracy, gap, sparsity."""
-    from optuna.trial import TrialState
-
-    from actreg_search.results import load_results
+    from actreg_search.reader import load_results
     from actreg_search.storage import open_storage, resolve_url
 
     results = load_results(open_storage(resolve_url(storage), create=False), name)
@@ -126,10 +125,7 @@ def show(name: str, storage: str | None, top: int) -> None:
             f"{t.wall_time_s:.1f}" if t.wall_time_s is not None else "-",
         )
     out.print(table)
-    out.print(
-        f"{len(results.completed)} complete, {results.count(TrialState.FAIL)} failed, "
-        f"{results.count(TrialState.PRUNED)} pruned, {results.count(TrialState.RUNNING)} running"
-    )
+    out.print(results.counts.describe())
 
 
 @app.command()
@@ -151,7 +147,7 @@ def export(
 ) -> None:
     """Export the best configs with per-seed figures, every trial as a table, and the best model."""
     from actreg_search import export as ex
-    from actreg_search.results import load_results
+    from actreg_search.reader import load_results
     from actreg_search.storage import open_storage, resolve_url
 
     fmt = ex.Format(fmt_name)
@@ -183,7 +179,7 @@ def export(
 def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_vs_baseline: bool, top: int | None, metric: str) -> None:
     """Compare trials seed by seed: paired difference, 95% CI, Wilcoxon and t-test p, effect size."""
     from actreg_search import stats
-    from actreg_search.results import load_results
+    from actreg_search.reader import load_results
     from actreg_search.storage import open_storage, resolve_url
 
     if [pair is not None, best_vs_baseline, top is not None].count(True) > 1:
@@ -216,7 +212,7 @@ def report(name: str, storage: str | None, out_path: Path | None) -> None:
     """Markdown table of every model: mean ± std and 95% CI, paired comparisons, the tutorial's figures."""
     from actreg_search.export import check_out_path, write_text
     from actreg_search.report import markdown_report
-    from actreg_search.results import load_results
+    from actreg_search.reader import load_results
     from actreg_search.storage import open_storage, resolve_url
 
     if out_path is not None:
@@ -246,8 +242,8 @@ def dashboard(name: str, storage: str | None, out_path: Path, open_browser: bool
     if serve:
         dash.serve(url, name, host, port, open_browser=open_browser)
         return
-    results, study = dash.load_dashboard(url, name)
-    dash.write_report(results, out_path, study)
+    results = dash.load_dashboard(url, name)
+    dash.write_report(results, out_path)
     print(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}", file=sys.stderr)
     if open_browser:
         import webbrowser

@@ -21,7 +21,8 @@ from sklearn import datasets as skdatasets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 
-from actreg_search.config import DataSpec, DatasetName, Family
+from actreg_search.spec import DataSpec
+from actreg_search.vocab import DatasetName, Family
 from actreg_search.errors import SpecError
 
 

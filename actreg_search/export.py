@@ -19,9 +19,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from actreg_search.config import parse_raw
 from actreg_search.errors import UserError
-from actreg_search.results import PER_SEED, StudyResults, TrialRecord
+from actreg_search.figures import PER_SEED
+from actreg_search.results import StudyResults, TrialRecord
 
 
 class Format(str, enum.Enum):
@@ -169,8 +169,11 @@ def save_best_model(results: StudyResults, path: Path) -> TrialRecord:
     check_model_path(path)
     if results.spec is None:
         raise UserError(f"study {results.name!r} was not created by actreg-search; no dataset to retrain on")
-    best = best_entries(results, 1)[0]
-    trial = next(t for t in results.trials if t.number == best["trial"])
+    spec = results.spec
+    best = results.best(1)
+    if not best:
+        raise UserError(f"study {results.name!r} has no completed trial to export")
+    trial = best[0]
     assert trial.config is not None
 
     import keras
@@ -178,7 +181,6 @@ def save_best_model(results: StudyResults, path: Path) -> TrialRecord:
     from actreg_search.data import load_dataset
     from actreg_search.engine.keras_engine import KerasEngine
 
-    spec = parse_raw(results.spec)
     data = load_dataset(spec.data, spec.model.family)
     model = KerasEngine.fit(trial.config, data, trial.seeds[0])
     with _atomic(path) as tmp:

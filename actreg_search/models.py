@@ -11,7 +11,8 @@ from typing import Any
 
 import keras
 
-from actreg_search.config import Family, Placement, Regularizer, TrialConfig
+from actreg_search.config import TrialConfig
+from actreg_search.vocab import Family, Placement, Regularizer
 
 HIDDEN = "hidden"
 HIDDEN_ACTIVATION = "hidden_activation"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 
-from actreg_search.config import Placement, Regularizer, TrialConfig
+from actreg_search.config import TrialConfig
+from actreg_search.vocab import Placement, Regularizer
 from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
 from actreg_search.stats import paired_comparison, summary

@@ -1,83 +1,89 @@
-"""Trial results in storage, both ways.
+"""The read model: a stored study as typed, immutable records.
 
-:func:`result_attrs` turns an engine's :class:`TrialResult` into the Optuna
-trial user attributes that are stored; :func:`load_results` reads a stored
-study back into typed :class:`TrialRecord` objects. The attribute keys are
-defined here and nowhere else.
+:mod:`actreg_search.reader` builds these from storage; every reader of results
+(``run``'s summary, ``list``, ``show``, ``compare``, ``report``, ``export``, the
+dashboard and the live page) asks :class:`StudyResults` for the best trial, the
+top ``k``, the best unregularized trial, the state counts and the Pareto front,
+so there is one rule for each, and one tie rule (:func:`rank_key`).
 """
 
 from __future__ import annotations
 
-import platform
+import functools
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import metadata
 from typing import Any
 
-import optuna
-from optuna.trial import FrozenTrial, TrialState
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.trial import TrialState
 
 from actreg_search.config import TrialConfig
-from actreg_search.engine.base import TrialResult, sample_std
-from actreg_search.storage import load_study
+from actreg_search.figures import PER_SEED, sample_std
+from actreg_search.spec import StudySpec
+from actreg_search.vocab import Regularizer
 
-#: Per-seed figures stored for every completed trial (each also as ``_mean`` and ``_std``).
-PER_SEED = ("test_accuracy", "train_accuracy", "train_loss", "gap", "activation_mean", "sparsity")
-
-CONFIG = "config"
-SEEDS = "seeds"
-ENGINE = "engine"
-CURVE_EPOCHS = "curve_epochs"
-TRAIN_CURVE = "train_curve"
-TEST_CURVE = "test_curve"
-WALL_TIME = "wall_time_s"
-VERSIONS = "versions"
-REGULARIZED_LAYER = "regularized_layer"
-FAIL_REASON = "fail_reason"
-FAIL_SEED = "fail_seed"
-INTERRUPTED = "interrupted"
-WORKER = "worker"
-WORKER_RSS_MB = "worker_rss_mb"
-WORKER_CPUS = "worker_cpus"
-
-_PACKAGES = ("actreg-search", "keras", "tensorflow-cpu", "tensorflow", "optuna", "numpy", "scikit-learn")
+__all__ = [
+    "PER_SEED",
+    "Curves",
+    "StateCounts",
+    "StudyResults",
+    "StudySummary",
+    "TrialRecord",
+    "pareto_numbers",
+    "rank_key",
+]
 
 
-@cache
-def library_versions() -> dict[str, str]:
-    """Versions of Python and of the libraries that decide a trial's numbers."""
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+def rank_key(number: int, value: float | None, test_accuracies: Sequence[float]) -> tuple[float, float, int]:
+    """The one ranking of completed trials: higher mean test accuracy, then lower std over seeds, then earlier.
+
+    Test accuracy on a small test set ties often (70 samples: steps of 1/70), so
+    the tie rule decides which trial is "the best" in every command.
+    """
+    return (-(value if value is not None else float("-inf")), sample_std(test_accuracies), number)
 
 
-def result_attrs(result: TrialResult) -> dict[str, Any]:
-    """The user attributes recording a completed trial."""
-    attrs: dict[str, Any] = {
-        SEEDS: [s.seed for s in result.seeds],
-        ENGINE: result.engine,
-        REGULARIZED_LAYER: "hidden",
-        CURVE_EPOCHS: list(result.curve_epochs),
-        TRAIN_CURVE: [_rounded(s.train_curve) for s in result.seeds],
-        TEST_CURVE: [_rounded(s.test_curve) for s in result.seeds],
-        WALL_TIME: round(result.wall_time_s, 3),
-        VERSIONS: library_versions(),
-    }
-    for name in PER_SEED:
-        values = result.values(name)
-        attrs[name] = values
-        attrs[f"{name}_mean"] = statistics.fmean(values)
-        attrs[f"{name}_std"] = sample_std(values)
-    return attrs
+def pareto_numbers(points: Sequence[tuple[int, Sequence[float]]]) -> frozenset[int]:
+    """Numbers of the non-dominated points, every value maximized.
+
+    A point is dominated when another is at least as good in every value and
+    better in one. Points are swept best-first by their first value, each checked
+    against the front so far (numpy over the front), so 10,000 points take
+    milliseconds when the front is small.
+    """
+    if not points:
+        return frozenset()
+    numbers = np.array([n for n, _ in points])
+    values = np.array([list(v) for _, v in points], dtype=float)
+    order = np.lexsort(tuple(-values[:, i] for i in reversed(range(values.shape[1]))))
+    front: list[int] = []
+    for i in order:
+        if front:
+            kept = values[front]
+            if np.any(np.all(kept >= values[i], axis=1) & np.any(kept > values[i], axis=1)):
+                continue
+        front.append(int(i))
+    return frozenset(int(numbers[i]) for i in front)
 
 
-def _rounded(values: tuple[float, ...]) -> list[float]:
-    return [round(v, 4) for v in values]
+@dataclass(frozen=True)
+class Curves:
+    """A trial's learning curves.
+
+    Attributes:
+        epochs: The 1-based epochs at which accuracies were recorded.
+        train: Per seed, train accuracy at each of ``epochs``.
+        test: Per seed, test accuracy at each of ``epochs``.
+    """
+
+    epochs: tuple[int, ...]
+    train: tuple[tuple[float, ...], ...]
+    test: tuple[tuple[float, ...], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.epochs and self.train and self.test)
 
 
 @dataclass(frozen=True)
@@ -89,65 +95,45 @@ class TrialRecord:
         state: COMPLETE, FAIL, PRUNED, RUNNING or WAITING.
         params: What the sampler chose.
         config: The full config trained (``None`` if the trial failed before sampling).
-        value: Mean test accuracy over seeds (the first objective), if complete.
-        values: Every objective's value (one for single-objective studies).
+        values: Every objective's value, if complete (one for single-objective studies).
         seeds: The seeds trained.
         per_seed: Each of :data:`PER_SEED` to its per-seed values.
-        curve_epochs: Epochs at which curves were recorded.
-        train_curves: Per seed, train accuracy at ``curve_epochs``.
-        test_curves: Per seed, test accuracy at ``curve_epochs``.
         wall_time_s: Training time of all seeds.
         duration_s: Optuna's start-to-end time.
-        fail_reason: Why the trial failed, if it did.
-        user_attrs: Everything stored, as is.
+        fail_reason: Why the trial failed or was pruned, if it did.
+        user_attrs: Every stored attribute but the curves, as is.
+        distributions: The sampler's distribution of each parameter.
+        curves: The learning curves, where they were read (see :func:`actreg_search.reader.load_results`).
     """
 
     number: int
     state: TrialState
     params: dict[str, Any]
     config: TrialConfig | None
-    value: float | None
+    values: tuple[float, ...]
     seeds: tuple[int, ...]
     per_seed: dict[str, tuple[float, ...]]
-    curve_epochs: tuple[int, ...]
-    train_curves: tuple[tuple[float, ...], ...]
-    test_curves: tuple[tuple[float, ...], ...]
     wall_time_s: float | None
     duration_s: float | None
     fail_reason: str | None
-    user_attrs: dict[str, Any] = field(repr=False)
-    values: tuple[float, ...] = ()
+    user_attrs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    distributions: Mapping[str, BaseDistribution] = field(default_factory=dict, repr=False)
+    curves: Curves | None = field(default=None, repr=False)
 
-    @classmethod
-    def from_frozen(cls, trial: FrozenTrial) -> TrialRecord:
-        """Read a trial's stored attributes."""
-        attrs = trial.user_attrs
-        raw_config = attrs.get(CONFIG)
-        reason = attrs.get(FAIL_REASON)
-        if reason is None and trial.state is TrialState.FAIL:
-            reason = trial.system_attrs.get("fail_reason", "unknown")
-        return cls(
-            number=trial.number,
-            state=trial.state,
-            params=dict(trial.params),
-            config=TrialConfig.from_dict(raw_config) if raw_config else None,
-            value=trial.values[0] if trial.state is TrialState.COMPLETE and trial.values else None,
-            values=tuple(trial.values) if trial.state is TrialState.COMPLETE and trial.values else (),
-            seeds=tuple(attrs.get(SEEDS, ())),
-            per_seed={name: tuple(attrs[name]) for name in PER_SEED if name in attrs},
-            curve_epochs=tuple(attrs.get(CURVE_EPOCHS, ())),
-            train_curves=tuple(tuple(c) for c in attrs.get(TRAIN_CURVE, ())),
-            test_curves=tuple(tuple(c) for c in attrs.get(TEST_CURVE, ())),
-            wall_time_s=attrs.get(WALL_TIME),
-            duration_s=trial.duration.total_seconds() if trial.duration else None,
-            fail_reason=reason,
-            user_attrs=dict(attrs),
-        )
+    @property
+    def value(self) -> float | None:
+        """Mean test accuracy over seeds (the first objective), if complete."""
+        return self.values[0] if self.values else None
 
     @property
     def complete(self) -> bool:
         """Whether the trial finished with a value."""
-        return self.state is TrialState.COMPLETE and self.value is not None
+        return self.state is TrialState.COMPLETE and bool(self.values)
+
+    @property
+    def regularized(self) -> bool | None:
+        """Whether a penalty was applied (``None`` without a config)."""
+        return None if self.config is None else self.config.regularizer is not Regularizer.NONE
 
     def mean(self, name: str) -> float | None:
         """Mean over seeds of a per-seed figure, if recorded."""
@@ -159,6 +145,57 @@ class TrialRecord:
         values = self.per_seed.get(name)
         return sample_std(values) if values else None
 
+    @property
+    def rank_key(self) -> tuple[float, float, int]:
+        """This trial's place in :func:`rank_key`'s order."""
+        return rank_key(self.number, self.value, self.per_seed.get("test_accuracy", ()))
+
+
+@dataclass(frozen=True)
+class StateCounts:
+    """How many trials are in each state."""
+
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+    running: int = 0
+    waiting: int = 0
+
+    @classmethod
+    def of(cls, states: Sequence[TrialState]) -> StateCounts:
+        """Count a sequence of states."""
+        return cls(
+            complete=sum(s is TrialState.COMPLETE for s in states),
+            pruned=sum(s is TrialState.PRUNED for s in states),
+            failed=sum(s is TrialState.FAIL for s in states),
+            running=sum(s is TrialState.RUNNING for s in states),
+            waiting=sum(s is TrialState.WAITING for s in states),
+        )
+
+    @property
+    def total(self) -> int:
+        """Every trial."""
+        return self.complete + self.pruned + self.failed + self.running + self.waiting
+
+    @property
+    def finished(self) -> int:
+        """Complete and pruned trials: what counts toward a study's target."""
+        return self.complete + self.pruned
+
+    def of_state(self, state: TrialState) -> int:
+        """The count of one state."""
+        return {
+            TrialState.COMPLETE: self.complete,
+            TrialState.PRUNED: self.pruned,
+            TrialState.FAIL: self.failed,
+            TrialState.RUNNING: self.running,
+            TrialState.WAITING: self.waiting,
+        }[state]
+
+    def describe(self) -> str:
+        """E.g. ``3 complete, 1 failed, 0 pruned, 0 running``."""
+        return f"{self.complete} complete, {self.failed} failed, {self.pruned} pruned, {self.running} running"
+
 
 @dataclass(frozen=True)
 class StudyResults:
@@ -167,91 +204,93 @@ class StudyResults:
     Attributes:
         name: The study's name.
         trials: Every trial, by number.
-        spec: The study file the study was created from, as TOML-shaped dict
-            (``None`` for studies not made by actreg_search).
+        spec: The study file the study was created from (``None`` for studies
+            not made by actreg_search).
         objectives: The objectives' names, e.g. ``("test_accuracy", "sparsity")``.
-        pareto_front: Numbers of the Pareto-optimal trials (multi-objective studies).
     """
 
     name: str
     trials: tuple[TrialRecord, ...]
-    spec: dict[str, Any] | None
+    spec: StudySpec | None
     objectives: tuple[str, ...] = ("test_accuracy",)
-    pareto_front: frozenset[int] = frozenset()
 
     @property
     def multi_objective(self) -> bool:
         """Whether the study has several objectives."""
         return len(self.objectives) > 1
 
-    def best(self, k: int) -> list[TrialRecord]:
-        """The top ``k`` trials; for a multi-objective study, the Pareto front's (by test accuracy)."""
-        if not self.multi_objective:
-            return self.top(k)
-        return [t for t in self.top(len(self.trials)) if t.number in self.pareto_front][:k]
+    @functools.cached_property
+    def counts(self) -> StateCounts:
+        """Trials by state."""
+        return StateCounts.of([t.state for t in self.trials])
 
-    @property
+    def count(self, state: TrialState) -> int:
+        """Number of trials in a state."""
+        return self.counts.of_state(state)
+
+    @functools.cached_property
     def completed(self) -> list[TrialRecord]:
         """Completed trials, by number."""
         return [t for t in self.trials if t.complete]
 
+    @functools.cached_property
+    def ranked(self) -> list[TrialRecord]:
+        """Completed trials, best first (:func:`rank_key`)."""
+        return sorted(self.completed, key=lambda t: t.rank_key)
+
+    @property
+    def best_trial(self) -> TrialRecord | None:
+        """The best completed trial by mean test accuracy (:func:`rank_key`), if any."""
+        return self.ranked[0] if self.ranked else None
+
     def top(self, k: int) -> list[TrialRecord]:
-        """The ``k`` best completed trials, best first (ties: the lower std, then the earlier)."""
-        ranked = sorted(self.completed, key=lambda t: (-(t.value or 0.0), t.std("test_accuracy") or 0.0, t.number))
-        return ranked[:k]
+        """The ``k`` best completed trials, best first."""
+        return self.ranked[:k]
 
-    def count(self, state: TrialState) -> int:
-        """Number of trials in a state."""
-        return sum(1 for t in self.trials if t.state is state)
+    def best(self, k: int) -> list[TrialRecord]:
+        """The top ``k`` trials; for a multi-objective study, the Pareto front's, ranked the same way."""
+        if not self.multi_objective:
+            return self.top(k)
+        return [t for t in self.ranked if t.number in self.pareto_front][:k]
 
+    @property
+    def best_unregularized(self) -> TrialRecord | None:
+        """The best completed trial without a penalty, if any."""
+        return next((t for t in self.ranked if t.regularized is False), None)
 
-SPEC_ATTR = "actreg_spec"
+    @property
+    def best_regularized(self) -> TrialRecord | None:
+        """The best completed trial with a penalty, if any."""
+        return next((t for t in self.ranked if t.regularized), None)
 
+    @functools.cached_property
+    def pareto_front(self) -> frozenset[int]:
+        """Numbers of the Pareto-optimal completed trials (every objective maximized); empty for one objective."""
+        if not self.multi_objective:
+            return frozenset()
+        return pareto_numbers([(t.number, t.values) for t in self.completed if len(t.values) == len(self.objectives)])
 
-def load_results(storage: optuna.storages.BaseStorage, name: str) -> StudyResults:
-    """Read a stored study.
+    @functools.cached_property
+    def _by_number(self) -> dict[int, TrialRecord]:
+        return {t.number: t for t in self.trials}
 
-    Raises:
-        StorageError: There is no study of that name.
-    """
-    study = load_study(storage, name)
-    trials = tuple(TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False))
-    spec = study.user_attrs.get(SPEC_ATTR)
-    objectives = tuple(spec["study"].get("objectives", ["test_accuracy"])) if spec else ("test_accuracy",)
-    front = frozenset(t.number for t in study.best_trials) if len(study.directions) > 1 else frozenset()
-    return StudyResults(name=name, trials=trials, spec=spec, objectives=objectives, pareto_front=front)
+    def trial(self, number: int) -> TrialRecord | None:
+        """The trial with this number, if any."""
+        return self._by_number.get(number)
 
 
 @dataclass(frozen=True)
 class StudySummary:
-    """One line of ``list``."""
+    """A study in brief: its trial counts and its best trial, read without loading trials.
+
+    Attributes:
+        name: The study.
+        counts: Trials by state.
+        best_value: The best trial's mean test accuracy (:func:`rank_key`).
+        best_trial: Its number.
+    """
 
     name: str
-    complete: int
-    failed: int
-    pruned: int
-    running: int
+    counts: StateCounts
     best_value: float | None
     best_trial: int | None
-
-
-def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
-    """Every study in a storage with its trial counts and best value."""
-    summaries = []
-    for name in sorted(optuna.get_all_study_names(storage)):
-        study = optuna.load_study(study_name=name, storage=storage)
-        trials = study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state is TrialState.COMPLETE and t.values]
-        best = max(complete, key=lambda t: t.values[0], default=None)
-        summaries.append(
-            StudySummary(
-                name=name,
-                complete=len(complete),
-                failed=sum(t.state is TrialState.FAIL for t in trials),
-                pruned=sum(t.state is TrialState.PRUNED for t in trials),
-                running=sum(t.state is TrialState.RUNNING for t in trials),
-                best_value=best.values[0] if best else None,
-                best_trial=best.number if best else None,
-            )
-        )
-    return summaries

@@ -28,7 +28,8 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from actreg_search.config import SamplerName, StudySpec
+from actreg_search.spec import StudySpec
+from actreg_search.vocab import SamplerName
 
 
 def trial_seed(seed: int, number: int) -> int:

@@ -14,7 +14,9 @@ from typing import Any
 
 import optuna
 
-from actreg_search.config import Choice, Param, Range, Regularizer, StudySpec, TrialConfig
+from actreg_search.config import TrialConfig
+from actreg_search.spec import Choice, Param, Range, StudySpec
+from actreg_search.vocab import Regularizer
 
 
 def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfig:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from actreg_search.config import Regularizer
 from actreg_search.errors import UserError
-from actreg_search.results import PER_SEED, StudyResults, TrialRecord
+from actreg_search.figures import PER_SEED
+from actreg_search.results import StudyResults, TrialRecord
 
 #: Per metric, whether higher is better; ``None``: neither (a "win" is then just higher).
 HIGHER_IS_BETTER: dict[str, bool | None] = {
@@ -294,14 +294,14 @@ def trial_by_number(results: StudyResults, number: int) -> TrialRecord:
     Raises:
         UserError: No such trial, or it did not complete.
     """
-    for trial in results.trials:
-        if trial.number == number:
-            if not trial.complete:
-                raise UserError(
-                    f"trial {number} of study {results.name!r} is {trial.state.name}, not COMPLETE; "
-                    "only completed trials can be compared"
-                )
-            return trial
+    trial = results.trial(number)
+    if trial is not None:
+        if not trial.complete:
+            raise UserError(
+                f"trial {number} of study {results.name!r} is {trial.state.name}, not COMPLETE; "
+                "only completed trials can be compared"
+            )
+        return trial
     numbers = [t.number for t in results.trials]
     known = f"trials {min(numbers)}-{max(numbers)}" if numbers else "no trials"
     raise UserError(f"study {results.name!r} has no trial {number} (it has {known})")
@@ -310,7 +310,7 @@ def trial_by_number(results: StudyResults, number: int) -> TrialRecord:
 def best_vs_baseline(results: StudyResults) -> tuple[TrialRecord, TrialRecord]:
     """The best unregularized trial and the best regularized one, in that order.
 
-    "Best" is :meth:`StudyResults.top`'s order. The regularized trial is the
+    "Best" is :attr:`StudyResults.ranked`'s order. The regularized trial is the
     best one *with* a regularizer even when an unregularized trial ranks first
     overall, so the pair always answers "does regularization help here?" and
     a comparison of the two (``b - a``) is negative when it does not.
@@ -321,16 +321,14 @@ def best_vs_baseline(results: StudyResults) -> tuple[TrialRecord, TrialRecord]:
     Raises:
         UserError: The study has no completed unregularized trial, or no completed regularized one.
     """
-    ranked = results.top(len(results.trials))
-    plain = [t for t in ranked if t.config is not None and t.config.regularizer is Regularizer.NONE]
-    regularized = [t for t in ranked if t.config is not None and t.config.regularizer is not Regularizer.NONE]
-    if not plain:
+    plain, regularized = results.best_unregularized, results.best_regularized
+    if plain is None:
         raise UserError(
             f"study {results.name!r} has no completed trial with regularizer 'none' to use as the baseline"
         )
-    if not regularized:
+    if regularized is None:
         raise UserError(f"study {results.name!r} has no completed regularized trial to compare with the baseline")
-    return plain[0], regularized[0]
+    return plain, regularized
 
 
 def top_k_vs_best(

@@ -16,7 +16,7 @@ import optuna
 import sqlalchemy.exc
 from sqlalchemy.engine import URL, make_url
 
-from actreg_search.config import DEFAULT_STORAGE
+from actreg_search.vocab import DEFAULT_STORAGE
 from actreg_search.errors import StorageError
 
 ENV_VAR = "ACTREG_STORAGE"

@@ -31,18 +31,16 @@ import optuna
 import psutil
 from optuna.trial import FrozenTrial, TrialState
 
-from actreg_search import results
-from actreg_search.config import (
-    PrunerName,
-    SamplerName,
-    StudySpec,
-    TrialConfig,
-    parse_raw,
-    spec_to_raw,
-)
+from actreg_search import attrs
+from actreg_search.config import TrialConfig
+from actreg_search.parser import parse_raw
+from actreg_search.spec import StudySpec, spec_to_raw
+from actreg_search.vocab import PrunerName, SamplerName
 from actreg_search.data import Dataset, load_dataset
 from actreg_search.engine import Engine, Monitor, NonFiniteLoss, get_engine
 from actreg_search.errors import SpecError
+from actreg_search.reader import record_of, summarize
+from actreg_search.recorder import TrialRecorder
 from actreg_search.results import TrialRecord
 from actreg_search.sampling import make_sampler
 from actreg_search.space import grid_size, suggest_config
@@ -160,6 +158,7 @@ class _TrialMonitor(Monitor):
 
     def __init__(self, trial: optuna.Trial, observer: RunObserver, prunable: bool) -> None:
         self.trial = trial
+        self.recorder = TrialRecorder(trial)
         self.observer = observer
         self.prunable = prunable
         self.curves: tuple[tuple[int, ...], np.ndarray, np.ndarray] | None = None
@@ -177,10 +176,7 @@ class _TrialMonitor(Monitor):
         self.trial.report(mean_test_accuracy, epoch)
         if self.trial.should_prune():
             if self.curves is not None:  # a pruned trial keeps its partial curves
-                epochs, train, test = self.curves
-                self.trial.set_user_attr(results.CURVE_EPOCHS, list(epochs))
-                self.trial.set_user_attr(results.TRAIN_CURVE, [[round(float(v), 4) for v in row] for row in train])
-                self.trial.set_user_attr(results.TEST_CURVE, [[round(float(v), 4) for v in row] for row in test])
+                self.recorder.partial_curves(*self.curves)
             raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
 
@@ -199,37 +195,30 @@ class Objective:
     target: int
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        recorder = TrialRecorder(trial)
         ahead = trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
         if sum(t.number < trial.number for t in ahead) >= self.target:
-            trial.set_user_attr(results.FAIL_REASON, SURPLUS)
+            recorder.failed(SURPLUS)
             raise _TrialFailed(SURPLUS)
         config = suggest_config(trial, self.spec)
         seeds = self.spec.study.seeds
-        trial.set_user_attr(results.WORKER, f"{socket.gethostname()}:{os.getpid()}")
-        if hasattr(os, "sched_getaffinity"):
-            trial.set_user_attr(results.WORKER_CPUS, sorted(os.sched_getaffinity(0)))
-        trial.set_user_attr(results.CONFIG, config.to_dict())
-        trial.set_user_attr(results.SEEDS, list(seeds))
+        recorder.started(config, seeds)
         self.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
         try:
             monitor = _TrialMonitor(trial, self.observer, prunable=not self.spec.study.multi_objective)
             result = self.engine.train(config, self.data, seeds, monitor)
         except NonFiniteLoss as exc:
-            trial.set_user_attr(results.FAIL_REASON, str(exc))
-            trial.set_user_attr(results.FAIL_SEED, exc.seed)
+            recorder.failed(str(exc), seed=exc.seed)
             raise _TrialFailed(str(exc)) from None
         except KeyboardInterrupt:
-            trial.set_user_attr(results.FAIL_REASON, "interrupted")
-            trial.set_user_attr(results.INTERRUPTED, True)
+            recorder.failed("interrupted", interrupted=True)
             raise
         except optuna.TrialPruned:
             raise
         except Exception as exc:
-            trial.set_user_attr(results.FAIL_REASON, f"{type(exc).__name__}: {exc}")
+            recorder.failed(f"{type(exc).__name__}: {exc}")
             raise
-        for key, value in results.result_attrs(result).items():
-            trial.set_user_attr(key, value)
-        trial.set_user_attr(results.WORKER_RSS_MB, round(_rss_mb(), 1))
+        recorder.completed(result, _rss_mb())
         values = tuple(result.mean(metric.value) for metric in self.spec.study.objectives)
         return values if self.spec.study.multi_objective else values[0]
 
@@ -265,10 +254,11 @@ def run_study(
     """
     observer = observer or RunObserver()
     load_dataset(spec.data, spec.model.family)  # bad data fails here, before storage is touched
-    study = _open_study(spec, open_storage(storage_url, create=True))
+    storage = open_storage(storage_url, create=True)
+    study = _open_study(spec, storage)
+    before = {t.number for t in study.get_trials(deepcopy=False)}  # a trial failed now for a dead worker is not this run's
     _requeue_interrupted(study)
     plan = _Plan.of(spec)
-    done_before = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     observer.on_run_start(spec.study.name, plan.target, _finished(study))
     _STOP.requested = False
     with _STOP.installed():
@@ -276,17 +266,17 @@ def run_study(
             reason = _optimize(study, spec, plan, observer)
         else:
             reason = _run_workers(study, spec, plan, storage_url, jobs, observer, recycle_mb)
-    new = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished() and t.number not in done_before]
-    best = _best_trial(study)
+    new = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished() and t.number not in before]
+    best = summarize(storage, spec.study.name)
     return RunSummary(
         study_name=spec.study.name,
         storage=redact(storage_url),
         target=plan.target,
         finished=_finished(study),
         ran=len(new),
-        failed=sum(t.state is TrialState.FAIL and t.user_attrs.get(results.FAIL_REASON) != SURPLUS for t in new),
-        best_value=best.values[0] if best else None,
-        best_trial=best.number if best else None,
+        failed=sum(t.state is TrialState.FAIL and t.user_attrs.get(attrs.FAIL_REASON) != SURPLUS for t in new),
+        best_value=best.best_value,
+        best_trial=best.best_trial,
         reason=reason,
     )
 
@@ -320,8 +310,8 @@ def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna
         pruner=make_pruner(spec),
         load_if_exists=True,
     )
-    if results.SPEC_ATTR not in study.user_attrs:
-        study.set_user_attr(results.SPEC_ATTR, spec_to_raw(spec))
+    if attrs.SPEC not in study.user_attrs:
+        study.set_user_attr(attrs.SPEC, spec_to_raw(spec))
     return study
 
 
@@ -344,7 +334,7 @@ def _optimize(
     objective = Objective(spec, load_dataset(spec.data, spec.model.family), get_engine(spec.model.engine), observer, plan.target)
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
-        observer.on_trial_end(TrialRecord.from_frozen(trial), _best_value(study))
+        observer.on_trial_end(record_of(trial), _best_value(study))
 
     failures_in_a_row = 0
     try:
@@ -573,7 +563,7 @@ def _report_new(study: optuna.Study, seen: set[int], observer: RunObserver) -> s
         if trial.state.is_finished() and trial.number not in seen:
             new[trial.number] = trial
     for number in sorted(new):
-        observer.on_trial_end(TrialRecord.from_frozen(new[number]), _best_value(study))
+        observer.on_trial_end(record_of(new[number]), _best_value(study))
     return set(new)
 
 
@@ -582,7 +572,7 @@ def _check_resumable(storage: optuna.storages.BaseStorage, spec: StudySpec) -> N
     name = spec.study.name
     if name not in optuna.get_all_study_names(storage):
         return
-    stored = optuna.load_study(study_name=name, storage=storage).user_attrs.get(results.SPEC_ATTR)
+    stored = optuna.load_study(study_name=name, storage=storage).user_attrs.get(attrs.SPEC)
     if stored is None:
         raise SpecError(f"study {name!r} exists but was not created by actreg-search; choose another [study] name")
     ours = spec_to_raw(spec)
@@ -604,7 +594,7 @@ def _requeue_interrupted(study: optuna.Study) -> None:
     """Queue once more, with the same parameters, each trial a Ctrl-C cut short."""
     trials = study.get_trials(deepcopy=False)
     for trial in trials:
-        if trial.state is TrialState.FAIL and trial.user_attrs.get(results.INTERRUPTED) and trial.params:
+        if trial.state is TrialState.FAIL and trial.user_attrs.get(attrs.INTERRUPTED) and trial.params:
             if not any(t.number > trial.number and t.params == trial.params for t in trials):
                 study.enqueue_trial(trial.params)
 
@@ -621,17 +611,12 @@ def _grid_exhausted(study: optuna.Study, size: int) -> bool:
     explored = {
         tuple(sorted(t.params.items()))
         for t in study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.FAIL))
-        if not t.user_attrs.get(results.INTERRUPTED)
+        if not t.user_attrs.get(attrs.INTERRUPTED)
     }
     return len(explored) >= size
 
 
-def _best_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The complete trial with the best first objective (mean test accuracy)."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return max(complete, key=lambda t: t.values[0], default=None)
-
-
 def _best_value(study: optuna.Study) -> float | None:
-    best = _best_trial(study)
-    return best.values[0] if best else None
+    """The best mean test accuracy so far (ties do not matter for the value)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return max((t.values[0] for t in complete), default=None)

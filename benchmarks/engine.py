@@ -38,7 +38,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from actreg_search.config import DataSpec, Placement, Regularizer, TrialConfig, load_spec  # noqa: E402
+from actreg_search.config import TrialConfig  # noqa: E402
+from actreg_search.parser import load_spec  # noqa: E402
+from actreg_search.spec import DataSpec  # noqa: E402
+from actreg_search.vocab import Placement, Regularizer  # noqa: E402
 from actreg_search.data import Dataset, load_dataset  # noqa: E402
 from actreg_search.engine.base import curve_epochs  # noqa: E402
 from actreg_search.engine.fused import FusedEngine  # noqa: E402

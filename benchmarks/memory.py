@@ -22,8 +22,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
 
-from actreg_search.config import DEFAULT_RECYCLE_MB, parse_spec
-from actreg_search.results import WORKER, WORKER_RSS_MB, TrialRecord
+from actreg_search.parser import parse_spec
+from actreg_search.vocab import DEFAULT_RECYCLE_MB
+from actreg_search.attrs import WORKER, WORKER_RSS_MB
+from actreg_search.results import TrialRecord
 from actreg_search.study import RunObserver, run_study
 
 STUDY = """

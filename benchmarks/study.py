@@ -36,8 +36,8 @@ def replay(study: Path, source_url: str, url: str) -> None:
     """Create the study at ``url`` with the trials of ``source_url`` queued, in order."""
     import optuna
 
-    from actreg_search.config import load_spec
-    from actreg_search.results import SPEC_ATTR
+    from actreg_search.parser import load_spec
+    from actreg_search.attrs import SPEC as SPEC_ATTR
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_spec(study)

@@ -5,18 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from actreg_search.config import (
-    Choice,
-    Placement,
-    Range,
-    Regularizer,
-    SamplerName,
-    TrialConfig,
-    load_spec,
-    parse_raw,
-    parse_spec,
-    spec_to_raw,
-)
+from actreg_search.config import TrialConfig
+from actreg_search.parser import load_spec, parse_raw, parse_spec
+from actreg_search.spec import Choice, Range, spec_to_raw
+from actreg_search.vocab import Placement, Regularizer, SamplerName
 from actreg_search.errors import SpecError
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
@@ -188,7 +180,7 @@ def test_family_and_dataset_errors(text, fragment):
 
 
 def test_family_defaults_and_size_keys():
-    from actreg_search.config import Family
+    from actreg_search.vocab import Family
 
     rnn = parse_spec(VALID + '[model]\nfamily = "rnn"\nunits = 12\n[space]\nunits = [8, 16]\n')
     assert rnn.space.placement.values == Family.RNN.placements
@@ -206,7 +198,7 @@ def test_csv_path_is_relative_to_the_study_file(tmp_path):
 
 
 def test_labels_name_the_size_by_family():
-    from actreg_search.config import Family
+    from actreg_search.vocab import Family
 
     assert TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, 500).label() == "l1 · pre_activation 1.0e-04, 500 units"
     assert TrialConfig(Regularizer.NONE, None, 0.0, 0.0, 16, family=Family.CNN).label() == "none, 16 filters"

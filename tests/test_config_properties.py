@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actreg_search.config import parse_raw, parse_spec
+from actreg_search.parser import parse_raw, parse_spec
 from actreg_search.errors import SpecError
 
 KEYS = {

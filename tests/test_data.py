@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import make_circles
 
-from actreg_search.config import DataSpec, DatasetName
+from actreg_search.spec import DataSpec
+from actreg_search.vocab import DatasetName
 from actreg_search.data import load_dataset
 
 
@@ -24,7 +25,7 @@ def test_loaded_once_per_worker():
 
 import pytest
 
-from actreg_search.config import Family
+from actreg_search.vocab import Family
 from actreg_search.errors import SpecError
 
 DIGITS = DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=0.3, random_state=1)
@@ -72,7 +73,7 @@ def test_csv_multiclass_and_feature_subset(tmp_path):
 def test_shipped_csv_example_loads():
     from pathlib import Path
 
-    from actreg_search.config import load_spec
+    from actreg_search.parser import load_spec
 
     spec = load_spec(Path(__file__).resolve().parents[1] / "studies" / "csv_example.toml")
     data = load_dataset(spec.data, spec.model.family)

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from actreg_search.config import load_spec
+from actreg_search.parser import load_spec
 from actreg_search.errors import UserError
 from actreg_search.export import Format, best_entries, render_best, save_best_model, write_trials
-from actreg_search.results import load_results
+from actreg_search.reader import load_results
 from actreg_search.storage import open_storage
 from actreg_search.study import run_study
 

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from actreg_search.config import Placement, Regularizer, TrialConfig
+from actreg_search.config import TrialConfig
+from actreg_search.vocab import Placement, Regularizer
 from actreg_search.models import HIDDEN, HIDDEN_ACTIVATION, activation_layer_name, build_model
 
 
@@ -95,7 +96,7 @@ def _check_regularizer(reg, kind: Regularizer) -> None:
     ],
 )
 def test_cnn_placements_on_the_conv2d_layer(placement, activity, kernel, separate_activation):
-    from actreg_search.config import Family
+    from actreg_search.vocab import Family
 
     config = TrialConfig(Regularizer.L1, placement, 1e-4, 0.0, hidden_units=4, family=Family.CNN)
     model = build_model(config, (8, 8, 1), 10)
@@ -113,7 +114,7 @@ def test_cnn_placements_on_the_conv2d_layer(placement, activity, kernel, separat
     [(Placement.OUTPUT, "activity_regularizer"), (Placement.KERNEL, "kernel_regularizer"), (Placement.RECURRENT, "recurrent_regularizer")],
 )
 def test_rnn_placements_on_the_lstm_layer(placement, attribute):
-    from actreg_search.config import Family
+    from actreg_search.vocab import Family
 
     config = TrialConfig(Regularizer.L2, placement, 0.0, 2e-4, hidden_units=6, family=Family.RNN)
     model = build_model(config, (8, 8), 10)

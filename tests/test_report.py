@@ -3,9 +3,11 @@ from __future__ import annotations
 import pytest
 
 from actreg_search.cli import main
-from actreg_search.config import Placement, Regularizer, TrialConfig, load_spec
+from actreg_search.config import TrialConfig
+from actreg_search.parser import load_spec
+from actreg_search.vocab import Placement, Regularizer
 from actreg_search.report import markdown_report, tutorial_figures
-from actreg_search.results import load_results
+from actreg_search.reader import load_results
 from actreg_search.storage import open_storage
 from actreg_search.study import run_study
 

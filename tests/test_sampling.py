@@ -5,7 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from actreg_search.config import SamplerName, load_spec
+from actreg_search.parser import load_spec
+from actreg_search.vocab import SamplerName
 from actreg_search.sampling import _BUILDERS, TrialSeededSampler, make_sampler, trial_seed
 from actreg_search.space import suggest_config
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from actreg_search.config import Placement, Regularizer, parse_spec
+from actreg_search.parser import parse_spec
+from actreg_search.vocab import Placement, Regularizer
 from actreg_search.space import grid_size, suggest_config
 
 SPEC = parse_spec(

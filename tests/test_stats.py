@@ -9,7 +9,8 @@ import pytest
 from optuna.trial import TrialState
 from scipy import stats
 
-from actreg_search.config import Placement, Regularizer, TrialConfig
+from actreg_search.config import TrialConfig
+from actreg_search.vocab import Placement, Regularizer
 from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
 from actreg_search.stats import (
@@ -42,16 +43,12 @@ def record(
         state=state,
         params={},
         config=config,
-        value=float(np.mean(values)) if complete else None,
+        values=(float(np.mean(values)),) if complete else (),
         seeds=seeds,
         per_seed={"test_accuracy": values, **extra} if complete else {},
-        curve_epochs=(),
-        train_curves=(),
-        test_curves=(),
         wall_time_s=None,
         duration_s=None,
         fail_reason=None,
-        user_attrs={},
     )
 
 

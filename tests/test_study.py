@@ -6,10 +6,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from actreg_search import results
-from actreg_search.config import load_spec
+from actreg_search import attrs
+from actreg_search.figures import PER_SEED
+from actreg_search.parser import load_spec
 from actreg_search.errors import SpecError
-from actreg_search.results import load_results
+from actreg_search.reader import load_results
 from actreg_search.storage import open_storage
 from actreg_search.study import StopReason, cpu_shares, run_study
 
@@ -31,7 +32,7 @@ def test_trial_attributes(write_study, storage_url):
     (trial,) = optuna.load_study(study_name="tiny", storage=storage_url).trials
     attrs = trial.user_attrs
     assert attrs["seeds"] == [0, 1]
-    for name in results.PER_SEED:
+    for name in PER_SEED:
         assert len(attrs[name]) == 2
         assert f"{name}_mean" in attrs and f"{name}_std" in attrs
     assert trial.value == pytest.approx(sum(attrs["test_accuracy"]) / 2)
@@ -109,7 +110,7 @@ def test_parallel_workers_share_one_study(write_study, storage_url):
     assert len({t.number for t in trials}) == len(trials)
     assert not [t for t in trials if t.state is TrialState.FAIL]
     if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:  # each worker on its own CPUs
-        cpus_of = {t.user_attrs[results.WORKER]: frozenset(t.user_attrs[results.WORKER_CPUS]) for t in complete}
+        cpus_of = {t.user_attrs[attrs.WORKER]: frozenset(t.user_attrs[attrs.WORKER_CPUS]) for t in complete}
         assert all(len(cpus) < len(os.sched_getaffinity(0)) for cpus in cpus_of.values())
         assert len(cpus_of) == 1 or not frozenset.intersection(*cpus_of.values())
 

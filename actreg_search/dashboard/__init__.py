@@ -14,22 +14,20 @@ and :mod:`~actreg_search.dashboard.server` serves it.
 
 from __future__ import annotations
 
-import optuna
-
 from actreg_search.dashboard.report import LivePage, build_sections, render_report, write_report
 from actreg_search.dashboard.server import DashboardServer, serve, start_server
-from actreg_search.results import StudyResults, load_results
-from actreg_search.storage import load_study, open_storage
+from actreg_search.reader import load_results
+from actreg_search.results import StudyResults
+from actreg_search.storage import open_storage
 
 
-def load_dashboard(storage_url: str, name: str) -> tuple[StudyResults, optuna.Study]:
-    """A stored study's results and its Optuna study, for :func:`render_report`.
+def load_dashboard(storage_url: str, name: str) -> StudyResults:
+    """A stored study's results, with the curves the report draws, for :func:`render_report`.
 
     Raises:
         StorageError: The storage or the study does not exist.
     """
-    storage = open_storage(storage_url, create=False)
-    return load_results(storage, name), load_study(storage, name)
+    return load_results(open_storage(storage_url, create=False), name, curves="drawn")
 
 
 __all__ = [

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 from optuna.trial import TrialState
 
-from actreg_search.config import Placement, Regularizer, TrialConfig
-from actreg_search.engine.base import sample_std
+from actreg_search.config import TrialConfig
+from actreg_search.vocab import Placement, Regularizer
+from actreg_search.figures import mean_std as _mean_std
+from actreg_search.figures import sample_std
 from actreg_search.results import StudyResults, TrialRecord
 
 #: Label of the unregularized model where a placement is expected.
@@ -79,8 +81,8 @@ def usable(results: StudyResults) -> list[TrialRecord]:
 
 
 def rank(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
-    """Completed trials best first, as :meth:`StudyResults.top` ranks them (ties: lower std, then earlier)."""
-    return sorted(trials, key=lambda t: (-(t.value or 0.0), t.std("test_accuracy") or 0.0, t.number))
+    """Completed trials best first, as :attr:`StudyResults.ranked` ranks them."""
+    return sorted(trials, key=lambda t: t.rank_key)
 
 
 def nothing_completed(results: StudyResults) -> Unavailable:
@@ -102,10 +104,6 @@ def nothing_completed(results: StudyResults) -> Unavailable:
         counts.insert(0, f"{done} completed without recorded seeds (not made by actreg-search?)")
     what = ", ".join(counts) if counts else "none finished"
     return Unavailable(f"No completed trial yet ({what}); the table below lists every trial and why it failed.")
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    return statistics.fmean(values), sample_std(values)
 
 
 def _finite(value: float | None) -> bool:
@@ -440,16 +438,17 @@ def learning_curves(results: StudyResults) -> CurvesData | Unavailable:
 
 
 def _has_curves(trial: TrialRecord) -> bool:
-    return bool(trial.curve_epochs and trial.train_curves and trial.test_curves)
+    return bool(trial.curves)
 
 
 def _curves(trial: TrialRecord, role: str) -> TrialCurves:
+    assert trial.curves is not None
     return TrialCurves(
         number=trial.number,
         title=f"{role} {describe(trial)}",
-        train=_band(trial.curve_epochs, trial.train_curves),
-        test=_band(trial.curve_epochs, trial.test_curves),
-        n_seeds=len(trial.test_curves),
+        train=_band(trial.curves.epochs, trial.curves.train),
+        test=_band(trial.curves.epochs, trial.curves.test),
+        n_seeds=len(trial.curves.test),
     )
 
 

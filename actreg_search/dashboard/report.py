@@ -24,13 +24,13 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from actreg_search import stats
-from actreg_search.config import Regularizer
 from actreg_search.dashboard import data as d
 from actreg_search.dashboard import figures as f
 from actreg_search.dashboard.assets import CSS, LIVE_JS
 from actreg_search.dashboard.table import SORTER_JS, table_html, trial_table
 from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.spec import StudySpec
 
 logger = logging.getLogger(__name__)
 
@@ -311,24 +311,29 @@ def _chart_table(results: StudyResults) -> str:
 
 
 def _meta_html(results: StudyResults) -> str:
-    spec = results.spec or {}
-    table, model, data = spec.get("study", {}), spec.get("model", {}), spec.get("data", {})
-    states = optuna.trial.TrialState
-    items = [f"{len(results.trials)} trials", f"{len(results.completed)} complete"]
-    for label, state in (("pruned", states.PRUNED), ("failed", states.FAIL), ("running", states.RUNNING)):
-        if n := results.count(state):
+    counts = results.counts
+    items = [f"{counts.total} trials", f"{counts.complete} complete"]
+    for label, n in (("pruned", counts.pruned), ("failed", counts.failed), ("running", counts.running)):
+        if n:
             items.append(f"{n} {label}")
-    if table:
-        items.append(f"sampler {table.get('sampler')}")
-        seeds = table.get("seeds")
-        if seeds is not None:
-            items.append(f"{len(seeds) if isinstance(seeds, list) else seeds} seeds")
-    if model:
-        items.append(f"{model.get('epochs')} epochs, {model.get('activation')}, engine {model.get('engine')}")
-    if data:
-        n_test = (data.get("n_samples") or 0) - (data.get("train_size") or 0)
-        items.append(f"{data.get('name')}: {data.get('train_size')} train / {n_test} test")
+    spec = results.spec
+    if spec is not None:
+        items.append(f"sampler {spec.study.sampler.value}")
+        items.append(f"{len(spec.study.seeds)} seeds")
+        model = spec.model
+        items.append(f"{model.epochs} epochs, {model.activation}, engine {model.engine.value}")
+        items.append(_split(spec))
     return "".join(f"<span>{html.escape(str(i))}</span>" for i in items)
+
+
+def _split(spec: StudySpec) -> str:
+    """The data and its split, e.g. ``circles: 30 train / 70 test`` or ``digits: 50% train / 50% test``."""
+    data = spec.data
+    if isinstance(data.train_size, float) and data.train_size < 1:
+        return f"{data.name.value}: {data.train_size:.0%} train / {1 - data.train_size:.0%} test"
+    if data.n_samples is not None:
+        return f"{data.name.value}: {int(data.train_size)} train / {data.n_samples - int(data.train_size)} test"
+    return f"{data.name.value}: {int(data.train_size)} train, the rest test"
 
 
 def _summary_html(results: StudyResults) -> str:
@@ -336,13 +341,11 @@ def _summary_html(results: StudyResults) -> str:
     if not trials:
         reason = html.escape(d.nothing_completed(results).reason)
         return f'<section id="summary"><div class="note">{reason}</div></section>'
-    ranked = d.rank(trials)
-    best = ranked[0]
-    plain = [t for t in ranked if t.config and t.config.regularizer is Regularizer.NONE]
+    best, plain = d.rank(trials)[0], results.best_unregularized
     rows = [_best_html("Best trial", best)]
-    if plain and plain[0].number != best.number:
-        rows.append(_best_html("Best unregularized trial", plain[0]))
-    elif not plain:
+    if plain is not None and plain.number != best.number:
+        rows.append(_best_html("Best unregularized trial", plain))
+    elif plain is None:
         rows.append('<div class="best">No unregularized trial has completed.</div>')
     rows.append(_comparison_html(results))
     return f'<section id="summary"><div class="summary">{"".join(rows)}</div></section>'

@@ -13,6 +13,7 @@ other address prints a warning to stderr.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import ipaddress
@@ -29,12 +30,13 @@ from typing import IO
 from urllib.parse import urlsplit
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from actreg_search.dashboard.report import LivePage, render_report
 from actreg_search.errors import UserError
-from actreg_search.results import SPEC_ATTR, StudyResults, TrialRecord
-from actreg_search.storage import load_study, open_storage, redact
+from actreg_search.reader import load_results, trial_states
+from actreg_search.results import StateCounts
+from actreg_search.storage import open_storage, redact
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -71,21 +73,18 @@ def fingerprint(trials: Iterable[tuple[int, TrialState]]) -> str:
     return hashlib.sha1(json.dumps(finished).encode()).hexdigest()[:16]
 
 
-def study_state(trials: Iterable[FrozenTrial]) -> StudyState:
-    """The :class:`StudyState` of a study's trials."""
+def study_state(trials: Iterable[tuple[int, TrialState, dt.datetime | None]]) -> StudyState:
+    """The :class:`StudyState` of a study's trials, as ``(number, state, end time)`` (:func:`reader.trial_states`)."""
     trials = list(trials)
-    ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
-
-    def count(state: TrialState) -> int:
-        return sum(t.state is state for t in trials)
-
+    ends = [end for _, _, end in trials if end is not None]
+    counts = StateCounts.of([state for _, state, _ in trials])
     return StudyState(
-        fingerprint=fingerprint((t.number, t.state) for t in trials),
-        trials=len(trials),
-        complete=count(TrialState.COMPLETE),
-        running=count(TrialState.RUNNING),
-        failed=count(TrialState.FAIL),
-        pruned=count(TrialState.PRUNED),
+        fingerprint=fingerprint((number, state) for number, state, _ in trials),
+        trials=counts.total,
+        complete=counts.complete,
+        running=counts.running,
+        failed=counts.failed,
+        pruned=counts.pruned,
         last_complete=max(ends).isoformat() if ends else None,
     )
 
@@ -111,22 +110,15 @@ class _Dashboard:
         self._page: tuple[str, str] | None = None  # (fingerprint, html)
 
     def state(self) -> StudyState:
-        study_id = self.storage.get_study_id_from_name(self.name)
-        return study_state(self.storage.get_all_trials(study_id, deepcopy=False))
+        return study_state(trial_states(self.storage, self.name))
 
     def page(self) -> str:
         with self._lock:
             if self._page is not None and self._page[0] == self.state().fingerprint:
                 return self._page[1]
-            study = load_study(self.storage, self.name)
-            trials = study.get_trials(deepcopy=False)
-            results = StudyResults(
-                name=self.name,
-                trials=tuple(TrialRecord.from_frozen(t) for t in trials),
-                spec=study.user_attrs.get(SPEC_ATTR),
-            )
-            state = study_state(trials)
-            page = render_report(results, study, live=LivePage(state.fingerprint, STATE_PATH, self.poll_ms))
+            state = self.state()
+            results = load_results(self.storage, self.name, curves="drawn")
+            page = render_report(results, live=LivePage(state.fingerprint, STATE_PATH, self.poll_ms))
             self._page = (state.fingerprint, page)
             return page
 
@@ -261,7 +253,7 @@ def start_server(
         UserError: The address cannot be bound (e.g. the port is in use).
     """
     storage = open_storage(storage_url, create=False)
-    load_study(storage, name)
+    trial_states(storage, name)  # no such study: fail now, not on the first request
     if not is_loopback(host):
         print(
             f"warning: the dashboard has no authentication; binding {host}:{port} lets anyone who can reach "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from optuna.trial import TrialState
 
-from actreg_search.config import Regularizer
+from actreg_search.vocab import Regularizer
 from actreg_search.results import StudyResults, TrialRecord
 
 COLUMNS = (
@@ -66,8 +66,8 @@ def trial_table(results: StudyResults, pruner: str | None = None) -> TrialTable:
         results: The study.
         pruner: The study's pruner name, named in pruned trials' note.
     """
-    if pruner is None and results.spec:
-        pruner = results.spec.get("study", {}).get("pruner")
+    if pruner is None and results.spec is not None:
+        pruner = results.spec.study.pruner.value
     rows = tuple(_row(t, pruner) for t in results.trials)
     return TrialTable(rows=rows, states=tuple(t.state.name for t in results.trials))
 

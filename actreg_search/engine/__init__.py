@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actreg_search.config import EngineName
+from actreg_search.vocab import EngineName
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialResult
 
 

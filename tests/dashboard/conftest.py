@@ -22,9 +22,12 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from actreg_search import results as attrs
-from actreg_search.config import Placement, Regularizer, TrialConfig, load_spec
-from actreg_search.results import StudyResults, TrialRecord, load_results
+from actreg_search import attrs
+from actreg_search.config import TrialConfig
+from actreg_search.parser import load_spec
+from actreg_search.vocab import Placement, Regularizer
+from actreg_search.reader import load_results, record_of
+from actreg_search.results import StudyResults, TrialRecord
 from actreg_search.storage import open_storage
 from actreg_search.study import run_study
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from actreg_search.config import load_spec
+from actreg_search.parser import load_spec
 from actreg_search.dashboard import start_server
 from actreg_search.dashboard.server import fingerprint, is_loopback
 from actreg_search.errors import StorageError, UserError

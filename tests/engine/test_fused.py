@@ -15,7 +15,9 @@ import optuna
 import pytest
 import tensorflow as tf
 
-from actreg_search.config import DatasetName, DataSpec, Family, OptimizerName, Placement, Regularizer, TrialConfig
+from actreg_search.config import TrialConfig
+from actreg_search.spec import DataSpec
+from actreg_search.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
 from actreg_search.data import Dataset, load_dataset
 from actreg_search.engine import fused
 from actreg_search.engine.base import Monitor, NonFiniteLoss, curve_epochs

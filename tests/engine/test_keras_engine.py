@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from actreg_search.config import DataSpec, Placement, Regularizer, TrialConfig
+from actreg_search.config import TrialConfig
+from actreg_search.spec import DataSpec
+from actreg_search.vocab import Placement, Regularizer
 from actreg_search.data import load_dataset
 from actreg_search.engine import Monitor, NonFiniteLoss
 from actreg_search.engine.base import curve_epochs

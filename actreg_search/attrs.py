@@ -1,0 +1,34 @@
+"""The stored schema: the keys of the attributes actreg_search keeps on Optuna trials and studies.
+
+Written by :mod:`actreg_search.recorder` (the only writer) and read by
+:mod:`actreg_search.reader` (the only reader); nothing else names a key.
+"""
+
+from __future__ import annotations
+
+#: The study's own study file, as the study-file-shaped dict of :func:`actreg_search.spec.spec_to_raw`.
+SPEC = "actreg_spec"
+
+CONFIG = "config"
+SEEDS = "seeds"
+ENGINE = "engine"
+CURVE_EPOCHS = "curve_epochs"
+TRAIN_CURVE = "train_curve"
+TEST_CURVE = "test_curve"
+WALL_TIME = "wall_time_s"
+VERSIONS = "versions"
+REGULARIZED_LAYER = "regularized_layer"
+FAIL_REASON = "fail_reason"
+FAIL_SEED = "fail_seed"
+INTERRUPTED = "interrupted"
+WORKER = "worker"
+WORKER_RSS_MB = "worker_rss_mb"
+WORKER_CPUS = "worker_cpus"
+
+#: Attributes holding learning curves: the big ones, read only for the trials a chart draws.
+CURVES = (CURVE_EPOCHS, TRAIN_CURVE, TEST_CURVE)
+
+#: Optuna's own system attributes that the read side uses: the reason Optuna gives a failed
+#: trial, and the trial a heartbeat retry re-runs.
+OPTUNA_FAIL_REASON = "fail_reason"
+OPTUNA_RETRY_OF = "failed_trial"

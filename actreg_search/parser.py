@@ -1,0 +1,407 @@
+"""Study files: TOML text to a validated :class:`~actreg_search.spec.StudySpec`.
+
+:func:`load_spec` reads and validates the whole file before anything touches
+storage; every problem is a :class:`~actreg_search.errors.SpecError` whose
+message names the file, the key, what was wrong and what is allowed.
+
+The parser is written by hand rather than with a validation library (pydantic,
+attrs+cattrs): their messages name a location path and a type, while a study
+file's messages must also name the allowed values in the study file's own terms
+("[space] placement: 'output' does not apply to family 'mlp'; allowed: ..."), and
+the rules between tables (sizes by family, grid samplers and ranges) are most of
+the work anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from actreg_search.errors import SpecError
+from actreg_search.spec import (
+    Choice,
+    DataSpec,
+    ModelSpec,
+    Param,
+    Range,
+    SpaceSpec,
+    StudySection,
+    StudySpec,
+)
+from actreg_search.vocab import (
+    ACTIVATIONS,
+    SIZE_KEYS,
+    DatasetName,
+    EngineName,
+    Family,
+    Metric,
+    OptimizerName,
+    Placement,
+    PrunerName,
+    Regularizer,
+    SamplerName,
+)
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a study file.
+
+    Args:
+        path: A TOML study file.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: The file is missing, unreadable, not TOML, or invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such study file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read study file ({exc.__class__.__name__})") from None
+    return parse_spec(text, source=str(path))
+
+
+def parse_spec(text: str, source: str = "<memory>") -> StudySpec:
+    """Validate a study file's TOML text.
+
+    Args:
+        text: TOML text.
+        source: Name used in error messages.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: The text is not TOML or does not describe a valid study.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML ({exc})") from None
+    return _Parser(source).spec(raw)
+
+
+class _Parser:
+    """Turns raw TOML tables into specs, with errors that name file and key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> SpecError:
+        return SpecError(f"{self.source}: {key}: {problem}")
+
+    def table(self, raw: Mapping[str, Any], name: str, allowed: Sequence[str], required: bool) -> dict[str, Any]:
+        if name not in raw:
+            if required:
+                raise self.fail(f"[{name}]", "missing table")
+            return {}
+        table = raw[name]
+        if not isinstance(table, dict):
+            raise self.fail(f"[{name}]", "must be a table")
+        for key in table:
+            if key not in allowed:
+                raise self.fail(f"[{name}] {key}", f"unknown key; allowed: {', '.join(allowed)}")
+        return table
+
+    def spec(self, raw: Mapping[str, Any]) -> StudySpec:
+        tables = ("study", "data", "model", "space")
+        for key in raw:
+            if key not in tables:
+                raise self.fail(f"[{key}]", f"unknown table; allowed: {', '.join(tables)}")
+        study = self.study(self.table(raw, "study", _fields(StudySection), required=True))
+        model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False))
+        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False), model.family)
+        space_keys = tuple(k for k in _fields(SpaceSpec) if k != "hidden_units") + SIZE_KEYS
+        space = self.space(self.table(raw, "space", space_keys, required=False), study.sampler, model.family)
+        if space.hidden_units is None:
+            space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
+        return StudySpec(study=study, data=data, model=model, space=space, source=self.source)
+
+    # -- scalar helpers
+
+    def integer(self, table: Mapping[str, Any], section: str, key: str, default: int, minimum: int | None) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"[{section}] {key}", f"must be an integer, got {_show(value)}")
+        if minimum is not None and value < minimum:
+            raise self.fail(f"[{section}] {key}", f"must be ≥ {minimum}, got {value}")
+        return value
+
+    def number(self, table: Mapping[str, Any], section: str, key: str, default: float, positive: bool) -> float:
+        value = table.get(key, default)
+        value = self.finite(value, f"[{section}] {key}")
+        if positive and value <= 0:
+            raise self.fail(f"[{section}] {key}", f"must be > 0, got {value}")
+        if not positive and value < 0:
+            raise self.fail(f"[{section}] {key}", f"must be ≥ 0, got {value}")
+        return value
+
+    def finite(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"must be a number, got {_show(value)}")
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be finite, got {value}")
+        return float(value)
+
+    def enum(self, table: Mapping[str, Any], section: str, key: str, kind: type[E], default: E) -> E:
+        return self.enum_value(table.get(key, default), f"[{section}] {key}", kind)
+
+    def enum_value(self, value: Any, key: str, kind: type[E]) -> E:
+        allowed = ", ".join(str(m.value) for m in kind)
+        if isinstance(value, kind):
+            return value
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, one of: {allowed}; got {_show(value)}")
+        try:
+            return kind(value)
+        except ValueError:
+            raise self.fail(key, f"unknown value {value!r}; allowed: {allowed}") from None
+
+    # -- tables
+
+    def study(self, t: Mapping[str, Any]) -> StudySection:
+        name = t.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail("[study] name", f"must be a non-empty string, got {_show(name)}")
+        seeds = self.seeds(t.get("seeds", 5))
+        storage = t.get("storage")
+        if storage is not None and (not isinstance(storage, str) or not storage.strip()):
+            raise self.fail("[study] storage", f"must be a storage URL string, got {_show(storage)}")
+        objectives = self.objectives(t.get("objectives", [Metric.TEST_ACCURACY.value]))
+        multi = len(objectives) > 1
+        pruner = self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE)
+        if multi and pruner is not PrunerName.NONE:
+            raise self.fail("[study] pruner", "pruning needs a single objective; use pruner = \"none\" with several objectives")
+        default_sampler = SamplerName.NSGA2 if multi else SamplerName.TPE
+        return StudySection(
+            name=name,
+            sampler=self.enum(t, "study", "sampler", SamplerName, default_sampler),
+            n_trials=self.integer(t, "study", "n_trials", 20, minimum=1),
+            seeds=seeds,
+            seed=self.integer(t, "study", "seed", 0, minimum=0),
+            storage=storage,
+            pruner=pruner,
+            objectives=objectives,
+        )
+
+    def objectives(self, value: Any) -> tuple[Metric, ...]:
+        key = "[study] objectives"
+        metrics = self.distinct_items(value, key, lambda v: self.enum_value(v, key, Metric), "objectives")
+        if metrics[0] is not Metric.TEST_ACCURACY:
+            raise self.fail(key, f"the first objective must be test_accuracy, got {metrics[0].value!r}")
+        return metrics
+
+    def seeds(self, value: Any) -> tuple[int, ...]:
+        key = "[study] seeds"
+        if isinstance(value, list):
+            if not value:
+                raise self.fail(key, "must not be an empty list")
+            for s in value:
+                if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                    raise self.fail(key, f"seeds must be integers ≥ 0, got {_show(s)}")
+            if len(set(value)) != len(value):
+                raise self.fail(key, f"seeds must be distinct, got {value}")
+            return tuple(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a count or a list of integers, got {_show(value)}")
+        if value < 1:
+            raise self.fail(key, f"must be ≥ 1, got {value}")
+        return tuple(range(value))
+
+    def data(self, t: Mapping[str, Any], family: Family) -> DataSpec:
+        name = self.enum(t, "data", "name", DatasetName, DatasetName.CIRCLES)
+        generator = name in (DatasetName.CIRCLES, DatasetName.MOONS)
+        applies = {
+            "n_samples": generator,
+            "noise": generator,
+            "path": name is DatasetName.CSV,
+            "target": name is DatasetName.CSV,
+            "features": name is DatasetName.CSV,
+        }
+        for key, ok in applies.items():
+            if key in t and not ok:
+                raise self.fail(f"[data] {key}", f"does not apply to dataset {name.value!r}")
+        if name is DatasetName.CSV and family is not Family.MLP:
+            raise self.fail("[data] name", f"csv data is tabular: family must be mlp, not {family.value!r}")
+        if generator:
+            n_samples = self.integer(t, "data", "n_samples", 100, minimum=4)
+            train_size: float = self.integer(t, "data", "train_size", 30, minimum=2)
+            if train_size >= n_samples - 1:
+                raise self.fail(
+                    "[data] train_size",
+                    f"must leave at least 2 test samples: < {n_samples - 1} for n_samples={n_samples}, got {train_size}",
+                )
+            return DataSpec(
+                name=name,
+                n_samples=n_samples,
+                noise=self.number(t, "data", "noise", 0.1, positive=False),
+                random_state=self.integer(t, "data", "random_state", 1, minimum=0),
+                train_size=train_size,
+            )
+        train_size = t.get("train_size", 0.5)
+        if isinstance(train_size, float):
+            train_size = self.finite(train_size, "[data] train_size")
+            if not 0 < train_size < 1:
+                raise self.fail("[data] train_size", f"a fraction must be in (0, 1), got {train_size}")
+        else:
+            train_size = self.integer(t, "data", "train_size", 0, minimum=2)
+        path = target = features = None
+        if name is DatasetName.CSV:
+            path, target = (self.string(t, "data", key) for key in ("path", "target"))
+            if not self.source.startswith("<"):  # relative to the study file
+                path = str((Path(self.source).parent / path).resolve())
+            raw = t.get("features")
+            if raw is not None:
+                if not isinstance(raw, list) or not raw or not all(isinstance(f, str) and f for f in raw):
+                    raise self.fail("[data] features", f"must be a non-empty list of column names, got {_show(raw)}")
+                if target in raw:
+                    raise self.fail("[data] features", f"must not include the target column {target!r}")
+                features = tuple(raw)
+        return DataSpec(
+            name=name,
+            n_samples=None,
+            noise=None,
+            random_state=self.integer(t, "data", "random_state", 1, minimum=0),
+            train_size=train_size,
+            path=path,
+            target=target,
+            features=features,
+        )
+
+    def string(self, t: Mapping[str, Any], section: str, key: str) -> str:
+        value = t.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"[{section}] {key}", f"must be a non-empty string, got {_show(value)}")
+        return value
+
+    def model(self, t: Mapping[str, Any]) -> ModelSpec:
+        d = ModelSpec()
+        family = self.enum(t, "model", "family", Family, d.family)
+        for key in SIZE_KEYS:
+            if key in t and key != family.size_key:
+                raise self.fail(f"[model] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
+        activation = t.get("activation", d.activation)
+        if activation not in ACTIVATIONS:
+            raise self.fail(
+                "[model] activation", f"unknown value {_show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
+            )
+        return ModelSpec(
+            family=family,
+            hidden_units=self.integer(t, "model", family.size_key, family.default_size, minimum=1),
+            activation=activation,
+            epochs=self.integer(t, "model", "epochs", d.epochs, minimum=1),
+            batch_size=self.integer(t, "model", "batch_size", d.batch_size, minimum=1),
+            optimizer=self.enum(t, "model", "optimizer", OptimizerName, d.optimizer),
+            learning_rate=self.number(t, "model", "learning_rate", d.learning_rate, positive=True),
+            engine=self.enum(t, "model", "engine", EngineName, d.engine),
+        )
+
+    def space(self, t: Mapping[str, Any], sampler: SamplerName, family: Family) -> SpaceSpec:
+        d = SpaceSpec()
+        grid = sampler is SamplerName.GRID
+        for key in SIZE_KEYS:
+            if key in t and key != family.size_key:
+                raise self.fail(f"[space] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
+        regularizer = self.choice(t, "regularizer", Regularizer, d.regularizer)
+        placement = self.choice(t, "placement", Placement, Choice(family.placements))
+        for value in placement.values:
+            if value not in family.placements:
+                allowed = ", ".join(p.value for p in family.placements)
+                raise self.fail("[space] placement", f"{value.value!r} does not apply to family {family.value!r}; allowed: {allowed}")
+        coefficient = self.param(t.get("coefficient", d.coefficient), "coefficient", integer=False, grid=grid)
+        size = family.size_key
+        optional = {
+            key: None if t.get(key) is None else self.param(t[key], key, integer=False, grid=grid)
+            for key in ("l1_coefficient", "l2_coefficient")
+        }
+        hidden_units = None if t.get(size) is None else self.param(t[size], size, integer=True, grid=grid)
+        return SpaceSpec(regularizer, placement, coefficient, hidden_units=hidden_units, **optional)
+
+    def choice(self, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
+        if key not in t:
+            return default
+        name = f"[space] {key}"
+        return Choice(self.distinct_items(t[key], name, lambda v: self.enum_value(v, name, kind)))
+
+    def param(self, value: Any, name: str, integer: bool, grid: bool) -> Param:
+        key = f"[space] {name}"
+        if isinstance(value, (Choice, Range)):
+            if grid and isinstance(value, Range):
+                raise self.fail(key, "the grid sampler needs a list of values, not a range")
+            return value
+        if isinstance(value, dict):
+            return self.range(value, key, integer, grid)
+        return Choice(self.distinct_items(value, key, lambda v: self.param_value(v, key, integer)))
+
+    def distinct_items(self, value: Any, key: str, check: Callable[[Any], T], noun: str = "values") -> tuple[T, ...]:
+        """One value or a non-empty list of distinct values, each passed through ``check``."""
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise self.fail(key, "must not be an empty list")
+        checked = tuple(check(v) for v in items)
+        if len(set(checked)) != len(checked):
+            raise self.fail(key, f"{noun} must be distinct, got {value}")
+        return checked
+
+    def param_value(self, value: Any, key: str, integer: bool) -> float | int:
+        if integer:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(key, f"must be an integer, got {_show(value)}")
+            if value < 1:
+                raise self.fail(key, f"must be ≥ 1, got {value}")
+            return value
+        number = self.finite(value, key)
+        if number <= 0:
+            raise self.fail(key, f"must be > 0, got {value}")
+        return number
+
+    def range(self, value: Mapping[str, Any], key: str, integer: bool, grid: bool) -> Range:
+        if grid:
+            raise self.fail(key, "the grid sampler needs a list of values, not a range")
+        allowed = ("low", "high", "log")
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}", f"unknown key; allowed: {', '.join(allowed)}")
+        for k in ("low", "high"):
+            if k not in value:
+                raise self.fail(key, f"a range needs '{k}'")
+        low = self.param_value(value["low"], f"{key}.low", integer)
+        high = self.param_value(value["high"], f"{key}.high", integer)
+        if low > high:
+            raise self.fail(key, f"low must be ≤ high, got low={low}, high={high}")
+        log = value.get("log", False)
+        if not isinstance(log, bool):
+            raise self.fail(f"{key}.log", f"must be true or false, got {_show(log)}")
+        return Range(low=low, high=high, log=log, integer=integer)
+
+
+_MODEL_KEYS = ("family", *SIZE_KEYS, "activation", "epochs", "batch_size", "optimizer", "learning_rate", "engine")
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "source")
+
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return f"{value!r} ({type(value).__name__})"
+
+
+
+def parse_raw(raw: Mapping[str, Any], source: str = "<stored spec>") -> StudySpec:
+    """Validate a study-file-shaped dict (as from :func:`spec_to_raw`)."""
+    return _Parser(source).spec(raw)

@@ -1,0 +1,101 @@
+"""The one writer of trial attributes: what a trial trained, how it ended, and its figures.
+
+:class:`TrialRecorder` is the only code that sets actreg_search's attributes on
+an Optuna trial (keys in :mod:`actreg_search.attrs`, precision in
+:mod:`actreg_search.figures`); :mod:`actreg_search.reader` reads them back.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+from collections.abc import Sequence
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import optuna
+
+from actreg_search import attrs, figures
+from actreg_search.config import TrialConfig
+from actreg_search.engine.base import TrialResult
+
+_PACKAGES = ("actreg-search", "keras", "tensorflow-cpu", "tensorflow", "optuna", "numpy", "scikit-learn")
+
+
+@cache
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries that decide a trial's numbers."""
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def completed_attrs(result: TrialResult) -> dict[str, Any]:
+    """The attributes recording a completed trial's result (per-seed figures, curves, time, versions)."""
+    values: dict[str, Any] = {
+        attrs.SEEDS: [s.seed for s in result.seeds],
+        attrs.ENGINE: result.engine,
+        attrs.REGULARIZED_LAYER: "hidden",
+        attrs.CURVE_EPOCHS: list(result.curve_epochs),
+        attrs.TRAIN_CURVE: [figures.curve(s.train_curve) for s in result.seeds],
+        attrs.TEST_CURVE: [figures.curve(s.test_curve) for s in result.seeds],
+        attrs.WALL_TIME: figures.seconds(result.wall_time_s),
+        attrs.VERSIONS: library_versions(),
+    }
+    for name in figures.PER_SEED:
+        per_seed = result.values(name)
+        mean, std = figures.mean_std(per_seed)
+        values[name] = per_seed
+        values[f"{name}_mean"] = mean
+        values[f"{name}_std"] = std
+    return values
+
+
+class TrialRecorder:
+    """Writes one trial's attributes as it runs: start, result, partial curves, failure."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+
+    def _set(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self.trial.set_user_attr(key, value)
+
+    def started(self, config: TrialConfig, seeds: Sequence[int]) -> None:
+        """The config about to train, on which seeds, and where."""
+        values: dict[str, Any] = {attrs.WORKER: f"{socket.gethostname()}:{os.getpid()}"}
+        if hasattr(os, "sched_getaffinity"):
+            values[attrs.WORKER_CPUS] = sorted(os.sched_getaffinity(0))
+        values[attrs.CONFIG] = config.to_dict()
+        values[attrs.SEEDS] = list(seeds)
+        self._set(values)
+
+    def completed(self, result: TrialResult, worker_rss_mb: float) -> None:
+        """The trial's per-seed results and the worker's memory after it."""
+        self._set({**completed_attrs(result), attrs.WORKER_RSS_MB: figures.megabytes(worker_rss_mb)})
+
+    def partial_curves(self, epochs: Sequence[int], train: np.ndarray, test: np.ndarray) -> None:
+        """The curves so far of a trial that stops early (pruned)."""
+        self._set(
+            {
+                attrs.CURVE_EPOCHS: list(epochs),
+                attrs.TRAIN_CURVE: [figures.curve(row) for row in train],
+                attrs.TEST_CURVE: [figures.curve(row) for row in test],
+            }
+        )
+
+    def failed(self, reason: str, *, seed: int | None = None, interrupted: bool = False) -> None:
+        """Why the trial failed; ``seed`` where one seed diverged, ``interrupted`` for Ctrl-C."""
+        values: dict[str, Any] = {attrs.FAIL_REASON: reason}
+        if seed is not None:
+            values[attrs.FAIL_SEED] = seed
+        if interrupted:
+            values[attrs.INTERRUPTED] = True
+        self._set(values)

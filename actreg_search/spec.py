@@ -1,0 +1,206 @@
+"""The typed study spec: frozen dataclasses for a study file's four tables.
+
+:mod:`actreg_search.parser` builds a :class:`StudySpec` from TOML (or from the
+study-file-shaped dict stored with a study) and :func:`spec_to_raw` writes one
+back as that dict. The reading side gets the typed spec from
+:class:`~actreg_search.results.StudyResults`, never the raw dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from actreg_search.errors import SpecError
+from actreg_search.vocab import (
+    DatasetName,
+    EngineName,
+    Family,
+    Metric,
+    OptimizerName,
+    PrunerName,
+    Regularizer,
+    SamplerName,
+)
+
+
+# --------------------------------------------------------------------------- params
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A parameter taking one of listed values; a single value means fixed."""
+
+    values: tuple[Any, ...]
+
+    @property
+    def fixed(self) -> bool:
+        """Whether there is nothing to search."""
+        return len(self.values) == 1
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric range searched by the sampler."""
+
+    low: float
+    high: float
+    log: bool
+    integer: bool
+
+
+Param = Choice | Range
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class StudySection:
+    """The ``[study]`` table."""
+
+    name: str
+    sampler: SamplerName = SamplerName.TPE
+    n_trials: int = 20
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    seed: int = 0
+    storage: str | None = None
+    pruner: PrunerName = PrunerName.NONE
+    objectives: tuple[Metric, ...] = (Metric.TEST_ACCURACY,)
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has more than one objective (a Pareto front, no single best)."""
+        return len(self.objectives) > 1
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The ``[data]`` table: which dataset and how it is split.
+
+    ``n_samples`` and ``noise`` apply to the generators (circles, moons);
+    ``path``, ``target`` and ``features`` to ``csv``. ``train_size`` is a count
+    of training samples, or for ``digits`` and ``csv`` also a fraction in (0, 1).
+    """
+
+    name: DatasetName = DatasetName.CIRCLES
+    n_samples: int | None = 100
+    noise: float | None = 0.1
+    random_state: int = 1
+    train_size: float = 30
+    path: str | None = None
+    target: str | None = None
+    features: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The ``[model]`` table: the fixed parts of the model and its training.
+
+    ``hidden_units`` is the size of the regularized layer, whatever the family:
+    written ``hidden_units`` (Dense units), ``filters`` (Conv2D) or ``units``
+    (LSTM) in the study file.
+    """
+
+    family: Family = Family.MLP
+    hidden_units: int = 500
+    activation: str = "relu"
+    epochs: int = 4000
+    batch_size: int = 32
+    optimizer: OptimizerName = OptimizerName.ADAM
+    learning_rate: float = 0.001
+    engine: EngineName = EngineName.FUSED
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """The ``[space]`` table: what the sampler searches."""
+
+    regularizer: Choice = Choice(tuple(Regularizer))
+    placement: Choice = Choice(Family.MLP.placements)
+    coefficient: Param = Range(1e-6, 1e-2, log=True, integer=False)
+    hidden_units: Param | None = None
+    l1_coefficient: Param | None = None
+    l2_coefficient: Param | None = None
+
+    def l1_l2_params(self) -> tuple[Param, Param]:
+        """The two coefficients of ``l1_l2``; each defaults to ``coefficient``."""
+        return (self.l1_coefficient or self.coefficient, self.l2_coefficient or self.coefficient)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A whole, validated study file."""
+
+    study: StudySection
+    data: DataSpec
+    model: ModelSpec
+    space: SpaceSpec
+    source: str = "<memory>"
+
+    def with_overrides(
+        self,
+        *,
+        n_trials: int | None = None,
+        epochs: int | None = None,
+        seeds: int | None = None,
+    ) -> StudySpec:
+        """Return a copy with command-line overrides applied and validated."""
+        study, model = self.study, self.model
+        if n_trials is not None:
+            study = dataclasses.replace(study, n_trials=_positive(n_trials, "--n-trials"))
+        if seeds is not None:
+            study = dataclasses.replace(study, seeds=tuple(range(_positive(seeds, "--seeds"))))
+        if epochs is not None:
+            model = dataclasses.replace(model, epochs=_positive(epochs, "--epochs"))
+        return dataclasses.replace(self, study=study, model=model)
+
+
+
+
+def _positive(value: int, flag: str) -> int:
+    if value < 1:
+        raise SpecError(f"{flag}: must be ≥ 1, got {value}")
+    return value
+
+
+
+def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
+    """The study-file-shaped dict of a spec; :func:`parse_raw` reads it back.
+
+    The storage URL is left out: it may hold a password, and it is where the
+    dict gets stored anyway.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, enum.Enum):
+            return value.value
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, Choice):
+            return plain(value.values[0]) if value.fixed else plain(value.values)
+        if isinstance(value, Range):
+            return {"low": value.low, "high": value.high, "log": value.log}
+        return value
+
+    def table(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        return {
+            f.name: plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.name not in skip and getattr(obj, f.name) is not None
+        }
+
+    size = spec.model.family.size_key
+
+    def renamed(values: dict[str, Any]) -> dict[str, Any]:
+        return {(size if k == "hidden_units" else k): v for k, v in values.items()}
+
+    return {
+        "study": table(spec.study, skip=("storage",)),
+        "data": table(spec.data),
+        "model": renamed(table(spec.model)),
+        "space": renamed(table(spec.space)),
+    }
+
