@@ -146,9 +146,14 @@ class StudySpec:
         n_trials: int | None = None,
         epochs: int | None = None,
         seeds: int | None = None,
+        name: str | None = None,
     ) -> StudySpec:
         """Return a copy with command-line overrides applied and validated."""
         study, model = self.study, self.model
+        if name is not None:
+            if not name.strip():
+                raise SpecError(f"--name: must be a non-empty study name, got {name!r}")
+            study = dataclasses.replace(study, name=name)
         if n_trials is not None:
             study = dataclasses.replace(study, n_trials=_positive(n_trials, "--n-trials"))
         if seeds is not None:
@@ -156,8 +161,6 @@ class StudySpec:
         if epochs is not None:
             model = dataclasses.replace(model, epochs=_positive(epochs, "--epochs"))
         return dataclasses.replace(self, study=study, model=model)
-
-
 
 
 def _positive(value: int, flag: str) -> int:
