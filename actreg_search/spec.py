@@ -138,7 +138,7 @@ class StudySpec:
     data: DataSpec
     model: ModelSpec
     space: SpaceSpec
-    source: str = "<memory>"
+    source: str = dataclasses.field(default="<memory>", compare=False)
 
     def with_overrides(
         self,
