@@ -4,12 +4,16 @@
   HTML file (plotly.js embedded, works offline).
 * :func:`serve` (blocking) / :func:`start_server` (returns a stoppable server):
   the same report on a local web page that reloads as trials finish.
-* :func:`load_dashboard`: a study's results and its Optuna study, from a storage URL.
+* :func:`load_dashboard`: a study's results, with the curves the report draws, from a storage URL.
 
 Each chart's data is a pure function of :class:`~actreg_search.results.StudyResults`
-in :mod:`actreg_search.dashboard.data`; :mod:`~actreg_search.dashboard.figures`
-draws it with plotly, :mod:`~actreg_search.dashboard.report` assembles the page
-and :mod:`~actreg_search.dashboard.server` serves it.
+in :mod:`actreg_search.dashboard.data` (big studies thinned to fixed limits);
+:mod:`~actreg_search.dashboard.figures` draws it with plotly, and
+:mod:`~actreg_search.dashboard.optuna_charts` draws Optuna's own charts from an
+in-memory Optuna study built from the same results (one per objective).
+:mod:`~actreg_search.dashboard.report` assembles the page from
+:mod:`~actreg_search.dashboard.page`'s pieces and
+:mod:`~actreg_search.dashboard.server` serves it.
 """
 
 from __future__ import annotations

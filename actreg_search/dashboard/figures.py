@@ -1,19 +1,14 @@
-"""Drawing: each chart's data (from :mod:`actreg_search.dashboard.data`) as a plotly figure.
+"""Drawing: each of our charts' data (from :mod:`actreg_search.dashboard.data`) as a plotly figure.
 
-The charts of parameters (importances, parallel coordinates, slice) are
-Optuna's own (:mod:`optuna.visualization`), drawn from the Optuna study; the
-warnings Optuna gives while drawing them (e.g. too few trials in a regime) are
-returned with the figure as caveats for the report to show.
+Optuna's own charts (importances, parallel coordinates, slice, Pareto front)
+are drawn in :mod:`actreg_search.dashboard.optuna_charts`.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-import optuna
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -37,14 +32,6 @@ PLACEMENT_SYMBOLS = {"none": "x", "pre_activation": "circle", "post_activation":
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#d62728"
 
 
-@dataclass(frozen=True)
-class OptunaFigure:
-    """One of Optuna's figures, with the warnings Optuna gave while drawing it."""
-
-    figure: go.Figure
-    caveats: tuple[str, ...]
-
-
 def _layout(fig: go.Figure, **kwargs: object) -> go.Figure:
     fig.update_layout(
         template=TEMPLATE,
@@ -55,6 +42,18 @@ def _layout(fig: go.Figure, **kwargs: object) -> go.Figure:
     )
     fig.update_layout(**kwargs)
     return fig
+
+
+def integer_axis(values: Sequence[int], max_ticks: int = 10) -> dict[str, object]:
+    """An axis of whole numbers (trials, epochs): ticks at a 1-2-5 step of at least 1, never at 0.5."""
+    span = max(values, default=0) - min(values, default=0)
+    step = 1
+    while span / step > max_ticks:
+        for factor in (2, 5 / 2, 2):
+            step = round(step * factor)
+            if span / step <= max_ticks:
+                break
+    return {"tickmode": "linear", "tick0": 0, "dtick": step, "tickformat": "d"}
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -119,46 +118,9 @@ def history_figure(data: HistoryData) -> go.Figure:
             hovertemplate="%{text}<br>test accuracy %{y:.4f}<extra>best</extra>",
         )
     )
-    return _layout(fig, xaxis={"title": {"text": "trial"}, "zeroline": False}, yaxis_title=ACCURACY)
-
-
-# --------------------------------------------------------------------------- 2. Optuna's charts
-
-
-def optuna_figure(draw: Callable[..., go.Figure], study: optuna.Study, **kwargs: object) -> OptunaFigure:
-    """Draw one of Optuna's plotly figures, collecting its warnings instead of printing them.
-
-    Args:
-        draw: E.g. :func:`optuna.visualization.plot_param_importances`.
-        study: The Optuna study.
-        **kwargs: Passed to ``draw``.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        verbosity = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
-        try:
-            fig = draw(study, **kwargs)
-        finally:
-            optuna.logging.set_verbosity(verbosity)
-    caveats = tuple(dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)))
-    fig.update_layout(template=TEMPLATE, height=HEIGHT, width=None, autosize=True)
-    return OptunaFigure(figure=fig, caveats=caveats)
-
-
-def importance_figure(study: optuna.Study) -> OptunaFigure:
-    """Optuna's hyperparameter importances (its default evaluator, PED-ANOVA: conditional params included)."""
-    return optuna_figure(optuna.visualization.plot_param_importances, study)
-
-
-def parallel_figure(study: optuna.Study) -> OptunaFigure:
-    """Optuna's parallel coordinates of every searched parameter."""
-    return optuna_figure(optuna.visualization.plot_parallel_coordinate, study)
-
-
-def slice_figure(study: optuna.Study) -> OptunaFigure:
-    """Optuna's slice plot: the objective against each parameter."""
-    return optuna_figure(optuna.visualization.plot_slice, study)
+    return _layout(
+        fig, xaxis={"title": {"text": "trial"}, "zeroline": False, **integer_axis(data.numbers)}, yaxis_title=ACCURACY
+    )
 
 
 # --------------------------------------------------------------------------- 3. regularization path
@@ -186,7 +148,7 @@ def path_figure(data: PathData) -> go.Figure:
                     x=list(line.log10_strength) + list(reversed(line.log10_strength)),
                     y=upper + lower[::-1],
                     fill="toself",
-                    mode="lines",
+            mode="lines",
                     fillcolor=_rgba(color, 0.12),
                     line={"width": 0},
                     hoverinfo="skip",
@@ -274,7 +236,7 @@ def curves_figure(data: CurvesData) -> go.Figure:
     for col, trial in enumerate(data.trials, start=1):
         for name, band, color in (("train", trial.train, TRAIN_COLOR), ("test", trial.test, TEST_COLOR)):
             _add_band(fig, band, name, color, col, show_legend=col == 1, seeds=trial.n_seeds)
-        fig.update_xaxes(title_text="epoch", row=1, col=col)
+        fig.update_xaxes(title_text="epoch", row=1, col=col, **integer_axis(trial.train.epochs))
     fig.update_yaxes(title_text="accuracy", row=1, col=1)
     fig.update_annotations(font_size=12)
     return _layout(fig, margin={"l": 60, "r": 20, "t": 70, "b": 60})
@@ -286,7 +248,7 @@ def _add_band(fig: go.Figure, band: CurveBand, name: str, color: str, col: int, 
             x=list(band.epochs) + list(reversed(band.epochs)),
             y=list(band.high) + list(reversed(band.low)),
             fill="toself",
-                    mode="lines",
+            mode="lines",
             fillcolor=_rgba(color, 0.15),
             line={"width": 0},
             hoverinfo="skip",

@@ -1,7 +1,9 @@
 """The table of all trials: its rows (pure data) and its sortable HTML.
 
 Every trial is a row, whatever its state; failed and pruned trials carry their
-reason. Each cell has the text shown and the key it sorts by, so the page's
+reason. A big study lists its best :data:`MAX_TABLE_ROWS` completed trials
+and its latest :data:`MAX_OTHER_ROWS` others, and says that
+``actreg-search export NAME --trials trials.csv`` writes every trial. Each cell has the text shown and the key it sorts by, so the page's
 small inline sorter (:data:`SORTER_JS`) needs no library and works offline.
 """
 
@@ -12,8 +14,9 @@ from dataclasses import dataclass
 
 from optuna.trial import TrialState
 
-from actreg_search.vocab import Regularizer
+from actreg_search.dashboard.data.thinning import MAX_OTHER_ROWS, MAX_TABLE_ROWS
 from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.vocab import Regularizer
 
 COLUMNS = (
     "trial",
@@ -48,28 +51,47 @@ class Cell:
 
 @dataclass(frozen=True)
 class TrialTable:
-    """Every trial as a row of :data:`COLUMNS`, by number.
+    """The trials listed, each a row of :data:`COLUMNS`, by number.
 
     Attributes:
         rows: The cells of each trial.
         states: Each row's state name (for its style).
+        note: Which trials are listed, when not all of them.
     """
 
     rows: tuple[tuple[Cell, ...], ...]
     states: tuple[str, ...]
+    note: str | None = None
 
 
-def trial_table(results: StudyResults, pruner: str | None = None) -> TrialTable:
-    """The table's rows.
+def trial_table(
+    results: StudyResults,
+    pruner: str | None = None,
+    max_rows: int = MAX_TABLE_ROWS,
+    max_other: int = MAX_OTHER_ROWS,
+) -> TrialTable:
+    """The table's rows: every trial, or for a big study the best completed ones and the latest others.
 
     Args:
         results: The study.
         pruner: The study's pruner name, named in pruned trials' note.
+        max_rows: Completed trials listed at most (the best, :attr:`StudyResults.ranked`).
+        max_other: Trials in other states listed at most (the latest).
     """
     if pruner is None and results.spec is not None:
         pruner = results.spec.study.pruner.value
-    rows = tuple(_row(t, pruner) for t in results.trials)
-    return TrialTable(rows=rows, states=tuple(t.state.name for t in results.trials))
+    trials, note = list(results.trials), None
+    completed, others = results.ranked, [t for t in results.trials if not t.complete]
+    if len(completed) > max_rows or len(others) > max_other:
+        listed = {t.number for t in completed[:max_rows]} | {t.number for t in others[-max_other:] if max_other}
+        trials = [t for t in results.trials if t.number in listed]
+        note = (
+            f"Listing {min(len(completed), max_rows):,} of {len(completed):,} completed trials (the best) and "
+            f"{min(len(others), max_other):,} of {len(others):,} others (the latest); "
+            f"actreg-search export {results.name} --trials trials.csv writes every trial."
+        )
+    rows = tuple(_row(t, pruner) for t in trials)
+    return TrialTable(rows=rows, states=tuple(t.state.name for t in trials), note=note)
 
 
 def _row(t: TrialRecord, pruner: str | None) -> tuple[Cell, ...]:

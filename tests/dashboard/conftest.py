@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import fcntl
+import functools
 import json
 import os
 import queue
+import random
 import shutil
 import signal
 import statistics
@@ -24,12 +27,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from actreg_search import attrs
 from actreg_search.config import TrialConfig
-from actreg_search.parser import load_spec
-from actreg_search.vocab import Placement, Regularizer
+from actreg_search.parser import load_spec, parse_spec
 from actreg_search.reader import load_results, record_of
-from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.results import Curves, StudyResults, TrialRecord
+from actreg_search.spec import StudySpec
 from actreg_search.storage import open_storage
 from actreg_search.study import run_study
+from actreg_search.vocab import Placement, Regularizer
 
 # --------------------------------------------------------------------------- synthetic studies
 
@@ -52,12 +56,15 @@ def make_trial(
     epochs: int = 4,
     fail_reason: str | None = None,
     grid: bool = False,
+    objectives: int = 1,
+    curves: bool = True,
 ) -> FrozenTrial:
     """A stored trial as actreg-search records it, without training.
 
     ``grid`` leaves coefficient and width out of the params (fixed by the study
     file), as in ``studies/tutorial_grid.toml``; ``l1_l2`` uses ``coefficient``
-    as l1 and ``l2_coefficient`` as l2.
+    as l1 and ``l2_coefficient`` as l2. ``objectives=2`` gives the values of a
+    ``["test_accuracy", "sparsity"]`` study; ``curves=False`` records no learning curves.
     """
     reg = Regularizer(regularizer)
     if reg is Regularizer.NONE:
@@ -87,7 +94,7 @@ def make_trial(
     user_attrs: dict[str, Any] = {attrs.CONFIG: config.to_dict(), attrs.SEEDS: list(range(len(test)))}
     if fail_reason:
         user_attrs[attrs.FAIL_REASON] = fail_reason
-    value = None
+    values = None
     if state is TrialState.COMPLETE:
         gap = [a - b for a, b in zip(train, test, strict=True)]
         per_seed = {
@@ -101,25 +108,132 @@ def make_trial(
         for name, values in per_seed.items():
             user_attrs[name] = values
             user_attrs[f"{name}_mean"] = statistics.fmean(values)
-        epochs_seen = list(range(1, epochs + 1))
-        user_attrs[attrs.CURVE_EPOCHS] = epochs_seen
-        user_attrs[attrs.TRAIN_CURVE] = [[t * e / epochs for e in epochs_seen] for t in train]
-        user_attrs[attrs.TEST_CURVE] = [[t * e / epochs for e in epochs_seen] for t in test]
+        if curves:
+            epochs_seen = list(range(1, epochs + 1))
+            user_attrs[attrs.CURVE_EPOCHS] = epochs_seen
+            user_attrs[attrs.TRAIN_CURVE] = [[t * e / epochs for e in epochs_seen] for t in train]
+            user_attrs[attrs.TEST_CURVE] = [[t * e / epochs for e in epochs_seen] for t in test]
         user_attrs[attrs.WALL_TIME] = 1.5
-        value = statistics.fmean(test)
+        values = [statistics.fmean(test), statistics.fmean(sparsity)][:objectives]
     return optuna.trial.create_trial(
-        state=state, value=value, params=params, distributions=dists, user_attrs=user_attrs
+        state=state, values=values, params=params, distributions=dists, user_attrs=user_attrs
     )
 
 
-def make_study(*trials: FrozenTrial, name: str = "synthetic", pruner: str = "none") -> tuple[StudyResults, optuna.Study]:
-    """An in-memory Optuna study of these trials and its :class:`StudyResults`."""
-    study = optuna.create_study(study_name=name, direction="maximize")
-    for trial in trials:
-        study.add_trial(trial)
-    spec = {"study": {"name": name, "sampler": "random", "seeds": [0, 1], "pruner": pruner}}
-    records = tuple(TrialRecord.from_frozen(t) for t in study.get_trials(deepcopy=False))
-    return StudyResults(name=name, trials=records, spec=spec), study
+SPEC = """
+[study]
+name = "{name}"
+sampler = "{sampler}"
+seeds = [0, 1]
+pruner = "{pruner}"
+objectives = {objectives}
+
+[data]
+{data}
+
+[model]
+family = "mlp"
+hidden_units = 32
+epochs = 4
+"""
+
+
+@functools.lru_cache(maxsize=64)
+def make_spec(
+    name: str = "synthetic",
+    pruner: str = "none",
+    objectives: tuple[str, ...] = ("test_accuracy",),
+    data: str = 'name = "circles"\nn_samples = 100\ntrain_size = 30',
+) -> StudySpec:
+    """A typed spec from a small study file (nsga2 for several objectives)."""
+    sampler = "nsga2" if len(objectives) > 1 else "random"
+    text = SPEC.format(name=name, sampler=sampler, pruner=pruner, objectives=json.dumps(list(objectives)), data=data)
+    return parse_spec(text)
+
+
+def make_study(
+    *trials: FrozenTrial,
+    name: str = "synthetic",
+    pruner: str = "none",
+    objectives: tuple[str, ...] = ("test_accuracy",),
+    spec: StudySpec | None | str = "default",
+) -> StudyResults:
+    """The :class:`StudyResults` of these trials, numbered from 0, as :func:`record_of` reads them.
+
+    ``spec`` is the study's typed spec (``None``: a study not made by
+    actreg-search); by default :func:`make_spec` of ``name``, ``pruner`` and ``objectives``.
+    """
+    if spec == "default":
+        spec = make_spec(name, pruner, tuple(objectives))
+    records = tuple(dataclasses.replace(record_of(t), number=i) for i, t in enumerate(trials))
+    return StudyResults(name=name, trials=records, spec=spec, objectives=tuple(objectives))
+
+
+def make_big_study(n: int, objectives: tuple[str, ...] = ("test_accuracy",), seeds: int = 5, seed: int = 0) -> StudyResults:
+    """A synthetic study of ``n`` trials (about 5% failed or pruned), built as records directly (fast).
+
+    Accuracy falls and sparsity rises with the coefficient, plus noise; the
+    best trial and the best unregularized one have learning curves, as
+    ``load_results(..., curves="drawn")`` reads them.
+    """
+    rng = random.Random(seed)
+    records = []
+    for number in range(n):
+        reg = rng.choice(list(Regularizer))
+        placement = None if reg is Regularizer.NONE else rng.choice(list(Placement))
+        coefficient, units = 10 ** rng.uniform(-6, -2), int(2 ** rng.uniform(2, 10))
+        config = TrialConfig(
+            regularizer=reg,
+            placement=placement,
+            l1=coefficient if reg in (Regularizer.L1, Regularizer.L1_L2) else 0.0,
+            l2=coefficient if reg in (Regularizer.L2, Regularizer.L1_L2) else 0.0,
+            hidden_units=units,
+            epochs=10,
+        )
+        params: dict[str, Any] = {"regularizer": reg.value, "hidden_units": units}
+        dists: dict[str, Any] = {"regularizer": REGULARIZERS, "hidden_units": WIDTH}
+        if placement is not None:
+            params.update(placement=placement.value, coefficient=coefficient)
+            dists.update(placement=PLACEMENTS, coefficient=COEFFICIENT)
+        state = TrialState.COMPLETE if rng.random() < 0.95 else rng.choice([TrialState.FAIL, TrialState.PRUNED])
+        complete = state is TrialState.COMPLETE
+        level = 0.9 - 5 * coefficient + rng.gauss(0, 0.02)
+        test = tuple(min(1.0, level + rng.gauss(0, 0.01)) for _ in range(seeds))
+        sparsity = tuple(min(1.0, max(0.0, 0.3 + 30 * coefficient + rng.gauss(0, 0.05))) for _ in range(seeds))
+        per_seed = {
+            "test_accuracy": test,
+            "train_accuracy": tuple(min(1.0, t + 0.05) for t in test),
+            "gap": tuple(0.05 for _ in test),
+            "sparsity": sparsity,
+        }
+        values = (statistics.fmean(test), statistics.fmean(sparsity))[: len(objectives)]
+        records.append(
+            TrialRecord(
+                number=number,
+                state=state,
+                params=params,
+                config=config,
+                values=values if complete else (),
+                seeds=tuple(range(seeds)),
+                per_seed=per_seed if complete else {},
+                wall_time_s=1.0,
+                duration_s=1.0,
+                fail_reason=None if complete else "ValueError: boom",
+                distributions=dists,
+            )
+        )
+    results = StudyResults("big", tuple(records), make_spec("big", "none", tuple(objectives)), tuple(objectives))
+    epochs = tuple(range(1, 11))
+    curves = Curves(epochs, ((0.9,) * 10,) * seeds, ((0.85,) * 10,) * seeds)
+    drawn = {t.number for t in (results.best_trial, results.best_unregularized) if t is not None}
+    trials = tuple(dataclasses.replace(t, curves=curves) if t.number in drawn else t for t in records)
+    return dataclasses.replace(results, trials=trials)
+
+
+@pytest.fixture(scope="session")
+def big_study_factory() -> Callable[..., StudyResults]:
+    """:func:`make_big_study`."""
+    return make_big_study
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +243,7 @@ def trial_factory() -> Callable[..., FrozenTrial]:
 
 
 @pytest.fixture(scope="session")
-def study_factory() -> Callable[..., tuple[StudyResults, optuna.Study]]:
+def study_factory() -> Callable[..., StudyResults]:
     """:func:`make_study`."""
     return make_study
 
@@ -148,7 +262,8 @@ class RealStudy:
     n_trials: int
 
     def results(self) -> StudyResults:
-        return load_results(open_storage(self.url, create=False), self.name)
+        """The study's results, with the curves the dashboard draws."""
+        return load_results(open_storage(self.url, create=False), self.name, curves="drawn")
 
     def study(self) -> optuna.Study:
         return optuna.load_study(study_name=self.name, storage=self.url)

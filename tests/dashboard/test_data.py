@@ -20,7 +20,7 @@ CHARTS = (
 
 
 def test_no_trials_gives_a_note_for_every_chart(study_factory):
-    results, _ = study_factory()
+    results = study_factory()
     for chart in CHARTS:
         data = chart(results)
         assert isinstance(data, d.Unavailable), chart.__name__
@@ -29,7 +29,7 @@ def test_no_trials_gives_a_note_for_every_chart(study_factory):
 
 
 def test_no_finished_trial_says_what_the_trials_are_doing(study_factory, trial_factory):
-    results, _ = study_factory(trial_factory(TrialState.RUNNING), trial_factory(TrialState.RUNNING))
+    results = study_factory(trial_factory(TrialState.RUNNING), trial_factory(TrialState.RUNNING))
     for chart in CHARTS:
         data = chart(results)
         assert isinstance(data, d.Unavailable)
@@ -37,7 +37,7 @@ def test_no_finished_trial_says_what_the_trials_are_doing(study_factory, trial_f
 
 
 def test_only_failed_trials(study_factory, trial_factory):
-    results, _ = study_factory(
+    results = study_factory(
         trial_factory(TrialState.FAIL, fail_reason="non-finite loss on seed 0 at epoch 3"),
         trial_factory(TrialState.FAIL, fail_reason="ValueError: boom"),
         trial_factory(TrialState.PRUNED),
@@ -50,7 +50,7 @@ def test_only_failed_trials(study_factory, trial_factory):
 
 
 def test_one_trial(study_factory, trial_factory):
-    results, _ = study_factory(trial_factory(test=(0.8, 0.9), sparsity=(0.4, 0.6), hidden_units=64))
+    results = study_factory(trial_factory(test=(0.8, 0.9), sparsity=(0.4, 0.6), hidden_units=64))
     history = d.optimization_history(results)
     assert isinstance(history, d.HistoryData)
     assert history.numbers == (0,) and history.best_so_far == (pytest.approx(0.85),) and history.best_number == 0
@@ -84,7 +84,7 @@ def test_one_trial(study_factory, trial_factory):
 
 def test_grid_study_with_fixed_coefficient_and_width(study_factory, trial_factory):
     """The tutorial grid: none, l1 1e-4 before and after the activation, width fixed at 500."""
-    results, _ = study_factory(
+    results = study_factory(
         trial_factory(regularizer="none", grid=True, hidden_units=500, test=(0.90, 0.92)),
         trial_factory(regularizer="l1", placement="pre_activation", grid=True, hidden_units=500, test=(0.95, 0.93)),
         trial_factory(regularizer="l1", placement="post_activation", grid=True, hidden_units=500, test=(0.91, 0.91)),
@@ -111,7 +111,7 @@ def test_grid_study_with_fixed_coefficient_and_width(study_factory, trial_factor
 
 
 def test_no_unregularized_trial(study_factory, trial_factory):
-    results, _ = study_factory(
+    results = study_factory(
         trial_factory(regularizer="l2", placement="pre_activation", coefficient=1e-3, hidden_units=16),
         trial_factory(regularizer="l2", placement="pre_activation", coefficient=1e-5, hidden_units=64),
         trial_factory(regularizer="l1_l2", placement="kernel", coefficient=1e-4, l2_coefficient=3e-4, hidden_units=256),
@@ -135,7 +135,7 @@ def test_no_unregularized_trial(study_factory, trial_factory):
 
 
 def test_regularized_trials_missing_gives_path_note_with_reference(study_factory, trial_factory):
-    results, _ = study_factory(trial_factory(regularizer="none", test=(0.9, 0.8)))
+    results = study_factory(trial_factory(regularizer="none", test=(0.9, 0.8)))
     path = d.regularization_path(results)
     assert isinstance(path, d.Unavailable) and "0.850 ± 0.071" in path.reason
     assert isinstance(d.coefficient_width(results), d.Unavailable)
@@ -143,7 +143,7 @@ def test_regularized_trials_missing_gives_path_note_with_reference(study_factory
 
 
 def test_history_best_so_far_and_failed_trials_in_between(study_factory, trial_factory):
-    results, _ = study_factory(
+    results = study_factory(
         trial_factory(test=(0.7, 0.7)),
         trial_factory(TrialState.FAIL, fail_reason="x"),
         trial_factory(test=(0.9, 0.9)),
@@ -156,19 +156,19 @@ def test_history_best_so_far_and_failed_trials_in_between(study_factory, trial_f
 
 
 def test_identical_params_block_importances(study_factory, trial_factory):
-    results, _ = study_factory(trial_factory(test=(0.9, 0.9)), trial_factory(test=(0.8, 0.8)))
+    results = study_factory(trial_factory(test=(0.9, 0.9)), trial_factory(test=(0.8, 0.8)))
     assert "same parameters" in d.param_chart_check(results, min_trials=2).reason
     assert d.param_chart_check(results, min_trials=1) is None
 
 
-def test_pareto_front():
-    points = [(0, 0.1, 0.9), (1, 0.5, 0.8), (2, 0.4, 0.7), (3, 0.9, 0.5), (4, 0.9, 0.4), (5, 0.5, 0.8)]
-    assert d.pareto_front(points) == (0, 1, 5, 3)
-    assert d.pareto_front([]) == ()
+def test_sparsity_front_by_ascending_sparsity(study_factory, trial_factory):
+    points = [(0.1, 0.9), (0.5, 0.8), (0.4, 0.7), (0.9, 0.5), (0.9, 0.4), (0.5, 0.8)]  # (sparsity, accuracy)
+    results = study_factory(*(trial_factory(test=(a, a), sparsity=(s, s)) for s, a in points))
+    assert d.sparsity_tradeoff(results).pareto == (0, 1, 5, 3)
 
 
 def test_strength_and_describe(study_factory, trial_factory):
-    results, _ = study_factory(
+    results = study_factory(
         trial_factory(regularizer="l1_l2", placement="kernel", coefficient=1e-3, l2_coefficient=1e-4, hidden_units=8),
         trial_factory(regularizer="none", hidden_units=500),
     )
@@ -179,7 +179,7 @@ def test_strength_and_describe(study_factory, trial_factory):
 
 
 def test_collinear_trials_give_no_surface(study_factory, trial_factory):
-    results, _ = study_factory(
+    results = study_factory(
         *(trial_factory(coefficient=1e-4, hidden_units=w) for w in (8, 16, 32)),
     )
     width = d.coefficient_width(results)
@@ -211,3 +211,109 @@ def test_real_study(real_study):
     plain = [t for t in results.completed if t.config.placement is None]
     assert (path.reference is not None) == bool(plain)
     assert sum(len(line.numbers) for line in path.lines) == len(completed) - len(plain)
+
+
+# --------------------------------------------------------------------------- multi-objective, drawn trials, big studies
+
+
+def multi_objective_study(study_factory, trial_factory):
+    """Four trials of a ["test_accuracy", "sparsity"] study: #0, #1 and #3 on the front, #2 dominated by #1."""
+    points = [(0.95, 0.2), (0.90, 0.6), (0.85, 0.5), (0.80, 0.9)]  # (accuracy, sparsity)
+    return study_factory(
+        *(
+            trial_factory(
+                regularizer="none" if i == 0 else "l1",
+                coefficient=10 ** -(5 - i),
+                hidden_units=8 * 2**i,
+                test=(a, a),
+                sparsity=(s, s),
+                objectives=2,
+            )
+            for i, (a, s) in enumerate(points)
+        ),
+        objectives=("test_accuracy", "sparsity"),
+    )
+
+
+def test_multi_objective_study_gives_optuna_one_target_per_objective(study_factory, trial_factory):
+    results = multi_objective_study(study_factory, trial_factory)
+    assert results.multi_objective and results.pareto_front == {0, 1, 3}
+
+    source = d.optuna_input(results)
+    assert isinstance(source, d.OptunaInput) and source.note is None
+    assert [(t.index, t.key, t.name) for t in source.targets] == [
+        (0, "test_accuracy", "mean test accuracy"),
+        (1, "sparsity", "mean sparsity"),
+    ]
+    assert len(source.study.directions) == 2
+    trials = source.study.get_trials()
+    assert [t.user_attrs["trial"] for t in trials] == [0, 1, 2, 3]
+    assert [source.targets[1](t) for t in trials] == pytest.approx([0.2, 0.6, 0.5, 0.9])
+    assert trials[1].params == results.trials[1].params
+
+    sparsity = d.sparsity_tradeoff(results)  # the study's own front, by ascending sparsity
+    assert sparsity.pareto == (0, 1, 3)
+
+
+def test_learning_curves_are_the_best_and_best_unregularized_trials(study_factory, trial_factory):
+    """The best trial has no curves: a note says so; another trial's curves are not passed off as the best's."""
+    results = study_factory(
+        trial_factory(test=(0.95, 0.95), curves=False),
+        trial_factory(test=(0.90, 0.90)),
+        trial_factory(regularizer="none", test=(0.85, 0.85)),
+    )
+    assert results.best_trial.number == 0 and results.best_unregularized.number == 2
+    curves = d.learning_curves(results)
+    assert [c.number for c in curves.trials] == [2]
+    assert curves.trials[0].title.startswith("best unregularized trial #2")
+    assert "The best trial #0 l1 · kernel" in curves.note and "has no learning curves recorded" in curves.note
+
+    results = study_factory(trial_factory(test=(0.95, 0.95), curves=False), trial_factory(test=(0.9, 0.9)))
+    none = d.learning_curves(results)
+    assert isinstance(none, d.Unavailable) and "has no learning curves recorded" in none.reason
+
+
+def test_evenly_and_quantile_sample():
+    assert d.evenly(list(range(10)), 3) == [0, 4, 9]
+    assert d.evenly([1, 2], 5) == [1, 2] and d.evenly([1, 2, 3], 0) == []
+    values = d.quantile_sample([float(v) for v in range(1001)], 11)
+    assert values == tuple(float(v) for v in range(0, 1001, 100))
+
+
+def test_a_big_study_is_thinned_with_the_best_trials_kept(big_study_factory):
+    results = big_study_factory(3000)
+    completed = results.completed
+    best = results.best_trial.number
+
+    history = d.optimization_history(results, limit=200)
+    assert len(history.numbers) <= 200 + 20 and best in history.numbers
+    assert history.best_so_far[-1] == max(t.value for t in completed)  # exact: every new best is drawn
+    assert f"Drawn from {len(history.numbers):,} of {len(completed):,} completed trials" in history.note
+
+    path = d.regularization_path(results, limit=120)
+    assert sum(len(line.numbers) for line in path.lines) <= 120 and "Drawn from" in path.note
+    assert path.reference.n_trials == sum(1 for t in completed if t.config.placement is None)  # not thinned
+
+    sparsity = d.sparsity_tradeoff(results, limit=150)
+    assert len(sparsity.points) == 150 and set(sparsity.pareto) <= {p.number for p in sparsity.points}
+
+    width = d.coefficient_width(results, limit=100)
+    assert len(width.points) == 100 and width.grid is not None and "The surface uses every trial" in width.note
+
+    source = d.optuna_input(results, limit=80)
+    numbers = [t.user_attrs["trial"] for t in source.study.get_trials()]
+    assert len(numbers) == 80 and best in numbers and numbers == sorted(numbers)
+    assert source.note.startswith(f"Drawn from 80 of {len(completed):,} completed trials")
+
+    boxes = d.seed_distributions(results)
+    group = boxes.accuracy_by_placement[0]
+    assert group.n_runs > d.MAX_BOX_POINTS and len(group.values) == d.MAX_BOX_POINTS
+    assert min(group.values) == min(v for t in completed if t.config.placement is None for v in t.per_seed["test_accuracy"])
+    assert "evenly spaced ranks" in boxes.note
+
+
+def test_a_big_multi_objective_study_keeps_its_pareto_front(big_study_factory):
+    results = big_study_factory(2000, objectives=("test_accuracy", "sparsity"))
+    source = d.optuna_input(results, limit=60)
+    numbers = {t.user_attrs["trial"] for t in source.study.get_trials()}
+    assert results.pareto_front <= numbers and len(numbers) == 60

@@ -12,11 +12,12 @@ from optuna.trial import TrialState
 from plotly.offline import get_plotlyjs
 
 from actreg_search.dashboard import build_sections, load_dashboard, render_report, write_report
-from actreg_search.dashboard.report import NO_STUDY
 from actreg_search.errors import StorageError, UserError
 
-PLOT_DIV = re.compile(r'<div id="(chart-[a-z]+)" class="plotly-graph-div"')
-NOTE = re.compile(r'<div class="note" data-note="([a-z]+)">([^<]*)</div>')
+from .conftest import make_spec
+
+PLOT_DIV = re.compile(r'<div id="(chart-[a-z_-]+)" class="plotly-graph-div"')
+NOTE = re.compile(r'<div class="note" data-note="([a-z_-]+)">([^<]*)</div>')
 CHART_KEYS = ("history", "importance", "parallel", "path", "sparsity", "curves", "boxes", "width", "slice")
 
 
@@ -50,8 +51,8 @@ def shapes(trial):
 @pytest.mark.parametrize("shape", ["empty", "running", "failed", "one trial", "grid", "no unregularized"])
 def test_every_study_shape_renders_with_notes_in_place_of_charts(shape, trial_factory, study_factory):
     trials, noted = shapes(trial_factory)[shape]
-    results, study = study_factory(*trials)
-    page = render_report(results, study)
+    results = study_factory(*trials)
+    page = render_report(results)
     drawn = set(PLOT_DIV.findall(page))
     notes = dict(NOTE.findall(page))
     assert drawn == {f"chart-{k}" for k in CHART_KEYS if k not in noted}
@@ -64,43 +65,33 @@ def test_every_study_shape_renders_with_notes_in_place_of_charts(shape, trial_fa
 
 
 def test_notes_explain_the_study(trial_factory, study_factory):
-    results, study = study_factory(trial_factory(TrialState.FAIL, fail_reason="non-finite loss on seed 0 at epoch 2"))
-    page = render_report(results, study)
+    results = study_factory(trial_factory(TrialState.FAIL, fail_reason="non-finite loss on seed 0 at epoch 2"))
+    page = render_report(results)
     assert "No completed trial yet (1 failed)" in page
     assert "non-finite loss on seed 0 at epoch 2" in page  # in the table
 
-    results, study = study_factory(trial_factory(regularizer="l1", hidden_units=64))
-    page = render_report(results, study)
+    results = study_factory(trial_factory(regularizer="l1", hidden_units=64))
+    page = render_report(results)
     assert "Needs at least 2 completed trials; the study has 1." in page
     assert "No unregularized trial has completed" in page
 
 
-def test_without_the_optuna_study_its_charts_are_a_note(trial_factory, study_factory):
-    results, _ = study_factory(
-        trial_factory(hidden_units=16), trial_factory(hidden_units=32), trial_factory(regularizer="none")
-    )
-    page = render_report(results)
-    notes = dict(NOTE.findall(page))
-    assert set(notes) == {"importance", "parallel", "slice"}
-    assert all(note == NO_STUDY.replace("'", "&#x27;") for note in notes.values())
-
-
 def test_optuna_caveats_are_shown(trial_factory, study_factory):
-    results, study = study_factory(
+    results = study_factory(
         trial_factory(regularizer="l1_l2", placement="kernel", coefficient=1e-3, l2_coefficient=1e-4, test=(0.7, 0.7)),
         trial_factory(regularizer="l1", placement="kernel", coefficient=1e-4, test=(0.9, 0.9)),
         trial_factory(regularizer="none", hidden_units=64, test=(0.8, 0.8)),
     )
-    importance = build_sections(results, study)[1].charts[0]
+    importance = build_sections(results)[1].charts[0]
     assert importance.figure is not None
     assert any("less than 2 trials" in c for c in importance.caveats)
-    assert "Optuna: Some regimes" in render_report(results, study)
+    assert "Optuna: Some regimes" in render_report(results)
 
 
 def test_write_report(tmp_path: Path, trial_factory, study_factory):
-    results, study = study_factory(trial_factory())
+    results = study_factory(trial_factory())
     path = tmp_path / "report.html"
-    write_report(results, path, study=study)
+    write_report(results, path)
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
     with pytest.raises(UserError, match="does not exist"):
@@ -108,8 +99,10 @@ def test_write_report(tmp_path: Path, trial_factory, study_factory):
 
 
 def test_load_dashboard_needs_an_existing_study(real_study, tmp_path: Path):
-    results, study = load_dashboard(real_study.url, real_study.name)
-    assert results.name == study.study_name == real_study.name
+    results = load_dashboard(real_study.url, real_study.name)
+    assert results.name == real_study.name and len(results.trials) == real_study.n_trials
+    assert results.best_trial.curves  # the drawn trials' curves are loaded
+    assert all(t.curves is None for t in results.trials if t.number not in {results.best_trial.number, results.best_unregularized and results.best_unregularized.number})
     with pytest.raises(StorageError, match="no study named 'nope'"):
         load_dashboard(real_study.url, "nope")
     with pytest.raises(StorageError, match="no database"):
@@ -118,9 +111,9 @@ def test_load_dashboard_needs_an_existing_study(real_study, tmp_path: Path):
 
 
 def test_report_of_a_real_study_in_headless_chromium(real_study, chromium, tmp_path: Path):
-    results, study = real_study.results(), real_study.study()
+    results = real_study.results()
     path = tmp_path / "report.html"
-    write_report(results, path, study=study)
+    write_report(results, path)
     expected = set(PLOT_DIV.findall(path.read_text(encoding="utf-8")))
     assert {"chart-history", "chart-importance", "chart-path", "chart-curves", "chart-boxes"} <= expected
 
@@ -146,9 +139,9 @@ def test_report_of_a_real_study_in_headless_chromium(real_study, chromium, tmp_p
 
 
 def test_report_of_only_failed_trials_in_headless_chromium(trial_factory, study_factory, chromium, tmp_path: Path):
-    results, study = study_factory(trial_factory(TrialState.FAIL, fail_reason="ValueError: boom"))
+    results = study_factory(trial_factory(TrialState.FAIL, fail_reason="ValueError: boom"))
     path = tmp_path / "failed.html"
-    write_report(results, path, study=study)
+    write_report(results, path)
     check = chromium.check_page(path, tmp_path / "failed.png")
     assert check.errors == ()
     assert check.plots == {}
@@ -158,11 +151,98 @@ def test_report_of_only_failed_trials_in_headless_chromium(trial_factory, study_
 def test_summary_shows_the_paired_best_vs_baseline_comparison(trial_factory, study_factory):
     seeds5 = dict(test=(0.80, 0.82, 0.84, 0.81, 0.83), train=(1.0,) * 5, sparsity=(0.5,) * 5)
     baseline = trial_factory(regularizer="none", placement=None, **{**seeds5, "test": (0.78, 0.80, 0.80, 0.79, 0.80)})
-    results, study = study_factory(baseline, trial_factory(regularizer="l1", **seeds5))
-    page = render_report(results, study)
+    results = study_factory(baseline, trial_factory(regularizer="l1", **seeds5))
+    page = render_report(results)
     assert 'id="best-vs-baseline"' in page
     line = page.split('id="best-vs-baseline"')[1].split("</div>")[0]
     assert "beats trial" in line and "95% CI" in line and "ahead in 5 of 5 seeds" in line
 
-    results, study = study_factory(trial_factory(regularizer="l1"))
-    assert "Best vs baseline, paired over seeds</b>: not available" in render_report(results, study)
+    results = study_factory(trial_factory(regularizer="l1"))
+    assert "Best vs baseline, paired over seeds</b>: not available" in render_report(results)
+
+
+# --------------------------------------------------------------------------- multi-objective, header, axes, big studies
+
+MO_CHARTS = {
+    "history",
+    *(f"{chart}-{objective}" for chart in ("importance", "parallel", "slice") for objective in ("test_accuracy", "sparsity")),
+    "path",
+    "sparsity",
+    "pareto",
+    "curves",
+    "boxes",
+    "width",
+}
+
+
+def multi_objective_results(trial_factory, study_factory):
+    points = [(0.95, 0.2, "none"), (0.90, 0.6, "l1"), (0.85, 0.5, "l2"), (0.80, 0.9, "l1"), (0.88, 0.3, "l2")]
+    return study_factory(
+        *(
+            trial_factory(
+                regularizer=reg,
+                coefficient=10 ** -(5 - i * 0.7),
+                hidden_units=8 * 2**i,
+                test=(a, a - 0.01),
+                sparsity=(s, s),
+                objectives=2,
+            )
+            for i, (a, s, reg) in enumerate(points)
+        ),
+        objectives=("test_accuracy", "sparsity"),
+    )
+
+
+def test_a_multi_objective_study_draws_every_view(trial_factory, study_factory):
+    """Optuna's charts once per objective (target=), and Optuna's Pareto front; nothing 'could not be drawn'."""
+    results = multi_objective_results(trial_factory, study_factory)
+    page = render_report(results)
+    assert "could not be drawn" not in page and not NOTE.findall(page)
+    assert set(PLOT_DIV.findall(page)) == {f"chart-{k}" for k in MO_CHARTS}
+    assert 'id="pareto-front"' in page and "Pareto front</b>: 3 trials" in page
+    assert "objectives test_accuracy + sparsity" in page
+    sections = {c.key: c for s in build_sections(results) for c in s.charts}
+    assert sections["slice-sparsity"].figure.layout.yaxis.title.text == "mean sparsity"
+    pareto = sections["pareto"].figure
+    assert pareto.layout.xaxis.title.text == "mean test accuracy" and pareto.layout.yaxis.title.text == "mean sparsity"
+
+
+def test_header_gives_a_fractional_split_in_percent(trial_factory, study_factory):
+    spec = make_spec(data='name = "digits"\ntrain_size = 0.3')
+    page = render_report(study_factory(trial_factory(), spec=spec))
+    assert "<span>digits: 30% train / 70% test</span>" in page and "0.3 train" not in page
+    page = render_report(study_factory(trial_factory()))
+    assert "<span>circles: 30 train / 70 test</span>" in page
+
+
+def test_trial_and_epoch_axes_have_whole_number_ticks(trial_factory, study_factory):
+    results = study_factory(trial_factory(test=(0.8, 0.8)), trial_factory(test=(0.9, 0.9)))
+    charts = {c.key: c for s in build_sections(results) for c in s.charts}
+    xaxis = charts["history"].figure.layout.xaxis
+    assert xaxis.tickformat == "d" and xaxis.tickmode == "linear" and xaxis.dtick == 1
+    curves = charts["curves"].figure.layout.xaxis
+    assert curves.tickformat == "d" and curves.dtick == 1
+
+
+def test_a_big_study_renders_thinned(big_study_factory):
+    results = big_study_factory(2600)
+    page = render_report(results)
+    assert "could not be drawn" not in page
+    drawn = set(PLOT_DIV.findall(page))
+    assert {f"chart-{k}" for k in CHART_KEYS} == drawn
+    assert f"Drawn from 1,000 of {len(results.completed):,} completed trials" in page  # Optuna's charts
+    assert f"Drawn from 2,000 of {len(results.completed):,} completed trials" in page  # history
+    rows = page.count('<tr class="state-')
+    others = len(results.trials) - len(results.completed)
+    assert rows == 1_000 + others
+    assert f"actreg-search export big --trials trials.csv writes every trial" in page
+
+
+def test_a_multi_objective_report_in_headless_chromium(trial_factory, study_factory, chromium, tmp_path: Path):
+    path = tmp_path / "multi.html"
+    write_report(multi_objective_results(trial_factory, study_factory), path)
+    check = chromium.check_page(path, tmp_path / "multi.png")
+    assert check.errors == () and check.notes == ()
+    assert set(check.plots) == {f"chart-{k}" for k in MO_CHARTS}
+    for plot, (svgs, traces) in check.plots.items():
+        assert svgs >= 1 and traces >= 1, f"{plot}: {svgs} svg, {traces} traces drawn"

@@ -13,7 +13,7 @@ def column(name: str) -> int:
 
 
 def test_every_state_is_a_row_with_its_reason(study_factory, trial_factory):
-    results, _ = study_factory(
+    results = study_factory(
         trial_factory(test=(0.9, 0.8), hidden_units=64),
         trial_factory(TrialState.FAIL, fail_reason="non-finite loss on seed 1 at epoch 7"),
         trial_factory(TrialState.PRUNED),
@@ -38,14 +38,14 @@ def test_every_state_is_a_row_with_its_reason(study_factory, trial_factory):
 
 
 def test_numeric_columns_have_numeric_keys(study_factory, trial_factory):
-    results, _ = study_factory(trial_factory(), trial_factory(regularizer="l2", placement="post_activation"))
+    results = study_factory(trial_factory(), trial_factory(regularizer="l2", placement="post_activation"))
     for row in trial_table(results).rows:
         for i in NUMERIC:
             assert row[i].key is None or isinstance(row[i].key, (int, float))
 
 
 def test_html_is_escaped_and_sortable(study_factory, trial_factory):
-    results, _ = study_factory(trial_factory(TrialState.FAIL, fail_reason="<script>alert(1)</script>"))
+    results = study_factory(trial_factory(TrialState.FAIL, fail_reason="<script>alert(1)</script>"))
     page = table_html(trial_table(results))
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'class="trials sortable"' in page and page.count("<th ") == len(COLUMNS)
@@ -53,5 +53,17 @@ def test_html_is_escaped_and_sortable(study_factory, trial_factory):
 
 
 def test_no_trials(study_factory):
-    results, _ = study_factory()
+    results = study_factory()
     assert trial_table(results).rows == ()
+
+
+def test_a_big_study_lists_its_best_and_latest_trials(big_study_factory):
+    results = big_study_factory(400)
+    others = [t.number for t in results.trials if not t.complete]
+    table = trial_table(results, max_rows=50, max_other=5)
+    listed = [int(row[column("trial")].text) for row in table.rows]
+    assert listed == sorted({t.number for t in results.ranked[:50]} | set(others[-5:]))
+    assert f"Listing 50 of {len(results.completed):,} completed trials (the best)" in table.note
+    assert f"5 of {len(others)} others (the latest)" in table.note
+    assert "actreg-search export big --trials trials.csv writes every trial" in table.note
+    assert trial_table(results).note is None  # 400 trials fit: every one is listed

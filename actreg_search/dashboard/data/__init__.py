@@ -1,0 +1,128 @@
+"""Each chart's data, computed by a pure function over :class:`StudyResults`.
+
+Every function here takes the study's results and returns a frozen dataclass
+holding exactly what its chart draws, or :class:`Unavailable` with the reason
+the chart cannot be drawn (no completed trial, one trial, no unregularized
+trial...). Nothing here renders, reads storage or raises for a study's shape,
+so the data of every chart is tested without a browser. Big studies are
+thinned to fixed limits (:mod:`~actreg_search.dashboard.data.thinning`).
+
+* :mod:`~actreg_search.dashboard.data.base`: the note, labels, usable trials;
+* :mod:`~actreg_search.dashboard.data.thinning`: the limits and the sampling rule;
+* :mod:`~actreg_search.dashboard.data.accuracy`: history, regularization path, accuracy × sparsity;
+* :mod:`~actreg_search.dashboard.data.seeds`: learning curves, per-seed boxes;
+* :mod:`~actreg_search.dashboard.data.surface`: coefficient × hidden width;
+* :mod:`~actreg_search.dashboard.data.params`: the in-memory Optuna study Optuna's charts are drawn from.
+"""
+
+from __future__ import annotations
+
+from actreg_search.dashboard.data.accuracy import (
+    HistoryData,
+    PathData,
+    PathLine,
+    ReferenceBand,
+    SparsityData,
+    SparsityPoint,
+    optimization_history,
+    regularization_path,
+    sparsity_tradeoff,
+)
+from actreg_search.dashboard.data.base import (
+    PLACEMENTS,
+    REGULARIZERS,
+    UNREGULARIZED,
+    Unavailable,
+    describe,
+    group_of,
+    nothing_completed,
+    rank,
+    strength,
+    usable,
+)
+from actreg_search.dashboard.data.params import (
+    OptunaInput,
+    Target,
+    optuna_input,
+    param_chart_check,
+    searched_params,
+    targets,
+)
+from actreg_search.dashboard.data.seeds import (
+    BoxData,
+    BoxGroup,
+    CurveBand,
+    CurvesData,
+    TrialCurves,
+    learning_curves,
+    seed_distributions,
+)
+from actreg_search.dashboard.data.surface import (
+    GRID_POINTS,
+    SurfaceGrid,
+    WidthData,
+    WidthPoint,
+    coefficient_width,
+    interpolate_surface,
+)
+from actreg_search.dashboard.data.thinning import (
+    MAX_BOX_POINTS,
+    MAX_OPTUNA_TRIALS,
+    MAX_OTHER_ROWS,
+    MAX_POINTS,
+    MAX_TABLE_ROWS,
+    Sample,
+    evenly,
+    quantile_sample,
+    sample,
+)
+
+__all__ = [
+    "GRID_POINTS",
+    "MAX_BOX_POINTS",
+    "MAX_OPTUNA_TRIALS",
+    "MAX_OTHER_ROWS",
+    "MAX_POINTS",
+    "MAX_TABLE_ROWS",
+    "PLACEMENTS",
+    "REGULARIZERS",
+    "UNREGULARIZED",
+    "BoxData",
+    "BoxGroup",
+    "CurveBand",
+    "CurvesData",
+    "HistoryData",
+    "OptunaInput",
+    "PathData",
+    "PathLine",
+    "ReferenceBand",
+    "Sample",
+    "SparsityData",
+    "SparsityPoint",
+    "SurfaceGrid",
+    "Target",
+    "TrialCurves",
+    "Unavailable",
+    "WidthData",
+    "WidthPoint",
+    "coefficient_width",
+    "describe",
+    "evenly",
+    "group_of",
+    "interpolate_surface",
+    "learning_curves",
+    "nothing_completed",
+    "optimization_history",
+    "optuna_input",
+    "param_chart_check",
+    "quantile_sample",
+    "rank",
+    "regularization_path",
+    "sample",
+    "searched_params",
+    "seed_distributions",
+    "sparsity_tradeoff",
+    "strength",
+    "targets",
+    "usable",
+]

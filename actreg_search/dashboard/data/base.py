@@ -1,0 +1,97 @@
+"""What every chart's data shares: the "cannot be drawn" note, trial labels and the usable trials.
+
+Coefficients are compared on one axis, ``log10`` of the penalty's strength:
+the coefficient of ``l1`` and ``l2``, and ``l1 + l2`` for ``l1_l2``
+(:func:`strength`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from optuna.trial import TrialState
+
+from actreg_search.config import TrialConfig
+from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.vocab import Placement, Regularizer
+
+#: Label of the unregularized model where a placement is expected.
+UNREGULARIZED = "none"
+REGULARIZERS = tuple(r.value for r in Regularizer)
+PLACEMENTS = tuple(p.value for p in Placement)
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a chart cannot be drawn; the report shows the reason in its place.
+
+    Attributes:
+        reason: One or two sentences for the reader.
+    """
+
+    reason: str
+
+
+def strength(config: TrialConfig) -> float | None:
+    """The penalty's strength on one axis: ``l1``, ``l2``, or ``l1 + l2``; ``None`` if unregularized."""
+    if config.regularizer is Regularizer.NONE:
+        return None
+    value = config.l1 + config.l2
+    return value if value > 0 and math.isfinite(value) else None
+
+
+def group_of(config: TrialConfig) -> str:
+    """A config's regularizer and placement, e.g. ``l1 · pre_activation`` (``none`` if unregularized)."""
+    if config.placement is None:
+        return UNREGULARIZED
+    return f"{config.regularizer.value} · {config.placement.value}"
+
+
+def describe(trial: TrialRecord) -> str:
+    """A short description of a trial, e.g. ``#4 l1 · kernel 1.0e-04, 500 units``."""
+    if trial.config is None:
+        params = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
+        return f"#{trial.number} {params}".rstrip()
+    return f"#{trial.number} {trial.config.label()}"
+
+
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def usable(results: StudyResults) -> list[TrialRecord]:
+    """Completed trials with a config and per-seed test accuracies, by number."""
+    return [t for t in results.completed if t.config is not None and t.per_seed.get("test_accuracy")]
+
+
+def rank(trials: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """Trials best first, by :attr:`TrialRecord.rank_key` (the order of :attr:`StudyResults.ranked`)."""
+    return sorted(trials, key=lambda t: t.rank_key)
+
+
+def finite(value: float | None) -> bool:
+    """Whether ``value`` is a finite number."""
+    return value is not None and math.isfinite(value)
+
+
+def nothing_completed(results: StudyResults) -> Unavailable:
+    """The note for a study with no usable completed trial, naming what the trials did instead."""
+    if not results.trials:
+        return Unavailable("The study has no trials yet.")
+    counts = [
+        f"{n} {label}"
+        for state, label in (
+            (TrialState.FAIL, "failed"),
+            (TrialState.PRUNED, "pruned"),
+            (TrialState.RUNNING, "running"),
+            (TrialState.WAITING, "waiting"),
+        )
+        if (n := results.count(state))
+    ]
+    done = len(results.completed)
+    if done:
+        counts.insert(0, f"{done} completed without recorded seeds (not made by actreg-search?)")
+    what = ", ".join(counts) if counts else "none finished"
+    return Unavailable(f"No completed trial yet ({what}); the table below lists every trial and why it failed.")

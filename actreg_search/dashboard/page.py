@@ -1,0 +1,188 @@
+"""The report's HTML pieces: a chart's ``<div>``, a section, the header, the summary and the trial table."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from actreg_search import stats
+from actreg_search.dashboard import data as d
+from actreg_search.dashboard.figures import HEIGHT
+from actreg_search.dashboard.table import table_html, trial_table
+from actreg_search.errors import UserError
+from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.spec import StudySpec
+
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
+#: Pareto-optimal trials listed in the summary of a multi-objective study.
+SUMMARY_FRONT = 5
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the report, drawn or explained.
+
+    Attributes:
+        key: HTML id suffix, e.g. ``history`` or ``slice-sparsity``.
+        title: Heading.
+        figure: The plotly figure, or ``None`` if it cannot be drawn.
+        note: Shown in place of a missing figure, or under a drawn one.
+        caveats: Warnings Optuna gave while drawing.
+    """
+
+    key: str
+    title: str
+    figure: go.Figure | None
+    note: str | None = None
+    caveats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled group of charts with a caption saying what they show."""
+
+    key: str
+    title: str
+    caption: str
+    charts: tuple[Chart, ...]
+
+
+def figure_html(figure: go.Figure, div_id: str) -> str:
+    """One figure as a ``<div>`` and the script drawing it (plotly.js is in the page's head)."""
+    height = figure.layout.height or HEIGHT
+    return pio.to_html(
+        figure,
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config=PLOTLY_CONFIG,
+        default_width="100%",
+        default_height=f"{height}px",
+    )
+
+
+def section_html(section: Section) -> str:
+    """A section: its heading, caption, and each chart or the note in its place."""
+    parts = [
+        f'<section id="{section.key}">',
+        f"<h2>{html.escape(section.title)}</h2>",
+        f'<p class="caption">{html.escape(section.caption)}</p>',
+    ]
+    for chart in section.charts:
+        parts.append(f'<div class="chart" data-chart="{chart.key}">')
+        if chart.title:
+            parts.append(f"<h3>{html.escape(chart.title)}</h3>")
+        if chart.figure is None:
+            parts.append(f'<div class="note" data-note="{chart.key}">{html.escape(chart.note or "Not available.")}</div>')
+        else:
+            parts.append(figure_html(chart.figure, f"chart-{chart.key}"))
+            if chart.note:
+                parts.append(f'<p class="chart-note">{html.escape(chart.note)}</p>')
+        if chart.caveats:
+            items = "".join(f"<li>Optuna: {html.escape(c)}</li>" for c in chart.caveats)
+            parts.append(f'<ul class="caveats">{items}</ul>')
+        parts.append("</div>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def trials_html(results: StudyResults) -> str:
+    """The table of all trials (the best ones, for a big study), with its caption."""
+    table = trial_table(results)
+    note = "" if results.trials else '<div class="note" data-note="trials">The study has no trials yet.</div>'
+    if table.note:
+        note = f'<p class="chart-note" id="trials-note">{html.escape(table.note)}</p>'
+    return (
+        '<section id="trials"><h2>8. All trials</h2>'
+        '<p class="caption">Every trial in any state; click a column heading to sort (again to reverse). '
+        "Accuracies are means over seeds; time is the training time of all seeds. Failed and pruned trials "
+        "say why in the last column.</p>"
+        f'{note}<div class="table-wrap">{table_html(table)}</div></section>'
+    )
+
+
+def meta_html(results: StudyResults) -> str:
+    """The header's facts: trial counts, and the study file's sampler, seeds, model and data split."""
+    counts = results.counts
+    items = [f"{counts.total} trials", f"{counts.complete} complete"]
+    for label, n in (("pruned", counts.pruned), ("failed", counts.failed), ("running", counts.running)):
+        if n:
+            items.append(f"{n} {label}")
+    if results.multi_objective:
+        items.append("objectives " + " + ".join(results.objectives))
+    spec = results.spec
+    if spec is not None:
+        items.append(f"sampler {spec.study.sampler.value}")
+        items.append(f"{len(spec.study.seeds)} seeds")
+        model = spec.model
+        items.append(f"{model.epochs} epochs, {model.activation}, engine {model.engine.value}")
+        items.append(split(spec))
+    return "".join(f"<span>{html.escape(str(i))}</span>" for i in items)
+
+
+def split(spec: StudySpec) -> str:
+    """The data and its split, e.g. ``circles: 30 train / 70 test`` or ``digits: 30% train / 70% test``."""
+    data = spec.data
+    if isinstance(data.train_size, float) and data.train_size < 1:
+        return f"{data.name.value}: {data.train_size:.0%} train / {1 - data.train_size:.0%} test"
+    if data.n_samples is not None:
+        return f"{data.name.value}: {int(data.train_size)} train / {data.n_samples - int(data.train_size)} test"
+    return f"{data.name.value}: {int(data.train_size)} train, the rest test"
+
+
+def summary_html(results: StudyResults) -> str:
+    """The best trial, the best unregularized one, the paired comparison; the Pareto front if several objectives."""
+    best, plain = results.best_trial, results.best_unregularized
+    if best is None or not d.usable(results):
+        reason = html.escape(d.nothing_completed(results).reason)
+        return f'<section id="summary"><div class="note">{reason}</div></section>'
+    rows = [best_html("Best trial", best)]
+    if plain is not None and plain.number != best.number:
+        rows.append(best_html("Best unregularized trial", plain))
+    elif plain is None:
+        rows.append('<div class="best">No unregularized trial has completed.</div>')
+    if results.multi_objective:
+        rows.append(front_html(results, results.best(SUMMARY_FRONT)))
+    rows.append(comparison_html(results))
+    return f'<section id="summary"><div class="summary">{"".join(rows)}</div></section>'
+
+
+def front_html(results: StudyResults, front: Sequence[TrialRecord]) -> str:
+    """The Pareto front's size and its best few trials (by mean test accuracy) with every objective."""
+    items = "".join(
+        "<li>{}: {}</li>".format(
+            html.escape(d.describe(t)),
+            ", ".join(f"{name} {value:.4f}" for name, value in zip(results.objectives, t.values, strict=False)),
+        )
+        for t in front
+    )
+    size = len(results.pareto_front)
+    shown = f", the {len(front)} most accurate:" if size > len(front) else ":"
+    return f'<div class="best" id="pareto-front"><b>Pareto front</b>: {size} trials{shown}<ul>{items}</ul></div>'
+
+
+def comparison_html(results: StudyResults) -> str:
+    """The best regularized trial against the best unregularized one, seed by seed."""
+    try:
+        baseline, challenger = stats.best_vs_baseline(results)
+        line = stats.paired_comparison(baseline, challenger).describe()
+    except UserError as exc:
+        line = f"not available: {exc}"
+    return f'<div class="best" id="best-vs-baseline"><b>Best vs baseline, paired over seeds</b>: {html.escape(line)}</div>'
+
+
+def best_html(label: str, trial: TrialRecord) -> str:
+    """One trial's mean ± std test accuracy over seeds, gap and sparsity."""
+    mean, std = trial.mean("test_accuracy"), trial.std("test_accuracy") or 0.0
+    mean = trial.value if mean is None else mean
+    figures = f'test accuracy <span class="value">{mean:.4f} ± {std:.4f}</span> over {len(trial.seeds)} seeds'
+    gap, sparsity = trial.mean("gap"), trial.mean("sparsity")
+    if gap is not None:
+        figures += f', gap <span class="value">{gap:+.4f}</span>'
+    if sparsity is not None:
+        figures += f', sparsity <span class="value">{sparsity:.3f}</span>'
+    return f'<div class="best"><b>{html.escape(label)}</b>: {html.escape(d.describe(trial))}<br>{figures}</div>'
