@@ -114,9 +114,9 @@ class _Dashboard:
 
     def page(self) -> str:
         with self._lock:
-            if self._page is not None and self._page[0] == self.state().fingerprint:
+            state = self.state()  # one small query; the study is read and rendered only when it changed
+            if self._page is not None and self._page[0] == state.fingerprint:
                 return self._page[1]
-            state = self.state()
             results = load_results(self.storage, self.name, curves="drawn")
             page = render_report(results, live=LivePage(state.fingerprint, STATE_PATH, self.poll_ms))
             self._page = (state.fingerprint, page)
