@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 
 from actreg_search.config import TrialConfig
-from actreg_search.vocab import Placement, Regularizer
 from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
-from actreg_search.stats import paired_comparison, summary
+from actreg_search.stats import MetricSummary, paired_comparison, summary
+from actreg_search.vocab import OptimizerName, Placement, Regularizer
 
 #: The tutorial's single runs (train, test accuracy), by config; None where it gave no number.
 TUTORIAL_SINGLE_RUN: dict[tuple[Regularizer, Placement | None, float], tuple[str, str]] = {
@@ -28,7 +28,7 @@ def tutorial_figures(config: TrialConfig) -> tuple[str, str] | None:
 
     Only the tutorial's own setting counts: width 500, 4000 epochs, batch 32, Adam.
     """
-    if (config.hidden_units, config.epochs, config.batch_size, config.optimizer.value) != (500, 4000, 32, "adam"):
+    if (config.hidden_units, config.epochs, config.batch_size, config.optimizer) != (500, 4000, 32, OptimizerName.ADAM):
         return None
     return TUTORIAL_SINGLE_RUN.get((config.regularizer, config.placement, config.l1 + config.l2))
 
@@ -39,12 +39,14 @@ def markdown_report(results: StudyResults, confidence: float = 0.95) -> str:
     Raises:
         UserError: The study has no completed trial.
     """
-    trials = sorted(results.completed, key=lambda t: t.number)
+    trials = results.completed  # by number
     if not trials:
         raise UserError(f"study {results.name!r} has no completed trial to report")
     level = f"{confidence:.0%}"
+    counts = sorted({len(t.seeds) for t in trials})
+    seeds = f"{counts[0]} seed{'s' if counts[0] != 1 else ''} each" if len(counts) == 1 else f"{counts[0]} to {counts[-1]} seeds"
     lines = [
-        f"## {results.name}: {len(trials)} models, {len(trials[0].seeds)} seeds each",
+        f"## {results.name}: {len(trials)} models, {seeds}",
         "",
         f"| trial | model | train accuracy (mean ± std) | train {level} CI | test accuracy (mean ± std) | test {level} CI "
         "| sparsity | tutorial, single run (train / test) |",
@@ -66,14 +68,19 @@ def _row(trial: TrialRecord, confidence: float) -> str:
     test = summary(trial, "test_accuracy", confidence)
     tutorial = tutorial_figures(trial.config) if trial.config else None
     return (
-        f"| {trial.number} | {_label(trial)} | {_pct(train.mean)} ± {_pct(train.std)} | [{_pct(train.ci_low)}, {_pct(train.ci_high)}] "
-        f"| {_pct(test.mean)} ± {_pct(test.std)} | [{_pct(test.ci_low)}, {_pct(test.ci_high)}] "
+        f"| {trial.number} | {_label(trial)} | {_pct(train.mean)} ± {_pct(train.std)} | {_ci(train)} "
+        f"| {_pct(test.mean)} ± {_pct(test.std)} | {_ci(test)} "
         f"| {trial.mean('sparsity'):.2f} | {' / '.join(tutorial) if tutorial else '—'} |"
     )
 
 
 def _label(trial: TrialRecord) -> str:
     return trial.config.label() if trial.config else f"trial {trial.number}"
+
+
+def _ci(s: MetricSummary) -> str:
+    """The interval in percent; ``—`` for a single seed, which has none."""
+    return f"[{_pct(s.ci_low)}, {_pct(s.ci_high)}]" if s.n > 1 else "—"
 
 
 def _pct(value: float) -> str:

@@ -43,6 +43,9 @@ _POINTS = frozenset({"test_accuracy", "train_accuracy", "gap", "sparsity"})
 #: Differences whose spread is below this (relative to their size) count as identical.
 _CONSTANT_TOL = 1e-12
 
+#: What :meth:`PairedComparison.describe` and ``compare`` say when every seed differs by the same nonzero amount.
+CONSTANT_NOTE = "constant difference on every seed"
+
 
 @dataclass(frozen=True)
 class PairedComparison:
@@ -67,15 +70,35 @@ class PairedComparison:
             dropped). When *every* difference is zero the test is undefined;
             this is then 1.0 (no evidence of any difference).
         t_p: Two-sided paired t-test p-value (``scipy.stats.ttest_rel``).
-            ``nan`` when all differences are identical (zero spread: the t
-            statistic is undefined), whether they are all zero or not.
+            ``nan`` when all differences are identical (zero spread), whether
+            they are all zero or not: see "Degenerate cases" below.
         d_z: Cohen's d_z, ``mean_difference / sd_difference``. ``nan`` when
-            every difference is zero; ``+inf``/``-inf`` when the differences
-            are identical but not zero.
+            every difference is zero; ``+inf``/``-inf`` (the sign of the
+            difference) when the differences are identical but not zero.
         wins: Seeds where ``b`` is better than ``a`` (by :data:`HIGHER_IS_BETTER`;
             higher, for metrics with no better direction).
         ties: Seeds where the two are exactly equal.
         losses: Seeds where ``b`` is worse.
+
+    Degenerate cases:
+        *Identical trials* (every difference 0): no test has anything to
+        test; ``wilcoxon_p`` is 1.0, ``t_p`` and ``d_z`` are undefined
+        (``nan``, shown as "n/a").
+
+        *A constant difference* (every seed differs by the same nonzero
+        amount, e.g. one more correct test sample on every seed): the
+        differences have no spread, so the t statistic is a division by
+        zero. Its limit is ±∞ with p → 0, but that limit says only "no
+        spread": the t-test's model (normal differences whose variance is
+        estimated from the data) does not hold, and R's
+        ``t.test`` refuses such data as "essentially constant". So ``t_p`` is
+        ``nan``, shown as "n/a" with the note "constant difference on every
+        seed"; the Wilcoxon signed-rank p-value (exact, from signs and ranks
+        only) stays defined and is the test to read. ``d_z`` is the signed
+        limit ``±inf``, shown as "+∞"/"-∞": every seed moved the same way by
+        the same amount. The confidence interval collapses to the difference
+        itself. :meth:`describe`, :func:`format_p` and :func:`format_d` never
+        print ``nan`` or ``inf``.
     """
 
     a: int
@@ -106,6 +129,11 @@ class PairedComparison:
         return self.ties == self.n
 
     @property
+    def constant_difference(self) -> bool:
+        """Whether every seed differs by the same nonzero amount (the t-test is then undefined)."""
+        return self.sd_difference == 0.0 and not self.identical
+
+    @property
     def ci_excludes_zero(self) -> bool:
         """Whether the confidence interval lies wholly above or below zero."""
         return self.ci_low > 0 or self.ci_high < 0
@@ -120,10 +148,15 @@ class PairedComparison:
         The difference and its interval are given as a size in the direction of
         the verb ("trails by 2.0 points, 95% CI [-0.1, 4.1]" means ``b - a`` has
         the interval [-4.1, 0.1]); d_z keeps the sign of ``b - a``. Fractions
-        are in percentage points, other metrics in their own units.
+        are in percentage points, other metrics in their own units. A constant
+        difference ends the parenthesis with ``; constant difference on every
+        seed: the t-test is undefined`` and shows ``paired t p=n/a,
+        d_z=+∞`` (see the class's "Degenerate cases").
         """
         what = self.metric.replace("_", " ")
-        tests = f"Wilcoxon p{_p(self.wilcoxon_p)}, paired t p{_p(self.t_p)}, d_z={_d(self.d_z)}"
+        tests = f"Wilcoxon p{_p(self.wilcoxon_p)}, paired t p{_p(self.t_p)}, d_z={format_d(self.d_z)}"
+        if self.constant_difference:
+            tests += f"; {CONSTANT_NOTE}: the t-test is undefined"
         if self.identical:
             return f"no difference: trial {self.b} and trial {self.a} have the same {what} in all {self.n} seeds ({tests})"
         direction = HIGHER_IS_BETTER.get(self.metric)
@@ -381,13 +414,28 @@ def _check_level(confidence: float) -> None:
         raise UserError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
 
 
+def format_p(p: float, digits: int = 2) -> str:
+    """A p-value for people: ``0.012``, ``<0.0001``, or ``n/a`` when undefined (``nan``).
+
+    Args:
+        p: The p-value.
+        digits: Significant digits.
+    """
+    if math.isnan(p):
+        return "n/a"
+    return "<0.0001" if p < 1e-4 else f"{p:.{digits}g}"
+
+
+def format_d(d: float) -> str:
+    """An effect size for people: ``1.41``, ``+∞``/``-∞`` for a constant difference, ``n/a`` when undefined."""
+    if math.isnan(d):
+        return "n/a"
+    if math.isinf(d):
+        return "+∞" if d > 0 else "-∞"
+    return f"{d:.2f}"
+
+
 def _p(p: float) -> str:
     """A p-value with its relation sign: ``=0.012``, ``<0.0001`` or ``=n/a``."""
-    if math.isnan(p):
-        return "=n/a"
-    return "<0.0001" if p < 1e-4 else f"={p:.2g}"
-
-
-def _d(d: float) -> str:
-    """An effect size, ``n/a`` when undefined."""
-    return "n/a" if math.isnan(d) else f"{d:.2f}"
+    text = format_p(p)
+    return text if text.startswith("<") else f"={text}"

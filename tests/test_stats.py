@@ -14,7 +14,10 @@ from actreg_search.vocab import Placement, Regularizer
 from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
 from actreg_search.stats import (
+    CONSTANT_NOTE,
     best_vs_baseline,
+    format_d,
+    format_p,
     paired_comparison,
     summary,
     top_k_vs_best,
@@ -151,6 +154,42 @@ def test_identical_nonzero_differences():
     assert c.d_z == math.inf
     assert c.wilcoxon_p == pytest.approx(stats.wilcoxon(shifted, A).pvalue)
     assert c.wins == 10
+    assert c.constant_difference and not c.identical
+
+
+def test_describe_a_constant_difference_without_nan_or_inf():
+    """Every seed one test sample (1/70) apart: the t-test is undefined, d_z is shown as a signed infinity."""
+    up = tuple(x + 1 / 70 for x in A[:5])
+    seeds = (0, 1, 2, 3, 4)
+    better = paired_comparison(record(1, A[:5], seeds=seeds), record(2, up, seeds=seeds)).describe()
+    assert better == (
+        "trial 2 beats trial 1 on test accuracy by 1.4 points, 95% CI [1.4, 1.4] (excludes 0), ahead in 5 of 5 seeds "
+        "(Wilcoxon p=0.062, paired t p=n/a, d_z=+∞; constant difference on every seed: the t-test is undefined)"
+    )
+    worse = paired_comparison(record(2, up, seeds=seeds), record(1, A[:5], seeds=seeds)).describe()
+    assert worse.startswith("trial 1 trails trial 2 on test accuracy by 1.4 points")
+    assert worse.endswith("paired t p=n/a, d_z=-∞; constant difference on every seed: the t-test is undefined)")
+    for line in (better, worse):
+        assert "nan" not in line and "inf" not in line
+
+
+def test_identical_trials_keep_their_wording():
+    c = paired_comparison(record(1, A), record(2, A))
+    assert not c.constant_difference
+    assert CONSTANT_NOTE not in c.describe()
+
+
+@pytest.mark.parametrize(
+    ("p", "digits", "text"),
+    [(math.nan, 2, "n/a"), (0.0, 2, "<0.0001"), (5e-5, 4, "<0.0001"), (0.012345, 2, "0.012"), (0.012345, 4, "0.01235"), (1.0, 2, "1")],
+)
+def test_format_p(p, digits, text):
+    assert format_p(p, digits) == text
+
+
+@pytest.mark.parametrize(("d", "text"), [(math.nan, "n/a"), (math.inf, "+∞"), (-math.inf, "-∞"), (1.414, "1.41"), (-0.5, "-0.50")])
+def test_format_d(d, text):
+    assert format_d(d) == text
 
 
 def test_lower_is_better_metrics_count_a_drop_as_a_win():
