@@ -117,10 +117,7 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
         reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
     except ImportError:
-        raise StorageError(
-            f"storage {redact(url)}: no driver installed for {parsed.get_backend_name()} "
-            "(for PostgreSQL: pip install 'actreg-search[postgres]')"
-        ) from None
+        raise StorageError(f"storage {redact(url)}: {driver_hint(parsed)}") from None
     except (sqlalchemy.exc.SQLAlchemyError, RuntimeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None
@@ -154,6 +151,32 @@ def _rdb_storage(url: str, engine_kwargs: dict, grace: int) -> optuna.storages.R
                 raise
             time.sleep(0.2 * attempt)
             attempt += 1
+
+
+#: Per SQLAlchemy driver, how to install it (and, for MySQL's default driver, the one that needs no compiler).
+_DRIVER_INSTALL = {
+    "psycopg": "pip install 'actreg-search[postgres]'",
+    "psycopg2": "pip install psycopg2-binary, or pip install 'actreg-search[postgres]' and use postgresql://...",
+    "pg8000": "pip install pg8000",
+    "asyncpg": "use postgresql://... (this tool needs a synchronous driver) with pip install 'actreg-search[postgres]'",
+    "mysqldb": "pip install PyMySQL and use mysql+pymysql://... (or pip install mysqlclient for mysql://...)",
+    "pymysql": "pip install PyMySQL",
+    "mysqlconnector": "pip install mysql-connector-python",
+}
+
+
+def driver_hint(url: URL) -> str:
+    """What to install when the URL's database driver is missing, per backend and driver.
+
+    Args:
+        url: The parsed storage URL.
+
+    Returns:
+        E.g. ``no driver installed for mysql (mysqldb): pip install PyMySQL and use mysql+pymysql://...``.
+    """
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    install = _DRIVER_INSTALL.get(driver, f"install the Python package of SQLAlchemy's {driver!r} driver")
+    return f"no driver installed for {backend} ({driver}): {install}"
 
 
 def load_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
