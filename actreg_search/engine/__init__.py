@@ -1,25 +1,52 @@
-"""Training engines, by name."""
+"""Training engines, by name: a registry of lazy factories.
+
+Importing this package imports no TensorFlow: an engine module (and with it
+TensorFlow, quietly, see :mod:`actreg_search.quiet`) is imported only when
+its factory is called. A new engine is one :class:`Engine` subclass and one
+entry in :data:`ENGINES`.
+"""
 
 from __future__ import annotations
 
-from actreg_search.vocab import EngineName
+from collections.abc import Callable
+
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialResult
+from actreg_search.quiet import import_tensorflow
+from actreg_search.vocab import EngineName
+
+
+def _keras() -> Engine:
+    import_tensorflow()
+    from actreg_search.engine.keras_engine import KerasEngine
+
+    return KerasEngine()
+
+
+def _fused() -> Engine:
+    import_tensorflow()
+    from actreg_search.engine.fused import FusedEngine
+
+    return FusedEngine()
+
+
+ENGINES: dict[EngineName, Callable[[], Engine]] = {
+    EngineName.KERAS: _keras,
+    EngineName.FUSED: _fused,
+}
+"""Each engine name's factory; calling one imports the engine (and TensorFlow)."""
 
 
 def get_engine(name: EngineName) -> Engine:
-    """The engine registered under ``name``.
+    """A new engine of the kind registered under ``name``.
 
-    Engines import TensorFlow, so they are imported here, on first use.
+    Raises:
+        ValueError: No engine has that name.
     """
-    if name is EngineName.KERAS:
-        from actreg_search.engine.keras_engine import KerasEngine
-
-        return KerasEngine()
-    if name is EngineName.FUSED:
-        from actreg_search.engine.fused import FusedEngine
-
-        return FusedEngine()
-    raise ValueError(f"unknown engine {name!r}")
+    try:
+        factory = ENGINES[EngineName(name)]
+    except (KeyError, ValueError):
+        raise ValueError(f"unknown engine {name!r}; allowed: {', '.join(e.value for e in ENGINES)}") from None
+    return factory()
 
 
-__all__ = ["Engine", "Monitor", "NonFiniteLoss", "SeedResult", "TrialResult", "get_engine"]
+__all__ = ["ENGINES", "Engine", "Monitor", "NonFiniteLoss", "SeedResult", "TrialResult", "get_engine"]

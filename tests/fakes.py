@@ -1,0 +1,102 @@
+"""A fake training engine for loop tests: deterministic results from the config and seed, no TensorFlow.
+
+:class:`FakeEngine` reports progress, curves and intermediate values the way
+the real engines do (after each chunk of about a twentieth of the epochs), so
+the study loop, the objective, the pruner and the recorder run for real, in
+milliseconds. On request it diverges (``NonFiniteLoss``), raises, is
+interrupted (``KeyboardInterrupt``) or sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from actreg_search.config import TrialConfig
+from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialResult, curve_epochs
+
+ConfigTest = Callable[[TrialConfig], bool]
+
+
+def _never(config: TrialConfig) -> bool:
+    return False
+
+
+def unit(config: TrialConfig, seed: int, salt: str) -> float:
+    """A number in [0, 1) that depends only on the config, the seed and ``salt``."""
+    key = json.dumps([config.to_dict(), seed, salt], sort_keys=True, default=str).encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
+
+
+class FakeEngine(Engine):
+    """Trains nothing; returns what a config "would" score, the same every time.
+
+    Args:
+        diverge: Configs whose first seed's loss becomes non-finite at epoch 1.
+        error: Configs on which training raises ``RuntimeError("fake failure")``.
+        interrupt: Configs on which training raises ``KeyboardInterrupt`` (as a
+            Ctrl-C would) after the first progress report.
+        sleep_s: Seconds to sleep per epoch (to catch a trial mid-training).
+
+    Attributes:
+        trained: Every config trained, in order (not in worker processes).
+    """
+
+    name = "fake"
+
+    def __init__(
+        self,
+        diverge: ConfigTest = _never,
+        error: ConfigTest = _never,
+        interrupt: ConfigTest = _never,
+        sleep_s: float = 0.0,
+    ) -> None:
+        self.diverge = diverge
+        self.error = error
+        self.interrupt = interrupt
+        self.sleep_s = sleep_s
+        self.trained: list[TrialConfig] = []
+
+    def train(self, config: TrialConfig, data: object, seeds: Sequence[int], monitor: Monitor | None = None) -> TrialResult:
+        """Deterministic per-seed results; progress and values reported like a real engine's."""
+        monitor = monitor or Monitor()
+        self.trained.append(config)
+        if self.error(config):
+            raise RuntimeError("fake failure")
+        if self.diverge(config):
+            raise NonFiniteLoss(seeds[0], 1)
+        epochs = curve_epochs(config.epochs)
+        finals = np.array([[0.5 + 0.5 * unit(config, seed, "test")] for seed in seeds])
+        fraction = np.array(epochs, dtype=float)[None, :] / config.epochs
+        test = finals * fraction
+        train = np.minimum(1.0, test + 0.05)
+        chunk = max(1, config.epochs // 20)
+        total = config.epochs * len(seeds)
+        for epoch in range(1, config.epochs + 1):
+            if self.sleep_s:
+                time.sleep(self.sleep_s)
+            monitor.on_epochs(epoch * len(seeds), total)
+            if self.interrupt(config):
+                raise KeyboardInterrupt
+            if epoch % chunk == 0 or epoch == config.epochs:
+                shown = [i for i, e in enumerate(epochs) if e <= epoch]
+                monitor.on_curves(tuple(epochs[i] for i in shown), train[:, shown], test[:, shown])
+                monitor.report(epoch, float(np.mean(finals) * epoch / config.epochs))
+        results = tuple(
+            SeedResult(
+                seed=seed,
+                train_accuracy=float(train[i, -1]),
+                test_accuracy=float(test[i, -1]),
+                train_loss=1.0 - float(train[i, -1]),
+                activation_mean=unit(config, seed, "activation"),
+                sparsity=unit(config, seed, "sparsity"),
+                train_curve=tuple(float(v) for v in train[i]),
+                test_curve=tuple(float(v) for v in test[i]),
+            )
+            for i, seed in enumerate(seeds)
+        )
+        return TrialResult(seeds=results, curve_epochs=epochs, wall_time_s=0.01, engine=self.name)

@@ -1,0 +1,60 @@
+"""The run's display when its output is gone (a pipe whose reader died)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+import pytest
+from optuna.trial import TrialState
+
+from actreg_search.config import TrialConfig
+from actreg_search.progress import DisplayConsole, RichProgress, print_last
+from actreg_search.results import TrialRecord
+from actreg_search.vocab import Family, OptimizerName, Regularizer
+
+
+@pytest.fixture
+def broken_pipe():
+    """A text stream on a pipe whose reading end is closed: every flush raises BrokenPipeError."""
+    read, write = os.pipe()
+    os.close(read)
+    stream = io.TextIOWrapper(io.BufferedWriter(io.FileIO(write, "w")), write_through=False)
+    yield stream
+    try:
+        stream.close()
+    except OSError:
+        pass
+
+
+def _record() -> TrialRecord:
+    config = TrialConfig(
+        regularizer=Regularizer.NONE, placement=None, l1=0.0, l2=0.0, hidden_units=8, activation="relu",
+        family=Family.MLP, epochs=4, batch_size=32, optimizer=OptimizerName.ADAM, learning_rate=0.01,
+    )
+    return TrialRecord(
+        number=0, state=TrialState.FAIL, params={}, config=config, values=(), seeds=(0,), per_seed={},
+        wall_time_s=None, duration_s=None, fail_reason="interrupted", user_attrs={}, distributions={}, curves=None,
+    )
+
+
+def test_a_broken_pipe_is_an_oserror_then_quiet_and_closing_raises_nothing(broken_pipe):
+    """Rich's own console would raise SystemExit(1) here, skipping the run's bookkeeping."""
+    with RichProgress(DisplayConsole(file=broken_pipe, width=100)) as progress:
+        progress.on_run_start("tiny", 3, 0)
+        with pytest.raises(BrokenPipeError):
+            progress.on_trial_end(_record(), None)  # run_study's guard turns the display off here
+        assert progress.console.quiet
+
+
+def test_the_last_line_on_a_broken_pipe_is_dropped_and_the_exit_flush_cannot_fail(broken_pipe, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", broken_pipe)
+    print_last("tiny: interrupted; ...")
+    broken_pipe.write("more\n")
+    broken_pipe.flush()  # the interpreter's last flush: now to /dev/null
+
+
+def test_the_last_line_is_printed(capsys):
+    print_last("tiny: [target] reached")
+    assert capsys.readouterr().out == "tiny: [target] reached\n"
