@@ -1,15 +1,20 @@
 """The ``actreg-search`` command line: each command parses, calls one library function, prints.
 
 Bad input (a study file, an argument, a storage) gives one line on stderr and
-exit code 2.
+exit code 2. A reader that goes away (``actreg-search list | head -1``, a
+dead ``tee``) costs neither a traceback nor the command's own exit code: the
+broken stream is pointed at ``/dev/null``, as the Python docs' note on SIGPIPE
+advises, and the command finishes as it would have.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -17,9 +22,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from actreg_search.vocab import DEFAULT_RECYCLE_MB
 from actreg_search.errors import UserError
+from actreg_search.figures import PER_SEED
+from actreg_search.vocab import DEFAULT_RECYCLE_MB
 
+PROG = "actreg-search"
 PIPED_WIDTH = 160
 """Columns of tables and progress lines written to a file or a pipe (rich would wrap them at 80)."""
 
@@ -29,7 +36,68 @@ def _width(stream: IO[str]) -> int | None:
     return None if stream.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH
 
 
-out = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
+def _to_devnull(stream: IO[str]) -> None:
+    """Point a stream whose reader went away at ``/dev/null``, so that later writes and the final flush succeed.
+
+    Streams without a file descriptor (Click's ``CliRunner``, pytest's capture)
+    are left as they are.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+
+
+def _emit(text: str, stream: IO[str] | None = None) -> None:
+    """Write and flush text (stdout by default); a broken pipe sends the stream to ``/dev/null`` instead of raising."""
+    target = stream if stream is not None else sys.stdout
+    try:
+        target.write(text)
+        target.flush()
+    except BrokenPipeError:
+        _to_devnull(target)
+
+
+def _note(line: str) -> None:
+    """One line on stderr (what was written where, an error), never failing on a broken pipe."""
+    _emit(line + "\n", sys.stderr)
+
+
+def _flush_streams() -> None:
+    """Flush stdout and stderr before exit; one whose reader is gone goes to ``/dev/null``.
+
+    Otherwise Python's own final flush would fail, print "Exception ignored"
+    and turn any exit status into 120.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except ValueError:  # closed
+            continue
+        except OSError:
+            _to_devnull(stream)
+
+
+class PipeSafeConsole(Console):
+    """A rich console that outlives its reader.
+
+    Rich's own reaction to a broken pipe is to raise ``SystemExit(1)`` (and to
+    point *stdout* at ``/dev/null`` even for a stderr console), which would turn
+    an interrupted ``run``'s 130 into 1, or end a run when its progress pipe
+    closes. This console instead points its own stream at ``/dev/null``, goes
+    quiet and lets the command finish. Use it for every console the CLI prints
+    to, stdout's or stderr's.
+    """
+
+    def on_broken_pipe(self) -> None:
+        """Go quiet and send this console's stream to ``/dev/null``; raise nothing."""
+        self.quiet = True
+        _to_devnull(self.file)
+
+
+out = PipeSafeConsole(highlight=False, soft_wrap=True, width=_width(sys.stdout))
 
 storage_option = click.option(
     "--storage", default=None, metavar="URL", help="Storage URL (default: ACTREG_STORAGE, then sqlite:///actreg.db)."
@@ -37,7 +105,54 @@ storage_option = click.option(
 positive = click.IntRange(min=1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _App(click.Group):
+    """The command group, with one error and exit-code policy wherever it runs.
+
+    Whether invoked as the console script (:func:`main`) or by Click's
+    ``CliRunner``: bad input (a Click usage error or a
+    :class:`~actreg_search.errors.UserError`) is one line
+    ``actreg-search: error: ...`` on stderr and exit code 2; Ctrl-C outside
+    ``run`` is ``actreg-search: aborted`` and 130; a command's own exit code
+    (``run``'s 130 after an interrupt, ``delete``'s 1 when not confirmed) is
+    kept, and stdout and stderr are flushed before returning, a broken one sent
+    to ``/dev/null`` (see :func:`_flush_streams`).
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> int:
+        """Run a command; return its exit code, or exit with it when ``standalone_mode``."""
+        code = self._exit_code(list(args) if args is not None else sys.argv[1:], complete_var, **extra)
+        _flush_streams()
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _exit_code(self, args: list[str], complete_var: str | None, **extra: Any) -> int:
+        try:
+            code = super().main(args=args, prog_name=PROG, complete_var=complete_var, standalone_mode=False, **extra)
+            return code if isinstance(code, int) else 0
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+        except click.exceptions.Abort:
+            _note(f"{PROG}: aborted")
+            return 130
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = " ".join(ctx.command_path.split()[1:]) if ctx is not None else ""
+            _note(f"{PROG}: error: {where + ': ' if where else ''}{exc.format_message()}")
+            return 2
+        except UserError as exc:
+            _note(f"{PROG}: error: {exc}")
+            return 2
+
+
+@click.group(cls=_App, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="actreg-search")
 def app() -> None:
     """Which regularization, where, and how strong: Optuna searches over Keras regularizers, with repeated seeds."""
@@ -90,9 +205,13 @@ def run(
 def list_cmd(storage: str | None) -> None:
     """List the studies in a storage, with trial counts and best value."""
     from actreg_search.reader import list_studies
-    from actreg_search.storage import open_storage, resolve_url
+    from actreg_search.storage import open_storage, redact, resolve_url
 
-    summaries = list_studies(open_storage(resolve_url(storage), create=False))
+    url = resolve_url(storage)
+    summaries = list_studies(open_storage(url, create=False))
+    if not summaries:
+        out.print(f"no studies in {redact(url)}")
+        return
     table = Table("study", "complete", "failed", "pruned", "running", "best", "best trial")
     for s in summaries:
         best = f"{s.best_value:.4f}" if s.best_value is not None else "-"
@@ -111,9 +230,17 @@ def show(name: str, storage: str | None, top: int) -> None:
     from actreg_search.storage import open_storage, resolve_url
 
     results = load_results(open_storage(resolve_url(storage), create=False), name)
-    title = f"{name}: Pareto front ({', '.join(results.objectives)})" if results.multi_objective else f"{name}: top {top}"
+    shown = results.best(top)
+    complete = results.counts.complete
+    if results.multi_objective:
+        front = len(results.pareto_front)
+        title = f"{name}: Pareto front ({', '.join(results.objectives)}): {len(shown)} shown of {front} on it, {complete} complete"
+    elif shown:
+        title = f"{name}: top {len(shown)} of {complete} complete"
+    else:
+        title = f"{name}: no completed trial"
     table = Table("trial", "config", "test acc", "train acc", "gap", "sparsity", "act. mean", "time s", title=title)
-    for t in results.best(top):
+    for t in shown:
         table.add_row(
             str(t.number),
             t.config.label() if t.config else str(t.params),
@@ -145,7 +272,11 @@ def export(
     trials: Path | None,
     model: Path | None,
 ) -> None:
-    """Export the best configs with per-seed figures, every trial as a table, and the best model."""
+    """Export the best configs with per-seed figures, every trial as a table, and the best model.
+
+    The best configs go to --out, or to stdout when neither --out, --trials nor
+    --model is given; what was written where is said on stderr.
+    """
     from actreg_search import export as ex
     from actreg_search.reader import load_results
     from actreg_search.storage import open_storage, resolve_url
@@ -155,18 +286,25 @@ def export(
         if path is not None:
             check(path)
     results = load_results(open_storage(resolve_url(storage), create=False), name)
-    text = ex.render_best(ex.best_entries(results, top), fmt)
-    if out_path is None:
-        sys.stdout.write(text)
-    else:
-        ex.write_text(out_path, text)
-        print(f"wrote the best {top} config(s) to {out_path}", file=sys.stderr)
+    to_stdout = out_path is None and trials is None and model is None
+    retrain = ex.model_trial(results) if model is not None else None  # refuses before anything is written
+    if out_path is not None or to_stdout:
+        entries = ex.best_entries(results, top)
+        text = ex.render_best(entries, fmt)
+        if out_path is None:
+            _emit(text)
+        else:
+            ex.write_text(out_path, text)
+            _note(f"wrote the best {len(entries)} config(s) to {out_path}")
     if trials is not None:
         rows = ex.write_trials(results, trials)
-        print(f"wrote {rows} trials to {trials}", file=sys.stderr)
-    if model is not None:
-        trial = ex.save_best_model(results, model)
-        print(f"wrote trial {trial.number}'s model (seed {trial.seeds[0]}) to {model}", file=sys.stderr)
+        _note(f"wrote {rows} trials to {trials}")
+    if model is not None and retrain is not None:
+        assert retrain.config is not None
+        seed, epochs = retrain.seeds[0], retrain.config.epochs
+        _note(f"retraining trial {retrain.number} ({retrain.config.label()}) on seed {seed} for {epochs} epochs...")
+        ex.save_model(results, retrain, model)
+        _note(f"wrote trial {retrain.number}'s model (seed {seed}) to {model}")
 
 
 @app.command()
@@ -175,9 +313,13 @@ def export(
 @click.option("--trials", "pair", type=int, nargs=2, metavar="A B", help="Compare trial B against trial A.")
 @click.option("--best-vs-baseline", is_flag=True, help="The best regularized trial against the best unregularized one (default).")
 @click.option("--top", type=click.IntRange(min=2), help="Each of the top K trials against the best.")
-@click.option("--metric", type=click.Choice(["test_accuracy", "train_accuracy", "train_loss", "gap", "sparsity", "activation_mean"]), default="test_accuracy", show_default=True)
+@click.option("--metric", type=click.Choice(PER_SEED), default="test_accuracy", show_default=True)
 def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_vs_baseline: bool, top: int | None, metric: str) -> None:
-    """Compare trials seed by seed: paired difference, 95% CI, Wilcoxon and t-test p, effect size."""
+    """Compare trials seed by seed: paired difference, 95% CI, Wilcoxon and t-test p, effect size.
+
+    When every seed differs by the same amount the t-test is undefined ("n/a")
+    and d_z is shown as +∞ or -∞; the line under the table says so.
+    """
     from actreg_search import stats
     from actreg_search.reader import load_results
     from actreg_search.storage import open_storage, resolve_url
@@ -197,7 +339,8 @@ def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_v
     for c in comparisons:
         table.add_row(
             str(c.a), str(c.b), str(c.n), f"{c.mean_difference:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]",
-            f"{c.wilcoxon_p:.4g}", f"{c.t_p:.4g}", f"{c.d_z:.2f}", f"{c.wins} / {c.ties} / {c.losses}",
+            stats.format_p(c.wilcoxon_p, 4), stats.format_p(c.t_p, 4), stats.format_d(c.d_z),
+            f"{c.wins} / {c.ties} / {c.losses}",
         )
     out.print(table)
     for c in comparisons:
@@ -219,10 +362,10 @@ def report(name: str, storage: str | None, out_path: Path | None) -> None:
         check_out_path(out_path)
     text = markdown_report(load_results(open_storage(resolve_url(storage), create=False), name))
     if out_path is None:
-        sys.stdout.write(text)
+        _emit(text)
     else:
         write_text(out_path, text)
-        print(f"wrote the report to {out_path}", file=sys.stderr)
+        _note(f"wrote the report to {out_path}")
 
 
 @app.command()
@@ -244,30 +387,53 @@ def dashboard(name: str, storage: str | None, out_path: Path, open_browser: bool
         return
     results = dash.load_dashboard(url, name)
     dash.write_report(results, out_path)
-    print(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}", file=sys.stderr)
+    _note(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}")
     if open_browser:
         import webbrowser
 
         webbrowser.open(out_path.resolve().as_uri())
 
 
+@app.command()
+@click.argument("name")
+@storage_option
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+def delete(name: str, storage: str | None, yes: bool) -> None:
+    """Delete a stored study and every trial in it (asks first, unless --yes).
+
+    Without --yes the question is asked on stderr and read from stdin; no
+    answer (no terminal, end of input) or any answer but yes deletes nothing
+    and exits with 1.
+    """
+    import optuna
+
+    from actreg_search.reader import summarize
+    from actreg_search.storage import open_storage, redact, resolve_url
+
+    url = resolve_url(storage)
+    store = open_storage(url, create=False)
+    counts = summarize(store, name).counts
+    what = f"study {name!r} ({counts.total} trials: {counts.describe()}) from {redact(url)}"
+    if not yes:
+        try:
+            confirmed = click.confirm(f"Delete {what}?", default=False, err=True)
+        except click.exceptions.Abort:  # end of input: no answer
+            _note("")
+            confirmed = False
+        if not confirmed:
+            _note(f"{PROG}: nothing deleted; study {name!r} is still there (pass --yes to delete without asking)")
+            raise click.exceptions.Exit(1)
+    optuna.delete_study(study_name=name, storage=store)
+    out.print(f"deleted {what}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app; bad input is one line on stderr and exit code 2."""
-    try:
-        code = app.main(args=argv if argv is not None else sys.argv[1:], prog_name="actreg-search", standalone_mode=False)
-        return code if isinstance(code, int) else 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        print("actreg-search: aborted", file=sys.stderr)
-        return 130
-    except click.ClickException as exc:
-        where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
-        print(f"actreg-search: error: {where}{exc.format_message()}", file=sys.stderr)
-        return 2
-    except UserError as exc:
-        print(f"actreg-search: error: {exc}", file=sys.stderr)
-        return 2
+    """Entry point of the ``actreg-search`` script: run :data:`app` on ``argv`` and return its exit code.
+
+    Bad input is one line on stderr and exit code 2; see ``_App`` for the rest
+    of the policy (interrupts, broken pipes).
+    """
+    return app.main(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
 
 
 if __name__ == "__main__":

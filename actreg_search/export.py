@@ -154,28 +154,41 @@ def write_trials(results: StudyResults, path: Path) -> int:
     return len(frame)
 
 
-def save_best_model(results: StudyResults, path: Path) -> TrialRecord:
-    """Retrain the best config on its first seed and save it as ``.keras``.
-
-    The model is trained by the reference ``keras`` engine on the study's own
-    dataset, and checked to load with ``safe_mode=True``.
-
-    Returns:
-        The trial whose config was saved.
+def model_trial(results: StudyResults) -> TrialRecord:
+    """The trial whose config :func:`save_model` retrains: the best (:meth:`StudyResults.best`).
 
     Raises:
-        UserError: Bad path, no completed trial, or a study not made by actreg-search.
+        UserError: No completed trial, or a study not made by actreg-search (no dataset to retrain on).
+    """
+    if results.spec is None:
+        raise UserError(f"study {results.name!r} was not created by actreg-search; no dataset to retrain on")
+    best = results.best(1)
+    if not best or best[0].config is None:
+        raise UserError(f"study {results.name!r} has no completed trial to export")
+    return best[0]
+
+
+def save_model(results: StudyResults, trial: TrialRecord, path: Path) -> None:
+    """Retrain a trial's config on its first seed and save it as ``.keras``.
+
+    The model is trained by the reference ``keras`` engine on the study's own
+    dataset (``results.spec``), for the config's epochs, and checked to load
+    with ``safe_mode=True``. TensorFlow is imported here, quietly
+    (:func:`actreg_search.quiet.import_tensorflow`).
+
+    Raises:
+        UserError: Bad path, or a study not made by actreg-search.
     """
     check_model_path(path)
     if results.spec is None:
         raise UserError(f"study {results.name!r} was not created by actreg-search; no dataset to retrain on")
+    if trial.config is None or not trial.seeds:
+        raise UserError(f"trial {trial.number} of study {results.name!r} has no config or seeds to retrain")
     spec = results.spec
-    best = results.best(1)
-    if not best:
-        raise UserError(f"study {results.name!r} has no completed trial to export")
-    trial = best[0]
-    assert trial.config is not None
 
+    from actreg_search.quiet import import_tensorflow
+
+    import_tensorflow()
     import keras
 
     from actreg_search.data import load_dataset
@@ -186,6 +199,20 @@ def save_best_model(results: StudyResults, path: Path) -> TrialRecord:
     with _atomic(path) as tmp:
         model.save(tmp)
         keras.saving.load_model(tmp, safe_mode=True)
+
+
+def save_best_model(results: StudyResults, path: Path) -> TrialRecord:
+    """Retrain the best config (:func:`model_trial`) on its first seed and save it as ``.keras``.
+
+    Returns:
+        The trial whose config was saved.
+
+    Raises:
+        UserError: Bad path, no completed trial, or a study not made by actreg-search.
+    """
+    check_model_path(path)
+    trial = model_trial(results)
+    save_model(results, trial, path)
     return trial
 
 

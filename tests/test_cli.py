@@ -1,42 +1,265 @@
+"""The command line, through Click's CliRunner: tiny stored studies, the fake engine, no TensorFlow.
+
+Two tests spawn real processes, where a process is the point: the installed
+console script (read by Optuna's own CLI too), and a clean interpreter showing
+that reading a study imports no training stack.
+"""
+
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import types
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import optuna
 import pytest
+from click.testing import CliRunner, Result
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState
 
-from actreg_search.cli import main
+from actreg_search import attrs, cli
+from actreg_search.cli import app, main
+from actreg_search.config import TrialConfig
+from actreg_search.engine import ENGINES
+from actreg_search.engine.base import SeedResult, TrialResult
+from actreg_search.parser import parse_spec
+from actreg_search.recorder import completed_attrs
+from actreg_search.spec import spec_to_raw
+from actreg_search.stats import CONSTANT_NOTE
+from actreg_search.storage import open_storage
+from actreg_search.vocab import EngineName, Placement, Regularizer
+from tests.fakes import FakeEngine
+
+NAN_OR_INF = re.compile(r"\b(nan|inf)\b", re.IGNORECASE)
 
 
-def run_cli(*args: str) -> int:
-    return main([str(a) for a in args])
+def invoke(*args: object, input: str | None = None) -> Result:
+    """Run the app in-process, as the console script would, and return what it printed and its exit code."""
+    return CliRunner().invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
 
 
-def test_end_to_end(write_study, storage_url, tmp_path, capsys):
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trials of a study file with ``engine = "keras"`` train on the fake engine, in this process."""
+    monkeypatch.setitem(ENGINES, EngineName.KERAS, FakeEngine)
+
+
+# --------------------------------------------------------------------------- stored studies, written by hand
+
+SPEC = parse_spec(
+    '[study]\nname = "tiny"\nseeds = 5\n[data]\nname = "circles"\nn_samples = 100\ntrain_size = 30\n'
+    '[model]\nhidden_units = 4\nepochs = 3\nengine = "keras"\n'
+    '[space]\nregularizer = ["none", "l1"]\nplacement = ["pre_activation"]\ncoefficient = [1e-4]\n'
+)
+REGULARIZER = CategoricalDistribution(["none", "l1"])
+
+
+def stored_trial(tests: Sequence[float], regularized: bool) -> optuna.trial.FrozenTrial:
+    """A completed trial with these per-seed test accuracies, as the recorder writes one."""
+    config = TrialConfig(
+        regularizer=Regularizer.L1 if regularized else Regularizer.NONE,
+        placement=Placement.PRE_ACTIVATION if regularized else None,
+        l1=1e-4 if regularized else 0.0, l2=0.0, hidden_units=4, epochs=3,
+    )
+    seeds = tuple(
+        SeedResult(seed=i, train_accuracy=1.0, test_accuracy=t, train_loss=0.1, activation_mean=0.2, sparsity=0.5,
+                   train_curve=(0.5, 1.0), test_curve=(0.4, t))
+        for i, t in enumerate(tests)
+    )
+    result = TrialResult(seeds=seeds, curve_epochs=(1, 3), wall_time_s=0.5, engine="keras")
+    return optuna.trial.create_trial(
+        value=sum(tests) / len(tests),
+        params={"regularizer": config.regularizer.value},
+        distributions={"regularizer": REGULARIZER},
+        user_attrs={attrs.CONFIG: config.to_dict(), **completed_attrs(result)},
+    )
+
+
+def store(url: str, *trials: tuple[Sequence[float], bool], name: str = "tiny") -> str:
+    """A study of completed trials ``(per-seed test accuracies, regularized)`` in ``url``; returns its name."""
+    study = optuna.create_study(study_name=name, storage=open_storage(url, create=True), direction="maximize")
+    study.set_user_attr(attrs.SPEC, spec_to_raw(SPEC))
+    for tests, regularized in trials:
+        study.add_trial(stored_trial(tests, regularized))
+    return name
+
+
+BASE = (0.70, 0.74, 0.71, 0.76, 0.73)
+THREE = ((BASE, False), (tuple(x + 0.05 for x in BASE), True), ((0.74, 0.72, 0.77, 0.73, 0.76), True))
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Database files made once (creating Optuna's schema takes a while): an empty study, and :data:`THREE`."""
+    folder = tmp_path_factory.mktemp("templates")
+    empty, three = folder / "empty.db", folder / "three.db"
+    optuna.create_study(study_name="tiny", storage=open_storage(f"sqlite:///{empty}", create=True))
+    store(f"sqlite:///{three}", *THREE)
+    return {"empty": empty, "three": three}
+
+
+@pytest.fixture
+def three(templates: dict[str, Path], storage_url: str) -> str:
+    """A stored 3-trial study named ``tiny`` at ``storage_url``: trial 1 is the best, trial 0 plus 5 points on every seed."""
+    shutil.copyfile(templates["three"], storage_url.removeprefix("sqlite:///"))
+    return "tiny"
+
+
+# --------------------------------------------------------------------------- run, list, show, export
+
+
+def test_end_to_end(write_study, storage_url, fake_engine):
     study = write_study(n_trials=2)
-    assert run_cli("run", study, "--storage", storage_url) == 0
-    assert "2/2 finished" in capsys.readouterr().out
-    assert run_cli("run", study, "--storage", storage_url, "--n-trials", "3") == 0
-    assert "3/3 finished, 1 run now" in capsys.readouterr().out
+    done = invoke("run", study, "--storage", storage_url, "--recycle-mb", "0")
+    assert done.exit_code == 0, done.output
+    assert "2/2 finished" in done.stdout
+    done = invoke("run", study, "--storage", storage_url, "--recycle-mb", "0", "--n-trials", "3")
+    assert done.exit_code == 0 and "3/3 finished, 1 run now" in done.stdout
 
-    assert run_cli("list", "--storage", storage_url) == 0
-    listing = capsys.readouterr().out
-    assert "tiny" in listing and "3" in listing
+    listing = invoke("list", "--storage", storage_url)
+    assert listing.exit_code == 0 and re.search(r"tiny\s.*\b3\b", listing.stdout)
+    shown = invoke("show", "tiny", "--storage", storage_url, "--top", "2")
+    assert shown.exit_code == 0 and "tiny: top 2 of 3 complete" in shown.stdout and "±" in shown.stdout
 
-    assert run_cli("show", "tiny", "--storage", storage_url, "--top", "2") == 0
-    shown = capsys.readouterr().out
-    assert "top 2" in shown and "±" in shown
+
+def test_show_says_how_many_it_shows(three, storage_url):
+    shown = invoke("show", "tiny", "--storage", storage_url)  # --top 10 by default
+    assert "tiny: top 3 of 3 complete" in shown.stdout and "top 10" not in shown.stdout
+
+
+def test_export_prints_the_best_configs_only_when_nothing_else_is_asked_for(three, storage_url, tmp_path):
+    printed = invoke("export", "tiny", "--storage", storage_url, "--top", "2")
+    assert printed.exit_code == 0 and [e["trial"] for e in json.loads(printed.stdout)] == [1, 2]
+
+    table = tmp_path / "t.csv"
+    only_table = invoke("export", "tiny", "--storage", storage_url, "--trials", table)
+    assert only_table.exit_code == 0 and only_table.stdout == ""
+    assert only_table.stderr == f"wrote 3 trials to {table}\n" and table.exists()
 
     best = tmp_path / "best.json"
-    assert run_cli("export", "tiny", "--storage", storage_url, "--top", "2", "--out", best, "--trials", tmp_path / "t.csv") == 0
+    both = invoke("export", "tiny", "--storage", storage_url, "--top", "5", "--out", best, "--trials", table)
+    assert both.exit_code == 0 and both.stdout == ""
+    assert f"wrote the best 3 config(s) to {best}" in both.stderr
     entries = json.loads(best.read_text())
-    assert len(entries) == 2 and len(entries[0]["per_seed"]) == 2
-    assert (tmp_path / "t.csv").exists()
+    assert [e["trial"] for e in entries] == [1, 2, 0] and len(entries[0]["per_seed"]) == 5
 
+
+def test_export_model_says_what_it_retrains(three, storage_url, tmp_path):
+    model = tmp_path / "m.keras"
+    done = invoke("export", "tiny", "--storage", storage_url, "--model", model)
+    assert done.exit_code == 0, done.output
+    assert done.stdout == ""
+    first, last = done.stderr.splitlines()[0], done.stderr.splitlines()[-1]
+    assert first == "retraining trial 1 (l1 · pre_activation 1.0e-04, 4 units) on seed 0 for 3 epochs..."
+    assert last == f"wrote trial 1's model (seed 0) to {model}" and model.exists()
+
+
+def test_reading_commands_use_the_read_model_without_curves(three, storage_url, tmp_path, monkeypatch):
+    """list/show/compare/report/export read through reader.load_results/list_studies, never Optuna's study objects."""
+    from actreg_search import reader
+
+    calls: list[dict] = []
+    real = reader.load_results
+
+    def spy(storage, name, **kwargs):
+        calls.append(kwargs)
+        return real(storage, name, **kwargs)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a reading command went around the read model")
+
+    monkeypatch.setattr(reader, "load_results", spy)
+    monkeypatch.setattr(optuna, "load_study", refuse)
+    monkeypatch.setattr(optuna.Study, "get_trials", refuse)
+    for args in (["list"], ["show", "tiny"], ["compare", "tiny"], ["report", "tiny"],
+                 ["export", "tiny", "--trials", tmp_path / "t.csv"], ["export", "tiny"]):
+        assert invoke(*args, "--storage", storage_url).exit_code == 0, args
+    assert len(calls) == 5 and all(kwargs.get("curves", "none") == "none" for kwargs in calls)
+
+
+# --------------------------------------------------------------------------- compare and report
+
+
+def test_compare_never_prints_nan_or_inf_for_a_constant_difference(three, storage_url):
+    done = invoke("compare", "tiny", "--storage", storage_url, "--trials", "0", "1")
+    assert done.exit_code == 0
+    assert not NAN_OR_INF.search(done.stdout), done.stdout
+    row = next(line for line in done.stdout.splitlines() if re.match(r"\s*│?\s*0\s*│\s*1\s*│", line))
+    assert "n/a" in row and "+∞" in row
+    assert f"{CONSTANT_NOTE}: the t-test is undefined" in done.stdout.replace("\n", " ")
+    assert "trial 1 beats trial 0 on test accuracy by 5.0 points" in done.stdout
+
+
+def test_compare_identical_trials(storage_url):
+    store(storage_url, (BASE, False), (BASE, True))
+    done = invoke("compare", "tiny", "--storage", storage_url, "--trials", "0", "1")
+    assert done.exit_code == 0 and not NAN_OR_INF.search(done.stdout)
+    assert "no difference: trial 1 and trial 0 have the same test accuracy in all 5 seeds" in done.stdout
+
+
+def test_compare_modes_and_errors(three, storage_url):
+    for args in ([], ["--best-vs-baseline"], ["--top", "3"], ["--metric", "sparsity", "--trials", "0", "2"]):
+        done = invoke("compare", "tiny", "--storage", storage_url, *args)
+        assert done.exit_code == 0 and "Wilcoxon" in done.stdout and "95% CI" in done.stdout, args
+    missing = invoke("compare", "tiny", "--storage", storage_url, "--trials", "0", "9")
+    assert missing.exit_code == 2 and "has no trial 9" in missing.stderr
+    both = invoke("compare", "tiny", "--storage", storage_url, "--top", "2", "--best-vs-baseline")
+    assert both.exit_code == 2 and "give one of" in both.stderr
+
+
+def test_compare_refuses_too_few_shared_seeds(storage_url):
+    store(storage_url, ((0.7, 0.8, 0.9), False), ((0.8, 0.8, 0.8), True))
+    done = invoke("compare", "tiny", "--storage", storage_url, "--trials", "0", "1")
+    assert done.exit_code == 2 and "share 3 seed(s)" in done.stderr
+
+
+def test_report_writes_markdown_without_nan(three, storage_url, tmp_path):
+    printed = invoke("report", "tiny", "--storage", storage_url)
+    assert printed.exit_code == 0 and printed.stdout.startswith("## tiny: 3 models, 5 seeds each")
+    assert not NAN_OR_INF.search(printed.stdout) and CONSTANT_NOTE in printed.stdout
+    out = tmp_path / "report.md"
+    written = invoke("report", "tiny", "--storage", storage_url, "--out", out)
+    assert written.exit_code == 0 and written.stdout == "" and out.read_text() == printed.stdout
+
+
+# --------------------------------------------------------------------------- delete
+
+
+def test_delete_asks_and_deletes(three, storage_url):
+    done = invoke("delete", "tiny", "--storage", storage_url, input="y\n")
+    assert done.exit_code == 0
+    assert "Delete study 'tiny' (3 trials: 3 complete" in done.stderr
+    assert done.stdout == f"deleted study 'tiny' (3 trials: 3 complete, 0 failed, 0 pruned, 0 running) from {storage_url}\n"
+    assert optuna.get_all_study_names(storage_url) == []
+    assert invoke("list", "--storage", storage_url).stdout == f"no studies in {storage_url}\n"
+
+
+@pytest.mark.parametrize("answer", [None, "", "n\n", "no\n"], ids=["no stdin", "end of input", "n", "no"])
+def test_delete_without_a_yes_deletes_nothing(three, storage_url, answer):
+    done = invoke("delete", "tiny", "--storage", storage_url, input=answer)
+    assert done.exit_code == 1
+    assert "nothing deleted; study 'tiny' is still there" in done.stderr.splitlines()[-1]
+    assert optuna.get_all_study_names(storage_url) == ["tiny"]
+
+
+def test_delete_yes_and_a_missing_study(three, storage_url):
+    store(storage_url, (BASE, False), name="other")
+    missing = invoke("delete", "nope", "--storage", storage_url, "--yes")
+    assert missing.exit_code == 2
+    assert missing.stderr == "actreg-search: error: no study named 'nope' in this storage; studies there: other, tiny\n"
+    done = invoke("delete", "other", "--storage", storage_url, "--yes")
+    assert done.exit_code == 0 and done.stdout.startswith("deleted study 'other' (1 trials:")
+    assert optuna.get_all_study_names(storage_url) == ["tiny"]
+
+
+# --------------------------------------------------------------------------- bad input
 
 BAD_ARGS = [
     (["run", "{missing}"], "no such study file"),
@@ -48,7 +271,9 @@ BAD_ARGS = [
     (["export", "tiny", "--storage", "{url}", "--format", "xml"], "'xml' is not one of 'json', 'yaml', 'csv'"),
     (["export", "tiny", "--storage", "{url}", "--model", "{tmp}/m.h5"], "must end in .keras"),
     (["export", "tiny", "--storage", "{url}", "--trials", "{tmp}/t.xlsx"], "allowed: .csv, .parquet"),
+    (["export", "tiny", "--storage", "{url}", "--model", "{tmp}/m.keras"], "not created by actreg-search"),
     (["frobnicate"], "No such command 'frobnicate'"),
+    (["show", "--bogus"], "error: show: No such option '--bogus'"),
     (["show", "tiny", "--storage", "sqlite:///{tmp}/notes.txt"], "file is not a database"),
     (["run", "{study}", "--storage", "postgresql://u:secret@127.0.0.1:1/db"], "storage postgresql://u:***@127.0.0.1:1/db"),
     (["run", "{bad_key}"], "[model] widht: unknown key; allowed: family"),
@@ -59,14 +284,13 @@ BAD_ARGS = [
     (["run", "{unknown_name}"], "[space] placement: unknown value 'inside'; allowed: pre_activation"),
     (["run", "{study}", "--seeds", "0"], "0 is not in the range x>=1"),
     (["list", "--storage", "sqlite:///{tmp}/no/such/dir.db"], "no database at"),
+    (["delete", "tiny", "--storage", "sqlite:///{tmp}/absent.db", "--yes"], "no database at"),
 ]
 
 
 @pytest.mark.parametrize(("args", "fragment"), BAD_ARGS, ids=[" ".join(a[:2]) + f" {i}" for i, (a, _) in enumerate(BAD_ARGS)])
-def test_bad_input_is_one_line_and_exit_2(args, fragment, write_study, storage_url, tmp_path, capsys):
-    import optuna
-
-    optuna.create_study(study_name="tiny", storage=storage_url)
+def test_bad_input_is_one_line_and_exit_2(args, fragment, write_study, storage_url, tmp_path, templates):
+    shutil.copyfile(templates["empty"], storage_url.removeprefix("sqlite:///"))  # an empty study named tiny
     (tmp_path / "notes.txt").write_text("not a database " * 200)
     good = write_study().read_text()
     variants = {
@@ -82,47 +306,94 @@ def test_bad_input_is_one_line_and_exit_2(args, fragment, write_study, storage_u
         (tmp_path / f"{key}.toml").write_text(text)
         values[key] = tmp_path / f"{key}.toml"
     before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
-    assert run_cli(*[a.format(**values) for a in args]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("actreg-search: error: ")
-    assert fragment in err
+    done = invoke(*[a.format(**values) for a in args])
+    assert done.exit_code == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("actreg-search: error: ")
+    assert fragment in done.stderr and done.stdout == ""
     after = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     assert after == before
 
 
-def test_console_script_and_optuna_cli_read_the_study(write_study, tmp_path):
-    """A real subprocess: the installed script, then Optuna's own CLI on the same storage."""
-    script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
+# --------------------------------------------------------------------------- pipes and widths
+
+
+@pytest.fixture
+def reader_gone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """A function pointing ``sys.stdout`` or ``sys.stderr`` (by name) at a pipe whose reader has exited."""
+
+    def broken(name: str) -> None:
+        read, write = os.pipe()
+        os.close(read)
+        stream = io.TextIOWrapper(io.FileIO(write, "w"), write_through=False)
+        monkeypatch.setattr(sys, name, stream)
+        opened.append(stream)
+
+    opened: list[io.TextIOWrapper] = []
+    yield broken
+    for stream in opened:
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+def test_a_reader_that_goes_away_costs_no_traceback_and_keeps_the_exit_code(three, storage_url, reader_gone):
+    reader_gone("stdout")
+    assert main(["list", "--storage", storage_url]) == 0  # actreg-search list | head -0
+    assert main(["report", "tiny", "--storage", storage_url]) == 0
+    reader_gone("stderr")
+    assert main(["show", "nope", "--storage", storage_url]) == 2  # its one-line error has nowhere to go
+
+
+def test_an_interrupted_run_printing_to_a_dead_pipe_still_exits_130(write_study, storage_url, reader_gone, monkeypatch):
+    from actreg_search import study
+
+    def interrupted(spec, url, *args, **kwargs):
+        return types.SimpleNamespace(
+            study_name=spec.study.name, storage=url, target=3, finished=1, ran=1, failed=0,
+            best_value=0.5, best_trial=0, reason=study.StopReason.INTERRUPTED,
+        )
+
+    monkeypatch.setattr(study, "run_study", interrupted)
+    reader_gone("stdout")
+    assert main(["run", str(write_study()), "--storage", storage_url]) == 130
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, 160), ("100", 100)])
+def test_tables_are_not_wrapped_at_80_columns_when_piped(columns, width, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    if columns:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert cli.PipeSafeConsole(width=cli._width(io.StringIO())).width == width
+
+
+def test_trial_lines_are_not_wrapped_when_stderr_is_not_a_terminal(write_study, storage_url, fake_engine, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    space = 'regularizer = "l1_l2"\nplacement = "post_activation"\ncoefficient = { low = 1e-5, high = 1e-2, log = true }\n'
+    study = write_study(n_trials=1, seeds=1, epochs=2, space=space)
+    done = invoke("run", study, "--storage", storage_url, "--recycle-mb", "0")
+    assert done.exit_code == 0, done.output
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("trial 0 ") and "sparsity" in line]
+    assert len(line) > 80 and "l1_l2 · post_activation" in line
+
+
+# --------------------------------------------------------------------------- real processes
+
+
+def test_console_script_and_optuna_cli_read_the_study(write_study, tmp_path, fake_engine):
+    """The installed script and Optuna's own CLI read a study that ``run`` wrote (in this process, fake engine)."""
     url = f"sqlite:///{tmp_path / 't.db'}"
+    assert invoke("run", write_study(n_trials=2, seeds=1, epochs=2), "--storage", url, "--recycle-mb", "0").exit_code == 0
     env = {**os.environ, "ACTREG_STORAGE": url}
-    done = subprocess.run([script, "run", write_study(n_trials=2, seeds=1, epochs=2)], env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
+    shown = subprocess.run([script, "show", "tiny"], env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "top 2 of 2 complete" in shown.stdout, shown.stderr
     optuna_cli = shutil.which("optuna", path=str(Path(sys.executable).parent))
     listed = subprocess.run([optuna_cli, "trials", "--study-name", "tiny", "--storage", url, "-f", "json"], capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert len(json.loads(listed.stdout)) == 2
     bad = subprocess.run([script, "run", tmp_path / "nope.toml"], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
-
-
-@pytest.mark.parametrize(("columns", "width"), [(None, "160"), ("100", "100")])
-def test_tables_are_not_wrapped_at_80_columns_when_piped(columns, width):
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    if columns:
-        env["COLUMNS"] = columns
-    code = "from actreg_search import cli; print(cli.out.width)"
-    printed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert printed.stdout.strip() == width
-
-
-def test_trial_lines_are_not_wrapped_when_stderr_is_not_a_terminal(write_study, storage_url, capsys, monkeypatch):
-    monkeypatch.delenv("COLUMNS", raising=False)
-    space = 'regularizer = "l1_l2"\nplacement = "post_activation"\ncoefficient = { low = 1e-5, high = 1e-2, log = true }\n'
-    study = write_study(n_trials=1, seeds=1, epochs=2, space=space)
-    assert run_cli("run", study, "--storage", storage_url) == 0
-    err = capsys.readouterr().err
-    (line,) = [line for line in err.splitlines() if line.startswith("trial 0 ") and "sparsity" in line]
-    assert len(line) > 80 and "l1_l2 · post_activation" in line
 
 
 def test_reading_a_study_does_not_load_the_training_stack():

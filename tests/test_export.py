@@ -1,33 +1,63 @@
+"""Exports of a study read back: in-memory records, as the reader builds them from stored trials."""
+
 from __future__ import annotations
 
 import json
+from io import StringIO
 
-import keras
+import optuna
 import pandas as pd
 import pytest
 import yaml
+from optuna.distributions import CategoricalDistribution
 
-from actreg_search.parser import load_spec
+from actreg_search import attrs
+from actreg_search.config import TrialConfig
+from actreg_search.engine.base import SeedResult, TrialResult
 from actreg_search.errors import UserError
-from actreg_search.export import Format, best_entries, render_best, save_best_model, write_trials
-from actreg_search.reader import load_results
-from actreg_search.storage import open_storage
-from actreg_search.study import run_study
+from actreg_search.export import Format, best_entries, model_trial, render_best, save_best_model, write_trials
+from actreg_search.parser import parse_spec
+from actreg_search.reader import record_of
+from actreg_search.recorder import completed_attrs
+from actreg_search.results import StudyResults
+from actreg_search.vocab import Placement, Regularizer
+
+SPEC = parse_spec(
+    '[study]\nname = "tiny"\nseeds = 2\n[data]\nname = "circles"\nn_samples = 100\ntrain_size = 30\n'
+    '[model]\nhidden_units = 4\nepochs = 3\nengine = "keras"\n'
+)
+
+
+def trial(number: int, tests: tuple[float, float], regularizer: Regularizer = Regularizer.L2):
+    """A completed trial as the reader returns it, with these per-seed test accuracies."""
+    config = TrialConfig(
+        regularizer=regularizer, placement=None if regularizer is Regularizer.NONE else Placement.KERNEL,
+        l1=0.0, l2=0.0 if regularizer is Regularizer.NONE else 1e-3, hidden_units=4 + number, epochs=3,
+    )
+    seeds = tuple(
+        SeedResult(seed=i, train_accuracy=0.9, test_accuracy=t, train_loss=0.2, activation_mean=0.3, sparsity=0.4,
+                   train_curve=(0.9,), test_curve=(t,))
+        for i, t in enumerate(tests)
+    )
+    frozen = optuna.trial.create_trial(
+        value=sum(tests) / 2,
+        params={"regularizer": regularizer.value},
+        distributions={"regularizer": CategoricalDistribution([r.value for r in Regularizer])},
+        user_attrs={attrs.CONFIG: config.to_dict(), **completed_attrs(TrialResult(seeds, (3,), 0.1, "keras"))},
+    )
+    frozen.number = number
+    return record_of(frozen)
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory, study_text):
-    folder = tmp_path_factory.mktemp("export")
-    path = folder / "study.toml"
-    path.write_text(study_text(n_trials=3, seeds=2))
-    url = f"sqlite:///{folder / 'e.db'}"
-    run_study(load_spec(path), url)
-    return load_results(open_storage(url, create=False), "tiny")
+def stored() -> StudyResults:
+    trials = (trial(0, (0.7, 0.8)), trial(1, (0.9, 0.8)), trial(2, (0.6, 0.7), Regularizer.NONE))
+    return StudyResults(name="tiny", trials=trials, spec=SPEC)
 
 
 def test_best_entries_are_ranked_with_per_seed_figures(stored):
     entries = best_entries(stored, 2)
-    assert [e["rank"] for e in entries] == [1, 2]
+    assert [e["rank"] for e in entries] == [1, 2] and [e["trial"] for e in entries] == [1, 0]
     assert entries[0]["test_accuracy_mean"] >= entries[1]["test_accuracy_mean"]
     seeds = entries[0]["per_seed"]
     assert [s["seed"] for s in seeds] == [0, 1]
@@ -39,8 +69,6 @@ def test_formats(stored):
     entries = best_entries(stored, 3)
     assert json.loads(render_best(entries, Format.JSON)) == entries
     assert yaml.safe_load(render_best(entries, Format.YAML)) == entries
-    from io import StringIO
-
     frame = pd.read_csv(StringIO(render_best(entries, Format.CSV)))
     assert len(frame) == 3 and "test_accuracy.seed1" in frame.columns
 
@@ -61,11 +89,22 @@ def test_unknown_table_suffix_writes_nothing(stored, tmp_path):
 
 
 def test_best_model_loads_in_safe_mode(stored, tmp_path):
+    import keras
+
     path = tmp_path / "best.keras"
-    trial = save_best_model(stored, path)
+    saved = save_best_model(stored, path)
+    assert saved.number == 1
     model = keras.saving.load_model(path, safe_mode=True)
-    assert model.get_layer("hidden").units == trial.config.hidden_units
+    assert model.get_layer("hidden").units == saved.config.hidden_units == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]
+
+
+def test_the_model_trial_is_the_best_and_needs_the_studys_spec(stored):
+    assert model_trial(stored).number == stored.best(1)[0].number == 1
+    with pytest.raises(UserError, match="not created by actreg-search"):
+        model_trial(StudyResults(name="x", trials=stored.trials, spec=None))
+    with pytest.raises(UserError, match="no completed trial to export"):
+        model_trial(StudyResults(name="x", trials=(), spec=SPEC))
 
 
 def test_written_files_follow_the_umask(tmp_path):
