@@ -42,6 +42,13 @@ from actreg_search.spec import StudySpec
 
 CurvesWanted = Literal["none", "drawn", "all"] | Collection[int]
 
+#: The attributes a record keeps (besides the curves, read apart): what the read model uses. The
+#: stored ``_mean``/``_std`` of each figure and the library versions are left in storage.
+READ = (
+    attrs.CONFIG, attrs.SEEDS, *PER_SEED, attrs.WALL_TIME, attrs.ENGINE,
+    attrs.FAIL_REASON, attrs.FAIL_SEED, attrs.INTERRUPTED, attrs.WORKER, attrs.WORKER_CPUS, attrs.WORKER_RSS_MB,
+)
+
 _NO_HEARTBEAT = "its worker stopped sending heartbeats (it died or was killed)"
 
 
@@ -91,7 +98,7 @@ def _record(
         wall_time_s=user.get(attrs.WALL_TIME),
         duration_s=duration_s,
         fail_reason=_fail_reason(state, user, system, retried_as),
-        user_attrs={k: v for k, v in user.items() if k not in attrs.CURVES},
+        user_attrs={k: user[k] for k in READ if k in user},
         distributions=distributions,
         curves=_curves(user),
     )
@@ -135,7 +142,7 @@ def _rows(conn: sqlalchemy.Connection, sql: str, **params: Any) -> list[sqlalche
     for key, value in params.items():
         if isinstance(value, (list, tuple)):
             statement = statement.bindparams(sqlalchemy.bindparam(key, expanding=True))
-    return list(conn.execute(statement, params))
+    return conn.execute(statement, params).fetchall()
 
 
 def _value(value: float | None, value_type: str) -> float:
@@ -169,17 +176,30 @@ def _objective_values(conn: sqlalchemy.Connection, study_id: int) -> dict[int, d
     return values
 
 
-def _attrs(conn: sqlalchemy.Connection, study_id: int, table: str, where: str, **params: Any) -> dict[int, dict[str, Any]]:
+def _decoded(rows: list[sqlalchemy.Row]) -> dict[int, dict[str, Any]]:
+    """``(trial_id, key, value_json)`` rows by trial and key, decoded.
+
+    Every value is decoded in one ``json.loads`` of their JSON array: one C-level
+    parse instead of a Python call per attribute (half the reading time of a
+    10,000-trial study went to the calls).
+    """
     found: dict[int, dict[str, Any]] = defaultdict(dict)
-    for trial_id, key, value_json in _rows(
-        conn,
-        f"SELECT a.trial_id, a.key, a.value_json FROM {table} a JOIN trials t ON t.trial_id = a.trial_id "
-        f"WHERE t.study_id = :study AND {where}",
-        study=study_id,
-        **params,
-    ):
-        found[trial_id][key] = json.loads(value_json)
+    values = json.loads("[" + ",".join(row[2] for row in rows) + "]")
+    for (trial_id, key, _), value in zip(rows, values, strict=True):
+        found[trial_id][key] = value
     return found
+
+
+def _attrs(conn: sqlalchemy.Connection, study_id: int, table: str, where: str, **params: Any) -> dict[int, dict[str, Any]]:
+    return _decoded(
+        _rows(
+            conn,
+            f"SELECT a.trial_id, a.key, a.value_json FROM {table} a JOIN trials t ON t.trial_id = a.trial_id "
+            f"WHERE t.study_id = :study AND {where}",
+            study=study_id,
+            **params,
+        )
+    )
 
 
 def _spec(storage: optuna.storages.BaseStorage, study_id: int) -> StudySpec | None:
@@ -230,7 +250,7 @@ def load_results(storage: optuna.storages.BaseStorage, name: str, *, curves: Cur
             distribution = _distribution(distribution_json)
             params[trial_id][param] = distribution.to_external_repr(internal)
             distributions[trial_id][param] = distribution
-        user = _attrs(conn, study_id, "trial_user_attributes", "a.key NOT IN :curves", curves=list(attrs.CURVES))
+        user = _attrs(conn, study_id, "trial_user_attributes", "a.key IN :keys", keys=list(READ))
         system = _attrs(
             conn, study_id, "trial_system_attributes", "a.key IN :keys",
             keys=[attrs.OPTUNA_FAIL_REASON, attrs.OPTUNA_RETRY_OF],
@@ -260,8 +280,14 @@ def load_results(storage: optuna.storages.BaseStorage, name: str, *, curves: Cur
         if not wanted:
             return results
         ids = [row.trial_id for row in trials if row.number in wanted]
-        stored = _attrs(conn, study_id, "trial_user_attributes", "a.key IN :curves AND a.trial_id IN :ids",
-                        curves=list(attrs.CURVES), ids=ids)
+        stored = _decoded(
+            _rows(
+                conn,
+                "SELECT trial_id, key, value_json FROM trial_user_attributes WHERE trial_id IN :ids AND key IN :keys",
+                ids=ids,
+                keys=list(attrs.CURVES),
+            )
+        )
     by_number = {number_of[trial_id]: _curves(found) for trial_id, found in stored.items()}
     return StudyResults(
         name=name,

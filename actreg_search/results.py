@@ -101,7 +101,7 @@ class TrialRecord:
         wall_time_s: Training time of all seeds.
         duration_s: Optuna's start-to-end time.
         fail_reason: Why the trial failed or was pruned, if it did.
-        user_attrs: Every stored attribute but the curves, as is.
+        user_attrs: The stored attributes the read model uses (:data:`actreg_search.reader.READ`), as is.
         distributions: The sampler's distribution of each parameter.
         curves: The learning curves, where they were read (see :func:`actreg_search.reader.load_results`).
     """
@@ -145,7 +145,7 @@ class TrialRecord:
         values = self.per_seed.get(name)
         return sample_std(values) if values else None
 
-    @property
+    @functools.cached_property
     def rank_key(self) -> tuple[float, float, int]:
         """This trial's place in :func:`rank_key`'s order."""
         return rank_key(self.number, self.value, self.per_seed.get("test_accuracy", ()))

@@ -29,7 +29,7 @@ def test_a_completed_trial_round_trips(storage_url):
     (record,) = load_results(storage, "s", curves="all").trials
     assert record.config == CONFIG and record.seeds == (0, 1)
     assert record.per_seed["test_accuracy"] == (0.8, 0.6) and record.per_seed["gap"] == pytest.approx((0.2, 0.4))
-    assert record.user_attrs["test_accuracy_mean"] == pytest.approx(0.7)
+    assert record.mean("test_accuracy") == pytest.approx(0.7)
     assert record.wall_time_s == 1.235 and record.user_attrs[attrs.WORKER_RSS_MB] == 512.3
     assert record.curves.epochs == (1, 2, 3) and record.curves.train[1] == (0.5, 0.75, 1.0)
     assert record.user_attrs[attrs.WORKER].endswith(tuple("0123456789"))
