@@ -185,7 +185,7 @@ def sparsity_figure(data: SparsityData) -> go.Figure:
     """Mean test accuracy against activation sparsity, one trace per group, the Pareto front drawn."""
     fig = go.Figure()
     by_number = {p.number: p for p in data.points}
-    front = [by_number[n] for n in data.pareto]
+    front = [by_number[n] for n in data.pareto if n in by_number]
     fig.add_trace(
         go.Scatter(
             x=[p.sparsity for p in front],

@@ -317,3 +317,14 @@ def test_a_big_multi_objective_study_keeps_its_pareto_front(big_study_factory):
     source = d.optuna_input(results, limit=60)
     numbers = {t.user_attrs["trial"] for t in source.study.get_trials()}
     assert results.pareto_front <= numbers and len(numbers) == 60
+
+
+def test_copies_of_the_same_trials_keep_one_of_each_front_point(study_factory, trial_factory):
+    """A study of copied trials: 40 copies of 2 non-dominated points; the front line must stay drawable."""
+    trials = [trial_factory(test=(0.9, 0.9), sparsity=(0.2, 0.2)), trial_factory(test=(0.8, 0.8), sparsity=(0.6, 0.6))]
+    results = study_factory(*(trials * 20))
+    sparsity = d.sparsity_tradeoff(results, limit=10)
+    drawn = {p.number for p in sparsity.points}
+    assert len(drawn) == 10 and set(sparsity.pareto) <= drawn
+    front = {(round(p.sparsity, 6), round(p.accuracy, 6)) for p in sparsity.points if p.number in sparsity.pareto}
+    assert front == {(0.2, 0.9), (0.6, 0.8)}  # both points of the front are drawn, though 40 trials share them

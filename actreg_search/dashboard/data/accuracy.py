@@ -218,10 +218,10 @@ class SparsityData:
 
     Attributes:
         points: The drawn completed trials with a recorded sparsity, by number
-            (every trial on the front among them).
-        pareto: Numbers of the trials on the front, by ascending sparsity: no
-            other trial is at least as sparse and at least as accurate, and
-            strictly better in one.
+            (the front among them: at least one trial per point of it).
+        pareto: Numbers of the drawn trials on the front, by ascending
+            sparsity: no other trial is at least as sparse and at least as
+            accurate, and strictly better in one.
         note: Said under the chart (how many trials are drawn).
     """
 
@@ -247,8 +247,12 @@ def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> Sparsit
         front = results.pareto_front & means.keys()
     else:
         front = pareto_numbers([(n, (acc, sp)) for n, (sp, acc) in means.items()])  # type: ignore[misc]
-    ordered_front = tuple(sorted(front, key=lambda n: (means[n][0], n)))
-    drawn = sample(trials, limit, keep=ordered_front)
+    ordered_front = sorted(front, key=lambda n: (means[n][0], n))
+    corners: dict[tuple[float | None, float | None], int] = {}  # one trial per point of the front first
+    for n in ordered_front:
+        corners.setdefault(means[n], n)
+    drawn = sample(trials, limit, keep=[*corners.values(), *ordered_front])
+    shown = {t.number for t in drawn.trials}
     points = []
     for trial in drawn.trials:
         assert trial.config is not None
@@ -265,4 +269,5 @@ def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> Sparsit
                 label=describe(trial),
             )
         )
-    return SparsityData(points=tuple(points), pareto=ordered_front, note=drawn.note("completed trials"))
+    pareto = tuple(n for n in ordered_front if n in shown)
+    return SparsityData(points=tuple(points), pareto=pareto, note=drawn.note("completed trials"))

@@ -131,7 +131,10 @@ def optuna_input(results: StudyResults, limit: int = MAX_OPTUNA_TRIALS) -> Optun
     completed = [t for t in results.completed if len(t.values) == n and all(math.isfinite(v) for v in t.values)]
     if not completed:
         return nothing_completed(results)
-    keep = sorted(results.pareto_front) if results.multi_objective else [t.number for t in results.best(1)]
+    keep = [t.number for t in results.best(1)]
+    if results.multi_objective:  # the front, one trial per point of it first (copied trials share points)
+        front = [t for t in completed if t.number in results.pareto_front]
+        keep = [*{t.values: t.number for t in reversed(front)}.values(), *(t.number for t in front)]
     chosen = sample(completed, limit, keep=keep)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
