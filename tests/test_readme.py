@@ -1,12 +1,85 @@
+"""The README's commands are the ones that exist, and its quick start leaves room for the full study."""
+
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from actreg_search.cli import app
+from actreg_search.engine import ENGINES
+from actreg_search.parser import load_spec
+from actreg_search.storage import ENV_VAR
+from actreg_search.vocab import EngineName
+from tests.fakes import FakeEngine
+
 ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"```bash\n(.*?)\n```", README, flags=re.S)
 
 
 def test_ci_runs_exactly_the_readme_test_command():
-    blocks = re.findall(r"```bash\n(.*?)\n```", (ROOT / "README.md").read_text(), flags=re.S)
-    test_command = next(b for b in blocks if "pytest" in b)
+    test_command = next(b for b in BLOCKS if "pytest" in b)
     assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def quick_start() -> list[str]:
+    """The arguments of the quick start's ``actreg-search`` command."""
+    command = next(b for b in BLOCKS if "actreg-search run" in b and "pip install" in b)
+    words = shlex.split(command.split("&&")[-1])
+    assert words[0].endswith("actreg-search")
+    return words[1:]
+
+
+def test_the_quick_start_runs_under_its_own_name():
+    args = quick_start()
+    params = app.commands["run"].make_context("run", list(args[1:])).params
+    study_file = ROOT / args[1]
+    full = load_spec(study_file).study.name
+    assert params["name"] and params["name"] != full
+
+
+def test_after_the_quick_start_the_full_study_runs_in_the_same_folder(tmp_path, monkeypatch):
+    """The quick start, then ``run studies/circles_tutorial.toml --n-trials 3``, both in one folder (fake engine)."""
+    for name in EngineName:
+        monkeypatch.setitem(ENGINES, name, FakeEngine)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = quick_start()
+    args[1] = str(ROOT / args[1])
+    in_process = ["--recycle-mb", "0"]  # so that the fake engine trains here
+    runner = CliRunner()
+    first = runner.invoke(app, [*args, *in_process], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    full = runner.invoke(app, ["run", args[1], "--n-trials", "3", *in_process], catch_exceptions=False)
+    assert full.exit_code == 0, full.output
+    assert "circles-tutorial: target reached; 3/3 finished" in full.stdout
+    assert (tmp_path / "actreg.db").exists()
+
+
+def commands_block() -> list[list[str]]:
+    """Each command line of the README's "Commands" section, continuation lines joined."""
+    section = README.split("## Commands", 1)[1]
+    block = re.search(r"```bash\n(.*?)\n```", section, flags=re.S).group(1)
+    lines: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("actreg-search "):
+            lines.append(line)
+        else:
+            lines[-1] += " " + line.strip()
+    return [line.split() for line in lines]
+
+
+@pytest.mark.parametrize("words", commands_block(), ids=lambda words: words[1])
+def test_every_option_in_the_readme_exists(words):
+    command = app.commands[words[1]]
+    known = {opt for param in command.params for opt in param.opts}
+    named = {w for w in re.findall(r"--[a-z][a-z-]*", " ".join(words))}
+    assert named <= known, f"{words[1]}: the README names {sorted(named - known)}, which do not exist"
+
+
+def test_the_readme_lists_every_command():
+    assert sorted(words[1] for words in commands_block()) == sorted(app.commands)
