@@ -169,6 +169,7 @@ def app() -> None:
     "--recycle-mb", type=click.IntRange(min=0), default=DEFAULT_RECYCLE_MB, show_default=True,
     help="Replace a worker once its memory grew this many MB (0: never; trials then run in this process if --jobs 1).",
 )
+@click.option("--name", help="Run the study under this name instead of the file's [study] name.")
 def run(
     study_file: Path,
     storage: str | None,
@@ -177,24 +178,25 @@ def run(
     seeds: int | None,
     jobs: int,
     recycle_mb: int,
+    name: str | None,
 ) -> None:
     """Create or resume a study and run it until it has n_trials finished trials."""
     import optuna
 
     from actreg_search.parser import load_spec
-    from actreg_search.progress import RichProgress
+    from actreg_search.progress import RichProgress, print_last
     from actreg_search.storage import resolve_url
     from actreg_search.study import StopReason, run_study
 
-    spec = load_spec(study_file).with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds)
+    spec = load_spec(study_file).with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds, name=name)
     url = resolve_url(storage, spec.study.storage)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    with RichProgress(Console(stderr=True, width=_width(sys.stderr))) as progress:
+    with RichProgress(width=_width(sys.stderr)) as progress:
         summary = run_study(spec, url, progress, jobs=jobs, recycle_mb=recycle_mb or None)
     best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
-    out.print(
+    print_last(
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
-        f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}"
+        f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}",
     )
     if summary.reason is StopReason.INTERRUPTED:
         raise click.exceptions.Exit(130)
