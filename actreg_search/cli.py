@@ -9,95 +9,29 @@ advises, and the command finishes as it would have.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from actreg_search.errors import UserError
 from actreg_search.figures import PER_SEED
+from actreg_search.streams import PipeSafeConsole, console, emit, flush_streams, note
 from actreg_search.vocab import DEFAULT_RECYCLE_MB
 
 PROG = "actreg-search"
-PIPED_WIDTH = 160
-"""Columns of tables and progress lines written to a file or a pipe (rich would wrap them at 80)."""
 
 
-def _width(stream: IO[str]) -> int | None:
-    """Rich's own width on a terminal or when COLUMNS is set; else :data:`PIPED_WIDTH`."""
-    return None if stream.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH
+def _out() -> PipeSafeConsole:
+    """The console for a command's output on stdout (a new one each time: a broken pipe quiets only its own)."""
+    return console(highlight=False, soft_wrap=True)
 
-
-def _to_devnull(stream: IO[str]) -> None:
-    """Point a stream whose reader went away at ``/dev/null``, so that later writes and the final flush succeed.
-
-    Streams without a file descriptor (Click's ``CliRunner``, pytest's capture)
-    are left as they are.
-    """
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, stream.fileno())
-        finally:
-            os.close(devnull)
-
-
-def _emit(text: str, stream: IO[str] | None = None) -> None:
-    """Write and flush text (stdout by default); a broken pipe sends the stream to ``/dev/null`` instead of raising."""
-    target = stream if stream is not None else sys.stdout
-    try:
-        target.write(text)
-        target.flush()
-    except BrokenPipeError:
-        _to_devnull(target)
-
-
-def _note(line: str) -> None:
-    """One line on stderr (what was written where, an error), never failing on a broken pipe."""
-    _emit(line + "\n", sys.stderr)
-
-
-def _flush_streams() -> None:
-    """Flush stdout and stderr before exit; one whose reader is gone goes to ``/dev/null``.
-
-    Otherwise Python's own final flush would fail, print "Exception ignored"
-    and turn any exit status into 120.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except ValueError:  # closed
-            continue
-        except OSError:
-            _to_devnull(stream)
-
-
-class PipeSafeConsole(Console):
-    """A rich console that outlives its reader.
-
-    Rich's own reaction to a broken pipe is to raise ``SystemExit(1)`` (and to
-    point *stdout* at ``/dev/null`` even for a stderr console), which would turn
-    an interrupted ``run``'s 130 into 1, or end a run when its progress pipe
-    closes. This console instead points its own stream at ``/dev/null``, goes
-    quiet and lets the command finish. Use it for every console the CLI prints
-    to, stdout's or stderr's.
-    """
-
-    def on_broken_pipe(self) -> None:
-        """Go quiet and send this console's stream to ``/dev/null``; raise nothing."""
-        self.quiet = True
-        _to_devnull(self.file)
-
-
-out = PipeSafeConsole(highlight=False, soft_wrap=True, width=_width(sys.stdout))
 
 storage_option = click.option(
     "--storage", default=None, metavar="URL", help="Storage URL (default: ACTREG_STORAGE, then sqlite:///actreg.db)."
@@ -115,7 +49,7 @@ class _App(click.Group):
     ``run`` is ``actreg-search: aborted`` and 130; a command's own exit code
     (``run``'s 130 after an interrupt, ``delete``'s 1 when not confirmed) is
     kept, and stdout and stderr are flushed before returning, a broken one sent
-    to ``/dev/null`` (see :func:`_flush_streams`).
+    to ``/dev/null`` (see :func:`~actreg_search.streams.flush_streams`).
     """
 
     def main(  # type: ignore[override]
@@ -128,7 +62,7 @@ class _App(click.Group):
     ) -> int:
         """Run a command; return its exit code, or exit with it when ``standalone_mode``."""
         code = self._exit_code(list(args) if args is not None else sys.argv[1:], complete_var, **extra)
-        _flush_streams()
+        flush_streams()
         if standalone_mode:
             sys.exit(code)
         return code
@@ -140,15 +74,15 @@ class _App(click.Group):
         except click.exceptions.Exit as exc:
             return exc.exit_code
         except click.exceptions.Abort:
-            _note(f"{PROG}: aborted")
+            note(f"{PROG}: aborted")
             return 130
         except click.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
             where = " ".join(ctx.command_path.split()[1:]) if ctx is not None else ""
-            _note(f"{PROG}: error: {where + ': ' if where else ''}{exc.format_message()}")
+            note(f"{PROG}: error: {where + ': ' if where else ''}{exc.format_message()}")
             return 2
         except UserError as exc:
-            _note(f"{PROG}: error: {exc}")
+            note(f"{PROG}: error: {exc}")
             return 2
 
 
@@ -184,19 +118,19 @@ def run(
     import optuna
 
     from actreg_search.parser import load_spec
-    from actreg_search.progress import RichProgress, print_last
+    from actreg_search.progress import RichProgress
     from actreg_search.storage import resolve_url
     from actreg_search.study import StopReason, run_study
 
     spec = load_spec(study_file).with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds, name=name)
     url = resolve_url(storage, spec.study.storage)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    with RichProgress(width=_width(sys.stderr)) as progress:
+    with RichProgress() as progress:
         summary = run_study(spec, url, progress, jobs=jobs, recycle_mb=recycle_mb or None)
     best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
-    print_last(
+    emit(  # plain text: a study name may hold rich markup's brackets
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
-        f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}",
+        f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}\n"
     )
     if summary.reason is StopReason.INTERRUPTED:
         raise click.exceptions.Exit(130)
@@ -212,14 +146,14 @@ def list_cmd(storage: str | None) -> None:
     url = resolve_url(storage)
     summaries = list_studies(open_storage(url, create=False))
     if not summaries:
-        out.print(f"no studies in {redact(url)}")
+        _out().print(f"no studies in {redact(url)}")
         return
     table = Table("study", "complete", "failed", "pruned", "running", "best", "best trial")
     for s in summaries:
         best = f"{s.best_value:.4f}" if s.best_value is not None else "-"
         c = s.counts
         table.add_row(s.name, str(c.complete), str(c.failed), str(c.pruned), str(c.running), best, "-" if s.best_trial is None else str(s.best_trial))
-    out.print(table)
+    _out().print(table)
 
 
 @app.command()
@@ -253,8 +187,8 @@ def show(name: str, storage: str | None, top: int) -> None:
             f"{t.mean('activation_mean'):.4f}",
             f"{t.wall_time_s:.1f}" if t.wall_time_s is not None else "-",
         )
-    out.print(table)
-    out.print(results.counts.describe())
+    _out().print(table)
+    _out().print(results.counts.describe())
 
 
 @app.command()
@@ -294,19 +228,19 @@ def export(
         entries = ex.best_entries(results, top)
         text = ex.render_best(entries, fmt)
         if out_path is None:
-            _emit(text)
+            emit(text)
         else:
             ex.write_text(out_path, text)
-            _note(f"wrote the best {len(entries)} config(s) to {out_path}")
+            note(f"wrote the best {len(entries)} config(s) to {out_path}")
     if trials is not None:
         rows = ex.write_trials(results, trials)
-        _note(f"wrote {rows} trials to {trials}")
+        note(f"wrote {rows} trials to {trials}")
     if model is not None and retrain is not None:
         assert retrain.config is not None
         seed, epochs = retrain.seeds[0], retrain.config.epochs
-        _note(f"retraining trial {retrain.number} ({retrain.config.label()}) on seed {seed} for {epochs} epochs...")
+        note(f"retraining trial {retrain.number} ({retrain.config.label()}) on seed {seed} for {epochs} epochs...")
         ex.save_model(results, retrain, model)
-        _note(f"wrote trial {retrain.number}'s model (seed {seed}) to {model}")
+        note(f"wrote trial {retrain.number}'s model (seed {seed}) to {model}")
 
 
 @app.command()
@@ -344,9 +278,9 @@ def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_v
             stats.format_p(c.wilcoxon_p, 4), stats.format_p(c.t_p, 4), stats.format_d(c.d_z),
             f"{c.wins} / {c.ties} / {c.losses}",
         )
-    out.print(table)
+    _out().print(table)
     for c in comparisons:
-        out.print(c.describe())
+        _out().print(c.describe())
 
 
 @app.command()
@@ -364,10 +298,10 @@ def report(name: str, storage: str | None, out_path: Path | None) -> None:
         check_out_path(out_path)
     text = markdown_report(load_results(open_storage(resolve_url(storage), create=False), name))
     if out_path is None:
-        _emit(text)
+        emit(text)
     else:
         write_text(out_path, text)
-        _note(f"wrote the report to {out_path}")
+        note(f"wrote the report to {out_path}")
 
 
 @app.command()
@@ -389,7 +323,7 @@ def dashboard(name: str, storage: str | None, out_path: Path, open_browser: bool
         return
     results = dash.load_dashboard(url, name)
     dash.write_report(results, out_path)
-    _note(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}")
+    note(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}")
     if open_browser:
         import webbrowser
 
@@ -420,13 +354,13 @@ def delete(name: str, storage: str | None, yes: bool) -> None:
         try:
             confirmed = click.confirm(f"Delete {what}?", default=False, err=True)
         except click.exceptions.Abort:  # end of input: no answer
-            _note("")
+            note("")
             confirmed = False
         if not confirmed:
-            _note(f"{PROG}: nothing deleted; study {name!r} is still there (pass --yes to delete without asking)")
+            note(f"{PROG}: nothing deleted; study {name!r} is still there (pass --yes to delete without asking)")
             raise click.exceptions.Exit(1)
     optuna.delete_study(study_name=name, storage=store)
-    out.print(f"deleted {what}")
+    _out().print(f"deleted {what}")
 
 
 def main(argv: list[str] | None = None) -> int:

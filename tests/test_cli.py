@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from actreg_search import attrs, cli
+from actreg_search import attrs, cli, streams
 from actreg_search.cli import app, main
 from actreg_search.config import TrialConfig
 from actreg_search.engine import ENGINES
@@ -364,7 +364,7 @@ def test_tables_are_not_wrapped_at_80_columns_when_piped(columns, width, monkeyp
     monkeypatch.delenv("COLUMNS", raising=False)
     if columns:
         monkeypatch.setenv("COLUMNS", columns)
-    assert cli.PipeSafeConsole(width=cli._width(io.StringIO())).width == width
+    assert streams.PipeSafeConsole(width=streams.width(io.StringIO())).width == width
 
 
 def test_trial_lines_are_not_wrapped_when_stderr_is_not_a_terminal(write_study, storage_url, fake_engine, monkeypatch):
