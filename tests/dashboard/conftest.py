@@ -33,6 +33,7 @@ from actreg_search.results import Curves, StudyResults, TrialRecord
 from actreg_search.spec import StudySpec
 from actreg_search.storage import open_storage
 from actreg_search.study import run_study
+from tests.fakes import FakeEngine
 from actreg_search.vocab import Placement, Regularizer
 
 # --------------------------------------------------------------------------- synthetic studies
@@ -277,12 +278,17 @@ class RealStudy:
 
 @pytest.fixture(scope="session")
 def real_study(tmp_path_factory: pytest.TempPathFactory, study_text) -> RealStudy:
-    """Four trials (random sampler, seed 0: three regularized, one not), two seeds, four epochs."""
+    """Four trials (random sampler, seed 0: three regularized, one not), two seeds, four epochs.
+
+    The study runs for real (sampler, study loop, recorder, SQLite); only the
+    training is the fake engine's, since the dashboard checks what is stored,
+    not how it was trained (tests/engine does that).
+    """
     folder = tmp_path_factory.mktemp("dashboard-real")
     study_file = folder / "study.toml"
     study_file.write_text(study_text(name="dash", n_trials=4, seeds=2, epochs=4))
     url = f"sqlite:///{folder / 'real.db'}"
-    run_study(load_spec(study_file), url)
+    run_study(load_spec(study_file), url, engine=FakeEngine())
     return RealStudy(folder, study_file, url, "dash", 4)
 
 

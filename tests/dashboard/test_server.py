@@ -19,6 +19,7 @@ from actreg_search.dashboard import start_server
 from actreg_search.dashboard.server import fingerprint, is_loopback
 from actreg_search.errors import StorageError, UserError
 from actreg_search.study import run_study
+from tests.fakes import FakeEngine
 
 
 def get(url: str) -> str:
@@ -44,7 +45,7 @@ def test_live_page_changes_when_a_trial_finishes(real_study, tmp_path: Path):
         assert get(server.url) == before  # nothing finished: the same rendering, from the cache
 
         spec = load_spec(study.study_file).with_overrides(n_trials=study.n_trials + 1)
-        run_study(spec, study.url)
+        run_study(spec, study.url, engine=FakeEngine())
 
         after_state = json.loads(get(server.url + "state"))
         assert after_state["complete"] == study.n_trials + 1
