@@ -83,3 +83,30 @@ def test_every_option_in_the_readme_exists(words):
 
 def test_the_readme_lists_every_command():
     assert sorted(words[1] for words in commands_block()) == sorted(app.commands)
+
+
+def _paragraph(text: str, start: str) -> str:
+    """The paragraph (or list item) of ``text`` that starts with ``start``, joined onto one line."""
+    found = text[text.index(start):]
+    return " ".join(re.split(r"\n\s*\n|\n\* ", found, maxsplit=1)[0].split())
+
+
+def test_the_readme_says_which_penalty_scaling_the_tutorial_used():
+    """Keras 3.15 divides the activity penalty by the batch; the tutorial's Keras summed it (docs/results.md)."""
+    requirements = _paragraph(README, "Python ≥ 3.11, Keras ≥ 3.15")
+    assert "assumes" not in requirements
+    assert "summed" in requirements and "docs/results.md" in requirements
+    results = (ROOT / "docs" / "results.md").read_text()
+    assert "summed" in results and "3e-3" in results
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/performance.md"])
+def test_the_cost_of_a_trial_is_two_figures_the_engine_alone_and_inside_run(page):
+    """'About 2 s' is the engine alone; inside ``run`` a trial costs more, and the page says how much."""
+    text = " ".join((ROOT / page).read_text().split())
+    claims = list(re.finditer(r"about \**2 s(?:econds)?\**(?! of)", text))  # not "about 2 s of its 2.5-3 s"
+    assert claims
+    for match in claims:
+        around = text[max(0, match.start() - 300) : match.end() + 300]
+        around = around.lower().replace("`actreg-search run`", "`run`")
+        assert "alone" in around and "inside `run`" in around, around
