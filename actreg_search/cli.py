@@ -141,10 +141,10 @@ def run(
 def list_cmd(storage: str | None) -> None:
     """List the studies in a storage, with trial counts and best value."""
     from actreg_search.reader import list_studies
-    from actreg_search.storage import open_storage, redact, resolve_url
+    from actreg_search.storage import open_reader, redact, resolve_url
 
     url = resolve_url(storage)
-    summaries = list_studies(open_storage(url, create=False))
+    summaries = list_studies(open_reader(url))
     if not summaries:
         _out().print(f"no studies in {redact(url)}")
         return
@@ -163,9 +163,9 @@ def list_cmd(storage: str | None) -> None:
 def show(name: str, storage: str | None, top: int) -> None:
     """Show the top trials: params, mean ± std test accuracy, gap, sparsity."""
     from actreg_search.reader import load_results
-    from actreg_search.storage import open_storage, resolve_url
+    from actreg_search.storage import open_reader, resolve_url
 
-    results = load_results(open_storage(resolve_url(storage), create=False), name)
+    results = load_results(open_reader(resolve_url(storage)), name)
     shown = results.best(top)
     complete = results.counts.complete
     if results.multi_objective:
@@ -215,13 +215,13 @@ def export(
     """
     from actreg_search import export as ex
     from actreg_search.reader import load_results
-    from actreg_search.storage import open_storage, resolve_url
+    from actreg_search.storage import open_reader, resolve_url
 
     fmt = ex.Format(fmt_name)
     for path, check in ((out_path, ex.check_out_path), (trials, ex.check_table_path), (model, ex.check_model_path)):
         if path is not None:
             check(path)
-    results = load_results(open_storage(resolve_url(storage), create=False), name)
+    results = load_results(open_reader(resolve_url(storage)), name)
     to_stdout = out_path is None and trials is None and model is None
     retrain = ex.model_trial(results) if model is not None else None  # refuses before anything is written
     if out_path is not None or to_stdout:
@@ -258,11 +258,11 @@ def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_v
     """
     from actreg_search import stats
     from actreg_search.reader import load_results
-    from actreg_search.storage import open_storage, resolve_url
+    from actreg_search.storage import open_reader, resolve_url
 
     if [pair is not None, best_vs_baseline, top is not None].count(True) > 1:
         raise UserError("compare: give one of --trials A B, --best-vs-baseline, --top K")
-    results = load_results(open_storage(resolve_url(storage), create=False), name)
+    results = load_results(open_reader(resolve_url(storage)), name)
     if pair is not None:
         a, b = (stats.trial_by_number(results, n) for n in pair)
         comparisons = [stats.paired_comparison(a, b, metric)]
@@ -292,11 +292,11 @@ def report(name: str, storage: str | None, out_path: Path | None) -> None:
     from actreg_search.export import check_out_path, write_text
     from actreg_search.report import markdown_report
     from actreg_search.reader import load_results
-    from actreg_search.storage import open_storage, resolve_url
+    from actreg_search.storage import open_reader, resolve_url
 
     if out_path is not None:
         check_out_path(out_path)
-    text = markdown_report(load_results(open_storage(resolve_url(storage), create=False), name))
+    text = markdown_report(load_results(open_reader(resolve_url(storage)), name))
     if out_path is None:
         emit(text)
     else:

@@ -45,8 +45,8 @@ CurvesWanted = Literal["none", "drawn", "all"] | Collection[int]
 #: The attributes a record keeps (besides the curves, read apart): what the read model uses. The
 #: stored ``_mean``/``_std`` of each figure and the library versions are left in storage.
 READ = (
-    attrs.CONFIG, attrs.SEEDS, *PER_SEED, attrs.WALL_TIME, attrs.ENGINE,
-    attrs.FAIL_REASON, attrs.FAIL_SEED, attrs.INTERRUPTED, attrs.WORKER, attrs.WORKER_CPUS, attrs.WORKER_RSS_MB,
+    attrs.CONFIG, attrs.SEEDS, *PER_SEED, attrs.WALL_TIME,
+    attrs.FAIL_REASON, attrs.FAIL_SEED, attrs.INTERRUPTED, attrs.WORKER, attrs.WORKER_RSS_MB,
 )
 
 _NO_HEARTBEAT = "its worker stopped sending heartbeats (it died or was killed)"
@@ -121,28 +121,43 @@ def record_of(trial: FrozenTrial) -> TrialRecord:
 # --------------------------------------------------------------------------- SQL
 
 
-def _engine(storage: optuna.storages.BaseStorage) -> sqlalchemy.engine.Engine:
+Source = optuna.storages.BaseStorage | sqlalchemy.engine.Engine
+"""What the readers read: an Optuna RDB storage, or the engine of :func:`actreg_search.storage.open_reader`."""
+
+
+def _engine(storage: Source) -> sqlalchemy.engine.Engine:
+    if isinstance(storage, sqlalchemy.engine.Engine):
+        return storage
     if not isinstance(storage, optuna.storages.RDBStorage):
         raise StorageError(f"reading results needs an RDB storage, not {type(storage).__name__}")
     return storage.engine
 
 
-def _study_id(storage: optuna.storages.BaseStorage, name: str) -> int:
-    try:
-        return storage.get_study_id_from_name(name)
-    except KeyError:
-        names = sorted(s.study_name for s in storage.get_all_studies())
-        raise StorageError(
-            f"no study named {name!r} in this storage; studies there: {', '.join(names) or 'none'}"
-        ) from None
+def _study_id(conn: sqlalchemy.Connection, name: str) -> int:
+    found = _rows(conn, "SELECT study_id FROM studies WHERE study_name = :name", name=name)
+    if found:
+        return found[0][0]
+    names = [n for (n,) in _rows(conn, "SELECT study_name FROM studies ORDER BY study_name")]
+    raise StorageError(f"no study named {name!r} in this storage; studies there: {', '.join(names) or 'none'}")
 
 
-def _rows(conn: sqlalchemy.Connection, sql: str, **params: Any) -> list[sqlalchemy.Row]:
+def _rows(conn: sqlalchemy.Connection, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """The rows of a query, as the database driver's plain tuples.
+
+    SQLAlchemy binds the parameters (lists expand into ``IN (...)``); the rows
+    are fetched from the driver's cursor directly, skipping SQLAlchemy's row
+    objects, which cost as much as the query on a 10,000-trial study. Values are
+    the driver's (SQLite gives dates as text: see :func:`_when`).
+    """
     statement = sqlalchemy.text(sql)
     for key, value in params.items():
         if isinstance(value, (list, tuple)):
             statement = statement.bindparams(sqlalchemy.bindparam(key, expanding=True))
-    return conn.execute(statement, params).fetchall()
+    result = conn.execute(statement, params)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _value(value: float | None, value_type: str) -> float:
@@ -176,7 +191,7 @@ def _objective_values(conn: sqlalchemy.Connection, study_id: int) -> dict[int, d
     return values
 
 
-def _decoded(rows: list[sqlalchemy.Row]) -> dict[int, dict[str, Any]]:
+def _decoded(rows: list[tuple[Any, ...]]) -> dict[int, dict[str, Any]]:
     """``(trial_id, key, value_json)`` rows by trial and key, decoded.
 
     Every value is decoded in one ``json.loads`` of their JSON array: one C-level
@@ -202,10 +217,14 @@ def _attrs(conn: sqlalchemy.Connection, study_id: int, table: str, where: str, *
     )
 
 
-def _spec(storage: optuna.storages.BaseStorage, study_id: int) -> StudySpec | None:
-    raw = storage.get_study_user_attrs(study_id).get(attrs.SPEC)
-    if raw is None:
+def _spec(conn: sqlalchemy.Connection, study_id: int) -> StudySpec | None:
+    found = _rows(
+        conn, "SELECT value_json FROM study_user_attributes WHERE study_id = :study AND key = :key",
+        study=study_id, key=attrs.SPEC,
+    )
+    if not found:
         return None
+    raw = json.loads(found[0][0])
     try:
         return parse_raw(raw)
     except SpecError:  # made by a version of actreg-search whose study files this one cannot read
@@ -215,11 +234,11 @@ def _spec(storage: optuna.storages.BaseStorage, study_id: int) -> StudySpec | No
 # --------------------------------------------------------------------------- readers
 
 
-def load_results(storage: optuna.storages.BaseStorage, name: str, *, curves: CurvesWanted = "none") -> StudyResults:
+def load_results(storage: Source, name: str, *, curves: CurvesWanted = "none") -> StudyResults:
     """Read a stored study.
 
     Args:
-        storage: The storage.
+        storage: The storage (an Optuna RDB storage, or :func:`~actreg_search.storage.open_reader`'s engine).
         name: The study.
         curves: Whose learning curves to read: ``"none"``, ``"drawn"`` (the
             best trial and the best unregularized one, which the dashboard
@@ -228,10 +247,10 @@ def load_results(storage: optuna.storages.BaseStorage, name: str, *, curves: Cur
     Raises:
         StorageError: There is no study of that name.
     """
-    study_id = _study_id(storage, name)
-    spec = _spec(storage, study_id)
-    n_objectives = len(storage.get_study_directions(study_id))
     with _engine(storage).connect() as conn:
+        study_id = _study_id(conn, name)
+        spec = _spec(conn, study_id)
+        (n_objectives,) = _rows(conn, "SELECT COUNT(*) FROM study_directions WHERE study_id = :study", study=study_id)[0]
         trials = _rows(
             conn,
             "SELECT trial_id, number, state, datetime_start, datetime_complete FROM trials "
@@ -256,21 +275,21 @@ def load_results(storage: optuna.storages.BaseStorage, name: str, *, curves: Cur
             keys=[attrs.OPTUNA_FAIL_REASON, attrs.OPTUNA_RETRY_OF],
         )
         retried_as = {s[attrs.OPTUNA_RETRY_OF]: trial_id for trial_id, s in system.items() if attrs.OPTUNA_RETRY_OF in s}
-        number_of = {row.trial_id: row.number for row in trials}
+        number_of = {trial_id: number for trial_id, number, *_ in trials}
         records = []
-        for row in trials:
-            start, end = _when(row.datetime_start), _when(row.datetime_complete)
-            objective = values.get(row.trial_id, {})
-            retry = retried_as.get(row.number)
+        for trial_id, number, state, started, ended in trials:
+            start, end = _when(started), _when(ended)
+            objective = values.get(trial_id, {})
+            retry = retried_as.get(number)
             records.append(
                 _record(
-                    number=row.number,
-                    state=TrialState[row.state],
+                    number=number,
+                    state=TrialState[state],
                     values=tuple(objective[i] for i in range(n_objectives) if i in objective),
-                    params=params.get(row.trial_id, {}),
-                    distributions=distributions.get(row.trial_id, {}),
-                    user=user.get(row.trial_id, {}),
-                    system=system.get(row.trial_id, {}),
+                    params=params.get(trial_id, {}),
+                    distributions=distributions.get(trial_id, {}),
+                    user=user.get(trial_id, {}),
+                    system=system.get(trial_id, {}),
                     duration_s=(end - start).total_seconds() if start and end else None,
                     retried_as=number_of.get(retry) if retry is not None else None,
                 )
@@ -279,7 +298,7 @@ def load_results(storage: optuna.storages.BaseStorage, name: str, *, curves: Cur
         wanted = _curve_numbers(results, curves)
         if not wanted:
             return results
-        ids = [row.trial_id for row in trials if row.number in wanted]
+        ids = [trial_id for trial_id, number, *_ in trials if number in wanted]
         stored = _decoded(
             _rows(
                 conn,
@@ -319,32 +338,32 @@ def _objectives(spec: StudySpec | None, n_objectives: int) -> tuple[str, ...]:
     return ("test_accuracy", *(f"objective {i}" for i in range(1, n_objectives)))
 
 
-def summarize(storage: optuna.storages.BaseStorage, name: str) -> StudySummary:
+def summarize(storage: Source, name: str) -> StudySummary:
     """A study's trial counts and best trial (by :func:`~actreg_search.results.rank_key`), without loading trials.
 
     Raises:
         StorageError: There is no study of that name.
     """
-    return _summary(storage, _study_id(storage, name), name)
-
-
-def _summary(storage: optuna.storages.BaseStorage, study_id: int, name: str) -> StudySummary:
     with _engine(storage).connect() as conn:
-        states = {
-            TrialState[state]: n
-            for state, n in _rows(
-                conn, "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state", study=study_id
-            )
-        }
-        best = _rows(
-            conn,
-            "SELECT t.number, v.value, v.value_type, a.value_json FROM trials t "
-            "JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0 "
-            "LEFT JOIN trial_user_attributes a ON a.trial_id = t.trial_id AND a.key = :key "
-            "WHERE t.study_id = :study AND t.state = 'COMPLETE'",
-            study=study_id,
-            key="test_accuracy",
+        return _summary(conn, _study_id(conn, name), name)
+
+
+def _summary(conn: sqlalchemy.Connection, study_id: int, name: str) -> StudySummary:
+    states = {
+        TrialState[state]: n
+        for state, n in _rows(
+            conn, "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state", study=study_id
         )
+    }
+    best = _rows(
+        conn,
+        "SELECT t.number, v.value, v.value_type, a.value_json FROM trials t "
+        "JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0 "
+        "LEFT JOIN trial_user_attributes a ON a.trial_id = t.trial_id AND a.key = :key "
+        "WHERE t.study_id = :study AND t.state = 'COMPLETE'",
+        study=study_id,
+        key="test_accuracy",
+    )
     counts = StateCounts(
         complete=states.get(TrialState.COMPLETE, 0),
         pruned=states.get(TrialState.PRUNED, 0),
@@ -365,21 +384,21 @@ def _summary(storage: optuna.storages.BaseStorage, study_id: int, name: str) -> 
     )
 
 
-def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
+def list_studies(storage: Source) -> list[StudySummary]:
     """Every study in a storage, by name, with its trial counts and best trial."""
     with _engine(storage).connect() as conn:
         studies = _rows(conn, "SELECT study_id, study_name FROM studies ORDER BY study_name")
-    return [_summary(storage, study_id, name) for study_id, name in studies]
+        return [_summary(conn, study_id, name) for study_id, name in studies]
 
 
-def trial_states(storage: optuna.storages.BaseStorage, name: str) -> list[tuple[int, TrialState, dt.datetime | None]]:
+def trial_states(storage: Source, name: str) -> list[tuple[int, TrialState, dt.datetime | None]]:
     """Each trial's number, state and end time, by number: what a poll of a running study needs.
 
     Raises:
         StorageError: There is no study of that name.
     """
-    study_id = _study_id(storage, name)
     with _engine(storage).connect() as conn:
+        study_id = _study_id(conn, name)
         rows = _rows(
             conn,
             "SELECT number, state, datetime_complete FROM trials WHERE study_id = :study ORDER BY number",

@@ -7,9 +7,11 @@ Passwords in URLs are never printed: use :func:`redact` for any message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -99,7 +101,37 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
     """
     parsed = parse_url(url)
     grace = grace_period()
-    engine_kwargs: dict = {}
+    engine_kwargs = _engine_kwargs(url, parsed, create)
+    with _translated_errors(url, parsed):
+        return _rdb_storage(url, engine_kwargs, grace)
+
+
+def open_reader(url: str) -> sqlalchemy.engine.Engine:
+    """Open a storage for reading: a SQLAlchemy engine on Optuna's tables, for :mod:`actreg_search.reader`.
+
+    The reading commands never write, so they skip what opening Optuna's
+    ``RDBStorage`` does first: importing alembic, checking the schema version
+    and creating missing tables, which was 0.4 s of a 1 s ``list``.
+
+    Raises:
+        StorageError: The URL is malformed, the file is missing or not a
+            database, the server is unreachable, or the database holds no
+            Optuna studies' tables.
+    """
+    parsed = parse_url(url)
+    engine_kwargs = _engine_kwargs(url, parsed, create=False)
+    with _translated_errors(url, parsed):
+        engine = sqlalchemy.create_engine(url, **engine_kwargs)
+        with engine.connect() as conn:
+            tables = sqlalchemy.inspect(conn).get_table_names()
+    if "studies" not in tables or "trials" not in tables:
+        engine.dispose()
+        raise StorageError(f"storage {redact(url)}: holds no Optuna studies (no 'studies' table); nothing to read")
+    return engine
+
+
+def _engine_kwargs(url: str, parsed: URL, create: bool) -> dict:
+    """SQLAlchemy engine arguments, after checking a SQLite file's place (it must exist unless ``create``)."""
     path = sqlite_path(url)
     if path is not None:
         if not create and not path.exists():
@@ -108,11 +140,17 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
             raise StorageError(f"storage {redact(url)}: {path} is not a file")
         if create and not path.parent.exists():
             raise StorageError(f"storage {redact(url)}: directory {path.parent} does not exist")
-        engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
-    elif parsed.get_backend_name() == "postgresql":
-        engine_kwargs["pool_pre_ping"] = True
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    if parsed.get_backend_name() == "postgresql":
+        return {"pool_pre_ping": True}
+    return {}
+
+
+@contextlib.contextmanager
+def _translated_errors(url: str, parsed: URL) -> Iterator[None]:
+    """Database errors as one-line :class:`StorageError`s, passwords redacted."""
     try:
-        return _rdb_storage(url, engine_kwargs, grace)
+        yield
     except sqlalchemy.exc.DatabaseError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
         raise StorageError(f"storage {redact(url)}: {_strip_password(reason, parsed)}") from None

@@ -142,3 +142,23 @@ def test_a_schema_race_is_retried_and_other_errors_are_not(monkeypatch, storage_
     with pytest.raises(StorageError, match="disk I/O error"):
         open_storage(storage_url, create=True)
     assert len(calls) == 1
+
+
+def test_open_reader_reads_without_writing(tmp_path, storage_url):
+    import optuna
+
+    from actreg_search.storage import open_reader
+
+    with pytest.raises(StorageError, match="no database at"):
+        open_reader(f"sqlite:///{tmp_path / 'missing.db'}")
+    (tmp_path / "junk.db").write_text("not a database")
+    with pytest.raises(StorageError, match="file is not a database"):
+        open_reader(f"sqlite:///{tmp_path / 'junk.db'}")
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(StorageError, match="holds no Optuna studies"):
+        open_reader(f"sqlite:///{empty}")
+    assert empty.stat().st_size == 0  # Optuna's RDBStorage would have created its tables here
+    optuna.create_study(study_name="a", storage=open_storage(storage_url, create=True))
+    engine = open_reader(storage_url)
+    assert engine.url.render_as_string() == storage_url

@@ -22,7 +22,7 @@ from actreg_search.dashboard.report import LivePage, build_sections, render_repo
 from actreg_search.dashboard.server import DashboardServer, serve, start_server
 from actreg_search.reader import load_results
 from actreg_search.results import StudyResults
-from actreg_search.storage import open_storage
+from actreg_search.storage import open_reader
 
 
 def load_dashboard(storage_url: str, name: str) -> StudyResults:
@@ -31,7 +31,7 @@ def load_dashboard(storage_url: str, name: str) -> StudyResults:
     Raises:
         StorageError: The storage or the study does not exist.
     """
-    return load_results(open_storage(storage_url, create=False), name, curves="drawn")
+    return load_results(open_reader(storage_url), name, curves="drawn")
 
 
 __all__ = [

@@ -29,14 +29,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO
 from urllib.parse import urlsplit
 
-import optuna
 from optuna.trial import TrialState
 
 from actreg_search.dashboard.report import LivePage, render_report
 from actreg_search.errors import UserError
-from actreg_search.reader import load_results, trial_states
+from actreg_search.reader import Source, load_results, trial_states
 from actreg_search.results import StateCounts
-from actreg_search.storage import open_storage, redact
+from actreg_search.storage import open_reader, redact
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -102,7 +101,7 @@ def is_loopback(host: str) -> bool:
 class _Dashboard:
     """Renders a study's report on demand, once per state of its finished trials."""
 
-    def __init__(self, storage: optuna.storages.BaseStorage, name: str, poll_ms: int) -> None:
+    def __init__(self, storage: Source, name: str, poll_ms: int) -> None:
         self.storage = storage
         self.name = name
         self.poll_ms = poll_ms
@@ -252,7 +251,7 @@ def start_server(
         StorageError: The storage or the study does not exist.
         UserError: The address cannot be bound (e.g. the port is in use).
     """
-    storage = open_storage(storage_url, create=False)
+    storage = open_reader(storage_url)
     trial_states(storage, name)  # no such study: fail now, not on the first request
     if not is_loopback(host):
         print(
