@@ -22,20 +22,20 @@ MEGABYTES_DIGITS = 1
 def sample_std(values: Sequence[float]) -> float:
     """Sample standard deviation (ddof=1), 0 for fewer than two values.
 
-    Two-pass with ``math.fsum``: as accurate as ``statistics.stdev`` for a
-    trial's handful of seeds, and about 20 times faster, which counts when
-    10,000 trials are ranked.
+    Two-pass in plain floats: for a trial's handful of seeds (accuracies in
+    [0, 1]) it agrees with ``statistics.stdev`` to about 1e-16, and is about
+    50 times faster, which counts when 10,000 trials are ranked.
     """
     n = len(values)
     if n < 2:
         return 0.0
-    mean = math.fsum(values) / n
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    mean = sum(values) / n
+    return math.sqrt(sum((v - mean) * (v - mean) for v in values) / (n - 1))
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation."""
-    return math.fsum(values) / len(values), sample_std(values)
+    return sum(values) / len(values), sample_std(values)
 
 
 def curve(values: Iterable[float]) -> list[float]:
