@@ -23,12 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
-import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
 
 from actreg_search import attrs
 from actreg_search.engine import Engine, get_engine
-from actreg_search.errors import SpecError
+from actreg_search.errors import SpecError, StorageError
 from actreg_search.objective import FINISHED, SURPLUS, GuardedObserver, Objective, RunObserver
 from actreg_search.parser import parse_raw
 from actreg_search.pruners import make_pruner
@@ -36,7 +35,7 @@ from actreg_search.reader import record_of, summarize
 from actreg_search.sampling import make_sampler
 from actreg_search.space import grid_size
 from actreg_search.spec import StudySpec, spec_to_raw
-from actreg_search.storage import open_storage, redact, sqlite_path
+from actreg_search.storage import open_reader, open_storage, redact
 from actreg_search.vocab import SamplerName
 from actreg_search.workers import POLL_S, STOP, WorkerExit, cpu_shares, run_workers
 
@@ -183,14 +182,19 @@ def _already_done(spec: StudySpec, storage_url: str) -> RunSummary | None:
     Raises:
         SpecError: The study exists with other settings.
     """
-    if not _has_studies_table(storage_url):
+    try:
+        reader = open_reader(storage_url)
+    except StorageError:  # no database yet; a real problem is reported when the run opens it
         return None
+    try:
+        summary = summarize(reader, spec.study.name)
+    except StorageError:  # no such study yet
+        return None
+    finally:
+        reader.dispose()
     storage = open_storage(storage_url, create=False)
-    if spec.study.name not in optuna.get_all_study_names(storage):
-        return None
     _check_resumable(storage, spec)
     plan = Plan.of(spec)
-    summary = summarize(storage, spec.study.name)
     if summary.counts.finished >= plan.target:
         reason = StopReason.TARGET_REACHED
     elif plan.grid_size is not None and plan.exhausted(optuna.load_study(study_name=spec.study.name, storage=storage)):
@@ -208,26 +212,6 @@ def _already_done(spec: StudySpec, storage_url: str) -> RunSummary | None:
         best_trial=summary.best_trial,
         reason=reason,
     )
-
-
-def _has_studies_table(storage_url: str) -> bool:
-    """Whether the storage holds Optuna's tables, found without creating a file or a table.
-
-    Opening an Optuna storage creates its schema; a study that does not exist
-    yet must have its data checked first. Any trouble connecting answers
-    ``False``: opening the storage for the run then reports it properly.
-    """
-    path = sqlite_path(storage_url)
-    if path is not None and not path.is_file():
-        return False
-    try:
-        engine = sqlalchemy.create_engine(storage_url)
-        try:
-            return sqlalchemy.inspect(engine).has_table("studies")
-        finally:
-            engine.dispose()
-    except Exception:  # a driver missing, a server down, a file that is no database: not for this check to say
-        return False
 
 
 def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna.Study:
