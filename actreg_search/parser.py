@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from actreg_search.data_parser import parse_data
 from actreg_search.errors import SpecError
 from actreg_search.spec import (
     Choice,
@@ -36,7 +37,6 @@ from actreg_search.spec import (
 from actreg_search.vocab import (
     ACTIVATIONS,
     SIZE_KEYS,
-    DatasetName,
     EngineName,
     Family,
     Metric,
@@ -221,64 +221,7 @@ class _Parser:
         return tuple(range(value))
 
     def data(self, t: Mapping[str, Any], family: Family) -> DataSpec:
-        name = self.enum(t, "data", "name", DatasetName, DatasetName.CIRCLES)
-        generator = name in (DatasetName.CIRCLES, DatasetName.MOONS)
-        applies = {
-            "n_samples": generator,
-            "noise": generator,
-            "path": name is DatasetName.CSV,
-            "target": name is DatasetName.CSV,
-            "features": name is DatasetName.CSV,
-        }
-        for key, ok in applies.items():
-            if key in t and not ok:
-                raise self.fail(f"[data] {key}", f"does not apply to dataset {name.value!r}")
-        if name is DatasetName.CSV and family is not Family.MLP:
-            raise self.fail("[data] name", f"csv data is tabular: family must be mlp, not {family.value!r}")
-        if generator:
-            n_samples = self.integer(t, "data", "n_samples", 100, minimum=4)
-            train_size: float = self.integer(t, "data", "train_size", 30, minimum=2)
-            if train_size >= n_samples - 1:
-                raise self.fail(
-                    "[data] train_size",
-                    f"must leave at least 2 test samples: < {n_samples - 1} for n_samples={n_samples}, got {train_size}",
-                )
-            return DataSpec(
-                name=name,
-                n_samples=n_samples,
-                noise=self.number(t, "data", "noise", 0.1, positive=False),
-                random_state=self.integer(t, "data", "random_state", 1, minimum=0),
-                train_size=train_size,
-            )
-        train_size = t.get("train_size", 0.5)
-        if isinstance(train_size, float):
-            train_size = self.finite(train_size, "[data] train_size")
-            if not 0 < train_size < 1:
-                raise self.fail("[data] train_size", f"a fraction must be in (0, 1), got {train_size}")
-        else:
-            train_size = self.integer(t, "data", "train_size", 0, minimum=2)
-        path = target = features = None
-        if name is DatasetName.CSV:
-            path, target = (self.string(t, "data", key) for key in ("path", "target"))
-            if not self.source.startswith("<"):  # relative to the study file
-                path = str((Path(self.source).parent / path).resolve())
-            raw = t.get("features")
-            if raw is not None:
-                if not isinstance(raw, list) or not raw or not all(isinstance(f, str) and f for f in raw):
-                    raise self.fail("[data] features", f"must be a non-empty list of column names, got {_show(raw)}")
-                if target in raw:
-                    raise self.fail("[data] features", f"must not include the target column {target!r}")
-                features = tuple(raw)
-        return DataSpec(
-            name=name,
-            n_samples=None,
-            noise=None,
-            random_state=self.integer(t, "data", "random_state", 1, minimum=0),
-            train_size=train_size,
-            path=path,
-            target=target,
-            features=features,
-        )
+        return parse_data(self, t, family)  # the [data] table has its own module
 
     def string(self, t: Mapping[str, Any], section: str, key: str) -> str:
         value = t.get(key)

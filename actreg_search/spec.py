@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from actreg_search.errors import SpecError
@@ -81,8 +82,12 @@ class DataSpec:
     """The ``[data]`` table: which dataset and how it is split.
 
     ``n_samples`` and ``noise`` apply to the generators (circles, moons);
-    ``path``, ``target`` and ``features`` to ``csv``. ``train_size`` is a count
-    of training samples, or for ``digits`` and ``csv`` also a fraction in (0, 1).
+    ``path``, ``target`` and ``features`` to ``csv``; ``path`` to ``npz``;
+    ``loader`` to ``python``: ``"file.py:function"`` (from a study file: an
+    absolute path) or, for a spec built in Python, the function itself.
+    ``train_size`` is a count of training samples, or for ``digits``, ``csv``,
+    ``npz`` and ``python`` also a fraction in (0, 1) (for the last two it splits
+    ``x, y`` only; four arrays are used as given).
     """
 
     name: DatasetName = DatasetName.CIRCLES
@@ -93,6 +98,7 @@ class DataSpec:
     path: str | None = None
     target: str | None = None
     features: tuple[str, ...] | None = None
+    loader: str | Callable[[], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,8 @@ def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, enum.Enum):
             return value.value
+        if callable(value):  # a builder or loader given as a function: its name, never its code
+            return f"{getattr(value, '__module__', None) or '?'}:{getattr(value, '__qualname__', type(value).__qualname__)}"
         if isinstance(value, tuple):
             return [plain(v) for v in value]
         if isinstance(value, Choice):

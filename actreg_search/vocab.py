@@ -61,6 +61,8 @@ class DatasetName(str, enum.Enum):
     MOONS = "moons"
     DIGITS = "digits"
     CSV = "csv"
+    NPZ = "npz"
+    PYTHON = "python"
 
 
 class Family(str, enum.Enum):
