@@ -115,18 +115,12 @@ def run(
     name: str | None,
 ) -> None:
     """Create or resume a study and run it until it has n_trials finished trials."""
-    import optuna
+    from actreg_search.api.running import run as run_study_file
+    from actreg_search.study import StopReason
 
-    from actreg_search.parser import load_spec
-    from actreg_search.progress import RichProgress
-    from actreg_search.storage import resolve_url
-    from actreg_search.study import StopReason, run_study
-
-    spec = load_spec(study_file).with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds, name=name)
-    url = resolve_url(storage, spec.study.storage)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    with RichProgress() as progress:
-        summary = run_study(spec, url, progress, jobs=jobs, recycle_mb=recycle_mb or None)
+    summary = run_study_file(
+        study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, name=name, recycle_mb=recycle_mb
+    )
     best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
     emit(  # plain text: a study name may hold rich markup's brackets
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "

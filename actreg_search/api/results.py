@@ -1,0 +1,324 @@
+"""A stored study, loaded for Python: its trials as a table, the best ones, comparisons, figures and exports.
+
+:func:`load` reads a study once (:func:`~actreg_search.reader.load_results`,
+with the learning curves the dashboard draws) and wraps the read model in a
+:class:`Results`. Every method calls the library function the CLI command
+calls (``show``, ``compare``, ``export``, ``report``, ``dashboard``), so
+the two never disagree; nothing here trains, except :meth:`Results.save_model`,
+which retrains as ``export --model`` does. pandas, plotly and scipy are
+imported by the methods that need them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from actreg_search.errors import UserError
+from actreg_search.results import StateCounts, StudyResults, TrialRecord
+from actreg_search.spec import StudySpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from actreg_search.results import StudySummary
+    from actreg_search.stats import PairedComparison
+
+#: Best-config formats by file suffix, for :meth:`Results.write_best`.
+BEST_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
+
+TrialRef = int | TrialRecord
+
+
+def load(name: str, storage: str | None = None) -> Results:
+    """Load a stored study.
+
+    Args:
+        name: The study's name.
+        storage: Its storage URL (default: ``ACTREG_STORAGE``, then ``sqlite:///actreg.db``).
+
+    Returns:
+        The study's trials, with the learning curves of the best trial and the
+        best unregularized one (the ones :meth:`Results.figure` ``("curves")`` draws).
+
+    Raises:
+        StorageError: The storage or the study does not exist.
+    """
+    from actreg_search.reader import load_results
+    from actreg_search.storage import open_reader, resolve_url
+
+    url = resolve_url(storage)
+    engine = open_reader(url)
+    try:
+        return Results(load_results(engine, name, curves="drawn"), url)
+    finally:
+        engine.dispose()
+
+
+def studies(storage: str | None = None) -> list[StudySummary]:
+    """Every study in a storage, with its trial counts and best value (``actreg-search list``).
+
+    Raises:
+        StorageError: The storage does not exist or holds no studies' tables.
+    """
+    from actreg_search.reader import list_studies
+    from actreg_search.storage import open_reader, resolve_url
+
+    engine = open_reader(resolve_url(storage))
+    try:
+        return list_studies(engine)
+    finally:
+        engine.dispose()
+
+
+class Results:
+    """A loaded study (see :func:`load`).
+
+    Args:
+        results: The read model of the study.
+        storage: The storage URL it was read from.
+
+    Attributes:
+        results: The read model (:class:`~actreg_search.results.StudyResults`):
+            every :class:`~actreg_search.results.TrialRecord`, ranked, with the spec.
+        storage: The storage URL it was read from.
+    """
+
+    def __init__(self, results: StudyResults, storage: str) -> None:
+        self.results = results
+        self.storage = storage
+
+    def __repr__(self) -> str:
+        best = self.best
+        shown = f"best {best.value:.4f} (trial {best.number})" if best is not None and best.value is not None else "no best"
+        return f"<Results {self.name!r}: {self.counts.describe()}; {shown}>"
+
+    # ------------------------------------------------------------------ the study
+
+    @property
+    def name(self) -> str:
+        """The study's name."""
+        return self.results.name
+
+    @property
+    def spec(self) -> StudySpec | None:
+        """The spec the study was made from (``None`` for a study not made by actreg_search).
+
+        A builder or loader given as a Python function is stored as its
+        ``module:qualname`` text, so here it is that text, not the function.
+        """
+        return self.results.spec
+
+    @property
+    def trials(self) -> tuple[TrialRecord, ...]:
+        """Every trial, any state, by number."""
+        return self.results.trials
+
+    @property
+    def counts(self) -> StateCounts:
+        """Trials by state."""
+        return self.results.counts
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        """The objectives' names, the first always ``test_accuracy``."""
+        return self.results.objectives
+
+    def trial(self, number: int) -> TrialRecord:
+        """The trial with this number, any state.
+
+        Raises:
+            UserError: The study has no such trial.
+        """
+        trial = self.results.trial(number)
+        if trial is None:
+            raise UserError(f"study {self.name!r} has no trial {number}")
+        return trial
+
+    def frame(self) -> pd.DataFrame:
+        """Every trial as one row of a pandas DataFrame (what ``export --trials`` writes).
+
+        Columns: ``number``, ``state``, ``value``; ``params_*`` (what the
+        sampler chose) and ``config_*`` (the config trained); ``<figure>_mean``
+        and ``<figure>_std`` for each per-seed figure; ``test_accuracy_seed<s>``
+        and ``train_accuracy_seed<s>`` for each seed ``s``; ``wall_time_s``,
+        ``duration_s`` and ``fail_reason``.
+        """
+        from actreg_search.export import trials_frame
+
+        return trials_frame(self.results)
+
+    # ------------------------------------------------------------------ the best
+
+    @property
+    def best(self) -> TrialRecord | None:
+        """The best completed trial by mean test accuracy over seeds (ties: the one rule of the read model)."""
+        return self.results.best_trial
+
+    @property
+    def best_unregularized(self) -> TrialRecord | None:
+        """The best completed trial without a penalty, if any."""
+        return self.results.best_unregularized
+
+    def top(self, k: int = 10) -> list[TrialRecord]:
+        """The ``k`` best completed trials, best first (by mean test accuracy, whatever the objectives)."""
+        return self.results.top(k)
+
+    def pareto_front(self) -> list[TrialRecord]:
+        """The trials on the Pareto front of a multi-objective study, best test accuracy first.
+
+        Raises:
+            UserError: The study has one objective (view ``"sparsity"`` draws
+                accuracy against sparsity with that front).
+        """
+        if not self.results.multi_objective:
+            raise UserError(f"study {self.name!r} has one objective (test_accuracy), so no Pareto front of objectives")
+        return [t for t in self.results.ranked if t.number in self.results.pareto_front]
+
+    # ------------------------------------------------------------------ comparisons
+
+    def compare(self, a: TrialRef, b: TrialRef, metric: str = "test_accuracy", confidence: float = 0.95) -> PairedComparison:
+        """Trial ``b`` against trial ``a``, seed by seed (``compare --trials A B``).
+
+        Args:
+            a: The reference trial (a number or a record); differences are ``b - a``.
+            b: The trial measured against it.
+            metric: A per-seed figure, e.g. ``"test_accuracy"`` or ``"sparsity"``.
+            confidence: Level of the confidence interval.
+
+        Returns:
+            Mean difference, confidence interval, Wilcoxon and paired-t p,
+            effect size and wins; ``describe()`` says it in one sentence.
+
+        Raises:
+            UserError: No such completed trial, an unknown metric, or fewer than 5 shared seeds.
+        """
+        from actreg_search import stats
+
+        return stats.paired_comparison(self._completed(a), self._completed(b), metric, confidence)
+
+    def best_vs_baseline(self, metric: str = "test_accuracy", confidence: float = 0.95) -> PairedComparison:
+        """The best regularized trial against the best unregularized one (``compare --best-vs-baseline``).
+
+        Raises:
+            UserError: No completed unregularized or regularized trial, or any error of :meth:`compare`.
+        """
+        from actreg_search import stats
+
+        baseline, challenger = stats.best_vs_baseline(self.results)
+        return stats.paired_comparison(baseline, challenger, metric, confidence)
+
+    def top_vs_best(self, k: int, metric: str = "test_accuracy", confidence: float = 0.95) -> list[PairedComparison]:
+        """Each of the top ``k`` trials (ranks 2..k) against the best (``compare --top K``)."""
+        from actreg_search import stats
+
+        return stats.top_k_vs_best(self.results, k, metric, confidence)
+
+    def _completed(self, trial: TrialRef) -> TrialRecord:
+        from actreg_search import stats
+
+        return stats.trial_by_number(self.results, trial.number if isinstance(trial, TrialRecord) else trial)
+
+    # ------------------------------------------------------------------ figures and reports
+
+    def figure(self, view: str, objective: str | None = None) -> go.Figure:
+        """One of the dashboard's views as a plotly Figure.
+
+        Args:
+            view: One of ``history``, ``importance``, ``parallel``, ``path``,
+                ``sparsity``, ``pareto``, ``curves``, ``seeds``, ``width``,
+                ``slice`` (:data:`actreg_search.api.views.VIEWS`).
+            objective: For ``importance``, ``parallel`` and ``slice`` of a
+                multi-objective study, which objective (default: the first).
+
+        Raises:
+            UserError: An unknown view (the message lists the names), or one
+                this study cannot be drawn in (the message says why).
+        """
+        from actreg_search.api.views import draw_view
+
+        return draw_view(self.results, view, objective)
+
+    def markdown(self, confidence: float = 0.95) -> str:
+        """The markdown report of every completed trial and their paired comparisons (``actreg-search report``)."""
+        from actreg_search.report import markdown_report
+
+        return markdown_report(self.results, confidence)
+
+    def write_dashboard(self, path: str | Path) -> Path:
+        """Write the self-contained HTML report of every view (``actreg-search dashboard --out``)."""
+        from actreg_search.dashboard import write_report
+
+        path = Path(path)
+        write_report(self.results, path)
+        return path
+
+    # ------------------------------------------------------------------ exports
+
+    def best_configs(self, k: int = 1) -> list[dict[str, Any]]:
+        """The ``k`` best configs with their per-seed figures, as plain dicts (``export``'s entries).
+
+        Each has ``rank``, ``trial``, the mean figures, ``space`` (the values as
+        a study file's fixed ``[space]`` entries), ``config`` and ``per_seed``.
+        For a multi-objective study these are the Pareto front's trials.
+
+        Raises:
+            UserError: No completed trial.
+        """
+        from actreg_search.export import best_entries
+
+        return best_entries(self.results, k)
+
+    def write_best(self, path: str | Path, k: int = 1) -> Path:
+        """Write the ``k`` best configs to a ``.json``, ``.yaml`` or ``.csv`` file (``export --out``).
+
+        Raises:
+            UserError: Another suffix, a missing folder, or no completed trial.
+        """
+        from actreg_search import export as ex
+
+        path = Path(path)
+        fmt = BEST_SUFFIXES.get(path.suffix)
+        if fmt is None:
+            raise UserError(f"{path}: unknown format {path.suffix!r}; allowed: {', '.join(BEST_SUFFIXES)}")
+        ex.check_out_path(path)
+        ex.write_text(path, ex.render_best(ex.best_entries(self.results, k), ex.Format(fmt)))
+        return path
+
+    def write_trials(self, path: str | Path) -> Path:
+        """Write :meth:`frame` to a ``.csv`` or ``.parquet`` file (``export --trials``).
+
+        Raises:
+            UserError: Another suffix or a missing folder.
+        """
+        from actreg_search.export import write_trials
+
+        path = Path(path)
+        write_trials(self.results, path)
+        return path
+
+    def save_model(self, path: str | Path, trial: TrialRef | None = None) -> TrialRecord:
+        """Retrain a trial's config on its first seed and save the model as ``.keras`` (``export --model``).
+
+        The keras engine trains it on the study's own data for the config's
+        epochs; the file loads with ``safe_mode=True``. This imports TensorFlow.
+
+        Args:
+            path: A ``.keras`` file in an existing folder.
+            trial: The trial to retrain (default: the best, as ``export --model``).
+
+        Returns:
+            The trial retrained.
+
+        Raises:
+            UserError: A bad path, no completed trial, or a study not made by actreg_search.
+        """
+        from actreg_search import export as ex
+
+        path = Path(path)
+        ex.check_model_path(path)
+        chosen = ex.model_trial(self.results) if trial is None else self._completed(trial)
+        ex.save_model(self.results, chosen, path)
+        return chosen
+
