@@ -13,3 +13,7 @@ class SpecError(UserError):
 
 class StorageError(UserError):
     """A storage URL, database or study name is unusable."""
+
+
+class UserCodeError(UserError):
+    """User code (a builder or loader) raised."""
