@@ -13,7 +13,13 @@ from actreg_search.vocab import Family, OptimizerName, Placement, Regularizer
 
 @dataclass(frozen=True)
 class TrialConfig:
-    """Everything needed to build and train one trial's model (no Optuna here)."""
+    """Everything needed to build and train one trial's model (no Optuna here).
+
+    ``layers`` names the marked layers that carry the penalty (``None``: every
+    marked layer); ``hidden_layers`` is the built-in mlp's depth. Which model
+    the config is trained on (built-in or the user's) is the study's
+    :class:`~actreg_search.spec.ModelSpec`, not part of the config.
+    """
 
     regularizer: Regularizer
     placement: Placement | None
@@ -26,6 +32,8 @@ class TrialConfig:
     batch_size: int = 32
     optimizer: OptimizerName = OptimizerName.ADAM
     learning_rate: float = 0.001
+    layers: tuple[str, ...] | None = None
+    hidden_layers: int = 1
 
     def __post_init__(self) -> None:
         if (self.regularizer is Regularizer.NONE) != (self.placement is None):
@@ -34,7 +42,7 @@ class TrialConfig:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (enums as their values)."""
         return {
-            f.name: (v.value if isinstance(v, enum.Enum) else v)
+            f.name: (v.value if isinstance(v, enum.Enum) else list(v) if isinstance(v, tuple) else v)
             for f in dataclasses.fields(self)
             for v in [getattr(self, f.name)]
         }
@@ -43,6 +51,7 @@ class TrialConfig:
     def from_dict(cls, raw: Mapping[str, Any]) -> TrialConfig:
         """Inverse of :meth:`to_dict`."""
         placement = raw.get("placement")
+        layers = raw.get("layers")
         return cls(
             regularizer=Regularizer(raw["regularizer"]),
             placement=Placement(placement) if placement else None,
@@ -55,11 +64,17 @@ class TrialConfig:
             batch_size=int(raw["batch_size"]),
             optimizer=OptimizerName(raw["optimizer"]),
             learning_rate=float(raw["learning_rate"]),
+            layers=None if layers is None else tuple(str(name) for name in layers),
+            hidden_layers=int(raw.get("hidden_layers", 1)),
         )
 
     def label(self) -> str:
         """A short description, e.g. ``l1 · pre_activation 1.0e-04, 500 units``."""
         size = f"{self.hidden_units} {'filters' if self.family is Family.CNN else 'units'}"
+        if self.hidden_layers != 1:
+            size += f" × {self.hidden_layers} layers"
+        if self.layers is not None and self.placement is not None:
+            size += f", on {'+'.join(self.layers)}"
         if self.placement is None:
             return f"none, {size}"
         if self.regularizer is Regularizer.L1_L2:
@@ -81,5 +96,9 @@ class TrialConfig:
         elif self.regularizer is Regularizer.L2:
             out["coefficient"] = self.l2
         out[self.family.size_key] = self.hidden_units
+        if self.layers is not None:
+            out["layers"] = self.layers[0] if len(self.layers) == 1 else list(self.layers)
+        if self.hidden_layers != 1:
+            out["hidden_layers"] = self.hidden_layers
         return out
 

@@ -121,10 +121,11 @@ class _Parser:
             if key not in tables:
                 raise self.fail(f"[{key}]", f"unknown table; allowed: {', '.join(tables)}")
         study = self.study(self.table(raw, "study", _fields(StudySection), required=True))
-        model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False))
-        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False), model.family)
         space_keys = tuple(k for k in _fields(SpaceSpec) if k != "hidden_units") + SIZE_KEYS
-        space = self.space(self.table(raw, "space", space_keys, required=False), study.sampler, model.family)
+        space_table = self.table(raw, "space", space_keys, required=False)
+        model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False), space_table)
+        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False), model.family)
+        space = self.space(space_table, study.sampler, model)
         if space.hidden_units is None:
             space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
         return StudySpec(study=study, data=data, model=model, space=space, source=self.source)
@@ -229,20 +230,35 @@ class _Parser:
             raise self.fail(f"[{section}] {key}", f"must be a non-empty string, got {_show(value)}")
         return value
 
-    def model(self, t: Mapping[str, Any]) -> ModelSpec:
+    def model(self, t: Mapping[str, Any], space: Mapping[str, Any]) -> ModelSpec:
         d = ModelSpec()
-        family = self.enum(t, "model", "family", Family, d.family)
+        builder, file, regularize = self.user_model(t)
+        user = builder is not None or file is not None
+        if user and "family" not in t:  # a user's model: the family is the searched size's layer type
+            sized = [key for key in SIZE_KEYS if key in t or key in space]
+            family = _FAMILY_OF_SIZE[sized[0]] if len(sized) == 1 else d.family
+        else:
+            family = self.enum(t, "model", "family", Family, d.family)
         for key in SIZE_KEYS:
             if key in t and key != family.size_key:
                 raise self.fail(f"[model] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
+        if file is not None and family.size_key in t:
+            raise self.fail(f"[model] {family.size_key}", "does not apply to a model from a .keras file (the file fixes every size)")
         activation = t.get("activation", d.activation)
         if activation not in ACTIVATIONS:
             raise self.fail(
                 "[model] activation", f"unknown value {_show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
             )
+        hidden_layers = self.integer(t, "model", "hidden_layers", d.hidden_layers, minimum=1)
+        if hidden_layers != 1 and (user or family is not Family.MLP):
+            raise self.fail("[model] hidden_layers", "applies to the built-in mlp only")
         return ModelSpec(
             family=family,
             hidden_units=self.integer(t, "model", family.size_key, family.default_size, minimum=1),
+            builder=builder,
+            file=file,
+            regularize=regularize,
+            hidden_layers=hidden_layers,
             activation=activation,
             epochs=self.integer(t, "model", "epochs", d.epochs, minimum=1),
             batch_size=self.integer(t, "model", "batch_size", d.batch_size, minimum=1),
@@ -251,18 +267,67 @@ class _Parser:
             engine=self.enum(t, "model", "engine", EngineName, d.engine),
         )
 
-    def space(self, t: Mapping[str, Any], sampler: SamplerName, family: Family) -> SpaceSpec:
+    def user_model(self, t: Mapping[str, Any]) -> tuple[str | Callable[..., Any] | None, str | None, tuple[str, ...] | None]:
+        """``[model] builder``, ``file`` and ``regularize``, paths resolved against the study file.
+
+        Nothing is imported or opened here: a stored spec is read on machines
+        without the user's files, and the model is checked where it trains.
+        """
+        builder, file = t.get("builder"), t.get("file")
+        if builder is not None and file is not None:
+            raise self.fail("[model] builder", "give builder or file, not both")
+        if builder is not None and not callable(builder):
+            if not isinstance(builder, str) or not builder.strip():
+                raise self.fail("[model] builder", f"must be 'file.py:function', got {_show(builder)}")
+            path, sep, name = builder.rpartition(":")
+            if not sep or not path or not name.isidentifier():
+                raise self.fail("[model] builder", f"must be 'file.py:function', got {builder!r}")
+            builder = f"{self.resolve(path)}:{name}"
+        if file is not None:
+            if not isinstance(file, str) or not file.strip():
+                raise self.fail("[model] file", f"must be the path of a .keras file, got {_show(file)}")
+            if not file.endswith(".keras"):
+                raise self.fail("[model] file", f"must be a .keras file, got {file!r}")
+            file = self.resolve(file)
+        raw = t.get("regularize")
+        if raw is not None and file is None:
+            raise self.fail("[model] regularize", "applies to a model from a .keras file (a builder marks its layers with reg.*)")
+        if file is not None and raw is None:
+            raise self.fail("[model] regularize", "a model from a .keras file needs the names of the layers to regularize")
+        regularize = None
+        if raw is not None:
+            regularize = self.distinct_items(raw, "[model] regularize", lambda v: self.layer_name(v, "[model] regularize"), "layer names")
+            if "all" in regularize:
+                raise self.fail("[model] regularize", "'all' is not a layer name; list the layers")
+        return builder, file, regularize
+
+    def resolve(self, path: str) -> str:
+        """A path relative to the study file's folder, made absolute (a stored spec's paths are kept as they are)."""
+        if self.source.startswith("<"):
+            return path
+        return str((Path(self.source).parent / path).resolve())
+
+    def layer_name(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be layer names, got {_show(value)}")
+        return value
+
+    def space(self, t: Mapping[str, Any], sampler: SamplerName, model: ModelSpec) -> SpaceSpec:
         d = SpaceSpec()
+        family = model.family
         grid = sampler is SamplerName.GRID
         for key in SIZE_KEYS:
             if key in t and key != family.size_key:
                 raise self.fail(f"[space] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
+        if model.file is not None and family.size_key in t:
+            raise self.fail(f"[space] {family.size_key}", "does not apply to a model from a .keras file (the file fixes every size)")
         regularizer = self.choice(t, "regularizer", Regularizer, d.regularizer)
         placement = self.choice(t, "placement", Placement, Choice(family.placements))
-        for value in placement.values:
-            if value not in family.placements:
-                allowed = ", ".join(p.value for p in family.placements)
-                raise self.fail("[space] placement", f"{value.value!r} does not apply to family {family.value!r}; allowed: {allowed}")
+        if not model.user:  # a user's layers are known once the model is built (usermodel.check_model)
+            for value in placement.values:
+                if value not in family.placements:
+                    allowed = ", ".join(p.value for p in family.placements)
+                    raise self.fail("[space] placement", f"{value.value!r} does not apply to family {family.value!r}; allowed: {allowed}")
         coefficient = self.param(t.get("coefficient", d.coefficient), "coefficient", integer=False, grid=grid)
         size = family.size_key
         optional = {
@@ -270,7 +335,24 @@ class _Parser:
             for key in ("l1_coefficient", "l2_coefficient")
         }
         hidden_units = None if t.get(size) is None else self.param(t[size], size, integer=True, grid=grid)
-        return SpaceSpec(regularizer, placement, coefficient, hidden_units=hidden_units, **optional)
+        layers = None
+        if t.get("layers") is not None:
+            if not model.user:
+                raise self.fail("[space] layers", "applies to a builder's or a .keras file's marked layers; the built-in mlp has hidden_layers")
+            layers = Choice(self.distinct_items(t["layers"], "[space] layers", lambda v: self.layer_name(v, "[space] layers")))
+            if model.regularize is not None:
+                for name in layers.values:
+                    if name != "all" and name not in model.regularize:
+                        allowed = ", ".join((*model.regularize, "all"))
+                        raise self.fail("[space] layers", f"{name!r} is not a regularized layer; allowed: {allowed}")
+        hidden_layers = None
+        if t.get("hidden_layers") is not None:
+            if model.user or family is not Family.MLP:
+                raise self.fail("[space] hidden_layers", "applies to the built-in mlp only")
+            hidden_layers = self.param(t["hidden_layers"], "hidden_layers", integer=True, grid=grid)
+        return SpaceSpec(
+            regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers, **optional
+        )
 
     def choice(self, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
         if key not in t:
@@ -330,7 +412,21 @@ class _Parser:
         return Range(low=low, high=high, log=log, integer=integer)
 
 
-_MODEL_KEYS = ("family", *SIZE_KEYS, "activation", "epochs", "batch_size", "optimizer", "learning_rate", "engine")
+_MODEL_KEYS = (
+    "family",
+    *SIZE_KEYS,
+    "builder",
+    "file",
+    "regularize",
+    "hidden_layers",
+    "activation",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "learning_rate",
+    "engine",
+)
+_FAMILY_OF_SIZE = {family.size_key: family for family in Family}
 
 
 def _fields(cls: type) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ space is conditional: ``none`` asks for no placement and no coefficient, so no
 trial is spent on duplicates of the unregularized model, and ``l1_l2`` asks for
 two coefficients (``l1_coefficient``, ``l2_coefficient``). The size of the
 regularized layer is the parameter ``hidden_units`` (mlp), ``filters`` (cnn)
-or ``units`` (rnn).
+or ``units`` (rnn). ``layers`` (which marked layers of a user's model carry
+the penalty; asked only of regularized trials) and ``hidden_layers`` (the
+built-in mlp's depth) are asked when ``[space]`` searches them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import optuna
 from actreg_search.config import TrialConfig
 from actreg_search.spec import Choice, Param, Range, StudySpec
 from actreg_search.vocab import Regularizer
+
+ALL_LAYERS = "all"
+"""The ``[space] layers`` value meaning every marked layer."""
 
 
 def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfig:
@@ -44,6 +49,13 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         else:
             l2 = float(_pick(trial, "coefficient", space.coefficient))
     assert space.hidden_units is not None  # filled from [model] by the parser
+    layers = None
+    if space.layers is not None and regularizer is not Regularizer.NONE:
+        picked = str(_pick(trial, "layers", space.layers))
+        layers = None if picked == ALL_LAYERS else (picked,)
+    hidden_layers = model.hidden_layers
+    if space.hidden_layers is not None:
+        hidden_layers = int(_pick(trial, "hidden_layers", space.hidden_layers))
     return TrialConfig(
         regularizer=regularizer,
         placement=placement,
@@ -56,6 +68,8 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         batch_size=model.batch_size,
         optimizer=model.optimizer,
         learning_rate=model.learning_rate,
+        layers=layers,
+        hidden_layers=hidden_layers,
     )
 
 
@@ -91,7 +105,7 @@ def grid_size(spec: StudySpec) -> int:
         if regularizer is Regularizer.NONE:
             per_width += 1
         elif regularizer is Regularizer.L1_L2:
-            per_width += n(space.placement) * n(l1) * n(l2)
+            per_width += n(space.placement) * n(l1) * n(l2) * n(space.layers)
         else:
-            per_width += n(space.placement) * n(space.coefficient)
-    return per_width * n(space.hidden_units)
+            per_width += n(space.placement) * n(space.coefficient) * n(space.layers)
+    return per_width * n(space.hidden_units) * n(space.hidden_layers)

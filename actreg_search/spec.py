@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actreg_search.errors import SpecError
+from actreg_search.usercode import describe
 from actreg_search.vocab import (
     DatasetName,
     EngineName,
@@ -113,16 +114,41 @@ class ModelSpec:
     ``hidden_units`` is the size of the regularized layer, whatever the family:
     written ``hidden_units`` (Dense units), ``filters`` (Conv2D) or ``units``
     (LSTM) in the study file.
+
+    A model is the built-in ``family``, or the user's: ``builder`` (a
+    ``"file.py:function"`` reference, its path absolute once parsed from a
+    study file, or a Python callable) or ``file`` (a ``.keras`` file) with the
+    layer names to ``regularize``. For a user's model ``family`` names the
+    layer type whose size the study searches (Dense: mlp, Conv2D: cnn, LSTM:
+    rnn). ``hidden_layers`` is the built-in mlp's number of regularized layers.
     """
 
     family: Family = Family.MLP
     hidden_units: int = 500
+    builder: str | Callable[..., Any] | None = None
+    file: str | None = None
+    regularize: tuple[str, ...] | None = None
+    hidden_layers: int = 1
     activation: str = "relu"
     epochs: int = 4000
     batch_size: int = 32
     optimizer: OptimizerName = OptimizerName.ADAM
     learning_rate: float = 0.001
     engine: EngineName = EngineName.FUSED
+
+    @property
+    def user(self) -> bool:
+        """Whether the model is the user's (a builder or a ``.keras`` file), not a built-in family."""
+        return self.builder is not None or self.file is not None
+
+    @property
+    def origin(self) -> str:
+        """The model in words: the builder, the file, or the built-in family."""
+        if self.builder is not None:
+            return describe(self.builder)
+        if self.file is not None:
+            return self.file
+        return f"built-in {self.family.value}"
 
 
 @dataclass(frozen=True)
@@ -135,6 +161,8 @@ class SpaceSpec:
     hidden_units: Param | None = None
     l1_coefficient: Param | None = None
     l2_coefficient: Param | None = None
+    layers: Choice | None = None
+    hidden_layers: Param | None = None
 
     def l1_l2_params(self) -> tuple[Param, Param]:
         """The two coefficients of ``l1_l2``; each defaults to ``coefficient``."""
@@ -209,9 +237,10 @@ def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
         }
 
     size = spec.model.family.size_key
+    sized = spec.model.file is None  # a .keras file fixes every size: no size key to write
 
     def renamed(values: dict[str, Any]) -> dict[str, Any]:
-        return {(size if k == "hidden_units" else k): v for k, v in values.items()}
+        return {(size if k == "hidden_units" else k): v for k, v in values.items() if sized or k != "hidden_units"}
 
     return {
         "study": table(spec.study, skip=("storage",)),
@@ -219,4 +248,3 @@ def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
         "model": renamed(table(spec.model)),
         "space": renamed(table(spec.space)),
     }
-
