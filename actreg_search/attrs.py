@@ -18,6 +18,10 @@ TEST_CURVE = "test_curve"
 WALL_TIME = "wall_time_s"
 VERSIONS = "versions"
 REGULARIZED_LAYER = "regularized_layer"
+#: Per marked layer (a dict: layer name -> per-seed list): the sparsity and the activation mean of that layer
+#: alone; the per-seed ``sparsity`` and ``activation_mean`` stay the figures of every marked layer pooled.
+LAYER_SPARSITY = "layer_sparsity"
+LAYER_ACTIVATION_MEAN = "layer_activation_mean"
 FAIL_REASON = "fail_reason"
 FAIL_SEED = "fail_seed"
 INTERRUPTED = "interrupted"

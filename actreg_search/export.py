@@ -171,9 +171,11 @@ def model_trial(results: StudyResults) -> TrialRecord:
 def save_model(results: StudyResults, trial: TrialRecord, path: Path) -> None:
     """Retrain a trial's config on its first seed and save it as ``.keras``.
 
-    The model is trained by the reference ``keras`` engine on the study's own
-    dataset (``results.spec``), for the config's epochs, and checked to load
-    with ``safe_mode=True``. TensorFlow is imported here, quietly
+    The model (the built-in family, or the user's builder or ``.keras`` file,
+    with the trial's penalty in place) is trained by the reference ``keras``
+    engine on the study's own dataset (``results.spec``), for the config's
+    epochs, and checked to load with ``safe_mode=True``. A user's builder is
+    run here, as ``run`` ran it. TensorFlow is imported here, quietly
     (:func:`actreg_search.quiet.import_tensorflow`).
 
     Raises:
@@ -195,7 +197,7 @@ def save_model(results: StudyResults, trial: TrialRecord, path: Path) -> None:
     from actreg_search.engine.keras_engine import KerasEngine
 
     data = load_dataset(spec.data, spec.model.family)
-    model = KerasEngine.fit(trial.config, data, trial.seeds[0])
+    model = KerasEngine.fit(trial.config, data, trial.seeds[0], model=spec.model)  # a user's model: its own architecture
     with _atomic(path) as tmp:
         model.save(tmp)
         keras.saving.load_model(tmp, safe_mode=True)

@@ -1,57 +1,61 @@
 """From a :class:`TrialConfig` to a Keras model (no Optuna here).
 
-Layer names are part of the contract: the regularized layer is ``hidden`` and
-the layer whose output is the hidden representation after the activation is
-:func:`activation_layer_name`. Engines and activation statistics rely on them.
+:func:`build_model` builds the study's model for a trial: a built-in family, or
+the user's (a builder or a ``.keras`` file, :mod:`actreg_search.usermodel`).
+Every model comes back *marked* (:func:`~actreg_search.regularize.marks_of`):
+engines and activation statistics find its regularized layers there.
+
+The built-in families' layer names are part of the contract: the regularized
+layer is ``hidden`` (then ``hidden_2``, ... for a deeper mlp) and a
+``pre_activation`` layer's activation is ``hidden_activation``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 
 from actreg_search.config import TrialConfig
-from actreg_search.vocab import Family, Placement, Regularizer
+from actreg_search.regularize import ACTIVATION_SUFFIX, Reg, make_regularizer, set_marks
+from actreg_search.spec import ModelSpec
+from actreg_search.usercode import load_function
+from actreg_search.usermodel import build_from_builder, build_from_file, load_architecture
+from actreg_search.vocab import Family, Placement
 
 HIDDEN = "hidden"
-HIDDEN_ACTIVATION = "hidden_activation"
+HIDDEN_ACTIVATION = HIDDEN + ACTIVATION_SUFFIX
 OUTPUT = "output"
 
 
-def make_regularizer(config: TrialConfig) -> keras.regularizers.Regularizer | None:
-    """The Keras regularizer object for a config, or ``None``."""
-    if config.regularizer is Regularizer.L1:
-        return keras.regularizers.L1(config.l1)
-    if config.regularizer is Regularizer.L2:
-        return keras.regularizers.L2(config.l2)
-    if config.regularizer is Regularizer.L1_L2:
-        return keras.regularizers.L1L2(l1=config.l1, l2=config.l2)
-    return None
-
-
 def activation_layer_name(config: TrialConfig) -> str:
-    """Name of the layer whose output is the hidden layer after its activation."""
+    """Name of the layer whose output is the built-in ``hidden`` layer after its activation."""
     return HIDDEN_ACTIVATION if config.placement is Placement.PRE_ACTIVATION else HIDDEN
 
 
-def build_model(config: TrialConfig, input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
-    """Build (uncompiled) the model a config describes.
+def hidden_name(index: int) -> str:
+    """The built-in mlp's ``index``-th (1-based) regularized layer: ``hidden``, ``hidden_2``, ..."""
+    return HIDDEN if index == 1 else f"{HIDDEN}_{index}"
 
-    The regularized layer is named ``hidden``: a ``Dense`` (mlp), a ``Conv2D``
-    (cnn, 3×3, same padding, then 2×2 max pooling and a flatten) or an ``LSTM``
-    (rnn, last output). Placements for ``Dense`` and ``Conv2D``:
 
-    * ``pre_activation``: ``activity_regularizer`` on the layer with a linear
-      activation, the activation as its own layer after it (the tutorial's
-      preferred form);
-    * ``post_activation``: ``activity_regularizer`` on the layer with its
-      activation inside, so it penalizes the activated outputs;
-    * ``kernel``: ``kernel_regularizer``: weights, not outputs.
+def build_model(
+    config: TrialConfig, input_shape: tuple[int, ...], n_classes: int, model: ModelSpec | None = None
+) -> keras.Model:
+    """Build (uncompiled) and mark the model a config describes.
 
-    For the ``LSTM``: ``output`` (``activity_regularizer`` on its output),
-    ``kernel`` (input weights) and ``recurrent`` (``recurrent_regularizer``).
-    The head is one sigmoid unit for two classes, a softmax otherwise.
+    ``model`` is the study's ``[model]``: a user's builder or ``.keras`` file
+    is built by :mod:`actreg_search.usermodel`; otherwise (or ``None``) the
+    built-in family of ``config.family``:
+
+    * mlp: ``config.hidden_layers`` Dense layers (``hidden``, ``hidden_2``, ...);
+    * cnn: a Conv2D (3×3, same padding), then 2×2 max pooling and a flatten;
+    * rnn: an LSTM (last output).
+
+    Placements (see :mod:`actreg_search.regularize`): for Dense and Conv2D,
+    ``pre_activation`` (``activity_regularizer`` on the layer with a linear
+    activation, the activation as its own layer after it: the tutorial's
+    preferred form), ``post_activation`` (on the activated output) and
+    ``kernel`` (weights, not outputs); for the LSTM, ``output``, ``kernel``
+    and ``recurrent``. The head is one sigmoid unit for two classes, a
+    softmax otherwise.
 
     Weights are initialised from Keras' global seed: call
     ``keras.utils.set_random_seed(seed)`` first for a reproducible model.
@@ -60,48 +64,65 @@ def build_model(config: TrialConfig, input_shape: tuple[int, ...], n_classes: in
         config: The trial's config.
         input_shape: Shape of one sample.
         n_classes: 2 gives one sigmoid unit, more give a softmax.
+        model: The study's ``[model]`` (``None``: the built-in family).
 
     Returns:
-        The model.
+        The marked model.
+
+    Raises:
+        SpecError: A user's model is unusable.
+        UserCodeError: A user's builder raised.
     """
+    if model is not None and model.builder is not None:
+        return build_from_builder(model, config, input_shape, n_classes)
+    if model is not None and model.file is not None:
+        return build_from_file(model, config)
+    reg = Reg(config)
     inputs = keras.Input(shape=input_shape, name="features")
-    kwargs = _regularized(config)
     if config.family is Family.RNN:
-        x = keras.layers.LSTM(config.hidden_units, name=HIDDEN, **kwargs)(inputs)
+        x = reg.LSTM(name=HIDDEN)(inputs)
+    elif config.family is Family.CNN:
+        x = reg.Conv2D(kernel_size=3, padding="same", name=HIDDEN)(inputs)
+        x = keras.layers.MaxPooling2D(2, name="pool")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
     else:
-        if config.family is Family.CNN:
-            x = keras.layers.Conv2D(config.hidden_units, 3, padding="same", name=HIDDEN, **kwargs)(inputs)
-        else:
-            x = keras.layers.Dense(config.hidden_units, name=HIDDEN, **kwargs)(inputs)
-        if config.placement is Placement.PRE_ACTIVATION:
-            x = keras.layers.Activation(config.activation, name=HIDDEN_ACTIVATION)(x)
-        if config.family is Family.CNN:
-            x = keras.layers.MaxPooling2D(2, name="pool")(x)
-            x = keras.layers.Flatten(name="flatten")(x)
+        x = inputs
+        for index in range(1, config.hidden_layers + 1):
+            x = reg.Dense(name=hidden_name(index))(x)
     if n_classes == 2:
         outputs = keras.layers.Dense(1, activation="sigmoid", name=OUTPUT)(x)
     else:
         outputs = keras.layers.Dense(n_classes, activation="softmax", name=OUTPUT)(x)
-    return keras.Model(inputs, outputs, name=f"{config.family.value}_{config.regularizer.value}")
+    built = keras.Model(inputs, outputs, name=f"{config.family.value}_{config.regularizer.value}")
+    return set_marks(built, reg.marks)
 
 
-def _regularized(config: TrialConfig) -> dict[str, Any]:
-    """Keyword arguments of the regularized layer: its activation and regularizer."""
-    regularizer = make_regularizer(config)
-    if config.family is Family.RNN:
-        key = {
-            Placement.OUTPUT: "activity_regularizer",
-            Placement.KERNEL: "kernel_regularizer",
-            Placement.RECURRENT: "recurrent_regularizer",
-        }.get(config.placement)
-        return {key: regularizer} if key else {}
-    if config.placement is Placement.PRE_ACTIVATION:
-        return {"activation": "linear", "activity_regularizer": regularizer}
-    if config.placement is Placement.POST_ACTIVATION:
-        return {"activation": config.activation, "activity_regularizer": regularizer}
-    if config.placement is Placement.KERNEL:
-        return {"activation": config.activation, "kernel_regularizer": regularizer}
-    return {"activation": config.activation}
+def prepare_model(model: ModelSpec | None) -> None:
+    """Load a user's model code or file now, before the engine seeds Keras for each seed.
+
+    Loading a ``.keras`` file makes its layers and weights, which draws from
+    Keras' random state; done inside a seed's build, the first seed to load it
+    would get other weights than the same seed gets later. Engines call this
+    before :func:`keras.utils.set_random_seed`, so a seed's model never depends
+    on what the process loaded before.
+    """
+    if model is not None and model.file is not None:
+        load_architecture(model.file)
+    if model is not None and model.builder is not None:
+        load_function(model.builder, "[model] builder")
+
+
+__all__ = [
+    "HIDDEN",
+    "HIDDEN_ACTIVATION",
+    "OUTPUT",
+    "activation_layer_name",
+    "build_model",
+    "make_loss",
+    "make_optimizer",
+    "make_regularizer",
+    "prepare_model",
+]
 
 
 def make_loss(n_classes: int) -> keras.losses.Loss:

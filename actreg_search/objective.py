@@ -174,7 +174,7 @@ class Objective:
         self.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
         monitor = TrialMonitor(trial, self.observer, not self.spec.study.multi_objective, self.checkpoint)
         try:
-            result = self.engine.train(config, self.data, seeds, monitor)
+            result = self.engine.train(config, self.data, seeds, monitor, model=self.spec.model)
         except NonFiniteLoss as exc:
             recorder.failed(str(exc), seed=exc.seed)
             raise TrialFailed(str(exc)) from None

@@ -42,13 +42,17 @@ def completed_attrs(result: TrialResult) -> dict[str, Any]:
     values: dict[str, Any] = {
         attrs.SEEDS: [s.seed for s in result.seeds],
         attrs.ENGINE: result.engine,
-        attrs.REGULARIZED_LAYER: "hidden",
+        attrs.REGULARIZED_LAYER: result.layers[0] if len(result.layers) == 1 else list(result.layers),
         attrs.CURVE_EPOCHS: list(result.curve_epochs),
         attrs.TRAIN_CURVE: [figures.curve(s.train_curve) for s in result.seeds],
         attrs.TEST_CURVE: [figures.curve(s.test_curve) for s in result.seeds],
         attrs.WALL_TIME: figures.seconds(result.wall_time_s),
         attrs.VERSIONS: library_versions(),
     }
+    for key, field in ((attrs.LAYER_SPARSITY, "layer_sparsity"), (attrs.LAYER_ACTIVATION_MEAN, "layer_activation_mean")):
+        per_layer = result.layer_values(field)
+        if per_layer:
+            values[key] = per_layer
     for name in figures.PER_SEED:
         per_seed = result.values(name)
         mean, std = figures.mean_std(per_seed)

@@ -36,6 +36,7 @@ from actreg_search.sampling import make_sampler
 from actreg_search.space import grid_size
 from actreg_search.spec import StudySpec, spec_to_raw
 from actreg_search.storage import open_reader, open_storage, redact
+from actreg_search.streams import note
 from actreg_search.vocab import SamplerName
 from actreg_search.workers import POLL_S, STOP, WorkerExit, cpu_shares, run_workers
 
@@ -140,7 +141,12 @@ def run_study(
         return done
     from actreg_search.data import load_dataset  # scikit-learn and pandas: only for a run that trains
 
-    load_dataset(spec.data, spec.model.family)  # bad data fails here, before storage is touched
+    from actreg_search.modelcheck import check_model
+
+    data = load_dataset(spec.data, spec.model.family)  # bad data fails here, before storage is touched
+    fallback = check_model(spec, data)  # so does a bad model of the user's (built once here)
+    if fallback is not None:
+        note(f"actreg-search: {fallback}")
     storage = open_storage(storage_url, create=True)
     study = _open_study(spec, storage)
     before = {t.number for t in study.get_trials(deepcopy=False)}  # a trial failed now for a dead worker is not this run's

@@ -61,7 +61,14 @@ class FakeEngine(Engine):
         self.sleep_s = sleep_s
         self.trained: list[TrialConfig] = []
 
-    def train(self, config: TrialConfig, data: object, seeds: Sequence[int], monitor: Monitor | None = None) -> TrialResult:
+    def train(
+        self,
+        config: TrialConfig,
+        data: object,
+        seeds: Sequence[int],
+        monitor: Monitor | None = None,
+        model: object = None,
+    ) -> TrialResult:
         """Deterministic per-seed results; progress and values reported like a real engine's."""
         monitor = monitor or Monitor()
         self.trained.append(config)

@@ -20,6 +20,7 @@ from actreg_search.config import TrialConfig
 
 if TYPE_CHECKING:  # data imports scikit-learn and pandas, which reading results does not need
     from actreg_search.data import Dataset
+    from actreg_search.spec import ModelSpec
 
 MAX_CURVE_POINTS = 200
 
@@ -43,10 +44,13 @@ class SeedResult:
         test_accuracy: Final accuracy on the test set.
         train_loss: Final training objective (data loss plus regularization) on
             the whole training set in one batch.
-        activation_mean: Mean of the hidden layer's activated output on the test set.
-        sparsity: Fraction of exactly-zero activated outputs on the test set.
+        activation_mean: Mean of the marked layers' activated outputs on the
+            test set, every output of every marked layer pooled.
+        sparsity: Fraction of exactly-zero activated outputs on the test set, pooled likewise.
         train_curve: Train accuracy at each of the trial's ``curve_epochs``.
         test_curve: Test accuracy at each of the trial's ``curve_epochs``.
+        layer_activation_mean: Per marked layer: ``(name, activation mean)``.
+        layer_sparsity: Per marked layer: ``(name, sparsity)``.
     """
 
     seed: int
@@ -57,6 +61,8 @@ class SeedResult:
     sparsity: float
     train_curve: tuple[float, ...]
     test_curve: tuple[float, ...]
+    layer_activation_mean: tuple[tuple[str, float], ...] = ()
+    layer_sparsity: tuple[tuple[str, float], ...] = ()
 
     @property
     def gap(self) -> float:
@@ -66,12 +72,30 @@ class SeedResult:
 
 @dataclass(frozen=True)
 class TrialResult:
-    """All seeds of one trial."""
+    """All seeds of one trial.
+
+    Attributes:
+        seeds: Per-seed results.
+        curve_epochs: The 1-based epochs of the curves.
+        wall_time_s: Training time.
+        engine: The engine that trained it (``keras`` where the fused engine
+            could not fuse the model).
+        layers: The model's marked layers, in order.
+    """
 
     seeds: tuple[SeedResult, ...]
     curve_epochs: tuple[int, ...]
     wall_time_s: float
     engine: str
+    layers: tuple[str, ...] = ("hidden",)
+
+    def layer_values(self, field: str) -> dict[str, list[float]]:
+        """A per-layer figure (``layer_sparsity`` or ``layer_activation_mean``): each marked layer's per-seed values."""
+        out: dict[str, list[float]] = {}
+        for seed in self.seeds:
+            for name, value in getattr(seed, field):
+                out.setdefault(name, []).append(float(value))
+        return out
 
     def values(self, field: str) -> list[float]:
         """One per-seed figure (a :class:`SeedResult` field or ``gap``) across seeds."""
@@ -115,6 +139,7 @@ class Engine(abc.ABC):
         data: Dataset,
         seeds: Sequence[int],
         monitor: Monitor | None = None,
+        model: ModelSpec | None = None,
     ) -> TrialResult:
         """Train ``config`` once per seed.
 
@@ -123,6 +148,9 @@ class Engine(abc.ABC):
             data: The worker's dataset.
             seeds: The study's seeds, the same for every trial.
             monitor: Progress and intermediate values go here.
+            model: The study's ``[model]``: a user's builder or ``.keras``
+                file; ``None`` (or a built-in family): the built-in model of
+                ``config.family``.
 
         Returns:
             Per-seed results.

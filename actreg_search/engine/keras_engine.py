@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 
@@ -12,13 +12,15 @@ from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
 from actreg_search.engine.metrics import accuracy, seed_result
-from actreg_search.models import build_model, make_loss, make_optimizer
+from actreg_search.models import build_model, make_loss, make_optimizer, prepare_model
+from actreg_search.regularize import marks_of
+from actreg_search.spec import ModelSpec
 
 
 class _CurveRecorder(keras.callbacks.Callback):
     """Records train/test accuracy at the curve epochs and stops on a non-finite loss."""
 
-    def __init__(self, data: Dataset, seed: int, epochs: tuple[int, ...], on_epoch: callable) -> None:
+    def __init__(self, data: Dataset, seed: int, epochs: tuple[int, ...], on_epoch: Callable[[int], None]) -> None:
         super().__init__()
         self.data = data
         self.seed = seed
@@ -49,6 +51,7 @@ class KerasEngine(Engine):
         data: Dataset,
         seeds: Sequence[int],
         monitor: Monitor | None = None,
+        model: ModelSpec | None = None,
     ) -> TrialResult:
         """See :meth:`Engine.train`."""
         monitor = monitor or Monitor()
@@ -56,15 +59,20 @@ class KerasEngine(Engine):
         points = curve_epochs(config.epochs)
         total = config.epochs * len(seeds)
         results = []
+        layers: tuple[str, ...] = ()
         for index, seed in enumerate(seeds):
-            model = self.fit(config, data, seed, points, lambda e, i=index: monitor.on_epochs(i * config.epochs + e, total))
-            results.append(seed_result(model, config, data, seed, model.recorder.train_curve, model.recorder.test_curve))
+            net = self.fit(
+                config, data, seed, points, lambda e, i=index: monitor.on_epochs(i * config.epochs + e, total), model
+            )
+            layers = marks_of(net).names
+            results.append(seed_result(net, config, data, seed, net.recorder.train_curve, net.recorder.test_curve))
         monitor.report(config.epochs, sum(r.test_accuracy for r in results) / len(results))
         return TrialResult(
             seeds=tuple(results),
             curve_epochs=points,
             wall_time_s=time.perf_counter() - start,
             engine=self.name,
+            layers=layers,
         )
 
     @staticmethod
@@ -73,15 +81,22 @@ class KerasEngine(Engine):
         data: Dataset,
         seed: int,
         points: tuple[int, ...] = (),
-        on_epoch: callable = lambda epoch: None,
+        on_epoch: Callable[[int], None] = lambda epoch: None,
+        model: ModelSpec | None = None,
     ) -> keras.Model:
-        """Build, seed and fit one model; the recorder is left on ``model.recorder``."""
+        """Build, seed and fit one model; the recorder is left on ``model.recorder``.
+
+        ``keras.utils.set_random_seed(seed)`` before the build seeds the
+        weights, the shuffling and every random layer (Dropout, noise), so a
+        seed's model is the same every time.
+        """
+        prepare_model(model)
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
-        model = build_model(config, data.input_shape, data.n_classes)
-        model.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
+        net = build_model(config, data.input_shape, data.n_classes, model)
+        net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
         recorder = _CurveRecorder(data, seed, points, on_epoch)
-        model.fit(
+        net.fit(
             data.x_train,
             data.y_train,
             epochs=config.epochs,
@@ -90,5 +105,5 @@ class KerasEngine(Engine):
             verbose=0,
             callbacks=[recorder],
         )
-        model.recorder = recorder
-        return model
+        net.recorder = recorder
+        return net

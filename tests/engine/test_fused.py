@@ -19,7 +19,7 @@ from actreg_search.config import TrialConfig
 from actreg_search.spec import DataSpec
 from actreg_search.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
 from actreg_search.data import Dataset, load_dataset
-from actreg_search.engine import fused
+from actreg_search.engine import stacked
 from actreg_search.engine.base import Monitor, NonFiniteLoss, curve_epochs
 from actreg_search.engine.fused import FusedEngine, chunk_bounds, permutations
 from actreg_search.engine.keras_engine import KerasEngine
@@ -206,7 +206,7 @@ def test_minibatches_in_order_match_keras_fit_without_shuffling(
         data = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=50), family)
     assert len(data.x_train) % 16 != 0
     config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=3, batch_size=16, family=family)
-    monkeypatch.setattr(fused, "permutations", lambda seeds, epoch, n: tf.tile(tf.range(n)[None], [len(seeds), 1]))
+    monkeypatch.setattr(stacked, "permutations", lambda seeds, epoch, n: tf.tile(tf.range(n)[None], [len(seeds), 1]))
     fitted = FusedEngine().fit_models(config, data, [4])
 
     keras.backend.clear_session()
