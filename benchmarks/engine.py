@@ -17,6 +17,12 @@ kept. Run from the repository root::
     .venv/bin/python benchmarks/engine.py            # the figures in docs/performance.md
     .venv/bin/python benchmarks/engine.py --quick    # smoke run, 400 epochs
     .venv/bin/python benchmarks/engine.py --families # also the three example studies (cnn, rnn, csv)
+    .venv/bin/python benchmarks/engine.py --builder-only # the two-layer builder model (studies/custom_builder.toml)
+
+``--builder`` times the issue's two-layer builder model (studies/models/two_layer.py)
+at studies/custom_builder.toml's settings: one whole trial on the keras engine
+and one on the fused engine, in the same run, with its Dropout (the fused
+engine's per-seed graph path) and without it (its vectorized XLA path).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import tensorflow as tf  # noqa: E402
 
 from actreg_search.config import TrialConfig  # noqa: E402
 from actreg_search.parser import load_spec  # noqa: E402
-from actreg_search.spec import DataSpec  # noqa: E402
+from actreg_search.spec import DataSpec, ModelSpec  # noqa: E402
 from actreg_search.vocab import Placement, Regularizer  # noqa: E402
 from actreg_search.data import Dataset, load_dataset  # noqa: E402
 from actreg_search.engine.base import curve_epochs  # noqa: E402
@@ -212,6 +218,43 @@ def family_trials(short: int, long: int, quick: bool) -> None:
               f"keras / fused = {keras_time / fused:.1f}x")
 
 
+BUILDER_STUDY = "custom_builder.toml"
+
+
+def builder_trials(quick: bool) -> None:
+    """The two-layer builder model: one whole trial on each engine, with and without its Dropout.
+
+    The trial is studies/custom_builder.toml's setting (its data, width, epochs,
+    batch size, learning rate, 5 seeds) with L1 1e-4 pre_activation on both
+    marked layers. Neither time is scaled: both engines train the whole trial.
+    """
+    studies = Path(__file__).resolve().parents[1] / "studies"
+    spec = load_spec(studies / BUILDER_STUDY)
+    model = spec.model
+    epochs = 20 if quick else model.epochs
+    data = load_dataset(spec.data, model.family)
+    config = TrialConfig(
+        regularizer=Regularizer.L1, placement=Placement.PRE_ACTIVATION, l1=1e-4, l2=0.0,
+        hidden_units=model.hidden_units, epochs=epochs, batch_size=model.batch_size,
+        activation=model.activation, optimizer=model.optimizer, learning_rate=model.learning_rate,
+    )
+    seeds = range(SEEDS)
+    assert isinstance(model.builder, str)
+    for function, path in (("build", "per-seed graph path"), ("build_without_dropout", "vectorized XLA path")):
+        builder = ModelSpec(builder=model.builder.rsplit(":", 1)[0] + f":{function}")
+        start = time.perf_counter()
+        keras_result = KerasEngine().train(config, data, seeds, model=builder)
+        keras_time = time.perf_counter() - start
+        start = time.perf_counter()
+        fused_result = FusedEngine().train(config, data, seeds, model=builder)
+        fused_time = time.perf_counter() - start
+        print(f"two-layer builder, {function} ({path}): {SEEDS} seeds x {epochs} epochs, {len(data.x_train)} train, "
+              f"batch {model.batch_size}, h1 {model.hidden_units} + h2 8 units, L1 1e-4 pre_activation: "
+              f"keras engine {keras_time:.1f} s, fused {fused_time:.1f} s ({fused_result.engine}), "
+              f"keras / fused = {keras_time / fused_time:.1f}x; "
+              f"test accuracy {keras_result.mean('test_accuracy'):.3f} vs {fused_result.mean('test_accuracy'):.3f}")
+
+
 def _listed(times: list[float]) -> str:
     """Times as "1.23, 1.45"."""
     return ", ".join(f"{t:.2f}" for t in times)
@@ -224,7 +267,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="runs of the fused engine and the floor (best kept)")
     parser.add_argument("--families", action="store_true", help="also time the example studies (digits cnn, digits rnn, csv)")
     parser.add_argument("--families-only", action="store_true", help="only the example studies")
+    parser.add_argument("--builder", action="store_true", help="also time the two-layer builder model (custom_builder.toml)")
+    parser.add_argument("--builder-only", action="store_true", help="only the two-layer builder model")
     args = parser.parse_args()
+    if args.builder_only:
+        builder_trials(quick=args.quick)
+        return
     if args.families_only:
         family_trials(*((2, 6) if args.quick else (5, 15)), quick=args.quick)
         return
@@ -264,6 +312,9 @@ def main() -> None:
     if args.families:
         print()
         family_trials(*((2, 6) if args.quick else (5, 15)), quick=args.quick)
+    if args.builder:
+        print()
+        builder_trials(quick=args.quick)
 
 
 if __name__ == "__main__":
