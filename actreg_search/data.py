@@ -7,6 +7,13 @@
   (cnn) or 8 steps of 8 features (rnn).
 * ``csv``: a user's table: numeric features standardised on the training split
   only, a binary or multi-class target, stratified split.
+* ``npz`` and ``python``: a user's arrays (:mod:`actreg_search.user_data` reads
+  and checks them), used as given: features as ``float32``, not rescaled, each
+  sample keeping its shape; ``x, y`` are split as digits are. For a built-in
+  model the shape must fit its family: mlp 2-D ``x``, cnn 4-D, rnn 3-D.
+
+Labels are encoded 0..k-1 in sorted order (``float32`` 0/1 for two classes, a
+sigmoid head; ``int32`` otherwise, a softmax head).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from sklearn import datasets as skdatasets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 
-from actreg_search.spec import DataSpec
+from actreg_search.spec import DataSpec, StudySpec
 from actreg_search.vocab import DatasetName, Family
 from actreg_search.errors import SpecError
 
@@ -62,21 +69,32 @@ _GENERATORS = {
 
 #: How each family sees one 8×8 digit.
 _DIGIT_SHAPES = {Family.MLP: (64,), Family.CNN: (8, 8, 1), Family.RNN: (8, 8)}
+#: What ``x`` a built-in family needs: dimensions (samples first) and their meaning.
+_FAMILY_X = {
+    Family.MLP: (2, "(samples, features)"),
+    Family.CNN: (4, "(samples, height, width, channels)"),
+    Family.RNN: (3, "(samples, steps, features)"),
+}
 
 
 @functools.lru_cache(maxsize=8)
-def load_dataset(spec: DataSpec, family: Family = Family.MLP) -> Dataset:
+def load_dataset(spec: DataSpec, family: Family = Family.MLP, *, builtin: bool = True) -> Dataset:
     """Load the dataset a spec describes, shaped for a family; cached, so once per worker.
 
     Args:
         spec: The ``[data]`` table.
-        family: The model family (decides the shape of image data).
+        family: The model family (decides the shape of digits).
+        builtin: Whether the model is a built-in one, whose family must fit the
+            shape of a user's (npz, python) arrays; a model of the user's own
+            takes them as given (:func:`dataset_for` decides).
 
     Returns:
         The split.
 
     Raises:
-        SpecError: A CSV file that cannot be used (missing, wrong columns, values).
+        SpecError: A CSV or npz file, or a loader's result, that cannot be used
+            (missing, wrong arrays or columns, values, shape for the family).
+        UserCodeError: A ``python`` loader raised.
     """
     if spec.name in _GENERATORS:
         x, y = _GENERATORS[spec.name](n_samples=spec.n_samples, noise=spec.noise, random_state=spec.random_state)
@@ -87,7 +105,41 @@ def load_dataset(spec: DataSpec, family: Family = Family.MLP) -> Dataset:
         digits = skdatasets.load_digits()
         x = (digits.data / 16.0).astype("float32").reshape((-1, *_DIGIT_SHAPES[family]))
         return _split(x, digits.target, spec, "digits")
+    if spec.name in (DatasetName.NPZ, DatasetName.PYTHON):
+        return _user_arrays(spec, family if builtin else None)
     return _load_csv(spec)
+
+
+def dataset_for(spec: StudySpec) -> Dataset:
+    """The dataset of a study, for its model: shaped for a built-in family, as given to the user's own model."""
+    return load_dataset(spec.data, spec.model.family, builtin=not spec.model.user)
+
+
+def _user_arrays(spec: DataSpec, family: Family | None) -> Dataset:
+    from actreg_search.user_data import call_loader, read_npz  # noqa: PLC0415 - only for these datasets
+
+    if spec.name is DatasetName.NPZ:
+        if spec.path is None:
+            raise SpecError('[data] path: dataset "npz" needs the path of an .npz file')
+        arrays = read_npz(str(spec.path))
+    else:
+        if spec.loader is None:
+            raise SpecError('[data] loader: dataset "python" needs a loader: "file.py:function" or a function')
+        arrays = call_loader(spec.loader)
+    x = arrays.x[0]
+    if family is not None and x.ndim != _FAMILY_X[family][0]:
+        need = ", ".join(f"{f.value} {n}-D {shape}" for f, (n, shape) in _FAMILY_X.items())
+        raise SpecError(
+            f"{arrays.source}: x has shape {x.shape}, {x.ndim}-D; the built-in {family.value!r} model needs "
+            f"{_FAMILY_X[family][0]}-D x (built-in models: {need}; or [model] builder for your own)"
+        )
+    if not arrays.split:
+        return _split(x, arrays.y[0], spec, arrays.source)
+    encoder = LabelEncoder().fit(np.concatenate(arrays.y))
+    n_classes = len(encoder.classes_)
+    dtype = "float32" if n_classes == 2 else "int32"
+    y_train, y_test = (encoder.transform(y).astype(dtype) for y in arrays.y)
+    return Dataset(arrays.x[0], y_train, arrays.x[1], y_test, n_classes=n_classes)
 
 
 def _split(x: np.ndarray, y: np.ndarray, spec: DataSpec, source: str) -> Dataset:
