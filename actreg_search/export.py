@@ -193,10 +193,10 @@ def save_model(results: StudyResults, trial: TrialRecord, path: Path) -> None:
     import_tensorflow()
     import keras
 
-    from actreg_search.data import load_dataset
+    from actreg_search.data import dataset_for
     from actreg_search.engine.keras_engine import KerasEngine
 
-    data = load_dataset(spec.data, spec.model.family)
+    data = dataset_for(spec)
     model = KerasEngine.fit(trial.config, data, trial.seeds[0], model=spec.model)  # a user's model: its own architecture
     with _atomic(path) as tmp:
         model.save(tmp)

@@ -139,11 +139,11 @@ def run_study(
     done = _already_done(spec, storage_url)
     if done is not None:
         return done
-    from actreg_search.data import load_dataset  # scikit-learn and pandas: only for a run that trains
+    from actreg_search.data import dataset_for  # scikit-learn and pandas: only for a run that trains
 
     from actreg_search.modelcheck import check_model
 
-    data = load_dataset(spec.data, spec.model.family)  # bad data fails here, before storage is touched
+    data = dataset_for(spec)  # bad data fails here, before storage is touched
     fallback = check_model(spec, data)  # so does a bad model of the user's (built once here)
     if fallback is not None:
         note(f"actreg-search: {fallback}")
@@ -253,9 +253,9 @@ def _optimize(
     study ends with exactly ``target`` finished trials. After each trial,
     ``recycle()`` says whether this worker should hand over to a fresh one.
     """
-    from actreg_search.data import load_dataset
+    from actreg_search.data import dataset_for
 
-    data = load_dataset(spec.data, spec.model.family)
+    data = dataset_for(spec)
     objective = Objective(spec, data, engine, observer, plan.target, checkpoint=STOP.check)
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:

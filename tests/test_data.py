@@ -331,3 +331,14 @@ def test_a_spec_built_in_python_needs_its_path_or_loader():
     with pytest.raises(SpecError, match='dataset "python" needs a loader'):
         load_dataset(DataSpec(name=DatasetName.PYTHON))
     assert DataSpec(name=DatasetName.PYTHON).n_samples is None  # the generators' keys do not apply
+
+
+def test_a_users_model_gets_the_arrays_as_given(tmp_path):
+    """dataset_for (what run and export --model load): a builder's Dense layers may take images; a built-in mlp may not."""
+    from actreg_search.parser import parse_spec
+
+    np.savez(tmp_path / "d.npz", **_arrays(shape=(4, 4, 1)))
+    text = f'[study]\nname = "x"\n[data]\nname = "npz"\npath = "{tmp_path / "d.npz"}"\n'
+    assert dataset_for(parse_spec(text + '[model]\nbuilder = "/nowhere/b.py:build"\n')).input_shape == (4, 4, 1)
+    with pytest.raises(SpecError, match="the built-in 'mlp' model needs 2-D x"):
+        dataset_for(parse_spec(text))
