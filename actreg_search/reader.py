@@ -45,7 +45,7 @@ CurvesWanted = Literal["none", "drawn", "all"] | Collection[int]
 #: The attributes a record keeps (besides the curves, read apart): what the read model uses. The
 #: stored ``_mean``/``_std`` of each figure and the library versions are left in storage.
 READ = (
-    attrs.CONFIG, attrs.SEEDS, *PER_SEED, attrs.WALL_TIME,
+    attrs.CONFIG, attrs.SEEDS, *PER_SEED, attrs.LAYER_SPARSITY, attrs.LAYER_ACTIVATION_MEAN, attrs.WALL_TIME,
     attrs.FAIL_REASON, attrs.FAIL_SEED, attrs.INTERRUPTED, attrs.WORKER, attrs.WORKER_RSS_MB,
 )
 
@@ -95,6 +95,11 @@ def _record(
         values=values if complete else (),
         seeds=tuple(user.get(attrs.SEEDS, ())),
         per_seed={name: tuple(user[name]) for name in PER_SEED if name in user},
+        per_layer={
+            name: {layer: tuple(values) for layer, values in user[key].items()}
+            for name, key in (("sparsity", attrs.LAYER_SPARSITY), ("activation_mean", attrs.LAYER_ACTIVATION_MEAN))
+            if isinstance(user.get(key), dict)
+        },
         wall_time_s=user.get(attrs.WALL_TIME),
         duration_s=duration_s,
         fail_reason=_fail_reason(state, user, system, retried_as),

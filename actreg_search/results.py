@@ -97,7 +97,9 @@ class TrialRecord:
         config: The full config trained (``None`` if the trial failed before sampling).
         values: Every objective's value, if complete (one for single-objective studies).
         seeds: The seeds trained.
-        per_seed: Each of :data:`PER_SEED` to its per-seed values.
+        per_seed: Each of :data:`PER_SEED` to its per-seed values (``sparsity`` and
+            ``activation_mean`` over every marked layer together).
+        per_layer: ``sparsity`` and ``activation_mean`` of each marked layer: figure -> layer -> per-seed values.
         wall_time_s: Training time of all seeds.
         duration_s: Optuna's start-to-end time.
         fail_reason: Why the trial failed or was pruned, if it did.
@@ -119,6 +121,7 @@ class TrialRecord:
     user_attrs: Mapping[str, Any] = field(default_factory=dict, repr=False)
     distributions: Mapping[str, BaseDistribution] = field(default_factory=dict, repr=False)
     curves: Curves | None = field(default=None, repr=False)
+    per_layer: Mapping[str, Mapping[str, tuple[float, ...]]] = field(default_factory=dict, repr=False)
 
     @property
     def value(self) -> float | None:

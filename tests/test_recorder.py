@@ -49,3 +49,24 @@ def test_failures_and_partial_curves(storage_url):
     assert records[0].fail_reason.startswith("non-finite") and records[0].user_attrs[attrs.FAIL_SEED] == 1
     assert records[1].user_attrs[attrs.INTERRUPTED] is True
     assert records[2].curves.train == ((0.5123, 0.6),)
+
+
+def test_per_layer_figures_round_trip(storage_url):
+    import dataclasses
+
+    base = result((0.8, 0.6))
+    seeds = tuple(
+        dataclasses.replace(s, layer_sparsity=(("h1", 0.5 + i / 10), ("h2", 0.25)),
+                            layer_activation_mean=(("h1", 0.1), ("h2", 0.2 + i / 10)))
+        for i, s in enumerate(base.seeds)
+    )
+    storage = open_storage(storage_url, create=True)
+    study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
+    trial = study.ask()
+    TrialRecorder(trial).completed(dataclasses.replace(base, seeds=seeds, layers=("h1", "h2")), worker_rss_mb=1.0)
+    study.tell(trial, 0.7)
+    (record,) = load_results(storage, "s").trials
+    assert record.per_layer == {
+        "sparsity": {"h1": (0.5, 0.6), "h2": (0.25, 0.25)},
+        "activation_mean": {"h1": (0.1, 0.1), "h2": (0.2, pytest.approx(0.3))},
+    }
