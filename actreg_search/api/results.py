@@ -298,27 +298,71 @@ class Results:
         write_trials(self.results, path)
         return path
 
-    def save_model(self, path: str | Path, trial: TrialRef | None = None) -> TrialRecord:
+    def save_model(self, path: str | Path, trial: TrialRef | None = None, spec: StudySpec | None = None) -> TrialRecord:
         """Retrain a trial's config on its first seed and save the model as ``.keras`` (``export --model``).
 
         The keras engine trains it on the study's own data for the config's
-        epochs; the file loads with ``safe_mode=True``. This imports TensorFlow.
+        epochs; the file loads with ``safe_mode=True``. This imports TensorFlow
+        and runs the study's builder or loader, as ``run`` did.
 
         Args:
             path: A ``.keras`` file in an existing folder.
             trial: The trial to retrain (default: the best, as ``export --model``).
+            spec: The spec the study was run with, for a study whose builder or
+                loader was a Python function or arrays: the storage keeps only
+                their names. It must match the stored spec (``n_trials`` aside).
 
         Returns:
             The trial retrained.
 
         Raises:
-            UserError: A bad path, no completed trial, or a study not made by actreg_search.
+            UserError: A bad path, no completed trial, a study not made by
+                actreg_search, a spec that does not match, or a Python function
+                the storage does not keep and no ``spec`` to give it.
         """
+        import dataclasses
+
         from actreg_search import export as ex
 
         path = Path(path)
         ex.check_model_path(path)
         chosen = ex.model_trial(self.results) if trial is None else self._completed(trial)
-        ex.save_model(self.results, chosen, path)
+        results = self.results if spec is None else dataclasses.replace(self.results, spec=self._matching(spec))
+        _check_code_is_kept(results)
+        ex.save_model(results, chosen, path)
         return chosen
 
+    def _matching(self, spec: StudySpec) -> StudySpec:
+        """``spec``, checked, if it is the stored spec with its functions (``n_trials`` and name may differ)."""
+        from actreg_search.api.building import check_spec
+        from actreg_search.spec import spec_to_raw
+
+        checked = check_spec(spec)
+        if self.spec is None:
+            return checked
+        ours, stored = spec_to_raw(checked), spec_to_raw(self.spec)
+        for raw in (ours, stored):
+            raw["study"].pop("n_trials", None)
+            raw["study"].pop("name", None)
+        if ours != stored:
+            differences = [
+                f"[{table}] {key}"
+                for table in stored
+                for key in sorted(set(ours[table]) | set(stored[table]))
+                if ours[table].get(key) != stored[table].get(key)
+            ]
+            raise UserError(f"the spec given is not the one study {self.name!r} was run with ({', '.join(differences)} differ)")
+        return checked
+
+
+def _check_code_is_kept(results: StudyResults) -> None:
+    """Refuse to retrain a study whose builder or loader was a Python function the storage kept only by name."""
+    spec = results.spec
+    if spec is None:
+        return
+    for what, value in (("[model] builder", spec.model.builder), ("[data] loader", spec.data.loader)):
+        if isinstance(value, str) and not value.rpartition(":")[0].endswith(".py"):
+            raise UserError(
+                f"study {results.name!r}: its {what} was a Python function or arrays ({value}), which the storage "
+                "keeps only by name; pass the spec it was run with: save_model(path, spec=spec)"
+            )
