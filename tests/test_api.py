@@ -26,9 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = (ROOT / "docs" / "api.md").read_text()
 EXAMPLES = re.findall(r"```python\n(.*?)\n```", PAGE, flags=re.S)
 
-#: Examples that cannot run yet, by a phrase of their code, with the missing piece.
-PENDING: dict[str, str] = {}
-
 
 def _example_id(index: int) -> str:
     first = next(line for line in EXAMPLES[index].splitlines() if line.strip() and not line.startswith("import"))
@@ -66,10 +63,7 @@ def test_the_page_has_examples():
 
 
 @pytest.mark.parametrize("index", range(len(EXAMPLES)), ids=_example_id)
-def test_every_example_of_the_page_runs(index: int, tour: Tour, monkeypatch: pytest.MonkeyPatch, request):
-    for phrase, reason in PENDING.items():
-        if phrase in EXAMPLES[index]:
-            request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
+def test_every_example_of_the_page_runs(index: int, tour: Tour, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tour.folder)
     monkeypatch.delenv("ACTREG_STORAGE", raising=False)
     tour.run(index)
