@@ -10,7 +10,7 @@ plus its one-line summary. :func:`delete` is ``actreg-search delete --yes``.
 from __future__ import annotations
 
 import contextlib
-import pickle
+import importlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -151,14 +151,25 @@ def _check_portable(spec: StudySpec, engine: object, jobs: int, recycle_mb: int 
 
 
 def _portable(value: object) -> bool:
-    module = getattr(value, "__module__", None) or type(value).__module__
-    if module == "__main__" and not hasattr(sys.modules.get("__main__"), "__file__"):
-        return False  # a notebook's or an interactive session's: a spawned worker has no such __main__
-    try:
-        pickle.loads(pickle.dumps(value))
-    except Exception:  # noqa: BLE001 - any failure to travel means the same thing
+    """Whether a spawned worker can import ``value`` (a function) or its class (any other object) by name.
+
+    A spawned worker rebuilds what it is sent by importing ``module`` and
+    looking up ``qualname``: that fails for a notebook's or an interactive
+    session's ``__main__``, and for anything defined inside a function.
+    """
+    target = value if callable(value) and hasattr(value, "__qualname__") else type(value)
+    module, qualname = getattr(target, "__module__", None), getattr(target, "__qualname__", "")
+    if module is None or "<locals>" in qualname or "<lambda>" in qualname:
         return False
-    return True
+    if module == "__main__":
+        return hasattr(sys.modules.get("__main__"), "__file__")  # a script's main module is re-run by path
+    try:
+        found: object = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return False
+    return found is target
 
 
 def _name(value: object) -> str:
