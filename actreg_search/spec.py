@@ -220,7 +220,7 @@ def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
         if isinstance(value, enum.Enum):
             return value.value
         if callable(value):  # a builder or loader given as a function: its name, never its code
-            return f"{getattr(value, '__module__', None) or '?'}:{getattr(value, '__qualname__', type(value).__qualname__)}"
+            return describe(value)
         if isinstance(value, tuple):
             return [plain(v) for v in value]
         if isinstance(value, Choice):
