@@ -16,7 +16,9 @@ class TrialConfig:
     """Everything needed to build and train one trial's model (no Optuna here).
 
     ``layers`` names the marked layers that carry the penalty (``None``: every
-    marked layer); ``hidden_layers`` is the built-in mlp's depth. Which model
+    marked layer); ``hidden_layers`` is the built-in mlp's depth; ``sized`` is
+    ``False`` when the model takes no size from the trial (a ``.keras`` file
+    fixes every layer's size), so ``hidden_units`` means nothing. Which model
     the config is trained on (built-in or the user's) is the study's
     :class:`~actreg_search.spec.ModelSpec`, not part of the config.
     """
@@ -34,6 +36,7 @@ class TrialConfig:
     learning_rate: float = 0.001
     layers: tuple[str, ...] | None = None
     hidden_layers: int = 1
+    sized: bool = True
 
     def __post_init__(self) -> None:
         if (self.regularizer is Regularizer.NONE) != (self.placement is None):
@@ -66,22 +69,24 @@ class TrialConfig:
             learning_rate=float(raw["learning_rate"]),
             layers=None if layers is None else tuple(str(name) for name in layers),
             hidden_layers=int(raw.get("hidden_layers", 1)),
+            sized=bool(raw.get("sized", True)),
         )
 
     def label(self) -> str:
         """A short description, e.g. ``l1 · pre_activation 1.0e-04, 500 units``."""
-        size = f"{self.hidden_units} {'filters' if self.family is Family.CNN else 'units'}"
+        size = f"{self.hidden_units} {'filters' if self.family is Family.CNN else 'units'}" if self.sized else ""
         if self.hidden_layers != 1:
             size += f" × {self.hidden_layers} layers"
         if self.layers is not None and self.placement is not None:
             size += f", on {'+'.join(self.layers)}"
+        size = size.removeprefix(", ")
         if self.placement is None:
-            return f"none, {size}"
+            return f"none, {size}" if size else "none"
         if self.regularizer is Regularizer.L1_L2:
             coefficient = f"l1 {self.l1:.1e} + l2 {self.l2:.1e}"
         else:
             coefficient = f"{self.l1 or self.l2:.1e}"
-        return f"{self.regularizer.value} · {self.placement.value} {coefficient}, {size}"
+        return f"{self.regularizer.value} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
 
     def space_values(self) -> dict[str, Any]:
         """This config as fixed ``[space]`` values, ready to paste into a study file."""
@@ -95,7 +100,8 @@ class TrialConfig:
             out["coefficient"] = self.l1
         elif self.regularizer is Regularizer.L2:
             out["coefficient"] = self.l2
-        out[self.family.size_key] = self.hidden_units
+        if self.sized:
+            out[self.family.size_key] = self.hidden_units
         if self.layers is not None:
             out["layers"] = self.layers[0] if len(self.layers) == 1 else list(self.layers)
         if self.hidden_layers != 1:

@@ -70,6 +70,7 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         learning_rate=model.learning_rate,
         layers=layers,
         hidden_layers=hidden_layers,
+        sized=model.file is None,  # a .keras file fixes every size
     )
 
 

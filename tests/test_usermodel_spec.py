@@ -135,3 +135,25 @@ def test_load_function_names_what_is_missing(tmp_path: Path):
     with pytest.raises(UserCodeError, match="importing .*broken.py raised ModuleNotFoundError"):
         load_function(f"{tmp_path}/broken.py:build", "[model] builder")
     assert load_function(f"{__name__}:_builder", "[model] builder") is sys.modules[__name__]._builder
+
+
+def test_a_keras_file_trial_names_no_size():
+    """A .keras file fixes every size: the label and the pasteable [space] values leave the unused width out."""
+    from actreg_search.config import TrialConfig
+    from actreg_search.vocab import Placement, Regularizer
+
+    config = TrialConfig(Regularizer.L2, Placement.KERNEL, l1=0.0, l2=1e-3, hidden_units=500, layers=("h2",), sized=False)
+    assert config.label() == "l2 · kernel 1.0e-03, on h2"
+    assert "hidden_units" not in config.space_values()
+    assert TrialConfig(Regularizer.NONE, None, l1=0.0, l2=0.0, hidden_units=500, sized=False).label() == "none"
+    assert TrialConfig.from_dict(config.to_dict()) == config
+    from pathlib import Path
+
+    import optuna
+
+    from actreg_search.parser import load_spec
+    from actreg_search.space import suggest_config
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "studies" / "keras_file.toml")
+    trial = optuna.trial.FixedTrial({"regularizer": "l2", "placement": "kernel", "coefficient": 1e-3, "layers": "h2"})
+    assert suggest_config(trial, spec).sized is False
