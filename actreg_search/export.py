@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from actreg_search.errors import UserError
-from actreg_search.figures import PER_SEED
+from actreg_search.figures import PER_SEED, mean_std
 from actreg_search.results import StudyResults, TrialRecord
 
 
@@ -94,7 +94,12 @@ def render_best(entries: list[dict[str, Any]], fmt: Format) -> str:
 
 
 def trials_frame(results: StudyResults) -> pd.DataFrame:
-    """Every trial as one row: state, params, per-seed figures with mean and std."""
+    """Every trial as one row: state, params, per-seed figures with mean and std.
+
+    A model with several marked layers also gets each layer's mean sparsity and
+    activation mean (``sparsity[h1]_mean``...); the overall figures are all
+    marked layers together.
+    """
     rows = []
     for t in results.trials:
         row: dict[str, Any] = {"number": t.number, "state": t.state.name, "value": t.value}
@@ -107,6 +112,9 @@ def trials_frame(results: StudyResults) -> pd.DataFrame:
         for name in ("test_accuracy", "train_accuracy"):
             for seed, value in zip(t.seeds, t.per_seed.get(name, ()), strict=False):
                 row[f"{name}_seed{seed}"] = value
+        for name, layers in t.per_layer.items():
+            if len(layers) > 1:
+                row.update({f"{name}[{layer}]_mean": mean_std(values)[0] for layer, values in layers.items() if values})
         row.update(wall_time_s=t.wall_time_s, duration_s=t.duration_s, fail_reason=t.fail_reason)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -117,3 +117,19 @@ def test_written_files_follow_the_umask(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_the_trials_table_has_each_marked_layers_figures():
+    from optuna.trial import TrialState
+
+    from actreg_search.export import trials_frame
+    from actreg_search.results import TrialRecord
+
+    record = TrialRecord(
+        number=0, state=TrialState.COMPLETE, params={}, config=None, values=(0.7,), seeds=(0, 1),
+        per_seed={"test_accuracy": (0.6, 0.8), "sparsity": (0.4, 0.6)}, wall_time_s=1.0, duration_s=1.0,
+        fail_reason=None, per_layer={"sparsity": {"h1": (0.2, 0.4), "h2": (0.6, 0.8)}},
+    )
+    row = trials_frame(StudyResults("s", (record,), None)).iloc[0]
+    assert row["sparsity_mean"] == pytest.approx(0.5)
+    assert (row["sparsity[h1]_mean"], row["sparsity[h2]_mean"]) == (pytest.approx(0.3), pytest.approx(0.7))
