@@ -102,6 +102,9 @@ def test_a_trial_failed_for_a_dead_worker_says_so(storage_url):
     study.add_trial(optuna.trial.create_trial(state=TrialState.FAIL))
     (record,) = load_results(storage, "s").trials
     assert "stopped sending heartbeats" in record.fail_reason
+    # Optuna's retry of a stale trial names the trial it retries: the failed one says by which trial.
+    study.add_trial(optuna.trial.create_trial(state=TrialState.WAITING, system_attrs={"failed_trial": 0}))
+    assert load_results(storage, "s").trials[0].fail_reason.endswith("; retried as trial 1")
 
 
 def test_trial_states_and_missing_studies(stored):
