@@ -51,7 +51,7 @@ def completed_attrs(result: TrialResult) -> dict[str, Any]:
     }
     for key, field in ((attrs.LAYER_SPARSITY, "layer_sparsity"), (attrs.LAYER_ACTIVATION_MEAN, "layer_activation_mean")):
         per_layer = result.layer_values(field)
-        if per_layer:
+        if len(per_layer) > 1:  # one marked layer: its figures are the overall ones, stored once
             values[key] = per_layer
     for name in figures.PER_SEED:
         per_seed = result.values(name)

@@ -70,3 +70,17 @@ def test_per_layer_figures_round_trip(storage_url):
         "sparsity": {"h1": (0.5, 0.6), "h2": (0.25, 0.25)},
         "activation_mean": {"h1": (0.1, 0.1), "h2": (0.2, pytest.approx(0.3))},
     }
+
+
+def test_one_marked_layer_stores_its_figures_once():
+    """With one marked layer the per-layer figures are the overall ones: not stored twice (two writes a trial)."""
+    import dataclasses
+
+    from actreg_search.recorder import completed_attrs
+
+    base = result((0.8, 0.6))
+    seeds = tuple(dataclasses.replace(s, layer_sparsity=(("hidden", 0.5),), layer_activation_mean=(("hidden", 0.2),))
+                  for s in base.seeds)
+    stored = completed_attrs(dataclasses.replace(base, seeds=seeds))
+    assert attrs.LAYER_SPARSITY not in stored and attrs.LAYER_ACTIVATION_MEAN not in stored
+    assert stored["sparsity"] == [0.5, 0.5]
