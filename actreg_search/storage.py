@@ -217,14 +217,5 @@ def driver_hint(url: URL) -> str:
     return f"no driver installed for {backend} ({driver}): {install}"
 
 
-def load_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
-    """Load an existing study, or fail with the names that exist."""
-    names = optuna.get_all_study_names(storage)
-    if name not in names:
-        known = ", ".join(sorted(names)) or "none"
-        raise StorageError(f"no study named {name!r} in this storage; studies there: {known}")
-    return optuna.load_study(study_name=name, storage=storage)
-
-
 def _strip_password(text: str, url: URL) -> str:
     return text.replace(url.password, "***") if url.password else text

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from actreg_search.errors import StorageError
-from actreg_search.storage import ENV_VAR, load_study, open_storage, redact, resolve_url
+from actreg_search.reader import summarize
+from actreg_search.storage import ENV_VAR, open_storage, redact, resolve_url
 
 
 def test_precedence(monkeypatch):
@@ -51,7 +52,7 @@ def test_unknown_study_names_the_known_ones(storage_url):
     storage = open_storage(storage_url, create=True)
     optuna.create_study(study_name="a", storage=storage)
     with pytest.raises(StorageError, match="no study named 'b'.*studies there: a"):
-        load_study(storage, "b")
+        summarize(storage, "b")
 
 
 _OPEN_AT = """
