@@ -65,7 +65,7 @@ def load_function(reference: str | Callable[..., Any], what: str) -> Callable[..
         return reference
     path, name = split_reference(reference, what)
     if not path.endswith(".py") and "/" not in path and "\\" not in path:  # "module:qualname" of a function given in Python
-        return _import_qualname(path, name, what)
+        return import_qualname(path, name, what)
     module = _import_file(str(Path(path).resolve()), what)
     function = getattr(module, name, None)
     if function is None:
@@ -75,7 +75,7 @@ def load_function(reference: str | Callable[..., Any], what: str) -> Callable[..
     return function
 
 
-def _import_qualname(module_name: str, qualname: str, what: str) -> Callable[..., Any]:
+def import_qualname(module_name: str, qualname: str, what: str) -> Callable[..., Any]:
     """A function stored as ``module:qualname`` (a spec built in Python), imported by module name."""
     try:
         target: Any = importlib.import_module(module_name)

@@ -10,14 +10,14 @@ plus its one-line summary. :func:`delete` is ``actreg-search delete --yes``.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actreg_search.errors import UserError
+from actreg_search.errors import SpecError, UserError
 from actreg_search.spec import StudySpec
+from actreg_search.usercode import import_qualname
 from actreg_search.vocab import EngineName
 
 if TYPE_CHECKING:
@@ -164,12 +164,9 @@ def _portable(value: object) -> bool:
     if module == "__main__":
         return hasattr(sys.modules.get("__main__"), "__file__")  # a script's main module is re-run by path
     try:
-        found: object = importlib.import_module(module)
-        for part in qualname.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError):
+        return import_qualname(module, qualname, "worker import") is target
+    except SpecError:
         return False
-    return found is target
 
 
 def _name(value: object) -> str:
