@@ -149,7 +149,8 @@ def run_study(
         note(f"actreg-search: {fallback}")
     storage = open_storage(storage_url, create=True)
     study = _open_study(spec, storage)
-    before = {t.number for t in study.get_trials(deepcopy=False)}  # a trial failed now for a dead worker is not this run's
+    # Trials this run did not run: those already finished or running (a dead worker's, failed now); a queued one runs now.
+    before = {t.number for t in study.get_trials(deepcopy=False) if t.state is not TrialState.WAITING}
     _requeue_interrupted(study)
     plan = Plan.of(spec)
     in_process = jobs == 1 and recycle_mb is None

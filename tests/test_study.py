@@ -172,6 +172,16 @@ def test_a_dead_workers_trial_failed_now_is_not_counted_as_this_runs(write_study
     assert "heartbeat" in stored.trial(stale).fail_reason.lower()
 
 
+def test_trials_queued_before_the_run_count_as_this_runs(write_study, storage_url):
+    """benchmarks/study.py queues the first run's configs into a fresh study: the run that trains them ran them."""
+    spec = load_spec(write_study(n_trials=2))
+    run_study(spec.with_overrides(n_trials=1), storage_url, engine=FakeEngine())
+    study = optuna.load_study(study_name="tiny", storage=storage_url)
+    study.enqueue_trial(study.trials[0].params)
+    summary = run_study(spec, storage_url, engine=FakeEngine())
+    assert (summary.finished, summary.ran, summary.failed) == (2, 1, 0)
+
+
 def test_failing_stale_trials_warns_nothing(write_study, storage_url):
     """The loop waits on a stale trial (it alone could meet the target) and fails it: no ExperimentalWarning."""
     spec = load_spec(write_study(n_trials=1))
