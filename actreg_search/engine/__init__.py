@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialResult
+from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialDone, TrialResult
 from actreg_search.quiet import import_tensorflow
 from actreg_search.vocab import EngineName
 
@@ -49,4 +49,4 @@ def get_engine(name: EngineName) -> Engine:
     return factory()
 
 
-__all__ = ["ENGINES", "Engine", "Monitor", "NonFiniteLoss", "SeedResult", "TrialResult", "get_engine"]
+__all__ = ["ENGINES", "Engine", "Monitor", "NonFiniteLoss", "SeedResult", "TrialDone", "TrialResult", "get_engine"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -127,10 +127,56 @@ class Monitor:
         """Mean test accuracy over seeds after ``epoch`` epochs."""
 
 
+TrialDone = Callable[[int, "TrialResult | Exception"], None]
+"""Called by :meth:`Engine.train_many` as each trial ends: its index in the
+batch, and its result or the exception that ended it (``NonFiniteLoss``,
+``optuna.TrialPruned`` raised by its monitor, or any other error)."""
+
+
 class Engine(abc.ABC):
-    """Trains a config on several seeds."""
+    """Trains a config on several seeds; several configs at once where the engine can."""
 
     name: ClassVar[str]
+
+    def default_batch(self) -> int:
+        """How many trials this engine trains together when the study does not say (``[study] batch``)."""
+        return 1
+
+    def train_many(
+        self,
+        configs: Sequence[TrialConfig],
+        data: Dataset,
+        seeds: Sequence[int],
+        monitors: Sequence[Monitor],
+        done: TrialDone,
+        model: ModelSpec | None = None,
+    ) -> None:
+        """Train a batch of trials, each on every seed; report each as it ends.
+
+        Every trial ends exactly once through ``done``: a pruned or diverging
+        trial ends alone and the others go on. The default trains them one
+        after the other with :meth:`train`; an engine that trains several
+        trials in one program overrides it.
+
+        Args:
+            configs: The batch's trials.
+            data: The worker's dataset.
+            seeds: The study's seeds.
+            monitors: One per trial, in the order of ``configs``.
+            done: Called with ``(index, result or exception)`` as each trial ends.
+            model: The study's ``[model]``.
+
+        Raises:
+            KeyboardInterrupt: A stop was requested; the trials not yet passed
+                to ``done`` are unfinished.
+        """
+        for index, (config, monitor) in enumerate(zip(configs, monitors, strict=True)):
+            try:
+                result = self.train(config, data, seeds, monitor, model)
+            except Exception as exc:  # noqa: BLE001 - the trial's own ending, handed to the caller
+                done(index, exc)
+            else:
+                done(index, result)
 
     @abc.abstractmethod
     def train(
