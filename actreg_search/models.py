@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 
 from actreg_search.config import TrialConfig
-from actreg_search.regularize import ACTIVATION_SUFFIX, Reg, make_regularizer, set_marks
+from actreg_search.regularize import ACTIVATION_SUFFIX, Probes, Reg, make_regularizer, set_marks
 from actreg_search.spec import ModelSpec
 from actreg_search.usercode import load_function
 from actreg_search.usermodel import build_from_builder, build_from_file, load_architecture
@@ -37,7 +37,11 @@ def hidden_name(index: int) -> str:
 
 
 def build_model(
-    config: TrialConfig, input_shape: tuple[int, ...], n_classes: int, model: ModelSpec | None = None
+    config: TrialConfig,
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    model: ModelSpec | None = None,
+    probes: Probes | None = None,
 ) -> keras.Model:
     """Build (uncompiled) and mark the model a config describes.
 
@@ -65,6 +69,9 @@ def build_model(
         input_shape: Shape of one sample.
         n_classes: 2 gives one sigmoid unit, more give a softmax.
         model: The study's ``[model]`` (``None``: the built-in family).
+        probes: Build the model probed (the penalty an input of the training
+            program, :class:`~actreg_search.regularize.Probes`) rather than
+            with the config's penalty.
 
     Returns:
         The marked model.
@@ -74,10 +81,10 @@ def build_model(
         UserCodeError: A user's builder raised.
     """
     if model is not None and model.builder is not None:
-        return build_from_builder(model, config, input_shape, n_classes)
+        return build_from_builder(model, config, input_shape, n_classes, probes)
     if model is not None and model.file is not None:
-        return build_from_file(model, config)
-    reg = Reg(config)
+        return build_from_file(model, config, probes)
+    reg = Reg(config, probes)
     inputs = keras.Input(shape=input_shape, name="features")
     if config.family is Family.RNN:
         x = reg.LSTM(name=HIDDEN)(inputs)

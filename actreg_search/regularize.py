@@ -11,15 +11,23 @@ Placements per layer type: Dense and Conv2D take ``pre_activation`` (the
 activity penalty on the linear output, the activation as its own layer named
 ``<name>_activation``), ``post_activation`` (on the activated output) and
 ``kernel``; an LSTM takes ``output``, ``kernel`` and ``recurrent``.
+
+A model can also be built *probed* (:class:`Probes`): every marked layer then
+carries a :class:`Probe` at each of its placements, whose coefficients are
+not constants but inputs read while the training program is traced. One
+compiled program then trains any regularizer, placement, coefficient and
+choice of penalized layers: :func:`penalty_rows` gives a trial's coefficients.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import keras
+import numpy as np
 
 from actreg_search.config import TrialConfig
 from actreg_search.vocab import Family, Placement, Regularizer
@@ -116,6 +124,120 @@ def make_regularizer(config: TrialConfig) -> keras.regularizers.Regularizer | No
     return None
 
 
+class Probe(keras.regularizers.Regularizer):
+    """A penalty whose L1 and L2 coefficients are inputs of the traced program, not constants.
+
+    It computes ``Σ (l1·|x| + l2·x²)``, what ``keras.regularizers.L1L2``
+    computes (``l1·Σ|x| + l2·Σx²``) up to the rounding of the sums, with
+    ``(l1, l2)`` its row of the coefficients :class:`Probes` holds while the
+    program is traced. One reduction instead of two: XLA fuses it into a single
+    pass, which made a probed 512-unit mlp train 1.9× faster than two
+    reductions (0.235 s against 0.455 s for 2,000 epochs × 5 seeds). A zero
+    coefficient contributes exactly zero and a zero gradient.
+
+    Args:
+        probes: The model's probes.
+        index: This probe's row in the coefficients.
+    """
+
+    def __init__(self, probes: Probes, index: int) -> None:
+        self.probes = probes
+        self.index = index
+
+    def __call__(self, x: Any) -> Any:
+        coefs = self.probes.coefs
+        if coefs is None:  # traced outside training (evaluation): no penalty
+            return keras.ops.convert_to_tensor(0.0, dtype=x.dtype)
+        l1 = keras.ops.cast(coefs[self.index, 0], x.dtype)
+        l2 = keras.ops.cast(coefs[self.index, 1], x.dtype)
+        return keras.ops.sum(l1 * keras.ops.absolute(x) + l2 * keras.ops.square(x))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"index": self.index}
+
+
+@dataclass(frozen=True)
+class ProbePoint:
+    """Where a probe sits: a marked layer and one of its placements."""
+
+    layer: str
+    placement: Placement
+
+
+class Probes:
+    """The probes of one probed model, and the coefficients they read while it is traced.
+
+    Attributes:
+        points: Each probe's layer and placement, in the order of the coefficient rows.
+        coefs: A ``(len(points), 2)`` tensor of ``(l1, l2)`` rows while
+            :meth:`reading` is active, else ``None``.
+    """
+
+    def __init__(self) -> None:
+        self.points: list[ProbePoint] = []
+        self.coefs: Any = None
+
+    def probe(self, layer: str, placement: Placement) -> Probe:
+        """A new probe for ``layer`` at ``placement``."""
+        self.points.append(ProbePoint(layer, placement))
+        return Probe(self, len(self.points) - 1)
+
+    @contextmanager
+    def reading(self, coefs: Any) -> Iterator[None]:
+        """Have every probe read its coefficients from ``coefs`` (shape ``(len(points), 2)``)."""
+        self.coefs = coefs
+        try:
+            yield
+        finally:
+            self.coefs = None
+
+
+def penalty_rows(config: TrialConfig, points: Sequence[ProbePoint]) -> np.ndarray:
+    """A trial's ``(l1, l2)`` coefficients at each probe point: zero wherever its penalty is not.
+
+    Args:
+        config: The trial.
+        points: A probed model's points (:attr:`Probes.points`).
+
+    Returns:
+        ``float32`` array of shape ``(len(points), 2)``.
+    """
+    rows = np.zeros((len(points), 2), np.float32)
+    for i, point in enumerate(points):
+        if point.placement is config.placement and carries(config, point.layer):
+            if config.regularizer in (Regularizer.L1, Regularizer.L1_L2):
+                rows[i, 0] = config.l1
+            if config.regularizer in (Regularizer.L2, Regularizer.L1_L2):
+                rows[i, 1] = config.l2
+    return rows
+
+
+def probe_kwargs(probes: Probes, name: str, kind: str, activation: Any) -> tuple[dict[str, Any], Any]:
+    """A probed marked layer's keyword arguments, and the activation split off after it (``None`` for an LSTM).
+
+    A Dense or Conv2D layer always has its activation split off, so one
+    model carries the ``pre_activation``, ``post_activation`` (on the split
+    activation layer, see :func:`activation_layer`) and ``kernel`` probes.
+    """
+    if kind == "LSTM":
+        return {
+            "activity_regularizer": probes.probe(name, Placement.OUTPUT),
+            "kernel_regularizer": probes.probe(name, Placement.KERNEL),
+            "recurrent_regularizer": probes.probe(name, Placement.RECURRENT),
+        }, None
+    return {
+        "activation": "linear",
+        "activity_regularizer": probes.probe(name, Placement.PRE_ACTIVATION),
+        "kernel_regularizer": probes.probe(name, Placement.KERNEL),
+    }, activation
+
+
+def activation_layer(name: str, activation: Any, probes: Probes | None) -> keras.layers.Layer:
+    """The activation split off after marked layer ``name``; probed, it carries the ``post_activation`` probe."""
+    extra = {} if probes is None else {"activity_regularizer": probes.probe(name, Placement.POST_ACTIVATION)}
+    return keras.layers.Activation(activation, name=name + ACTIVATION_SUFFIX, **extra)
+
+
 def penalty_kwargs(config: TrialConfig, kind: str, activation: Any, penalized: bool) -> tuple[dict[str, Any], Any]:
     """A marked layer's keyword arguments, and the activation split off after it (or ``None``).
 
@@ -181,10 +303,13 @@ class Reg:
 
     Args:
         config: The trial.
+        probes: Build the layers probed (every placement an input) instead of
+            with the trial's penalty.
     """
 
-    def __init__(self, config: TrialConfig) -> None:
+    def __init__(self, config: TrialConfig, probes: Probes | None = None) -> None:
         self.config = config
+        self.probes = probes
         self.marks: list[Mark] = []
         self._counts: dict[str, int] = {}
 
@@ -211,21 +336,27 @@ class Reg:
             name = f"reg_{kind.lower()}_{self._counts[kind]}"
         penalized = carries(self.config, name)
         activation = kwargs.pop("activation", self.config.activation) if kind != "LSTM" else None
-        extra, split = penalty_kwargs(self.config, kind, activation, penalized)
+        if self.probes is None:
+            extra, split = penalty_kwargs(self.config, kind, activation, penalized)
+        else:
+            extra, split = probe_kwargs(self.probes, name, kind, activation)
         layer = _LAYER_CLASSES[kind](self.config.hidden_units if size is None else size, name=name, **kwargs, **extra)
-        after = None if split is None else keras.layers.Activation(split, name=name + ACTIVATION_SUFFIX)
+        after = None if split is None else activation_layer(name, split, self.probes)
         output = name if after is None else after.name
         self.marks.append(Mark(name=name, kind=kind, output=output, sized=size is None, penalized=penalized))
         return RegularizedLayer(layer, after)
 
 
-def clone_with_penalty(base: keras.Model, names: Sequence[str], config: TrialConfig) -> keras.Model:
+def clone_with_penalty(
+    base: keras.Model, names: Sequence[str], config: TrialConfig, probes: Probes | None = None
+) -> keras.Model:
     """A fresh copy of ``base`` (new weights, from Keras' global seed) with the penalty on the named layers.
 
     Args:
         base: A loaded model (its weights are not used).
         names: The marked layers (each a Dense, Conv2D or LSTM).
         config: The trial.
+        probes: Probe the named layers instead (see :class:`Probes`).
 
     Returns:
         The copy, marked (:func:`marks_of`).
@@ -248,7 +379,10 @@ def clone_with_penalty(base: keras.Model, names: Sequence[str], config: TrialCon
         settings = layer.get_config()
         if layer.name in kinds:
             kind, penalized = kinds[layer.name], carries(config, layer.name)
-            extra, split = penalty_kwargs(config, kind, settings.get("activation"), penalized)
+            if probes is None:
+                extra, split = penalty_kwargs(config, kind, settings.get("activation"), penalized)
+            else:
+                extra, split = probe_kwargs(probes, layer.name, kind, settings.get("activation"))
             settings.update(extra)
             if split is not None:
                 splits[layer.name] = split
@@ -259,7 +393,7 @@ def clone_with_penalty(base: keras.Model, names: Sequence[str], config: TrialCon
     def call_function(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
         outputs = layer(*args, **kwargs)
         if layer.name in splits:
-            outputs = keras.layers.Activation(splits[layer.name], name=layer.name + ACTIVATION_SUFFIX)(outputs)
+            outputs = activation_layer(layer.name, splits[layer.name], probes)(outputs)
         return outputs
 
     model = keras.models.clone_model(base, clone_function=clone_function, call_function=call_function)

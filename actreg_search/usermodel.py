@@ -19,7 +19,7 @@ import keras
 
 from actreg_search.config import TrialConfig
 from actreg_search.errors import SpecError, UserCodeError
-from actreg_search.regularize import Reg, clone_with_penalty, kind_of, set_marks
+from actreg_search.regularize import Probes, Reg, clone_with_penalty, kind_of, set_marks
 from actreg_search.spec import ModelSpec
 from actreg_search.usercode import call_user, describe, load_function
 
@@ -27,8 +27,10 @@ BUILDER = "[model] builder"
 FILE = "[model] file"
 
 
-def build_from_builder(model: ModelSpec, config: TrialConfig, input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
-    """The builder's model for a trial, marked with the layers it made through ``reg``.
+def build_from_builder(
+    model: ModelSpec, config: TrialConfig, input_shape: tuple[int, ...], n_classes: int, probes: Probes | None = None
+) -> keras.Model:
+    """The builder's model for a trial, marked with the layers it made through ``reg`` (probed, with ``probes``).
 
     Raises:
         SpecError: The builder is missing, returns no Keras model, or marks no layer.
@@ -36,7 +38,7 @@ def build_from_builder(model: ModelSpec, config: TrialConfig, input_shape: tuple
     """
     assert model.builder is not None
     function = load_function(model.builder, BUILDER)
-    reg = Reg(config)
+    reg = Reg(config, probes)
     built = call_user(function, model.builder, BUILDER, reg, tuple(input_shape), n_classes)
     name = describe(model.builder)
     if not isinstance(built, keras.Model):
@@ -50,8 +52,8 @@ def build_from_builder(model: ModelSpec, config: TrialConfig, input_shape: tuple
     return set_marks(built, reg.marks)
 
 
-def build_from_file(model: ModelSpec, config: TrialConfig) -> keras.Model:
-    """The ``.keras`` file's architecture with the trial's penalty on ``model.regularize``, fresh weights.
+def build_from_file(model: ModelSpec, config: TrialConfig, probes: Probes | None = None) -> keras.Model:
+    """The ``.keras`` file's architecture with the trial's penalty (or ``probes``) on ``model.regularize``, fresh weights.
 
     Raises:
         SpecError: The file is missing, refused by ``safe_mode``, or a named layer is unknown or of another type.
@@ -66,7 +68,7 @@ def build_from_file(model: ModelSpec, config: TrialConfig) -> keras.Model:
             kind = type(base.get_layer(name)).__name__
             raise SpecError(f"[model] regularize: layer {name!r} of {model.file} is a {kind}; regularize Dense, Conv2D or LSTM layers")
     try:
-        return clone_with_penalty(base, model.regularize, config)
+        return clone_with_penalty(base, model.regularize, config, probes)
     except ValueError as exc:
         raise SpecError(f"[model] regularize: {exc}") from None
 

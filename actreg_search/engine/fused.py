@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -39,16 +39,19 @@ import tensorflow as tf
 
 from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
-from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
+from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialDone, TrialResult, curve_epochs
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import seed_result
-from actreg_search.models import build_model, prepare_model
+from actreg_search.engine.programs import ProgramCache, profile
 from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop, permutations
-from actreg_search.regularize import marks_of
+from actreg_search.models import build_model, prepare_model
+from actreg_search.regularize import marks_of, penalty_rows
 from actreg_search.spec import ModelSpec
 
 CHUNKS = 20
 """About how many compiled calls a trial's training is split into."""
+DEFAULT_BATCH = 4
+"""Trials a worker asks for and trains together when the study does not say."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,31 @@ class FusedFit:
 
 
 class FusedEngine(Engine):
-    """Trains all seeds of a trial at once in a compiled TensorFlow loop."""
+    """Trains all seeds of a trial at once, and several trials in one program, in compiled TensorFlow loops.
+
+    Args:
+        share: Train in programs shared across trials (:mod:`~actreg_search.engine.programs`):
+            the penalty an input, the width bucketed, each program compiled
+            once per worker. ``False``: a program of its own for every trial,
+            its penalty and width baked in (how every trial trained before
+            programs were shared; kept to measure against).
+    """
 
     name = "fused"
+
+    def __init__(self, share: bool = True) -> None:
+        self.share = share
+        self.cache = ProgramCache()
+
+    def __getstate__(self) -> dict[str, object]:  # a worker builds its own programs
+        return {"share": self.share}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(bool(state["share"]))
+
+    def default_batch(self) -> int:
+        """Trials trained together by default: :data:`DEFAULT_BATCH`."""
+        return DEFAULT_BATCH
 
     def train(
         self,
@@ -80,22 +105,87 @@ class FusedEngine(Engine):
         model: ModelSpec | None = None,
     ) -> TrialResult:
         """See :meth:`Engine.train`; a model that cannot be fused is trained by the keras engine."""
-        start = time.perf_counter()
-        models = build_models(config, data, seeds, model)
-        if unfusable_reason(models[0]) is not None:
-            return KerasEngine().train(config, data, seeds, monitor, model)
-        fitted = self.fit_built(models, config, data, seeds, monitor)
-        results = tuple(
-            seed_result(net, config, data, seed, fitted.train_curves[i].tolist(), fitted.test_curves[i].tolist())
-            for i, (net, seed) in enumerate(zip(fitted.models, seeds))
-        )
-        return TrialResult(
-            seeds=results,
-            curve_epochs=curve_epochs(config.epochs),
-            wall_time_s=time.perf_counter() - start,
-            engine=self.name,
-            layers=marks_of(models[0]).names,
-        )
+        ended: list[TrialResult | Exception] = []
+        self.train_many([config], data, seeds, [monitor or Monitor()], lambda _, outcome: ended.append(outcome), model)
+        if isinstance(ended[0], Exception):
+            raise ended[0]
+        return ended[0]
+
+    def train_many(
+        self,
+        configs: Sequence[TrialConfig],
+        data: Dataset,
+        seeds: Sequence[int],
+        monitors: Sequence[Monitor],
+        done: TrialDone,
+        model: ModelSpec | None = None,
+    ) -> None:
+        """See :meth:`Engine.train_many`: the trials that share a program (:class:`ProgramKey`) train in one."""
+
+        def finish(index: int, fit: FusedFit, wall_time_s: float) -> None:
+            config = configs[index]
+            try:
+                results = tuple(
+                    seed_result(net, config, data, seed, fit.train_curves[k].tolist(), fit.test_curves[k].tolist())
+                    for k, (net, seed) in enumerate(zip(fit.models, seeds))
+                )
+            except Exception as exc:  # noqa: BLE001 - NonFiniteLoss on the final loss: this trial's ending
+                done(index, exc)
+                return
+            layers = marks_of(fit.models[0]).names
+            done(index, TrialResult(results, curve_epochs(config.epochs), wall_time_s, self.name, layers))
+
+        def fallback(index: int) -> None:
+            try:
+                result = KerasEngine().train(configs[index], data, seeds, monitors[index], model)
+            except Exception as exc:  # noqa: BLE001 - this trial's ending
+                done(index, exc)
+            else:
+                done(index, result)
+
+        self._train(configs, data, seeds, monitors, done, finish, fallback, model)
+
+    def fit_many(
+        self,
+        configs: Sequence[TrialConfig],
+        data: Dataset,
+        seeds: Sequence[int],
+        model: ModelSpec | None = None,
+        monitors: Sequence[Monitor] | None = None,
+    ) -> list[FusedFit]:
+        """Train ``configs`` as :meth:`train_many` would and return their trained models.
+
+        Args:
+            configs: What to train.
+            data: The worker's dataset.
+            seeds: The seeds; seed ``s`` gives the model that
+                ``keras.utils.set_random_seed(s)`` followed by ``build_model``
+                gives, and its own minibatch order.
+            model: The study's ``[model]`` (``None``: the built-in family).
+            monitors: One per config (default: none).
+
+        Returns:
+            Per config, the trained models and their accuracy curves.
+
+        Raises:
+            ValueError: A model cannot be fused (:func:`unfusable_reason`).
+            NonFiniteLoss: A seed's loss became NaN or infinite (the first
+                trial that ended early raises what ended it, e.g.
+                ``optuna.TrialPruned`` from its monitor).
+        """
+        fits: dict[int, FusedFit] = {}
+        ended: list[Exception] = []
+
+        def unfusable(index: int) -> None:
+            reason = unfusable_reason(build_models(configs[index], data, seeds[:1], model)[0])
+            ended.append(ValueError(f"the fused engine cannot train this model: {reason}"))
+
+        monitors = monitors or [Monitor() for _ in configs]
+        finish = lambda index, fit, _: fits.__setitem__(index, fit)  # noqa: E731
+        self._train(configs, data, seeds, monitors, lambda _, exc: ended.append(exc), finish, unfusable, model)
+        if ended:
+            raise ended[0]
+        return [fits[i] for i in range(len(configs))]
 
     def fit_models(
         self,
@@ -105,70 +195,160 @@ class FusedEngine(Engine):
         monitor: Monitor | None = None,
         model: ModelSpec | None = None,
     ) -> FusedFit:
-        """Build one model per seed, train them jointly and return them trained.
+        """One config's trained models (see :meth:`fit_many`)."""
+        return self.fit_many([config], data, seeds, model, [monitor or Monitor()])[0]
 
-        Args:
-            config: What to train.
-            data: The worker's dataset.
-            seeds: The seeds; seed ``s`` gives the model that
-                ``keras.utils.set_random_seed(s)`` followed by ``build_model``
-                gives, and its own minibatch order.
-            monitor: Gets progress and the mean test accuracy after each chunk.
-            model: The study's ``[model]`` (``None``: the built-in family).
-
-        Returns:
-            The trained models and their accuracy curves.
-
-        Raises:
-            NonFiniteLoss: A seed's loss became NaN or infinite.
-            optuna.TrialPruned: Raised by ``monitor.report``.
-            ValueError: The model cannot be fused (:func:`unfusable_reason`).
-        """
-        models = build_models(config, data, seeds, model)
-        reason = unfusable_reason(models[0])
-        if reason is not None:
-            raise ValueError(f"the fused engine cannot train this model: {reason}")
-        return self.fit_built(models, config, data, seeds, monitor)
-
-    def fit_built(
+    def _train(
         self,
-        models: list[keras.Model],
-        config: TrialConfig,
+        configs: Sequence[TrialConfig],
         data: Dataset,
         seeds: Sequence[int],
-        monitor: Monitor | None = None,
-    ) -> FusedFit:
-        """Train models built by :func:`build_models` jointly (see :meth:`fit_models`)."""
-        monitor = monitor or Monitor()
-        loop = StackedLoop(config, data, models, seeds)
-        run = tf.function(loop.chunk, jit_compile=loop.vectorize, autograph=False)
-        n_points, n_seeds = len(curve_epochs(config.epochs)), len(seeds)
-        train_hits = tf.zeros((n_points, n_seeds), tf.int32)
-        test_hits = tf.zeros((n_points, n_seeds), tf.int32)
-        first_bad = tf.zeros((n_seeds,), tf.int32)
-        for begin, end in chunk_bounds(config.epochs):
-            train_hits, test_hits, first_bad, test_now = run(
-                tf.constant(begin), tf.constant(end), train_hits, test_hits, first_bad
-            )
-            bad = first_bad.numpy()
-            if bad.any():
-                seed_index = int(np.argmin(np.where(bad > 0, bad, np.iinfo(np.int32).max)))
-                raise NonFiniteLoss(seeds[seed_index], int(bad[seed_index]))
-            monitor.on_epochs(end * n_seeds, config.epochs * n_seeds)
-            recorded = sum(1 for e in curve_epochs(config.epochs) if e <= end)
-            monitor.on_curves(
-                curve_epochs(config.epochs)[:recorded],
-                train_hits.numpy()[:recorded].T / len(data.y_train),
-                test_hits.numpy()[:recorded].T / len(data.y_test),
-            )
-            monitor.report(end, float(np.mean(test_now.numpy() / len(data.y_test))))
-        loop.write_back(models)
-        # Counts of correct predictions divided here, in float64, as metrics.accuracy does.
-        return FusedFit(
-            models=models,
-            train_curves=train_hits.numpy().T / len(data.y_train),
-            test_curves=test_hits.numpy().T / len(data.y_test),
+        monitors: Sequence[Monitor],
+        done: TrialDone,
+        finish: Callable[[int, FusedFit, float], None],
+        fallback: Callable[[int], None],
+        model: ModelSpec | None,
+    ) -> None:
+        """Group the trials by program and train each group; ``finish`` gets each trial trained to the end.
+
+        A trial whose model cannot be built, diverges or is pruned goes to
+        ``done``; one the fused engine cannot train goes to ``fallback``.
+        """
+        prepare_model(model)
+        groups: dict[object, list[int]] = {}
+        for index, config in enumerate(configs):
+            key = self.cache.key(config, data, model, 1, len(seeds)) if self.share else index
+            groups.setdefault(key, []).append(index)
+        for members in groups.values():
+            built = {}
+            for index in members:
+                try:
+                    built[index] = build_models(configs[index], data, seeds, model)
+                except Exception as exc:  # noqa: BLE001 - a user's builder failed: this trial's ending
+                    done(index, exc)
+            fusable = [i for i in built if unfusable_reason(built[i][0]) is None]
+            for index in (i for i in built if i not in fusable):
+                fallback(index)
+            together = fusable and self.share and _vectorized(built[fusable[0]][0])
+            for group in [fusable] if together else [[i] for i in fusable]:
+                self._train_group(group, configs, built, data, seeds, monitors, done, finish, model)
+
+    def _train_group(
+        self,
+        group: list[int],
+        configs: Sequence[TrialConfig],
+        built: dict[int, list[keras.Model]],
+        data: Dataset,
+        seeds: Sequence[int],
+        monitors: Sequence[Monitor],
+        done: TrialDone,
+        finish: Callable[[int, FusedFit, float], None],
+        model: ModelSpec | None,
+    ) -> None:
+        """Train the trials ``group`` in one program: rows ``slot × seeds + k``."""
+        start = time.perf_counter()
+        config = configs[group[0]]
+        rows = [net for index in group for net in built[index]]
+        if self.share:
+            key = self.cache.key(config, data, model, len(group), len(seeds))
+            loop, probes, compiled = self.cache.get(key, data)
+            coefs = np.stack([penalty_rows(configs[i], probes.points) for i in group for _ in seeds])
+        else:
+            loop, compiled, coefs = StackedLoop(rows[0], None, config, data, len(rows)), True, None
+        loop.load(rows, [seed for _ in group for seed in seeds], coefs)
+        chunks = _run_chunks(loop, group, configs, data, seeds, monitors, done)
+        trained = time.perf_counter()
+        for slot, index in enumerate(group):
+            if index in chunks.live:
+                loop.write_back([net if k // len(seeds) == slot else None for k, net in enumerate(rows)])
+                finish(index, FusedFit(built[index], chunks.train[slot], chunks.test[slot]), trained - start)
+        profile(
+            {
+                "trials": len(group),
+                "rows": len(rows),
+                "width": config.hidden_units,
+                "compiled": compiled,
+                "first_chunk_s": chunks.first_chunk_s,
+                "train_s": trained - start,
+                "results_s": time.perf_counter() - trained,
+            }
         )
+
+
+@dataclass
+class _Chunks:
+    """What :func:`_run_chunks` leaves: the trials still live, and each one's curves ``(seeds, points)``."""
+
+    live: set[int]
+    train: list[np.ndarray]
+    test: list[np.ndarray]
+    first_chunk_s: float
+
+
+def _run_chunks(
+    loop: StackedLoop,
+    group: list[int],
+    configs: Sequence[TrialConfig],
+    data: Dataset,
+    seeds: Sequence[int],
+    monitors: Sequence[Monitor],
+    done: TrialDone,
+) -> _Chunks:
+    """Train a loaded program through every chunk; after each, report per trial and end the trials that diverge or are pruned.
+
+    A trial that ends keeps its rows in the program (they train on, unread):
+    the program's shape, and the other trials' numbers, do not change.
+    """
+    config = configs[group[0]]
+    epochs, n_seeds = config.epochs, len(seeds)
+    points = curve_epochs(epochs)
+    train_hits = tf.zeros((len(points), loop.rows), tf.int32)
+    test_hits = tf.zeros((len(points), loop.rows), tf.int32)
+    first_bad = tf.zeros((loop.rows,), tf.int32)
+    live = set(group)
+    first_chunk_s = 0.0
+    for begin, end in chunk_bounds(epochs):
+        tick = time.perf_counter()
+        train_hits, test_hits, first_bad, test_now = loop.train(begin, end, train_hits, test_hits, first_bad)
+        bad, test_now_np = first_bad.numpy(), test_now.numpy()
+        first_chunk_s = first_chunk_s or time.perf_counter() - tick
+        recorded = sum(1 for e in points if e <= end)
+        train_np, test_np = train_hits.numpy(), test_hits.numpy()
+        for slot, index in enumerate(group):
+            if index not in live:
+                continue
+            rows = slice(slot * n_seeds, (slot + 1) * n_seeds)
+            mine = bad[rows]
+            try:
+                if mine.any():
+                    k = int(np.argmin(np.where(mine > 0, mine, np.iinfo(np.int32).max)))
+                    raise NonFiniteLoss(seeds[k], int(mine[k]))
+                monitor = monitors[index]
+                monitor.on_epochs(end * n_seeds, epochs * n_seeds)
+                monitor.on_curves(
+                    points[:recorded], train_np[:recorded, rows].T / len(data.y_train), test_np[:recorded, rows].T / len(data.y_test)
+                )
+                monitor.report(end, float(np.mean(test_now_np[rows] / len(data.y_test))))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - pruned or diverged: this trial ends, the others go on
+                live.discard(index)
+                done(index, exc)
+        if not live:
+            break
+    # Counts of correct predictions divided here, in float64, as metrics.accuracy does.
+    slots = range(len(group))
+    return _Chunks(
+        live=live,
+        train=[train_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_train) for s in slots],
+        test=[test_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_test) for s in slots],
+        first_chunk_s=first_chunk_s,
+    )
+
+
+def _vectorized(model: keras.Model) -> bool:
+    """Whether ``model`` trains vectorised over rows (several trials in one program pay only then)."""
+    return all(isinstance(layer, VECTORIZED_LAYERS) for layer in model.layers)
 
 
 def build_models(config: TrialConfig, data: Dataset, seeds: Sequence[int], model: ModelSpec | None) -> list[keras.Model]:

@@ -1,13 +1,18 @@
-"""The fused engine's compiled loop: a trial's models stacked over seeds, trained in one ``tf.function``.
+"""The fused engine's compiled loop: rows of one model stacked on a leading axis, trained in one ``tf.function``.
 
 See :mod:`actreg_search.engine.fused` for why one optimizer over the stacked
-weights takes each seed's own steps. :class:`StackedLoop` holds the stacked
-variables and traces the training chunk; :func:`permutations` gives each seed
-its own minibatch order.
+weights takes each row's own steps. A row is one seed of one trial.
+:class:`StackedLoop` holds the stacked variables of a *template* model and
+the compiled training chunk; :meth:`StackedLoop.load` puts the rows' models
+in (zero-padded to the template's shapes, see
+:mod:`actreg_search.engine.programs`), with their penalty coefficients when
+the template is probed, so one compiled chunk trains trial after trial.
+:func:`permutations` gives each row its own minibatch order from its seed.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +24,7 @@ from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
 from actreg_search.engine.base import curve_epochs
 from actreg_search.models import make_loss, make_optimizer
+from actreg_search.regularize import Probes
 
 VECTORIZED_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Activation)
 """Layers that ``tf.vectorized_map`` turns into batched kernels XLA compiles well.
@@ -31,14 +37,14 @@ an LSTM into anything XLA accepts, and a random layer's draws are per seed.
 """
 
 
-def permutations(seeds: Sequence[int], epoch: tf.Tensor, n: int) -> tf.Tensor:
-    """Each seed's order of the training samples in one epoch.
+def permutations(seeds: Sequence[int] | tf.Tensor, epoch: tf.Tensor, n: int) -> tf.Tensor:
+    """Each row's order of the training samples in one epoch.
 
     Row ``k`` depends only on ``seeds[k]`` and ``epoch``, so a seed shuffles the
-    same way whichever other seeds share its trial.
+    same way whichever other rows (seeds, trials) share its program.
 
     Args:
-        seeds: The trial's seeds.
+        seeds: Each row's seed (a list, or an ``int64`` tensor of known length).
         epoch: The 0-based epoch, a scalar integer tensor.
         n: Number of training samples.
 
@@ -46,35 +52,59 @@ def permutations(seeds: Sequence[int], epoch: tf.Tensor, n: int) -> tf.Tensor:
         ``int32`` tensor of shape ``(len(seeds), n)``; each row a permutation of ``range(n)``.
     """
     epoch = tf.cast(epoch, tf.int64)
+    seeds = tf.convert_to_tensor(seeds, tf.int64)
     rows = [
-        tf.argsort(tf.random.stateless_uniform((n,), seed=tf.stack([tf.constant(seed, tf.int64), epoch])))
-        for seed in seeds
+        tf.argsort(tf.random.stateless_uniform((n,), seed=tf.stack([seeds[k], epoch]))) for k in range(seeds.shape[0])
     ]
     return tf.stack(rows)
 
 
-def _stack(variables: Sequence[Sequence[keras.Variable]], trainable: bool) -> list[keras.Variable]:
-    """One variable per position, holding every model's value on a leading axis."""
+def _stacked(variables: Sequence[keras.Variable], rows: int, trainable: bool) -> list[keras.Variable]:
+    """One variable per template variable, with ``rows`` values on a leading axis (zeros until loaded)."""
     return [
         keras.Variable(
-            np.stack([v.numpy() for v in column]),
-            dtype=column[0].dtype,
+            np.zeros((rows, *v.shape), v.dtype),
+            dtype=v.dtype,
             trainable=trainable,
-            name="seeds_" + column[0].path.replace("/", "_"),
+            name="rows_" + v.path.replace("/", "_"),
         )
-        for column in zip(*variables)
+        for v in variables
     ]
 
 
-class StackedLoop:
-    """The models' weights stacked over seeds, and the compiled training chunk."""
+def pad_to(value: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """``value`` with zeros appended along each axis up to ``shape`` (a no-op at equal shapes)."""
+    if tuple(value.shape) == tuple(shape):
+        return value
+    if len(value.shape) != len(shape) or any(a > b for a, b in zip(value.shape, shape)):
+        raise ValueError(f"a weight of shape {tuple(value.shape)} does not fit the program's {tuple(shape)}")
+    return np.pad(value, [(0, b - a) for a, b in zip(value.shape, shape)])
 
-    def __init__(self, config: TrialConfig, data: Dataset, models: Sequence[keras.Model], seeds: Sequence[int]) -> None:
-        self.template = models[0]
+
+class StackedLoop:
+    """A template model's variables stacked over ``rows`` rows, and the compiled training chunk.
+
+    Args:
+        template: The model whose forward pass and losses every row uses;
+            its own weights are never trained.
+        probes: The template's probes when it is probed (each row's penalty
+            coefficients are then loaded with its weights), else ``None``
+            (the penalty is the template's own).
+        config: The training settings (optimizer, rate, epochs, batch size).
+        data: The dataset, held as constants of the program.
+        rows: Number of rows (seeds × trials).
+    """
+
+    def __init__(self, template: keras.Model, probes: Probes | None, config: TrialConfig, data: Dataset, rows: int) -> None:
+        self.template = template
+        self.probes = probes
         self.vectorize = all(isinstance(layer, VECTORIZED_LAYERS) for layer in self.template.layers)
-        self.seeds = tuple(seeds)
-        self.weights = _stack([m.trainable_variables for m in models], trainable=True)
-        self.state = _stack([m.non_trainable_variables for m in models], trainable=False)
+        self.rows = rows
+        self.weights = _stacked(template.trainable_variables, rows, trainable=True)
+        self.state = _stacked(template.non_trainable_variables, rows, trainable=False)
+        n_points = len(probes.points) if probes is not None else 0
+        self.coefs = tf.Variable(np.zeros((rows, n_points, 2), np.float32), trainable=False, name="rows_coefs")
+        self.seeds = tf.Variable(np.zeros((rows,), np.int64), trainable=False, name="rows_seeds")
         self.optimizer = make_optimizer(config)
         if self.optimizer.clipnorm is not None or self.optimizer.global_clipnorm is not None:
             raise ValueError("norm clipping couples the stacked seeds; the fused engine cannot use it")
@@ -87,13 +117,41 @@ class StackedLoop:
         self.y_train = tf.constant(data.y_train)
         self.x_eval = tf.constant(np.concatenate([data.x_train, data.x_test]))
         self.y_eval = tf.constant(np.concatenate([data.y_train, data.y_test]))
+        self.program = tf.function(self.chunk, jit_compile=self.vectorize, autograph=False)
 
-    def write_back(self, models: Sequence[keras.Model]) -> None:
-        """Copy each seed's slice of the stacked variables into its model."""
+    def load(self, models: Sequence[keras.Model], seeds: Sequence[int], coefs: np.ndarray | None = None) -> None:
+        """Start a fresh training of ``models``, one per row: their weights, seeds and coefficients; optimizer reset.
+
+        Args:
+            models: One model per row, of the template's architecture at a
+                width up to the template's (its weights are zero-padded).
+            seeds: Each row's seed (its minibatch order).
+            coefs: Each row's ``(l1, l2)`` at every probe point, shape
+                ``(rows, n_points, 2)`` (probed templates only).
+        """
+        if len(models) != self.rows:
+            raise ValueError(f"the program trains {self.rows} rows, not {len(models)}")
+        for stacked, column in zip(self.weights + self.state, zip(*(_variables(m) for m in models), strict=True)):
+            stacked.assign(np.stack([pad_to(v.numpy(), stacked.shape[1:]) for v in column]))
+        self.seeds.assign(np.asarray(seeds, np.int64))
+        if coefs is not None:
+            self.coefs.assign(coefs)
+        for variable in self.optimizer.variables:
+            if variable is not self.optimizer._learning_rate:  # noqa: SLF001 - the rate stays, every slot and the step count restart
+                variable.assign(np.zeros(variable.shape, variable.dtype))
+
+    def write_back(self, models: Sequence[keras.Model | None]) -> None:
+        """Copy each row's trained values into its model (``None``: a row not wanted), cut to the model's shapes."""
         for position, stacked in enumerate(self.weights + self.state):
             values = stacked.numpy()
             for k, model in enumerate(models):
-                (model.trainable_variables + model.non_trainable_variables)[position].assign(values[k])
+                if model is not None:
+                    target = _variables(model)[position]
+                    target.assign(values[k][tuple(slice(0, d) for d in target.shape)])
+
+    def train(self, begin: int, end: int, train_hits: tf.Tensor, test_hits: tf.Tensor, first_bad: tf.Tensor) -> tuple:
+        """Run the compiled :meth:`chunk` (traced on its first call, then reused)."""
+        return self.program(tf.constant(begin), tf.constant(end), train_hits, test_hits, first_bad)
 
     # -- traced into the compiled chunk
 
@@ -144,7 +202,7 @@ class StackedLoop:
         _, train_hits, test_hits, first_bad, test_now = tf.while_loop(
             lambda start, *_: start < end,
             block,
-            (begin, train_hits, test_hits, first_bad, tf.zeros((len(self.seeds),), tf.int32)),
+            (begin, train_hits, test_hits, first_bad, tf.zeros((self.rows,), tf.int32)),
         )
         return train_hits, test_hits, first_bad, test_now
 
@@ -153,16 +211,16 @@ class StackedLoop:
         n, size = self.n_train, self.batch_size
         if n <= size:
             return self._step(self.x_train, self.y_train, per_seed_data=False)
-        order = permutations(self.seeds, epoch, n)
+        order = permutations(self.seeds.value(), epoch, n)
         full, rest = divmod(n, size)
 
         def batch(indices: tf.Tensor) -> tf.Tensor:
             return self._step(tf.gather(self.x_train, indices), tf.gather(self.y_train, indices), per_seed_data=True)
 
         def body(b: tf.Tensor, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return b + 1, total + batch(tf.slice(order, [0, b * size], [len(self.seeds), size]))
+            return b + 1, total + batch(tf.slice(order, [0, b * size], [self.rows, size]))
 
-        _, total = tf.while_loop(lambda b, _: b < full, body, (tf.constant(0), tf.zeros((len(self.seeds),))))
+        _, total = tf.while_loop(lambda b, _: b < full, body, (tf.constant(0), tf.zeros((self.rows,))))
         if rest:
             total += batch(order[:, full * size :])
         return total
@@ -177,17 +235,18 @@ class StackedLoop:
         """
 
         def one_seed(args: tuple) -> tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]:
-            weights, state, *batch = args
+            weights, state, coefs, *batch = args
             xb, yb = batch if per_seed_data else (x, y)
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                predictions, state, extra = self.template.stateless_call(
-                    weights, state, xb, training=True, return_losses=True
-                )
+                with self._reading(coefs):
+                    predictions, state, extra = self.template.stateless_call(
+                        weights, state, xb, training=True, return_losses=True
+                    )
                 loss = self._total_loss(yb, predictions, extra)
             return loss, tape.gradient(loss, weights), state
 
-        args = ([v.value for v in self.weights], [v.value for v in self.state])
+        args = ([v.value for v in self.weights], [v.value for v in self.state], self.coefs.value())
         if per_seed_data:
             args += (x, y)
         losses, grads, state = self._map_seeds(one_seed, args)
@@ -199,6 +258,10 @@ class StackedLoop:
             variable.assign(value)
         return losses
 
+    def _reading(self, coefs: tf.Tensor) -> Any:
+        """While tracing a row's step: the template's probes read that row's coefficients."""
+        return self.probes.reading(coefs) if self.probes is not None else contextlib.nullcontext()
+
     def _map_seeds(self, fn: Callable[[Any], Any], elems: Any) -> Any:
         """Apply ``fn`` to each seed's slice of ``elems`` and stack the results.
 
@@ -207,7 +270,7 @@ class StackedLoop:
         """
         if self.vectorize:
             return tf.vectorized_map(fn, elems)
-        outputs = [fn(tf.nest.map_structure(lambda t, k=k: t[k], elems)) for k in range(len(self.seeds))]
+        outputs = [fn(tf.nest.map_structure(lambda t, k=k: t[k], elems)) for k in range(self.rows)]
         return tf.nest.map_structure(lambda *per_seed: tf.stack(per_seed), *outputs)
 
     def _total_loss(self, y: tf.Tensor, predictions: tf.Tensor, extra: Sequence[tf.Tensor]) -> tf.Tensor:
@@ -236,3 +299,8 @@ class StackedLoop:
             tf.reduce_sum(correct[:, : self.n_train], axis=1),
             tf.reduce_sum(correct[:, self.n_train :], axis=1),
         )
+
+
+def _variables(model: keras.Model) -> list[keras.Variable]:
+    """A model's variables in the stacked order: trainable, then the rest."""
+    return [*model.trainable_variables, *model.non_trainable_variables]

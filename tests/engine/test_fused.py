@@ -206,7 +206,7 @@ def test_minibatches_in_order_match_keras_fit_without_shuffling(
         data = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=50), family)
     assert len(data.x_train) % 16 != 0
     config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=3, batch_size=16, family=family)
-    monkeypatch.setattr(stacked, "permutations", lambda seeds, epoch, n: tf.tile(tf.range(n)[None], [len(seeds), 1]))
+    monkeypatch.setattr(stacked, "permutations", lambda seeds, epoch, n: tf.tile(tf.range(n)[None], [seeds.shape[0], 1]))
     fitted = FusedEngine().fit_models(config, data, [4])
 
     keras.backend.clear_session()

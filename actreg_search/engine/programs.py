@@ -1,0 +1,174 @@
+"""Compiled training programs shared by trials: which trials can share one, and the per-process cache.
+
+A trial's penalty (regularizer, placement, coefficients, which marked layers
+carry it) is not part of its program: the program's template model is built
+*probed* (:class:`~actreg_search.regularize.Probes`) and each row reads its
+coefficients from an input. Its width is not either, where the model allows:
+the template of a model made of Dense and Activation layers is built at the
+width's *bucket* (:func:`bucket_of`), and a narrower trial's weights are
+zero-padded into it. Padded units then stay exactly zero through training:
+their pre-activations are ``x·0 + 0 = 0``, their activations ``f(0) = 0``
+(only activations with ``f(0) = 0`` are bucketed), the weights leaving them are
+zero so their gradients are too, the probes' L1 and L2 terms have zero
+gradient at zero, and Adam, SGD and RMSprop step by zero on a weight whose
+gradient and slots are zero. The real units compute what the exact width
+computes, up to the order of floating-point sums (see docs/performance.md).
+
+So one program serves every trial of the same :class:`ProgramKey`: the model
+(built-in family or the user's), its depth and activation, the bucket, the
+training settings, the dataset and the number of rows (trials × seeds).
+:class:`ProgramCache` keeps each worker's programs for the rest of the study:
+XLA's compiled code is cached per ``tf.function`` object, so reusing the object
+is what avoids compiling again (a fresh but identical function recompiles and
+keeps its code alive, about 6 MB a trial).
+
+Timing: with ``ACTREG_PROFILE=path`` set, each trained group appends one JSON
+line to ``path`` (what it compiled and where its time went), which
+``benchmarks/study.py`` reads; nothing is written otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Any
+
+import keras
+
+from actreg_search.config import TrialConfig
+from actreg_search.data import Dataset
+from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop
+from actreg_search.models import build_model
+from actreg_search.regularize import Probes
+from actreg_search.spec import ModelSpec
+from actreg_search.vocab import Regularizer
+
+MAX_PROGRAMS = 64
+"""Programs a worker keeps (least recently used dropped first): about 6 MB each for the mlp."""
+PROFILE_ENV = "ACTREG_PROFILE"
+"""Environment variable naming a file to append per-group timings to."""
+
+
+def bucket_of(width: int) -> int:
+    """The width a template is built at for a trial of ``width`` units: steps of about 1.25×.
+
+    Widths up to 8 are their own bucket; above, each octave ``[p, 2p]`` has
+    the buckets ``p``, ``⌈1.25 p⌉``, ``⌈1.5625 p⌉`` and ``2p`` (…, 32, 40, 50,
+    64, 80, 100, 128, …, 512, 640, 800, 1024, …), so padding adds at most a
+    quarter of the width (28 % from 50 to 64).
+    """
+    if width <= 8:
+        return width
+    power = 8
+    while True:
+        for bucket in (power, math.ceil(power * 5 / 4), math.ceil(power * 25 / 16)):
+            if bucket >= width:
+                return bucket
+        power *= 2
+
+
+@dataclass(frozen=True)
+class ProgramKey:
+    """What decides a trial's compiled program.
+
+    Attributes:
+        model: The study's ``[model]`` (``None``: built-in).
+        config: The trial's config with the penalty cleared and the width set
+            to the template's (its bucket, or its own width where the model
+            cannot be bucketed).
+        data: Identity of the dataset the program holds.
+        rows: Trials × seeds trained together.
+    """
+
+    model: ModelSpec | None
+    config: TrialConfig
+    data: int
+    rows: int
+
+
+def template_config(config: TrialConfig, width: int) -> TrialConfig:
+    """``config`` with everything a probed template does not depend on cleared, at ``width``."""
+    return replace(config, regularizer=Regularizer.NONE, placement=None, l1=0.0, l2=0.0, layers=None, hidden_units=width)
+
+
+def zero_preserving(activation: Any) -> bool:
+    """Whether an activation maps 0 to exactly 0 (a padded unit then stays 0)."""
+    value = keras.ops.convert_to_numpy(activation(keras.ops.zeros((1, 1))))
+    return bool((value == 0.0).all())
+
+
+def paddable(narrow: keras.Model, wide: keras.Model) -> bool:
+    """Whether ``wide`` can train ``narrow`` zero-padded: Dense and Activation layers only, and every
+    layer whose output grows with the width has an activation with ``f(0) = 0``."""
+    if len(narrow.layers) != len(wide.layers):
+        return False
+    for small, big in zip(narrow.layers, wide.layers):
+        if not isinstance(big, VECTORIZED_LAYERS) or type(small) is not type(big):
+            return False
+        if tuple(small.output.shape) != tuple(big.output.shape):
+            activation = getattr(big, "activation", None)
+            if activation is None or not zero_preserving(activation):
+                return False
+    return True
+
+
+class ProgramCache:
+    """A worker's compiled programs, by :class:`ProgramKey`, and whether each model can be bucketed.
+
+    Args:
+        limit: Programs kept at most.
+    """
+
+    def __init__(self, limit: int = MAX_PROGRAMS) -> None:
+        self.limit = limit
+        self.programs: OrderedDict[ProgramKey, tuple[StackedLoop, Probes]] = OrderedDict()
+        self.bucketable: dict[tuple[ModelSpec | None, TrialConfig, int], bool] = {}
+
+    def key(self, config: TrialConfig, data: Dataset, model: ModelSpec | None, trials: int, seeds: int) -> ProgramKey:
+        """The program a trial trains in, with ``trials`` trials of ``seeds`` seeds each."""
+        width = config.hidden_units
+        if config.sized and self._can_bucket(config, data, model):
+            width = bucket_of(width)
+        return ProgramKey(model, template_config(config, width), id(data), trials * seeds)
+
+    def get(self, key: ProgramKey, data: Dataset) -> tuple[StackedLoop, Probes, bool]:
+        """The program for ``key``: ``(loop, probes, new)``, built (and compiled on first use) when new."""
+        if key in self.programs:
+            self.programs.move_to_end(key)
+            return (*self.programs[key], False)
+        probes = Probes()
+        template = build_model(key.config, data.input_shape, data.n_classes, key.model, probes)
+        loop = StackedLoop(template, probes, key.config, data, key.rows)
+        self.programs[key] = (loop, probes)
+        while len(self.programs) > self.limit:
+            self.programs.popitem(last=False)
+        return loop, probes, True
+
+    def _can_bucket(self, config: TrialConfig, data: Dataset, model: ModelSpec | None) -> bool:
+        """Whether the model of ``config`` trains zero-padded (decided once per model, from two probed widths)."""
+        probe_key = (model, template_config(config, 0), id(data))
+        if probe_key not in self.bucketable:
+            try:
+                narrow = build_model(template_config(config, 3), data.input_shape, data.n_classes, model, Probes())
+                wide = build_model(template_config(config, 5), data.input_shape, data.n_classes, model, Probes())
+            except Exception:  # noqa: BLE001 - a user's model that cannot be built that narrow trains at its own width
+                self.bucketable[probe_key] = False
+            else:
+                self.bucketable[probe_key] = paddable(narrow, wide)
+        return self.bucketable[probe_key]
+
+
+def profile(event: dict[str, Any]) -> None:
+    """Append one timing record to the file named by ``ACTREG_PROFILE`` (nothing when unset)."""
+    path = os.environ.get(PROFILE_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"pid": os.getpid(), "time": time.time(), **event}) + "\n")
+
+
+__all__ = ["MAX_PROGRAMS", "ProgramCache", "ProgramKey", "bucket_of", "paddable", "profile", "template_config"]
+
