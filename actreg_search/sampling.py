@@ -14,6 +14,12 @@ across every process sharing the storage, so no two trials share a stream;
 and a trial's parameters depend only on the seed, its number and the trials
 before it, so a ``--jobs 1`` study draws the same sequence whether it ran
 in one go, was resumed, or had its worker recycled.
+
+The study loop asks for trials in batches (:meth:`optuna.Study.ask`), each
+trial's parameters drawn before the next is asked, so that each is drawn by
+its own sampler and sees the ones before it. TPE uses Optuna's constant
+liar: a running trial counts as a bad one, so a batch spreads out instead of
+drawing the same promising region several times.
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ class TrialSeededSampler(BaseSampler):
 
     @property
     def sampler(self) -> BaseSampler:
-        """The sampler of the current trial."""
+        """The sampler of the current trial (the last one asked: a batch's trials are drawn one after another)."""
         return self._sampler
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -105,14 +111,29 @@ def make_sampler(spec: StudySpec) -> TrialSeededSampler:
     return TrialSeededSampler(_BUILDERS[spec.study.sampler], spec.study.seed)
 
 
+class _BruteForce(optuna.samplers.BruteForceSampler):
+    """Optuna's brute force without its stop: the study loop sees an exhausted grid itself.
+
+    Its ``after_trial`` calls :meth:`optuna.Study.stop` once every config was
+    tried, which raises outside :meth:`optuna.Study.optimize`; the study loop
+    uses ask and tell, and checks the grid before each batch
+    (:meth:`actreg_search.study.Plan.exhausted`).
+    """
+
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        """Nothing: see the class."""
+
+
 def _brute_force(seed: int) -> BaseSampler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.BruteForceSampler(seed=seed)
+        return _BruteForce(seed=seed)
 
 
 _BUILDERS: dict[SamplerName, Callable[[int], BaseSampler]] = {
-    SamplerName.TPE: lambda seed: optuna.samplers.TPESampler(seed=seed),
+    SamplerName.TPE: lambda seed: optuna.samplers.TPESampler(seed=seed, constant_liar=True),
     SamplerName.RANDOM: lambda seed: optuna.samplers.RandomSampler(seed=seed),
     SamplerName.CMAES: lambda seed: optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
     SamplerName.NSGA2: lambda seed: optuna.samplers.NSGAIISampler(seed=seed),

@@ -24,16 +24,21 @@ coefficient = [1e-4, 1e-3]
 """
 
 
-def _params(spec, storage: optuna.storages.BaseStorage, n_trials: int) -> list[dict]:
-    """Run ``n_trials`` trials (no training: the objective only samples) in a study opened afresh, as ``run`` does."""
+def _params(spec, storage: optuna.storages.BaseStorage, n_trials: int, batch: int = 1) -> list[dict]:
+    """Run ``n_trials`` trials (no training: only sampling) in a study opened afresh, asked and told as ``run`` does.
+
+    ``batch`` trials are asked (each drawn before the next is asked) before any is told.
+    """
     study = optuna.create_study(
         study_name="s", storage=storage, sampler=make_sampler(spec), direction="maximize", load_if_exists=True
     )
-
-    def objective(trial: optuna.Trial) -> float:
-        return suggest_config(trial, spec).hidden_units / 64
-
-    study.optimize(objective, n_trials=n_trials)
+    for start in range(0, n_trials, batch):
+        asked = []
+        for _ in range(min(batch, n_trials - start)):
+            trial = study.ask()
+            asked.append((trial, suggest_config(trial, spec).hidden_units / 64))
+        for trial, value in asked:
+            study.tell(trial, value)
     return [t.params for t in study.trials]
 
 
@@ -79,13 +84,35 @@ def test_concurrent_samplers_do_not_share_a_stream(write_study):
     assert len(drawn) == 8 and len(set(drawn)) == 8
 
 
-def test_grid_still_enumerates_every_config_once(write_study):
+@pytest.mark.parametrize("batch", [1, 4], ids=["one-by-one", "batches"])
+def test_grid_still_enumerates_every_config_once(write_study, batch):
     spec = load_spec(write_study(sampler="grid", space=GRID_SPACE))
     storage = optuna.storages.InMemoryStorage()
-    first = _params(spec, storage, 4)
-    both = first + _params(spec, storage, 20)[len(first) :]  # resumed; brute force stops when exhausted
+    first = _params(spec, storage, 4, batch)
+    both = first + _params(spec, storage, 5, batch)[len(first) :]  # resumed; telling the last config raises nothing
     drawn = {tuple(sorted(p.items())) for p in both}
     assert len(both) == len(drawn) == 1 + 2 * 2 * 2
+
+
+def test_tpe_lies_about_running_trials():
+    """A batch's TPE trials see the ones asked before them as bad (constant liar), so a batch spreads out."""
+    tpe = _BUILDERS[SamplerName.TPE](0)
+    assert isinstance(tpe, optuna.samplers.TPESampler) and tpe._constant_liar
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe", "grid"])
+def test_a_batch_takes_queued_trials_first(write_study, sampler):
+    spec = load_spec(write_study(sampler=sampler, space=GRID_SPACE))
+    study = optuna.create_study(sampler=make_sampler(spec), direction="maximize")
+    queued = [{"regularizer": "l2", "placement": "kernel", "coefficient": 1e-3}, {"regularizer": "none"}]
+    for params in queued:
+        study.enqueue_trial(params)
+    batch = [study.ask() for _ in range(3)]
+    for trial in batch:
+        suggest_config(trial, spec)
+    assert [t.params for t in batch[:2]] == queued
+    if sampler == "grid":  # brute force counts the running queued trials as taken
+        assert batch[2].params not in queued
 
 
 def test_nsga2_runs_through_the_wrapper(write_study):
