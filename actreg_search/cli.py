@@ -100,8 +100,13 @@ def app() -> None:
 @click.option("--seeds", type=positive, help="Use seeds 0..K-1 (overrides the file).")
 @click.option("--jobs", type=positive, default=1, show_default=True, help="Worker processes running trials in parallel, each on its own share of the CPUs.")
 @click.option(
+    "--batch", type=positive,
+    help="Trials each worker trains together (overrides the file's [study] batch; default: the engine's).",
+)
+@click.option(
     "--recycle-mb", type=click.IntRange(min=0), default=DEFAULT_RECYCLE_MB, show_default=True,
-    help="Replace a worker once its memory grew this many MB (0: never; trials then run in this process if --jobs 1).",
+    help="Replace a worker once its memory grew this many MB, a safety valve: compiled programs are reused "
+    "(0: never; trials then run in this process if --jobs 1).",
 )
 @click.option("--name", help="Run the study under this name instead of the file's [study] name.")
 def run(
@@ -111,6 +116,7 @@ def run(
     epochs: int | None,
     seeds: int | None,
     jobs: int,
+    batch: int | None,
     recycle_mb: int,
     name: str | None,
 ) -> None:
@@ -119,7 +125,7 @@ def run(
     from actreg_search.study import StopReason
 
     summary = run_study_file(
-        study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, name=name, recycle_mb=recycle_mb
+        study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, name=name, recycle_mb=recycle_mb
     )
     best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
     emit(  # plain text: a study name may hold rich markup's brackets

@@ -1,14 +1,19 @@
-"""One trial: sample a config, train it on every seed, record how it ended.
+"""Trials in batches: ask, sample each config, train the batch together, record and tell each as it ends.
 
-:class:`Objective` is what Optuna calls per trial; everything it writes on the
-trial goes through :class:`~actreg_search.recorder.TrialRecorder`. The
-engine's progress goes to a :class:`RunObserver` (the display), and its
-intermediate values to Optuna's pruner, through :class:`TrialMonitor`.
-Nothing here imports TensorFlow: the engine comes in ready-made.
+:class:`Objective` runs a batch of trials with Optuna's ask and tell
+(:meth:`~actreg_search.engine.base.Engine.train_many` trains them; a batch of
+one is the same path); everything it writes on a trial goes through
+:class:`~actreg_search.recorder.TrialRecorder`. The engine's progress goes
+to a :class:`RunObserver` (the display), and its intermediate values to
+Optuna's pruner, through one :class:`TrialMonitor` per trial. While a batch
+trains, every trial of it not yet ended keeps a heartbeat
+(:mod:`actreg_search.heartbeat`). Nothing here imports TensorFlow: the engine
+comes in ready-made.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,10 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import optuna
 import psutil
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from actreg_search.config import TrialConfig
-from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss
+from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult
+from actreg_search.heartbeat import BatchHeartbeat
 from actreg_search.recorder import TrialRecorder
 from actreg_search.results import TrialRecord
 from actreg_search.space import suggest_config
@@ -137,22 +143,21 @@ class TrialMonitor(Monitor):
             raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
 
-class TrialFailed(Exception):
-    """A trial failed in a way already recorded in its attributes (Optuna marks it FAIL)."""
-
-
 @dataclass
 class Objective:
-    """Optuna objective: sample a config, train it on every seed, record the result.
+    """Runs a study's trials a batch at a time: ask, sample, train together, record and tell each as it ends.
 
     Attributes:
         spec: The study.
         data: The dataset, loaded once per process.
-        engine: What trains.
+        engine: What trains (:meth:`~actreg_search.engine.base.Engine.train_many`).
         observer: The display.
         target: The study's target: a trial numbered after ``target`` others
             that finished or are running is surplus and fails at once.
         checkpoint: See :class:`TrialMonitor`.
+        storage: The study's storage, to keep each running trial's heartbeat
+            (:class:`~actreg_search.heartbeat.BatchHeartbeat`); ``None``: no heartbeats.
+        on_told: Called with each trial once it is told (any state), in the order they end.
     """
 
     spec: StudySpec
@@ -161,31 +166,125 @@ class Objective:
     observer: RunObserver
     target: int
     checkpoint: Callable[[], None] = field(default=lambda: None)
+    storage: optuna.storages.BaseStorage | None = None
+    on_told: Callable[[FrozenTrial], None] = field(default=lambda trial: None)
 
-    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
-        recorder = TrialRecorder(trial)
-        ahead = trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
-        if sum(t.number < trial.number for t in ahead) >= self.target:
-            recorder.failed(SURPLUS)
-            raise TrialFailed(SURPLUS)
-        config = suggest_config(trial, self.spec)
-        seeds = self.spec.study.seeds
-        recorder.started(config, seeds)
-        self.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
-        monitor = TrialMonitor(trial, self.observer, not self.spec.study.multi_objective, self.checkpoint)
+    def run_batch(self, study: optuna.Study, size: int) -> list[FrozenTrial]:
+        """Ask ``size`` trials, train them together, and record and tell each as it ends.
+
+        Each trial's config is drawn before the next trial is asked, so the
+        sampler sees the batch's earlier trials (TPE's constant liar spreads
+        them out) and queued trials (interrupted ones, replays) come first.
+        A trial ends complete (its values told), pruned (its monitor kept its
+        curves so far), or failed with its reason (a diverging seed, an
+        error, surplus); a failure never ends the batch or the run.
+
+        Args:
+            study: The study.
+            size: Trials to ask (the caller leaves room for them in the target).
+
+        Returns:
+            The batch's trials as told, in the order they ended.
+
+        Raises:
+            KeyboardInterrupt: A stop was requested; every trial of the batch
+                not yet told was failed as interrupted (and is re-queued on
+                the next run) first.
+        """
+        with BatchHeartbeat(self.storage) as heartbeat:
+            batch = _Batch(self, study, heartbeat)
+            try:
+                for _ in range(size):
+                    batch.prepare(batch.ask())
+                if batch.configs:
+                    try:
+                        self.engine.train_many(
+                            batch.configs, self.data, self.spec.study.seeds, batch.monitors, batch.done, model=self.spec.model
+                        )
+                    except Exception as exc:  # noqa: BLE001 - an engine that broke off the batch: its unfinished trials fail
+                        batch.fail_open(f"{type(exc).__name__}: {exc}")
+                    batch.fail_open("the engine never reported this trial's end")
+            except KeyboardInterrupt:
+                batch.fail_open(INTERRUPTED, interrupted=True)
+                raise
+            return batch.told
+
+
+class _Batch:
+    """One batch's trials: which are open, and how each is recorded and told."""
+
+    def __init__(self, objective: Objective, study: optuna.Study, heartbeat: BatchHeartbeat) -> None:
+        self.objective = objective
+        self.study = study
+        self.heartbeat = heartbeat
+        self.trials: list[optuna.Trial] = []  # those that train, in the engine's order
+        self.configs: list[TrialConfig] = []
+        self.monitors: list[TrialMonitor] = []
+        self.open: dict[int, optuna.Trial] = {}  # by number: asked, not yet told
+        self.told: list[FrozenTrial] = []
+
+    def ask(self) -> optuna.Trial:
+        """A new trial (a queued one first), beating from now on."""
+        with warnings.catch_warnings():  # Optuna warns that heartbeats are meant for Study.optimize: see heartbeat.py
+            warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
+            trial = self.study.ask()
+        self.open[trial.number] = trial
+        self.heartbeat.add(trial._trial_id)  # storage names a trial by id; Optuna keeps it private
+        return trial
+
+    def prepare(self, trial: optuna.Trial) -> None:
+        """Fail a surplus trial at once; else draw its config and record its start."""
+        objective = self.objective
+        ahead = self.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
+        if sum(t.number < trial.number for t in ahead) >= objective.target:
+            self.fail(trial, SURPLUS)
+            return
         try:
-            result = self.engine.train(config, self.data, seeds, monitor, model=self.spec.model)
-        except NonFiniteLoss as exc:
-            recorder.failed(str(exc), seed=exc.seed)
-            raise TrialFailed(str(exc)) from None
-        except KeyboardInterrupt:
-            recorder.failed(INTERRUPTED, interrupted=True)
-            raise
-        except optuna.TrialPruned:
-            raise
-        except Exception as exc:
-            recorder.failed(f"{type(exc).__name__}: {exc}")
-            raise
-        recorder.completed(result, rss_mb())
-        values = tuple(result.mean(metric.value) for metric in self.spec.study.objectives)
-        return values if self.spec.study.multi_objective else values[0]
+            config = suggest_config(trial, objective.spec)
+            seeds = objective.spec.study.seeds
+            TrialRecorder(trial).started(config, seeds)
+            objective.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
+        except Exception as exc:  # noqa: BLE001 - this trial's own failure
+            self.fail(trial, f"{type(exc).__name__}: {exc}")
+            return
+        prunable = not objective.spec.study.multi_objective
+        self.trials.append(trial)
+        self.configs.append(config)
+        self.monitors.append(TrialMonitor(trial, objective.observer, prunable, objective.checkpoint))
+
+    def done(self, index: int, outcome: TrialResult | Exception) -> None:
+        """The engine's report that trial ``index`` ended (:data:`~actreg_search.engine.base.TrialDone`)."""
+        trial = self.trials[index]
+        if isinstance(outcome, TrialResult):
+            try:
+                TrialRecorder(trial).completed(outcome, rss_mb())
+                values = [outcome.mean(metric.value) for metric in self.objective.spec.study.objectives]
+            except Exception as exc:  # noqa: BLE001 - a result that cannot be recorded fails its trial
+                self.fail(trial, f"{type(exc).__name__}: {exc}")
+                return
+            self.tell(trial, TrialState.COMPLETE, values)
+        elif isinstance(outcome, optuna.TrialPruned):
+            self.tell(trial, TrialState.PRUNED)
+        elif isinstance(outcome, NonFiniteLoss):
+            self.fail(trial, str(outcome), seed=outcome.seed)
+        else:
+            self.fail(trial, f"{type(outcome).__name__}: {outcome}")
+
+    def fail(self, trial: optuna.Trial, reason: str, *, seed: int | None = None, interrupted: bool = False) -> None:
+        """Record why ``trial`` failed and tell it FAIL."""
+        TrialRecorder(trial).failed(reason, seed=seed, interrupted=interrupted)
+        self.tell(trial, TrialState.FAIL)
+
+    def fail_open(self, reason: str, *, interrupted: bool = False) -> None:
+        """Fail every trial of the batch not yet told, in trial order."""
+        for number in sorted(self.open):
+            self.fail(self.open[number], reason, interrupted=interrupted)
+
+    def tell(self, trial: optuna.Trial, state: TrialState, values: list[float] | None = None) -> None:
+        """End ``trial`` in storage (once: a second report of the same trial is an engine's bug)."""
+        if self.open.pop(trial.number, None) is None:
+            raise RuntimeError(f"trial {trial.number} was reported ended twice")
+        self.heartbeat.discard(trial._trial_id)
+        frozen = self.study.tell(trial, values, state=state)
+        self.told.append(frozen)
+        self.objective.on_told(frozen)

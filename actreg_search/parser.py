@@ -195,6 +195,7 @@ class _Parser:
             storage=storage,
             pruner=pruner,
             objectives=objectives,
+            batch=None if "batch" not in t else self.integer(t, "study", "batch", 1, minimum=1),
         )
 
     def objectives(self, value: Any) -> tuple[Metric, ...]:

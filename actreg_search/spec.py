@@ -59,9 +59,18 @@ Param = Choice | Range
 # --------------------------------------------------------------------------- specs
 
 
+RUN_SETTINGS = ("n_trials", "batch")
+"""``[study]`` keys that say how a run goes, not what a trial is: a stored study resumes whatever they are."""
+
+
 @dataclass(frozen=True)
 class StudySection:
-    """The ``[study]`` table."""
+    """The ``[study]`` table.
+
+    ``batch`` is how many trials a worker trains together (``None``: the
+    engine's :meth:`~actreg_search.engine.base.Engine.default_batch`); like
+    ``n_trials`` it is a run setting (:data:`RUN_SETTINGS`).
+    """
 
     name: str
     sampler: SamplerName = SamplerName.TPE
@@ -71,6 +80,7 @@ class StudySection:
     storage: str | None = None
     pruner: PrunerName = PrunerName.NONE
     objectives: tuple[Metric, ...] = (Metric.TEST_ACCURACY,)
+    batch: int | None = None
 
     @property
     def multi_objective(self) -> bool:
@@ -186,6 +196,7 @@ class StudySpec:
         epochs: int | None = None,
         seeds: int | None = None,
         name: str | None = None,
+        batch: int | None = None,
     ) -> StudySpec:
         """Return a copy with command-line overrides applied and validated."""
         study, model = self.study, self.model
@@ -195,6 +206,8 @@ class StudySpec:
             study = dataclasses.replace(study, name=name)
         if n_trials is not None:
             study = dataclasses.replace(study, n_trials=_positive(n_trials, "--n-trials"))
+        if batch is not None:
+            study = dataclasses.replace(study, batch=_positive(batch, "--batch"))
         if seeds is not None:
             study = dataclasses.replace(study, seeds=tuple(range(_positive(seeds, "--seeds"))))
         if epochs is not None:

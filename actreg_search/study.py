@@ -7,10 +7,11 @@ or TensorFlow). A failed trial (non-finite loss, an error, Ctrl-C) is recorded
 as FAIL with its reason and never takes the study down; a trial cut short by
 Ctrl-C is queued again, with its parameters, on the next run.
 
-The pieces: :class:`~actreg_search.objective.Objective` runs one trial;
-:func:`_optimize` is the loop of one process; with several workers (or memory
-recycling) :func:`~actreg_search.workers.run_workers` runs that loop in
-worker processes while this process follows the storage.
+The pieces: :class:`~actreg_search.objective.Objective` runs a batch of
+trials with Optuna's ask and tell, trained together by the engine;
+:func:`_optimize` is the loop of one process, a batch at a time; with several
+workers (or memory recycling) :func:`~actreg_search.workers.run_workers` runs
+that loop in worker processes while this process follows the storage.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from actreg_search.pruners import make_pruner
 from actreg_search.reader import record_of, summarize
 from actreg_search.sampling import make_sampler
 from actreg_search.space import grid_size
-from actreg_search.spec import StudySpec, spec_to_raw
+from actreg_search.spec import RUN_SETTINGS, StudySpec, spec_to_raw
 from actreg_search.storage import open_reader, open_storage, redact
 from actreg_search.streams import note
 from actreg_search.vocab import SamplerName
@@ -101,6 +102,25 @@ class Plan:
         """Whether every config of the grid was tried (finished or failed, not interrupted)."""
         return self.grid_size is not None and _grid_exhausted(study, self.grid_size)
 
+    def room(self, study: optuna.Study) -> int:
+        """How many trials may start now: the target less the finished and running ones.
+
+        For a grid, also no more than the configs neither tried nor running,
+        so that a batch never draws a config twice.
+        """
+        trials = study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING, TrialState.FAIL))
+        room = self.target - sum(t.state is not TrialState.FAIL for t in trials)
+        if self.grid_size is not None:
+            taken = {
+                tuple(sorted(t.params.items()))
+                for t in trials
+                if (t.state in FINISHED)
+                or (t.state is TrialState.RUNNING and t.params)
+                or (t.state is TrialState.FAIL and not t.user_attrs.get(attrs.INTERRUPTED))
+            }
+            room = min(room, self.grid_size - len(taken))
+        return room
+
 
 def run_study(
     spec: StudySpec,
@@ -162,7 +182,7 @@ def run_study(
     with STOP.installed():
         if in_process:
             assert engine is not None
-            reason = _optimize(study, spec, plan, guarded, engine)
+            reason = _optimize(study, storage, spec, plan, guarded, engine)
         else:
             reason = _supervise(study, spec, plan, storage_url, jobs, guarded, recycle_mb, engine)
     new = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished() and t.number not in before]
@@ -239,42 +259,53 @@ def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna
 
 def _optimize(
     study: optuna.Study,
+    storage: optuna.storages.BaseStorage,
     spec: StudySpec,
     plan: Plan,
     observer: RunObserver,
     engine: Engine,
     recycle: Callable[[], bool] = lambda: False,
 ) -> StopReason:
-    """Run trials in this process, one at a time, until the study's target is met.
+    """Run trials in this process, a batch at a time, until the study's target is met.
 
-    Before each trial the loop checks the storage: it stops when the target
-    is met or the grid is exhausted, and waits while trials running elsewhere
-    could meet it (they may fail, and then it runs more). A trial that loses
-    the remaining race to another worker is failed as surplus at once, so the
-    study ends with exactly ``target`` finished trials. After each trial,
-    ``recycle()`` says whether this worker should hand over to a fresh one.
+    A batch is ``[study] batch`` trials (else the engine's
+    :meth:`~actreg_search.engine.base.Engine.default_batch`), trained
+    together (:meth:`~actreg_search.objective.Objective.run_batch`); one is
+    the same loop with batches of one. Before each batch the loop fails the
+    trials of dead workers (stale heartbeats), then checks the storage: it
+    stops when the target is met or the grid is exhausted, asks no more trials
+    than the study still needs (the target less the finished and running
+    ones), and waits while trials running elsewhere could meet it (they may
+    fail, and then it runs more). A trial that loses the remaining race to
+    another worker is failed as surplus at once, so the study ends with
+    exactly ``target`` finished trials. After each batch, ``recycle()`` says
+    whether this worker should hand over to a fresh one.
     """
     from actreg_search.data import dataset_for
 
     data = dataset_for(spec)
-    objective = Objective(spec, data, engine, observer, plan.target, checkpoint=STOP.check)
+    batch = spec.study.batch or engine.default_batch()
 
-    def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+    def told(trial: FrozenTrial) -> None:
         observer.on_trial_end(record_of(trial), _best_value(study))
 
+    objective = Objective(
+        spec, data, engine, observer, plan.target, checkpoint=STOP.check, storage=storage, on_told=told
+    )
     failures_in_a_row = 0
     try:
         while (finished := _finished(study)) < plan.target:
             STOP.check()
+            _fail_stale_trials(study)  # as Study.optimize did before each trial
             if plan.exhausted(study):
                 return StopReason.GRID_EXHAUSTED
-            if finished + _count(study, TrialState.RUNNING) >= plan.target:
-                _fail_stale_trials(study)
+            room = plan.room(study)
+            if room < 1:
                 time.sleep(POLL_S)
                 continue
-            study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[after_trial])
+            ran = objective.run_batch(study, min(batch, room))
             STOP.check()
-            failures_in_a_row = failures_in_a_row + 1 if _finished(study) == finished else 0
+            failures_in_a_row = failures_in_a_row + len(ran) if _finished(study) == finished else 0
             if failures_in_a_row >= plan.target and not plan.exhausted(study):
                 return StopReason.ALL_FAILED
             if recycle() and _finished(study) < plan.target:
@@ -292,8 +323,9 @@ def _worker_loop(
     recycle: Callable[[], bool],
 ) -> WorkerExit:
     """A worker process's loop (:data:`~actreg_search.workers.WorkerLoop`): open the study, run :func:`_optimize`."""
-    study = _open_study(spec, open_storage(storage_url, create=False))
-    reason = _optimize(study, spec, Plan.of(spec), observer, engine or get_engine(spec.model.engine), recycle)
+    storage = open_storage(storage_url, create=False)
+    study = _open_study(spec, storage)
+    reason = _optimize(study, storage, spec, Plan.of(spec), observer, engine or get_engine(spec.model.engine), recycle)
     return {StopReason.RECYCLE: WorkerExit.RECYCLE, StopReason.INTERRUPTED: WorkerExit.INTERRUPTED}.get(
         reason, WorkerExit.DONE
     )
@@ -343,7 +375,7 @@ def _report_new(study: optuna.Study, seen: set[int], observer: RunObserver) -> s
 
 
 def _check_resumable(storage: optuna.storages.BaseStorage, spec: StudySpec) -> None:
-    """Refuse to add trials to a study made with other settings (seeds, epochs, space...)."""
+    """Refuse to add trials to a study made with other settings (seeds, epochs, space...); run settings may differ."""
     name = spec.study.name
     if name not in optuna.get_all_study_names(storage):
         return
@@ -357,7 +389,7 @@ def _check_resumable(storage: optuna.storages.BaseStorage, spec: StudySpec) -> N
         f"[{table}] {key}: stored {theirs[table].get(key)!r}, now {ours[table].get(key)!r}"
         for table in ours
         for key in sorted(set(ours[table]) | set(theirs[table]))
-        if (table, key) != ("study", "n_trials") and ours[table].get(key) != theirs[table].get(key)
+        if not (table == "study" and key in RUN_SETTINGS) and ours[table].get(key) != theirs[table].get(key)
     ]
     if differences:
         raise SpecError(
@@ -384,10 +416,6 @@ def _fail_stale_trials(study: optuna.Study) -> None:
 
 def _finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
-
-
-def _count(study: optuna.Study, state: TrialState) -> int:
-    return len(study.get_trials(deepcopy=False, states=(state,)))
 
 
 def _grid_exhausted(study: optuna.Study, size: int) -> bool:

@@ -96,7 +96,7 @@ class WorkerExit(enum.IntEnum):
 
 WorkerLoop = Callable[[RunObserver, Callable[[], bool]], WorkerExit]
 """A worker's study loop: runs trials, showing progress on the observer, until done,
-interrupted, or the recycle check (called after each trial) says to hand over.
+interrupted, or the recycle check (called after each batch of trials) says to hand over.
 It must pickle (a module-level function, or a ``functools.partial`` of one)."""
 
 

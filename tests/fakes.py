@@ -3,8 +3,11 @@
 :class:`FakeEngine` reports progress, curves and intermediate values the way
 the real engines do (after each chunk of about a twentieth of the epochs), so
 the study loop, the objective, the pruner and the recorder run for real, in
-milliseconds. On request it diverges (``NonFiniteLoss``), raises, is
-interrupted (``KeyboardInterrupt``) or sleeps.
+milliseconds. On request it diverges (``NonFiniteLoss``), raises, is pruned
+(``optuna.TrialPruned``, as an engine passes on its monitor's), is
+interrupted (``KeyboardInterrupt``) or sleeps. Its ``train_many`` trains a
+batch in lockstep, epoch by epoch, last trial first, so that the batch's
+trials end out of order: one diverging or pruned ends alone, the others go on.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
+import optuna
 
 from actreg_search.config import TrialConfig
-from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialResult, curve_epochs
+from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialDone, TrialResult, curve_epochs
 
 ConfigTest = Callable[[TrialConfig], bool]
 
@@ -41,9 +45,13 @@ class FakeEngine(Engine):
         interrupt: Configs on which training raises ``KeyboardInterrupt`` (as a
             Ctrl-C would) after the first progress report.
         sleep_s: Seconds to sleep per epoch (to catch a trial mid-training).
+        prune: Configs whose training raises ``optuna.TrialPruned`` halfway.
+        batch: What :meth:`default_batch` says.
 
     Attributes:
         trained: Every config trained, in order (not in worker processes).
+        batches: The size of each batch :meth:`train_many` was given.
+        ended: The configs in the order :meth:`train_many` ended their trials, across batches.
     """
 
     name = "fake"
@@ -54,12 +62,21 @@ class FakeEngine(Engine):
         error: ConfigTest = _never,
         interrupt: ConfigTest = _never,
         sleep_s: float = 0.0,
+        prune: ConfigTest = _never,
+        batch: int = 1,
     ) -> None:
         self.diverge = diverge
         self.error = error
         self.interrupt = interrupt
         self.sleep_s = sleep_s
+        self.prune = prune
+        self.batch = batch
         self.trained: list[TrialConfig] = []
+        self.batches: list[int] = []
+        self.ended: list[TrialConfig] = []
+
+    def default_batch(self) -> int:
+        return self.batch
 
     def train(
         self,
@@ -70,8 +87,42 @@ class FakeEngine(Engine):
         model: object = None,
     ) -> TrialResult:
         """Deterministic per-seed results; progress and values reported like a real engine's."""
-        monitor = monitor or Monitor()
         self.trained.append(config)
+        steps = self._steps(config, seeds, monitor or Monitor())
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                return stop.value
+
+    def train_many(
+        self,
+        configs: Sequence[TrialConfig],
+        data: object,
+        seeds: Sequence[int],
+        monitors: Sequence[Monitor],
+        done: TrialDone,
+        model: object = None,
+    ) -> None:
+        """The batch in lockstep, one epoch of each trial in turn, last trial first; each reported as it ends."""
+        self.batches.append(len(configs))
+        self.trained.extend(configs)
+        running = {i: self._steps(config, seeds, monitor) for i, (config, monitor) in enumerate(zip(configs, monitors, strict=True))}
+        while running:
+            for index in sorted(running, reverse=True):
+                try:
+                    next(running[index])
+                except StopIteration as stop:
+                    del running[index]
+                    self.ended.append(configs[index])
+                    done(index, stop.value)
+                except Exception as exc:  # noqa: BLE001 - the trial's own ending
+                    del running[index]
+                    self.ended.append(configs[index])
+                    done(index, exc)
+
+    def _steps(self, config: TrialConfig, seeds: Sequence[int], monitor: Monitor) -> Generator[None, None, TrialResult]:
+        """Train ``config``, yielding after each epoch; returns its result."""
         if self.error(config):
             raise RuntimeError("fake failure")
         if self.diverge(config):
@@ -93,6 +144,9 @@ class FakeEngine(Engine):
                 shown = [i for i, e in enumerate(epochs) if e <= epoch]
                 monitor.on_curves(tuple(epochs[i] for i in shown), train[:, shown], test[:, shown])
                 monitor.report(epoch, float(np.mean(finals) * epoch / config.epochs))
+            if self.prune(config) and epoch * 2 >= config.epochs:
+                raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+            yield
         results = tuple(
             SeedResult(
                 seed=seed,

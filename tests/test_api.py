@@ -127,8 +127,10 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, actreg_search
         "arrays", data={"loader": _arrays(), "train_size": 0.7}, model={"hidden_units": 8, "epochs": 4},
         space=SPACE, n_trials=6, seeds=5, sampler="random",
     )
-    summary = actreg_search.run(spec, url, engine=FakeEngine(), progress=False)
+    engine = FakeEngine()
+    summary = actreg_search.run(spec, url, engine=engine, batch=4, progress=False)
     assert (summary.finished, summary.ran, summary.failed) == (6, 6, 0)
+    assert engine.batches == [4, 2]
     return url, actreg_search.load("arrays", url)
 
 
@@ -244,6 +246,8 @@ def test_bad_run_arguments_are_one_line(tmp_path):
         ({"engine": "turbo"}, "engine: unknown engine 'turbo'; allowed: keras, fused"),
         ({"jobs": 0}, "jobs: must be a whole number ≥ 1, got 0"),
         ({"recycle_mb": -1}, "recycle_mb: must be a whole number of MB ≥ 0"),
+        ({"batch": 0}, "batch: must be a whole number ≥ 1 (None: the study's or the engine's), got 0"),
+        ({"batch": 2.5}, "batch: must be a whole number ≥ 1"),
     ):
         with pytest.raises(actreg_search.UserError, match=re.escape(message)):
             actreg_search.run(spec, url, progress=False, **kwargs)

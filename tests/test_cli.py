@@ -117,10 +117,11 @@ def three(templates: dict[str, Path], storage_url: str) -> str:
 
 def test_end_to_end(write_study, storage_url, fake_engine):
     study = write_study(n_trials=2)
-    done = invoke("run", study, "--storage", storage_url, "--recycle-mb", "0")
+    done = invoke("run", study, "--storage", storage_url, "--recycle-mb", "0", "--batch", "2")
     assert done.exit_code == 0, done.output
     assert "2/2 finished" in done.stdout
-    done = invoke("run", study, "--storage", storage_url, "--recycle-mb", "0", "--n-trials", "3")
+    assert optuna.load_study(study_name="tiny", storage=storage_url).user_attrs[attrs.SPEC]["study"]["batch"] == 2
+    done = invoke("run", study, "--storage", storage_url, "--recycle-mb", "0", "--n-trials", "3")  # another batch: resumes
     assert done.exit_code == 0 and "3/3 finished, 1 run now" in done.stdout
 
     listing = invoke("list", "--storage", storage_url)
@@ -283,6 +284,9 @@ BAD_ARGS = [
     (["run", "{empty_list}"], "[space] regularizer: must not be an empty list"),
     (["run", "{unknown_name}"], "[space] placement: unknown value 'inside'; allowed: pre_activation"),
     (["run", "{study}", "--seeds", "0"], "0 is not in the range x>=1"),
+    (["run", "{study}", "--batch", "0"], "Invalid value for '--batch': 0 is not in the range x>=1"),
+    (["run", "{study}", "--batch", "two"], "Invalid value for '--batch': 'two' is not a valid integer"),
+    (["run", "{bad_batch}"], "[study] batch: must be ≥ 1, got 0"),
     (["list", "--storage", "sqlite:///{tmp}/no/such/dir.db"], "no database at"),
     (["delete", "tiny", "--storage", "sqlite:///{tmp}/absent.db", "--yes"], "no database at"),
 ]
@@ -299,6 +303,7 @@ def test_bad_input_is_one_line_and_exit_2(args, fragment, write_study, storage_u
         "bad_range": good.replace("low = 1e-5, high = 1e-2", "low = 1e-2, high = 1e-5"),
         "non_finite": good.replace("noise = 0.1", "noise = nan"),
         "empty_list": good.replace('regularizer = ["none", "l1", "l2", "l1_l2"]', "regularizer = []"),
+        "bad_batch": good.replace("seed = 0\n", "seed = 0\nbatch = 0\n"),
         "unknown_name": good.replace('placement = ["pre_activation", "post_activation", "kernel"]', 'placement = ["inside"]'),
     }
     values = {"study": tmp_path / "study.toml", "missing": tmp_path / "missing.toml", "url": storage_url, "tmp": tmp_path}

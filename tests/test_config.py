@@ -66,6 +66,16 @@ def test_overrides():
         parse_spec(VALID).with_overrides(epochs=0)
 
 
+def test_batch_is_optional_and_overridden():
+    assert parse_spec(VALID).study.batch is None  # the engine's default_batch
+    spec = parse_spec(VALID.replace('"x"', '"x"\nbatch = 8'))
+    assert spec.study.batch == 8 and spec_to_raw(spec)["study"]["batch"] == 8
+    assert "batch" not in spec_to_raw(parse_spec(VALID))["study"]
+    assert spec.with_overrides(batch=2).study.batch == 2 and spec.with_overrides().study.batch == 8
+    with pytest.raises(SpecError, match="--batch: must be ≥ 1, got 0"):
+        spec.with_overrides(batch=0)
+
+
 def test_round_trip_through_raw():
     spec = load_spec(STUDIES / "circles_tutorial.toml")
     back = parse_raw(spec_to_raw(spec))
@@ -99,6 +109,9 @@ BAD = [
     ('[study]\nname = "x"\nn_trials = 0', "[study] n_trials: must be ≥ 1"),
     ('[study]\nname = "x"\nn_trials = "5"', "[study] n_trials: must be an integer"),
     ('[study]\nname = "x"\nn_trials = 2.5', "[study] n_trials: must be an integer"),
+    ('[study]\nname = "x"\nbatch = 0', "[study] batch: must be ≥ 1, got 0"),
+    ('[study]\nname = "x"\nbatch = "4"', "[study] batch: must be an integer, got '4' (str)"),
+    ('[study]\nname = "x"\nbatch = true', "[study] batch: must be an integer, got True (bool)"),
     ('[study]\nname = "x"\nseeds = []', "[study] seeds: must not be an empty list"),
     ('[study]\nname = "x"\nseeds = [1, 1]', "seeds must be distinct"),
     ('[study]\nname = "x"\nseeds = [-1]', "seeds must be integers ≥ 0"),

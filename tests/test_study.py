@@ -249,11 +249,12 @@ def test_pruner_with_several_objectives_is_refused(write_study):
         load_spec(path)
 
 
-def test_median_pruner_prunes_with_partial_curves(write_study, storage_url):
-    """Intermediate values are the mean test accuracy over seeds, after each chunk of epochs."""
+@pytest.mark.parametrize("batch", [1, 4])
+def test_median_pruner_prunes_with_partial_curves(write_study, storage_url, batch):
+    """Intermediate values are the mean test accuracy over seeds, after each chunk of epochs (trials of a batch in lockstep)."""
     path = write_study(n_trials=12, seeds=2, epochs=40)
     path.write_text(path.read_text().replace('sampler = "random"', 'sampler = "random"\npruner = "median"'))
-    spec = load_spec(path)
+    spec = load_spec(path).with_overrides(batch=batch)
     assert run_study(spec, storage_url, engine=FakeEngine()).finished == 12
     trials = _trials(storage_url)
     pruned = [t for t in trials if t.state is TrialState.PRUNED]
@@ -334,3 +335,4 @@ def test_bad_data_of_a_new_study_in_an_existing_database_writes_nothing(write_st
         run_study(load_spec(path), f"sqlite:///{db}", engine=FakeEngine())
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
+

@@ -310,7 +310,7 @@ class Results:
             trial: The trial to retrain (default: the best, as ``export --model``).
             spec: The spec the study was run with, for a study whose builder or
                 loader was a Python function or arrays: the storage keeps only
-                their names. It must match the stored spec (``n_trials`` aside).
+                their names. It must match the stored spec (``n_trials``, ``batch`` aside).
 
         Returns:
             The trial retrained.
@@ -333,17 +333,17 @@ class Results:
         return chosen
 
     def _matching(self, spec: StudySpec) -> StudySpec:
-        """``spec``, checked, if it is the stored spec with its functions (``n_trials`` and name may differ)."""
+        """``spec``, checked, if it is the stored spec with its functions (run settings and name may differ)."""
         from actreg_search.api.building import check_spec
-        from actreg_search.spec import spec_to_raw
+        from actreg_search.spec import RUN_SETTINGS, spec_to_raw
 
         checked = check_spec(spec)
         if self.spec is None:
             return checked
         ours, stored = spec_to_raw(checked), spec_to_raw(self.spec)
         for raw in (ours, stored):
-            raw["study"].pop("n_trials", None)
-            raw["study"].pop("name", None)
+            for key in (*RUN_SETTINGS, "name"):
+                raw["study"].pop(key, None)
         if ours != stored:
             differences = [
                 f"[{table}] {key}"

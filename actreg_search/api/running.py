@@ -35,6 +35,7 @@ def run(
     epochs: int | None = None,
     seeds: int | None = None,
     jobs: int = 1,
+    batch: int | None = None,
     name: str | None = None,
     recycle_mb: int | None = None,
     engine: str | EngineName | Engine | None = None,
@@ -57,9 +58,13 @@ def run(
             share of the CPUs. With ``jobs=1`` and no ``recycle_mb`` the trials
             run in this process (a builder or loader defined in a notebook can
             only run this way: worker processes cannot import it).
+        batch: Trials a worker trains together (overrides ``[study] batch``;
+            ``None``: the file's, else the engine's default). Like ``n_trials``
+            it may differ from the stored study's.
         name: Run under this study name instead of ``[study] name``.
         recycle_mb: Replace a worker once its memory grew this many MB
-            (``None`` or 0: never; ``actreg-search run`` uses 150).
+            (``None`` or 0: never; ``actreg-search run`` uses 1000, a safety
+            valve: a worker reuses its compiled programs).
         engine: ``"fused"`` or ``"keras"`` (overrides ``[model] engine``), or
             an :class:`~actreg_search.engine.base.Engine` object to train with.
         progress: ``True``: the CLI's progress display (on stderr);
@@ -82,7 +87,9 @@ def run(
     from actreg_search.storage import resolve_url
 
     spec = load_spec(study) if isinstance(study, (str, Path)) else check_spec(study)
-    spec = spec.with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds, name=name)
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        raise UserError(f"batch: must be a whole number ≥ 1 (None: the study's or the engine's), got {batch!r}")
+    spec = spec.with_overrides(n_trials=n_trials, epochs=epochs, seeds=seeds, name=name, batch=batch)
     trainer = None
     if isinstance(engine, (str, EngineName)):
         spec = _with_engine(spec, engine)
