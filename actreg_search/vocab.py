@@ -116,6 +116,7 @@ class OptimizerName(str, enum.Enum):
 ACTIVATIONS = ("relu", "elu", "selu", "gelu", "tanh", "sigmoid", "swish", "softplus")
 DEFAULT_STORAGE = "sqlite:///actreg.db"
 #: ``run`` replaces a worker once its resident memory has grown this much since
-#: its first trial (TensorFlow keeps every XLA program it compiled for the life
-#: of the process: about 10 MiB per trial of the fused engine).
-DEFAULT_RECYCLE_MB = 150
+#: its first trial. TensorFlow keeps every XLA program it compiled for the life
+#: of the process; with a worker's compiled programs reused across batches of
+#: trials this is only a safety valve.
+DEFAULT_RECYCLE_MB = 1000
