@@ -1,0 +1,175 @@
+"""Shared programs: one compiled program per shape, trials padded into width buckets and trained together.
+
+Widths 41–50 share the bucket 50, so a trial of width 43 trains zero-padded to
+50 beside trials of other widths, regularizers and placements.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import optuna
+import pytest
+
+from actreg_search.config import TrialConfig
+from actreg_search.data import Dataset, load_dataset
+from actreg_search.engine.base import Monitor, NonFiniteLoss, TrialResult
+from actreg_search.engine.fused import FusedEngine
+from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.engine.programs import ProgramCache, bucket_of, paddable, template_config
+from actreg_search.models import build_model
+from actreg_search.regularize import Probes, penalty_rows
+from actreg_search.spec import DataSpec, ModelSpec
+from actreg_search.vocab import DatasetName, Family, Placement, Regularizer
+
+SEEDS = [3, 7]
+CASES = [(Regularizer.NONE, None)] + [
+    (r, p) for p in Family.MLP.placements for r in (Regularizer.L1, Regularizer.L2, Regularizer.L1_L2)
+]
+
+
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    return load_dataset(DataSpec())
+
+
+def config(regularizer: Regularizer, placement: Placement | None, width: int, coefficient: float = 1e-2, **extra: object) -> TrialConfig:
+    l1 = coefficient if regularizer in (Regularizer.L1, Regularizer.L1_L2) else 0.0
+    l2 = coefficient * 0.5 if regularizer in (Regularizer.L2, Regularizer.L1_L2) else 0.0
+    return TrialConfig(regularizer, placement, l1=l1, l2=l2, hidden_units=width, **{"epochs": 20, **extra})
+
+
+def mixed_batch(epochs: int = 20) -> list[TrialConfig]:
+    """Every regularizer × placement and none, widths 41–49 (all padded into bucket 50)."""
+    return [config(r, p, 41 + i * 8 // 9, coefficient=10 ** -(2 + i % 3), epochs=epochs) for i, (r, p) in enumerate(CASES)]
+
+
+def test_buckets_step_by_a_quarter_and_cover_every_width() -> None:
+    assert [bucket_of(w) for w in (1, 8, 9, 32, 33, 41, 50, 51, 500, 513, 1000, 1025)] == [
+        1, 8, 10, 32, 40, 50, 50, 64, 512, 640, 1024, 1280,
+    ]
+    for width in range(1, 3000):
+        assert width <= bucket_of(width) <= max(width, 8) * 1.28
+
+
+def test_penalty_rows_put_the_coefficients_on_the_trials_placement_only(data: Dataset) -> None:
+    probes = Probes()
+    build_model(template_config(config(Regularizer.L1_L2, Placement.KERNEL, 8), 8), data.input_shape, data.n_classes, None, probes)
+    assert [(p.layer, p.placement) for p in probes.points] == [
+        ("hidden", Placement.PRE_ACTIVATION), ("hidden", Placement.KERNEL), ("hidden", Placement.POST_ACTIVATION),
+    ]
+    rows = penalty_rows(config(Regularizer.L1_L2, Placement.KERNEL, 8), probes.points)
+    np.testing.assert_array_equal(rows, np.array([[0, 0], [1e-2, 5e-3], [0, 0]], np.float32))
+    assert not penalty_rows(config(Regularizer.NONE, None, 8), probes.points).any()
+    # an l1 trial's l2 stays zero whatever the config holds
+    l1 = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, l1=1e-3, l2=0.5, hidden_units=8)
+    np.testing.assert_array_equal(penalty_rows(l1, probes.points)[0], np.array([1e-3, 0], np.float32))
+
+
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{r.value}-{p.value if p else 'none'}" for r, p in CASES])
+def test_a_trial_padded_into_a_mixed_batch_matches_the_keras_engine(data: Dataset, batch_fits: list, index: int) -> None:
+    """Every weight after 20 epochs, rel 1e-4: the trial trained at width 41+i in bucket 50 beside 9 others."""
+    trial = mixed_batch()[index]
+    assert bucket_of(trial.hidden_units) == 50 and trial.hidden_units < 50
+    expected = KerasEngine.fit(trial, data, SEEDS[1])
+    got = batch_fits[index].models[1]
+    for want, have in zip(expected.get_weights(), got.get_weights(), strict=True):
+        assert want.shape == have.shape
+        np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def batch_fits(data: Dataset) -> list:
+    engine = FusedEngine()
+    fits = engine.fit_many(mixed_batch(), data, SEEDS)
+    (loop, _), = engine.cache.programs.values()  # one program for the whole batch
+    assert loop.rows == len(CASES) * len(SEEDS)
+    return fits
+
+
+def outcomes(engine: FusedEngine, configs: list[TrialConfig], data: Dataset, monitors: list[Monitor] | None = None) -> dict:
+    ended: dict[int, TrialResult | Exception] = {}
+    engine.train_many(configs, data, SEEDS, monitors or [Monitor() for _ in configs], ended.__setitem__)
+    assert sorted(ended) == list(range(len(configs)))
+    return ended
+
+
+def test_a_trial_gets_the_same_per_seed_results_alone_and_in_a_batch_of_eight(data: Dataset) -> None:
+    mine = config(Regularizer.L1, Placement.PRE_ACTIVATION, 44, coefficient=3e-3, epochs=300)
+    others = mixed_batch(epochs=300)[1:8]
+    alone = outcomes(FusedEngine(), [mine], data)[0]
+    together = outcomes(FusedEngine(), [*others[:3], mine, *others[3:]], data)[3]
+    assert isinstance(alone, TrialResult) and isinstance(together, TrialResult)
+    for a, b in zip(alone.seeds, together.seeds, strict=True):
+        assert (a.test_accuracy, a.train_accuracy, a.train_loss, a.sparsity) == (b.test_accuracy, b.train_accuracy, b.train_loss, b.sparsity)
+        assert a.test_curve == b.test_curve
+
+
+def test_padded_units_and_their_optimizer_slots_stay_exactly_zero(data: Dataset) -> None:
+    engine = FusedEngine()
+    trial = config(Regularizer.L1, Placement.POST_ACTIVATION, 43, epochs=200)
+    engine.fit_many([trial], data, SEEDS)
+    (loop, _), = engine.cache.programs.values()
+    kernel, bias, head, _ = (v.numpy() for v in loop.weights)
+    assert kernel.shape[-1] == 50
+    assert not kernel[..., 43:].any() and not bias[..., 43:].any() and not head[:, 43:].any()
+    assert kernel[..., :43].all()
+    for slot in loop.optimizer.variables[2:]:  # momentums and velocities
+        if slot.shape[1:] == kernel.shape[1:]:
+            assert not slot.numpy()[..., 43:].any()
+
+
+def test_one_trace_serves_every_penalty_placement_and_width_of_a_bucket(data: Dataset) -> None:
+    engine = FusedEngine()
+    for trial in mixed_batch(epochs=20)[:4]:
+        engine.fit_many([trial], data, SEEDS)
+    (loop, _), = engine.cache.programs.values()
+    assert loop.program.experimental_get_tracing_count() == 1
+
+
+def test_an_activation_that_is_not_zero_at_zero_trains_at_its_own_width(data: Dataset) -> None:
+    cache = ProgramCache()
+    sigmoid = config(Regularizer.L1, Placement.PRE_ACTIVATION, 43, activation="sigmoid")
+    assert cache.key(sigmoid, data, None, 1, 2).config.hidden_units == 43
+    assert cache.key(config(Regularizer.L1, Placement.PRE_ACTIVATION, 43), data, None, 1, 2).config.hidden_units == 50
+    narrow, wide = (build_model(template_config(sigmoid, w), data.input_shape, 2, None, Probes()) for w in (3, 5))
+    assert not paddable(narrow, wide)
+
+
+def test_a_diverging_or_pruned_trial_ends_alone_and_the_others_finish(data: Dataset) -> None:
+    class PruneAtOnce(Monitor):
+        def report(self, epoch: int, mean_test_accuracy: float) -> None:
+            raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+    configs = mixed_batch(epochs=40)[:4]
+    configs[1] = config(Regularizer.L2, Placement.KERNEL, 42, coefficient=1e38, epochs=40)
+    monitors = [Monitor(), Monitor(), PruneAtOnce(), Monitor()]
+    ended = outcomes(FusedEngine(), configs, data, monitors)
+    assert isinstance(ended[1], NonFiniteLoss)
+    assert isinstance(ended[2], optuna.TrialPruned)
+    alone = outcomes(FusedEngine(), [configs[3]], data)[0]
+    assert isinstance(ended[0], TrialResult) and isinstance(ended[3], TrialResult)
+    assert ended[3].values("test_accuracy") == alone.values("test_accuracy")
+
+
+def test_cnn_trials_of_one_size_share_a_program_across_penalties() -> None:
+    digits = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), Family.CNN)
+    engine = FusedEngine()
+    a = config(Regularizer.L1, Placement.PRE_ACTIVATION, 4, family=Family.CNN, epochs=2)
+    b = config(Regularizer.L2, Placement.KERNEL, 4, family=Family.CNN, epochs=2)
+    first, second = (outcomes(engine, [c], digits)[0] for c in (a, b))
+    assert isinstance(first, TrialResult) and isinstance(second, TrialResult)
+    (loop, _), = engine.cache.programs.values()
+    assert not loop.vectorize and loop.program.experimental_get_tracing_count() == 1
+
+
+def test_user_builder_models_of_one_shape_share_a_program(data: Dataset) -> None:
+    from pathlib import Path
+
+    builder = str(Path(__file__).resolve().parents[2] / "studies" / "models" / "two_layer.py") + ":build"
+    spec = ModelSpec(builder=builder)
+    cache = ProgramCache()
+    keys = {
+        cache.key(config(r, p, 20), data, spec, 1, 2) for r, p in CASES[1:]
+    }
+    assert len(keys) == 1
