@@ -42,7 +42,7 @@ from actreg_search.data import Dataset
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialDone, TrialResult, curve_epochs
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import seed_result
-from actreg_search.engine.programs import ProgramCache, profile
+from actreg_search.engine.programs import ProgramCache, bucket_of, profile
 from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop, permutations
 from actreg_search.models import build_model, prepare_model
 from actreg_search.regularize import marks_of, penalty_rows
@@ -50,8 +50,8 @@ from actreg_search.spec import ModelSpec
 
 CHUNKS = 20
 """About how many compiled calls a trial's training is split into."""
-DEFAULT_BATCH = 4
-"""Trials a worker asks for and trains together when the study does not say."""
+ACCELERATOR_BATCH = 8
+"""Trials trained together by default on a GPU (on a CPU: one, see :meth:`FusedEngine.default_batch`)."""
 
 
 @dataclass(frozen=True)
@@ -78,23 +78,38 @@ class FusedEngine(Engine):
             once per worker. ``False``: a program of its own for every trial,
             its penalty and width baked in (how every trial trained before
             programs were shared; kept to measure against).
+        merge: How a batch's trials of one model but different widths train:
+            ``True``: all in one program, padded to the widest one's bucket;
+            ``False``: one program per bucket. ``None``: merge on a GPU, where
+            one program of many rows costs about what one of few does, not on
+            a CPU, where time grows with rows × width.
     """
 
     name = "fused"
 
-    def __init__(self, share: bool = True) -> None:
+    def __init__(self, share: bool = True, merge: bool | None = None) -> None:
         self.share = share
+        self.merge = merge
         self.cache = ProgramCache()
 
     def __getstate__(self) -> dict[str, object]:  # a worker builds its own programs
-        return {"share": self.share}
+        return {"share": self.share, "merge": self.merge}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(bool(state["share"]))
+        self.__init__(bool(state["share"]), state["merge"])  # type: ignore[arg-type]
 
     def default_batch(self) -> int:
-        """Trials trained together by default: :data:`DEFAULT_BATCH`."""
-        return DEFAULT_BATCH
+        """Trials asked for and trained together by default.
+
+        On a GPU :data:`ACCELERATOR_BATCH`, trained as one program; on a CPU
+        one. Measured on the 2-core VM (docs/performance.md): a program of
+        several trials trains each no faster than alone once the width reaches
+        a few hundred units (the CPU is busy either way) and about twice as
+        fast for 64 units, but every other number of trials in a program
+        compiles a program of its own (about 1.5 s), so with widths spread
+        over many buckets a batch costs more than it saves.
+        """
+        return ACCELERATOR_BATCH if _on_accelerator() else 1
 
     def train(
         self,
@@ -215,9 +230,13 @@ class FusedEngine(Engine):
         ``done``; one the fused engine cannot train goes to ``fallback``.
         """
         prepare_model(model)
+        merge = _on_accelerator() if self.merge is None else self.merge
         groups: dict[object, list[int]] = {}
         for index, config in enumerate(configs):
-            key = self.cache.key(config, data, model, 1, len(seeds)) if self.share else index
+            key: object = index
+            if self.share:
+                key = self.cache.key(config, data, model, 1, len(seeds))
+                key = key.family() if merge else key
             groups.setdefault(key, []).append(index)
         for members in groups.values():
             built = {}
@@ -250,11 +269,14 @@ class FusedEngine(Engine):
         config = configs[group[0]]
         rows = [net for index in group for net in built[index]]
         if self.share:
-            key = self.cache.key(config, data, model, len(group), len(seeds))
+            widest = max(bucket_of(configs[i].hidden_units) for i in group)
+            key = self.cache.key(config, data, model, len(group), len(seeds), widest)
             loop, probes, compiled = self.cache.get(key, data)
             coefs = np.stack([penalty_rows(configs[i], probes.points) for i in group for _ in seeds])
+            width = key.config.hidden_units
         else:
             loop, compiled, coefs = StackedLoop(rows[0], None, config, data, len(rows)), True, None
+            width = config.hidden_units
         loop.load(rows, [seed for _ in group for seed in seeds], coefs)
         chunks = _run_chunks(loop, group, configs, data, seeds, monitors, done)
         trained = time.perf_counter()
@@ -266,7 +288,7 @@ class FusedEngine(Engine):
             {
                 "trials": len(group),
                 "rows": len(rows),
-                "width": config.hidden_units,
+                "width": width,
                 "compiled": compiled,
                 "first_chunk_s": chunks.first_chunk_s,
                 "train_s": trained - start,
@@ -344,6 +366,11 @@ def _run_chunks(
         test=[test_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_test) for s in slots],
         first_chunk_s=first_chunk_s,
     )
+
+
+def _on_accelerator() -> bool:
+    """Whether TensorFlow sees a GPU."""
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def _vectorized(model: keras.Model) -> bool:

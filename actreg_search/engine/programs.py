@@ -82,12 +82,18 @@ class ProgramKey:
             cannot be bucketed).
         data: Identity of the dataset the program holds.
         rows: Trials × seeds trained together.
+        padded: Whether the width is a bucket (trials of any narrower width fit).
     """
 
     model: ModelSpec | None
     config: TrialConfig
     data: int
     rows: int
+    padded: bool = False
+
+    def family(self) -> ProgramKey:
+        """The key with the width and rows left out: the programs a padded trial could train in."""
+        return replace(self, config=replace(self.config, hidden_units=0), rows=0) if self.padded else self
 
 
 def template_config(config: TrialConfig, width: int) -> TrialConfig:
@@ -128,12 +134,22 @@ class ProgramCache:
         self.programs: OrderedDict[ProgramKey, tuple[StackedLoop, Probes]] = OrderedDict()
         self.bucketable: dict[tuple[ModelSpec | None, TrialConfig, int], bool] = {}
 
-    def key(self, config: TrialConfig, data: Dataset, model: ModelSpec | None, trials: int, seeds: int) -> ProgramKey:
-        """The program a trial trains in, with ``trials`` trials of ``seeds`` seeds each."""
-        width = config.hidden_units
-        if config.sized and self._can_bucket(config, data, model):
-            width = bucket_of(width)
-        return ProgramKey(model, template_config(config, width), id(data), trials * seeds)
+    def key(
+        self, config: TrialConfig, data: Dataset, model: ModelSpec | None, trials: int, seeds: int, width: int | None = None
+    ) -> ProgramKey:
+        """The program a trial trains in, with ``trials`` trials of ``seeds`` seeds each.
+
+        Args:
+            config: The trial.
+            data: The dataset.
+            model: The study's ``[model]``.
+            trials: Trials in the program.
+            seeds: Seeds per trial.
+            width: A wider bucket to pad to (several trials' widest), if the model pads.
+        """
+        padded = config.sized and self._can_bucket(config, data, model)
+        size = max(bucket_of(config.hidden_units), width or 0) if padded else config.hidden_units
+        return ProgramKey(model, template_config(config, size), id(data), trials * seeds, padded)
 
     def get(self, key: ProgramKey, data: Dataset) -> tuple[StackedLoop, Probes, bool]:
         """The program for ``key``: ``(loop, probes, new)``, built (and compiled on first use) when new."""

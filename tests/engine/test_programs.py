@@ -173,3 +173,20 @@ def test_user_builder_models_of_one_shape_share_a_program(data: Dataset) -> None
         cache.key(config(r, p, 20), data, spec, 1, 2) for r, p in CASES[1:]
     }
     assert len(keys) == 1
+
+
+def test_merged_trials_of_three_buckets_train_in_the_widest_and_match_the_keras_engine(data: Dataset) -> None:
+    """How a GPU trains a batch: one program at the widest trial's bucket."""
+    engine = FusedEngine(merge=True)
+    configs = [
+        config(Regularizer.L1, Placement.POST_ACTIVATION, 20),
+        config(Regularizer.L2, Placement.KERNEL, 45),
+        config(Regularizer.L1_L2, Placement.PRE_ACTIVATION, 90),
+    ]
+    fits = engine.fit_many(configs, data, SEEDS)
+    (loop, _), = engine.cache.programs.values()
+    assert loop.rows == 6 and loop.weights[0].shape[-1] == bucket_of(90) == 100
+    for trial, fit in zip(configs, fits):
+        expected = KerasEngine.fit(trial, data, SEEDS[0])
+        for want, have in zip(expected.get_weights(), fit.models[0].get_weights(), strict=True):
+            np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-6)
