@@ -1,46 +1,85 @@
-"""Whole-study wall time: ``actreg-search run`` with --jobs 1 and --jobs 2 on the same trials.
+"""Whole-study wall time: today's path against shared programs, each with --jobs 1 and --jobs 2, on the same trials.
 
 Usage: python benchmarks/study.py [--n-trials 100] [--study studies/circles_tutorial.toml]
+                                  [--jobs 1 2] [--batch 4] [--marginal-trials 10]
 
-Runs the study's first N trials with the first --jobs value, then enqueues
-exactly those trials' parameters into a fresh study for each other --jobs
-value, so every run trains the same configs; prints the wall times and ratios.
-Not a test: it measures.
+Paths:
+
+* ``one program per trial``: a program of its own for every trial, its penalty
+  and width baked in (``FusedEngine(share=False)``), batch 1, workers replaced
+  every 150 MB (the defaults before programs were shared);
+* ``shared programs``: the defaults now (programs shared, the engine's
+  default batch, ``--recycle-mb 1000``);
+* with ``--batch T``: shared programs, T trials asked and trained together.
+
+The first run draws its trials with the study's sampler; every other run is
+given exactly those trials' parameters, queued, so every run trains the same
+configs. Each run is ``run_study`` in this process (as ``actreg-search run``
+calls it), workers as the CLI starts them. The engine appends a line per
+trained group to a profile file (``ACTREG_PROFILE``): compiled or not, time in
+the first chunk (tracing and XLA compilation, plus one chunk of training),
+training, final figures. From those and the run's wall time it prints per run:
+the compile count, the split of the workers' time (start-up: a worker's start
+to its first trial; compile; training; the rest, mostly storage and sampling)
+and the per-trial marginal cost (median engine time of a trial that did not
+compile, and wall time per trial). Last, the warm marginal cost of a width-500
+trial in one process: ``--marginal-trials`` more trials of a study fixed at 500
+units, after three that warm the program up, timed as a whole (loop, engine
+and storage). Not a test: it measures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import optuna
+
+from actreg_search.attrs import SPEC as SPEC_ATTR
+from actreg_search.engine.programs import PROFILE_ENV
+from actreg_search.parser import load_spec
+from actreg_search.spec import Choice, StudySpec
+from actreg_search.study import run_study
+
 ROOT = Path(__file__).resolve().parents[1]
+OLD_RECYCLE_MB = 150
 
 
-def run(study: Path, n_trials: int, jobs: int, url: str) -> tuple[float, str]:
-    script = Path(sys.executable).parent / "actreg-search"
-    command = [str(script), "run", str(study), "--n-trials", str(n_trials), "--jobs", str(jobs), "--storage", url]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"run failed: {done.stderr[-2000:]}")
-    return elapsed, done.stdout.strip().splitlines()[-1]
+@dataclass(frozen=True)
+class Path_:
+    """One way of running the study."""
+
+    label: str
+    share: bool
+    batch: int | None
+    recycle_mb: int | None
 
 
-def replay(study: Path, source_url: str, url: str) -> None:
-    """Create the study at ``url`` with the trials of ``source_url`` queued, in order."""
-    import optuna
+@dataclass(frozen=True)
+class Measured:
+    label: str
+    jobs: int
+    wall_s: float
+    compiles: int
+    startup_s: float
+    compile_s: float
+    train_s: float
+    other_s: float
+    warm_trial_s: float
+    summary: str
 
-    from actreg_search.parser import load_spec
-    from actreg_search.attrs import SPEC as SPEC_ATTR
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = load_spec(study)
+def replay(spec: StudySpec, source_url: str, url: str) -> None:
+    """Create the study at ``url`` with the finished trials of ``source_url`` queued, in order."""
     source = optuna.load_study(study_name=spec.study.name, storage=source_url)
     target = optuna.create_study(study_name=spec.study.name, storage=url, direction="maximize")
     target.set_user_attr(SPEC_ATTR, source.user_attrs[SPEC_ATTR])
@@ -49,26 +88,111 @@ def replay(study: Path, source_url: str, url: str) -> None:
             target.enqueue_trial(trial.params)
 
 
+def measure(spec: StudySpec, path: Path_, jobs: int, url: str, folder: str) -> Measured:
+    """Run the study one way and split its time from the engine's profile."""
+    from actreg_search.engine import fused_engine as FusedEngine
+
+    profile = Path(folder) / f"profile-{path.label.replace(' ', '-')}-{jobs}.jsonl"
+    os.environ[PROFILE_ENV] = str(profile)
+    start_wall, start = time.time(), time.perf_counter()
+    summary = run_study(
+        spec.with_overrides(batch=path.batch) if path.batch else spec,
+        url,
+        jobs=jobs,
+        recycle_mb=path.recycle_mb,
+        engine=FusedEngine(share=path.share),
+    )
+    wall = time.perf_counter() - start
+    del os.environ[PROFILE_ENV]
+    groups = [json.loads(line) for line in profile.read_text().splitlines()] if profile.exists() else []
+    workers: dict[int, list[dict]] = {}
+    for group in groups:
+        workers.setdefault(group["pid"], []).append(group)
+    # A worker's start-up: from the run's start (a replacement: from the last group of a worker
+    # that had stopped by then) to the start of its first group.
+    startup, ended = 0.0, []
+    for i, mine in enumerate(sorted(workers.values(), key=lambda groups_: groups_[0]["time"])):
+        first = mine[0]
+        began = first["time"] - first["train_s"] - first["results_s"]
+        since = start_wall if i < jobs else max([end for end in ended if end < began], default=start_wall)
+        startup += max(0.0, began - since)
+        ended.append(mine[-1]["time"])
+    compiled = [g for g in groups if g["compiled"]]
+    compile_s = sum(g["first_chunk_s"] for g in compiled)
+    train_s = sum(g["train_s"] + g["results_s"] for g in groups) - compile_s
+    warm = [(g["train_s"] + g["results_s"]) / g["trials"] for g in groups if not g["compiled"]]
+    busy = wall * jobs
+    return Measured(
+        label=path.label,
+        jobs=jobs,
+        wall_s=wall,
+        compiles=len(compiled),
+        startup_s=startup,
+        compile_s=compile_s,
+        train_s=train_s,
+        other_s=busy - startup - compile_s - train_s,
+        warm_trial_s=statistics.median(warm) if warm else float("nan"),
+        summary=f"{summary.finished}/{summary.target} finished, best {summary.best_value:.4f}" if summary.best_value else "",
+    )
+
+
+def marginal_500(spec: StudySpec, trials: int, folder: str) -> tuple[float, float]:
+    """Seconds per trial of ``trials`` width-500 trials in a warm process, shared programs and one program per trial."""
+    from actreg_search.engine import fused_engine as FusedEngine
+
+    fixed = replace(spec, space=replace(spec.space, hidden_units=Choice((500,))))
+    out = []
+    for share in (True, False):
+        engine = FusedEngine(share=share)
+        url = f"sqlite:///{folder}/marginal-{share}.db"
+        run_study(fixed.with_overrides(n_trials=3, name=f"marginal-{share}"), url, engine=engine)  # compiles, warms up
+        start = time.perf_counter()
+        run_study(fixed.with_overrides(n_trials=3 + trials, name=f"marginal-{share}"), url, engine=engine)
+        out.append((time.perf_counter() - start) / trials)
+    return out[0], out[1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-trials", type=int, default=100)
     parser.add_argument("--study", type=Path, default=ROOT / "studies" / "circles_tutorial.toml")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch", type=int, nargs="*", default=[4], help="shared-program runs with these batches too")
+    parser.add_argument("--marginal-trials", type=int, default=10)
     args = parser.parse_args()
-    print(f"study {args.study.name}, {args.n_trials} trials, CPUs: {os.cpu_count()}")
-    times = {}
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    spec = load_spec(args.study).with_overrides(n_trials=args.n_trials)
+    paths = [
+        Path_("one program per trial", share=False, batch=1, recycle_mb=OLD_RECYCLE_MB),
+        Path_("shared programs", share=True, batch=None, recycle_mb=None),
+        *[Path_(f"shared, batch {b}", share=True, batch=b, recycle_mb=None) for b in args.batch],
+    ]
+    print(f"study {args.study.name}, {args.n_trials} trials x {len(spec.study.seeds)} seeds x {spec.model.epochs} epochs, CPUs: {os.cpu_count()}")
+    results: list[Measured] = []
     with tempfile.TemporaryDirectory() as folder:
-        first_url = f"sqlite:///{folder}/jobs{args.jobs[0]}.db"
-        for jobs in args.jobs:
-            url = f"sqlite:///{folder}/jobs{jobs}.db"
-            if jobs != args.jobs[0]:
-                replay(args.study, first_url, url)
-            elapsed, summary = run(args.study, args.n_trials, jobs, url)
-            times[jobs] = elapsed
-            print(f"--jobs {jobs}: {elapsed:7.1f} s  ({elapsed / args.n_trials:.2f} s/trial)  | {summary}", flush=True)
-    base = times[args.jobs[0]]
-    for jobs in args.jobs[1:]:
-        print(f"speed-up --jobs {jobs} vs --jobs {args.jobs[0]}: {base / times[jobs]:.2f}x")
+        first_url = None
+        for path in paths:
+            for jobs in args.jobs:
+                url = f"sqlite:///{folder}/{len(results)}.db"
+                if first_url is None:
+                    first_url = url
+                else:
+                    replay(spec, first_url, url)
+                m = measure(spec, path, jobs, url, folder)
+                results.append(m)
+                print(
+                    f"{m.label:<22} --jobs {jobs}: {m.wall_s:7.1f} s wall ({m.wall_s / args.n_trials:.2f} s/trial), "
+                    f"{m.compiles:3d} compiles | worker time: start-up {m.startup_s:5.1f} s, compile {m.compile_s:5.1f} s, "
+                    f"training {m.train_s:6.1f} s, rest (storage, sampler, loop) {m.other_s:6.1f} s | "
+                    f"warm trial (engine) {m.warm_trial_s:.2f} s | {m.summary}",
+                    flush=True,
+                )
+        shared, alone = marginal_500(spec, args.marginal_trials, folder)
+    base = {m.jobs: m.wall_s for m in results if m.label == paths[0].label}
+    print()
+    for m in results[len(args.jobs):]:
+        print(f"{m.label} --jobs {m.jobs}: {base[m.jobs] / m.wall_s:.2f}x faster than one program per trial --jobs {m.jobs}")
+    print(f"width-500 trial in a warm process (loop, engine, storage): shared programs {shared:.2f} s, one program per trial {alone:.2f} s")
     return 0
 
 

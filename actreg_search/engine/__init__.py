@@ -22,16 +22,17 @@ def _keras() -> Engine:
     return KerasEngine()
 
 
-def _fused() -> Engine:
+def fused_engine(share: bool = True, merge: bool | None = None) -> Engine:
+    """A :class:`~actreg_search.engine.fused.FusedEngine` (its arguments), TensorFlow imported quietly."""
     import_tensorflow()
     from actreg_search.engine.fused import FusedEngine
 
-    return FusedEngine()
+    return FusedEngine(share, merge)
 
 
 ENGINES: dict[EngineName, Callable[[], Engine]] = {
     EngineName.KERAS: _keras,
-    EngineName.FUSED: _fused,
+    EngineName.FUSED: fused_engine,
 }
 """Each engine name's factory; calling one imports the engine (and TensorFlow)."""
 
@@ -49,4 +50,4 @@ def get_engine(name: EngineName) -> Engine:
     return factory()
 
 
-__all__ = ["ENGINES", "Engine", "Monitor", "NonFiniteLoss", "SeedResult", "TrialDone", "TrialResult", "get_engine"]
+__all__ = ["ENGINES", "Engine", "fused_engine", "Monitor", "NonFiniteLoss", "SeedResult", "TrialDone", "TrialResult", "get_engine"]

@@ -92,11 +92,12 @@ class FusedEngine(Engine):
         self.merge = merge
         self.cache = ProgramCache()
 
-    def __getstate__(self) -> dict[str, object]:  # a worker builds its own programs
-        return {"share": self.share, "merge": self.merge}
+    def __reduce__(self) -> tuple[object, tuple[bool, bool | None]]:
+        # A worker builds its own programs, and unpickling goes through the
+        # registry's factory, which imports TensorFlow quietly.
+        from actreg_search.engine import fused_engine
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(bool(state["share"]), state["merge"])  # type: ignore[arg-type]
+        return fused_engine, (self.share, self.merge)
 
     def default_batch(self) -> int:
         """Trials asked for and trained together by default.

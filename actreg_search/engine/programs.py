@@ -54,20 +54,29 @@ PROFILE_ENV = "ACTREG_PROFILE"
 
 
 def bucket_of(width: int) -> int:
-    """The width a template is built at for a trial of ``width`` units: steps of about 1.25×.
+    """The width a template is built at for a trial of ``width`` units.
 
-    Widths up to 8 are their own bucket; above, each octave ``[p, 2p]`` has
-    the buckets ``p``, ``⌈1.25 p⌉``, ``⌈1.5625 p⌉`` and ``2p`` (…, 32, 40, 50,
-    64, 80, 100, 128, …, 512, 640, 800, 1024, …), so padding adds at most a
-    quarter of the width (28 % from 50 to 64).
+    Up to 256 units the next power of two, above it steps of about 1.25×
+    (256, 320, 400, 512, 640, 800, 1024, 1280, …); widths up to 8 are their
+    own. Each bucket is a program to compile (about 1.5 s and 20 MB per worker),
+    and padding costs training time only where the width, not the loop's
+    overhead, sets it: on the 2-core VM a warm 5-seed × 4000-epoch trial took
+    0.29 s at 32 units, 0.54 s at 128, 0.52 s at 256, 0.66 s at 512 and 1.12 s
+    at 1024 (docs/performance.md). So narrow widths share few, coarse buckets
+    and wide ones pad by at most a quarter.
     """
     if width <= 8:
         return width
-    power = 8
+    bucket = 8
+    while bucket < min(width, 256):
+        bucket *= 2
+    if bucket >= width:
+        return bucket
+    power = 256
     while True:
-        for bucket in (power, math.ceil(power * 5 / 4), math.ceil(power * 25 / 16)):
-            if bucket >= width:
-                return bucket
+        for step in (power, math.ceil(power * 5 / 4), math.ceil(power * 25 / 16)):
+            if step >= width:
+                return step
         power *= 2
 
 

@@ -1,7 +1,7 @@
 """Shared programs: one compiled program per shape, trials padded into width buckets and trained together.
 
-Widths 41–50 share the bucket 50, so a trial of width 43 trains zero-padded to
-50 beside trials of other widths, regularizers and placements.
+Widths 41–63 share the bucket 64, so a trial of width 43 trains zero-padded to
+64 beside trials of other widths, regularizers and placements.
 """
 
 from __future__ import annotations
@@ -40,16 +40,16 @@ def config(regularizer: Regularizer, placement: Placement | None, width: int, co
 
 
 def mixed_batch(epochs: int = 20) -> list[TrialConfig]:
-    """Every regularizer × placement and none, widths 41–49 (all padded into bucket 50)."""
+    """Every regularizer × placement and none, widths 41–49 (all padded into bucket 64)."""
     return [config(r, p, 41 + i * 8 // 9, coefficient=10 ** -(2 + i % 3), epochs=epochs) for i, (r, p) in enumerate(CASES)]
 
 
-def test_buckets_step_by_a_quarter_and_cover_every_width() -> None:
-    assert [bucket_of(w) for w in (1, 8, 9, 32, 33, 41, 50, 51, 500, 513, 1000, 1025)] == [
-        1, 8, 10, 32, 40, 50, 50, 64, 512, 640, 1024, 1280,
+def test_buckets_double_up_to_256_then_step_by_a_quarter() -> None:
+    assert [bucket_of(w) for w in (1, 8, 9, 32, 33, 41, 50, 129, 256, 257, 321, 500, 513, 1000, 1025)] == [
+        1, 8, 16, 32, 64, 64, 64, 256, 256, 320, 400, 512, 640, 1024, 1280,
     ]
     for width in range(1, 3000):
-        assert width <= bucket_of(width) <= max(width, 8) * 1.28
+        assert width <= bucket_of(width) <= (max(width, 8) * 2 if width <= 256 else width * 1.28)
 
 
 def test_penalty_rows_put_the_coefficients_on_the_trials_placement_only(data: Dataset) -> None:
@@ -68,9 +68,9 @@ def test_penalty_rows_put_the_coefficients_on_the_trials_placement_only(data: Da
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{r.value}-{p.value if p else 'none'}" for r, p in CASES])
 def test_a_trial_padded_into_a_mixed_batch_matches_the_keras_engine(data: Dataset, batch_fits: list, index: int) -> None:
-    """Every weight after 20 epochs, rel 1e-4: the trial trained at width 41+i in bucket 50 beside 9 others."""
+    """Every weight after 20 epochs, rel 1e-4: the trial trained at width 41–49 in bucket 64 beside 9 others."""
     trial = mixed_batch()[index]
-    assert bucket_of(trial.hidden_units) == 50 and trial.hidden_units < 50
+    assert bucket_of(trial.hidden_units) == 64
     expected = KerasEngine.fit(trial, data, SEEDS[1])
     got = batch_fits[index].models[1]
     for want, have in zip(expected.get_weights(), got.get_weights(), strict=True):
@@ -111,7 +111,7 @@ def test_padded_units_and_their_optimizer_slots_stay_exactly_zero(data: Dataset)
     engine.fit_many([trial], data, SEEDS)
     (loop, _), = engine.cache.programs.values()
     kernel, bias, head, _ = (v.numpy() for v in loop.weights)
-    assert kernel.shape[-1] == 50
+    assert kernel.shape[-1] == 64
     assert not kernel[..., 43:].any() and not bias[..., 43:].any() and not head[:, 43:].any()
     assert kernel[..., :43].all()
     for slot in loop.optimizer.variables[2:]:  # momentums and velocities
@@ -131,7 +131,7 @@ def test_an_activation_that_is_not_zero_at_zero_trains_at_its_own_width(data: Da
     cache = ProgramCache()
     sigmoid = config(Regularizer.L1, Placement.PRE_ACTIVATION, 43, activation="sigmoid")
     assert cache.key(sigmoid, data, None, 1, 2).config.hidden_units == 43
-    assert cache.key(config(Regularizer.L1, Placement.PRE_ACTIVATION, 43), data, None, 1, 2).config.hidden_units == 50
+    assert cache.key(config(Regularizer.L1, Placement.PRE_ACTIVATION, 43), data, None, 1, 2).config.hidden_units == 64
     narrow, wide = (build_model(template_config(sigmoid, w), data.input_shape, 2, None, Probes()) for w in (3, 5))
     assert not paddable(narrow, wide)
 
@@ -185,7 +185,7 @@ def test_merged_trials_of_three_buckets_train_in_the_widest_and_match_the_keras_
     ]
     fits = engine.fit_many(configs, data, SEEDS)
     (loop, _), = engine.cache.programs.values()
-    assert loop.rows == 6 and loop.weights[0].shape[-1] == bucket_of(90) == 100
+    assert loop.rows == 6 and loop.weights[0].shape[-1] == bucket_of(90) == 128
     for trial, fit in zip(configs, fits):
         expected = KerasEngine.fit(trial, data, SEEDS[0])
         for want, have in zip(expected.get_weights(), fit.models[0].get_weights(), strict=True):
