@@ -142,6 +142,7 @@ class ProgramCache:
         self.limit = limit
         self.programs: OrderedDict[ProgramKey, tuple[StackedLoop, Probes]] = OrderedDict()
         self.bucketable: dict[tuple[ModelSpec | None, TrialConfig, int], bool] = {}
+        self.datasets: dict[int, Dataset] = {}  # keys hold ids: the datasets stay alive, so no id is reused
 
     def key(
         self, config: TrialConfig, data: Dataset, model: ModelSpec | None, trials: int, seeds: int, width: int | None = None
@@ -156,6 +157,7 @@ class ProgramCache:
             seeds: Seeds per trial.
             width: A wider bucket to pad to (several trials' widest), if the model pads.
         """
+        self.datasets.setdefault(id(data), data)
         padded = config.sized and self._can_bucket(config, data, model)
         size = max(bucket_of(config.hidden_units), width or 0) if padded else config.hidden_units
         return ProgramKey(model, template_config(config, size), id(data), trials * seeds, padded)
