@@ -272,7 +272,10 @@ class _Batch:
 
     def fail(self, trial: optuna.Trial, reason: str, *, seed: int | None = None, interrupted: bool = False) -> None:
         """Record why ``trial`` failed and tell it FAIL."""
-        TrialRecorder(trial).failed(reason, seed=seed, interrupted=interrupted)
+        try:
+            TrialRecorder(trial).failed(reason, seed=seed, interrupted=interrupted)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # ended elsewhere (see tell)
         self.tell(trial, TrialState.FAIL)
 
     def fail_open(self, reason: str, *, interrupted: bool = False) -> None:
@@ -285,6 +288,10 @@ class _Batch:
         if self.open.pop(trial.number, None) is None:
             raise RuntimeError(f"trial {trial.number} was reported ended twice")
         self.heartbeat.discard(trial._trial_id)
-        frozen = self.study.tell(trial, values, state=state)
+        frozen = self.study.tell(trial, values, state=state, skip_if_finished=True)
+        if frozen.state is not state:
+            # Another worker ended it first (it took the trial's heartbeat for a dead worker's):
+            # its record stands, and this worker goes on.
+            return
         self.told.append(frozen)
         self.objective.on_told(frozen)

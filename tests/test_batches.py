@@ -161,3 +161,33 @@ def test_every_trial_of_a_batch_keeps_its_heartbeat(write_study, storage_url, mo
     with open_storage(storage_url, create=False).engine.connect() as conn:
         rows = conn.execute(sqlalchemy.text("SELECT trial_id FROM trial_heartbeats")).scalars().all()
     assert sorted(rows) == sorted(ids)
+
+
+def test_a_trial_another_worker_ended_first_does_not_stop_this_one(write_study, storage_url):
+    """A trial failed elsewhere mid-batch (its heartbeat taken for a dead worker's): its record stands, the batch goes on."""
+    from actreg_search.engine.base import Engine
+
+    class EndedElsewhere(Engine):
+        name = "ended-elsewhere"
+
+        def __init__(self) -> None:
+            self.fake = FakeEngine()
+            self.calls = 0
+
+        def train(self, *args, **kwargs):
+            return self.fake.train(*args, **kwargs)
+
+        def train_many(self, configs, data, seeds, monitors, done, model=None):
+            self.calls += 1
+            if self.calls == 1:  # another worker fails the batch's first trial, as fail_stale_trials does
+                other = optuna.load_study(study_name="tiny", storage=storage_url)
+                running = other.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                other._storage.set_trial_state_values(running[0]._trial_id, state=TrialState.FAIL)
+            for index, config in enumerate(configs):
+                done(index, self.fake.train(config, data, seeds))
+
+    spec = load_spec(write_study(n_trials=4, epochs=4))
+    summary = run_study(spec.with_overrides(batch=2, n_trials=2), storage_url, engine=EndedElsewhere())
+    states = [t.state for t in _trials(storage_url)]
+    assert states[:3] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert summary.finished == 2

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from actreg_search.errors import StorageError
@@ -163,3 +165,33 @@ def test_open_reader_reads_without_writing(tmp_path, storage_url):
     optuna.create_study(study_name="a", storage=open_storage(storage_url, create=True))
     engine = open_reader(storage_url)
     assert engine.url.render_as_string() == storage_url
+
+
+ASK_QUEUED = """
+import json, sys, warnings
+import optuna
+from actreg_search.storage import open_storage
+warnings.simplefilter("ignore")
+study = optuna.load_study(study_name="race", storage=open_storage(sys.argv[1], create=False))
+print(json.dumps([study.ask().number for _ in range(int(sys.argv[2]))]))
+"""
+
+
+def test_two_workers_never_claim_the_same_queued_trial(tmp_path):
+    """sqlite3 began a transaction at its first write, so two workers could both pop one waiting trial."""
+    import json
+    import subprocess
+
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    study = optuna.create_study(study_name="race", storage=open_storage(url, create=True))
+    for x in range(200):
+        study.enqueue_trial({"x": x})
+    workers = [
+        subprocess.Popen([sys.executable, "-c", ASK_QUEUED, url, "100"], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    first, second = (json.loads(worker.communicate(timeout=120)[0]) for worker in workers)
+    assert not set(first) & set(second)
+    assert sorted(first + second) == list(range(200))
