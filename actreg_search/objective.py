@@ -30,6 +30,7 @@ from actreg_search.recorder import TrialRecorder
 from actreg_search.results import TrialRecord
 from actreg_search.space import suggest_config
 from actreg_search.spec import StudySpec
+from actreg_search.vocab import PrunerName
 
 if TYPE_CHECKING:  # data imports scikit-learn and pandas, which a finished study's run does not need
     from actreg_search.data import Dataset
@@ -106,7 +107,7 @@ class TrialMonitor(Monitor):
     Args:
         trial: The running trial.
         observer: The display.
-        prunable: Whether to report intermediate values (Optuna has none with
+        prunable: Whether to report intermediate values (only to a pruner; Optuna has none with
             several objectives).
         checkpoint: Called at each progress report; raises ``KeyboardInterrupt``
             once a stop was requested (see :class:`~actreg_search.workers.StopRequest`).
@@ -247,7 +248,10 @@ class _Batch:
         except Exception as exc:  # noqa: BLE001 - this trial's own failure
             self.fail(trial, f"{type(exc).__name__}: {exc}")
             return
-        prunable = not objective.spec.study.multi_objective
+        # Intermediate values serve only a pruner (Optuna has none with several
+        # objectives); without one, 20 reports a trial were 20 needless commits.
+        study = objective.spec.study
+        prunable = study.pruner is not PrunerName.NONE and not study.multi_objective
         self.trials.append(trial)
         self.configs.append(config)
         self.monitors.append(TrialMonitor(trial, objective.observer, prunable, objective.checkpoint))

@@ -9,7 +9,8 @@ Paths:
   and width baked in (``FusedEngine(share=False)``), batch 1, workers replaced
   every 150 MB (the defaults before programs were shared);
 * ``shared programs``: the defaults now (programs shared, the engine's
-  default batch, ``--recycle-mb 1000``);
+  default batch, ``--recycle-mb 1000``: with ``--jobs 1`` too, the trials
+  run in one worker process, as ``actreg-search run`` runs them);
 * with ``--batch T``: shared programs, T trials asked and trained together.
 
 The first run draws its trials with the study's sampler; every other run is
@@ -49,6 +50,7 @@ from actreg_search.engine.programs import PROFILE_ENV
 from actreg_search.parser import load_spec
 from actreg_search.spec import Choice, StudySpec
 from actreg_search.study import run_study
+from actreg_search.vocab import DEFAULT_RECYCLE_MB
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_RECYCLE_MB = 150
@@ -164,8 +166,8 @@ def main() -> int:
     spec = load_spec(args.study).with_overrides(n_trials=args.n_trials)
     paths = [
         Path_("one program per trial", share=False, batch=1, recycle_mb=OLD_RECYCLE_MB),
-        Path_("shared programs", share=True, batch=None, recycle_mb=None),
-        *[Path_(f"shared, batch {b}", share=True, batch=b, recycle_mb=None) for b in args.batch],
+        Path_("shared programs", share=True, batch=None, recycle_mb=DEFAULT_RECYCLE_MB),
+        *[Path_(f"shared, batch {b}", share=True, batch=b, recycle_mb=DEFAULT_RECYCLE_MB) for b in args.batch],
     ]
     print(f"study {args.study.name}, {args.n_trials} trials x {len(spec.study.seeds)} seeds x {spec.model.epochs} epochs, CPUs: {os.cpu_count()}")
     results: list[Measured] = []
