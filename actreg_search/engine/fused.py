@@ -380,11 +380,17 @@ def _vectorized(model: keras.Model) -> bool:
 
 
 def build_models(config: TrialConfig, data: Dataset, seeds: Sequence[int], model: ModelSpec | None) -> list[keras.Model]:
-    """One model per seed, each built right after ``keras.utils.set_random_seed(seed)``."""
-    # Keras' state from the last trial goes; its collection is left to the
-    # garbage collector's own schedule (a forced one costs ~0.25 s a trial).
+    """One model per seed, each built right after ``keras.utils.set_random_seed(seed)``.
+
+    ``set_random_seed`` also resets Keras' global seed generator, so a seed's
+    weights never depend on what was built before. Keras' session is not
+    cleared between trials: ``clear_session`` also empties TensorFlow's kernel
+    cache, which made each trial set its compiled program up again (0.67–0.80 s
+    a warm width-500 trial without it, 0.80–1.09 s with it, on the 2-core VM),
+    and what it frees (Keras' layer-name counters) does not grow with trials
+    (benchmarks/memory.py).
+    """
     prepare_model(model)
-    keras.backend.clear_session(free_memory=False)
     models = []
     for seed in seeds:
         keras.utils.set_random_seed(seed)
