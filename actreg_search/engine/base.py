@@ -77,7 +77,8 @@ class TrialResult:
     Attributes:
         seeds: Per-seed results.
         curve_epochs: The 1-based epochs of the curves.
-        wall_time_s: Training time.
+        wall_time_s: Training time (with several trials in one program, the
+            program's: the trials trained together share it).
         engine: The engine that trained it (``keras`` where the fused engine
             could not fuse the model).
         layers: The model's marked layers, in order.

@@ -19,7 +19,13 @@ variables, so each seed draws its own dropout masks, the same every run. A
 model neither path can take (see :func:`unfusable_reason`) is trained by the
 keras engine instead, and its result says so (``engine = "keras"``).
 
-Either way the epochs run inside one ``tf.function`` call per chunk of about
+The program is shared (:mod:`actreg_search.engine.programs`): the model it
+traces is *probed*, its penalty an input, and built at the width's bucket, so
+every later trial of the same shape, on this worker, trains in it without
+compiling; :meth:`FusedEngine.train_many` trains the trials of a batch that
+share a program as one program of trials × seeds rows.
+
+On every path the epochs run inside one ``tf.function`` call per chunk of about
 a twentieth of the training; after each chunk the engine reports progress,
 reports the mean test accuracy (which may prune the trial) and checks for
 non-finite losses. Train and test accuracies at
