@@ -157,13 +157,8 @@ class FusedEngine(Engine):
             layers = marks_of(fit.models[0]).names
             done(index, TrialResult(results, curve_epochs(config.epochs), wall_time_s, self.name, layers))
 
-        def fallback(index: int) -> None:
-            try:
-                result = KerasEngine().train(configs[index], data, seeds, monitors[index], model)
-            except Exception as exc:  # noqa: BLE001 - this trial's ending
-                done(index, exc)
-            else:
-                done(index, result)
+        def fallback(index: int, _: str) -> None:  # the keras engine's own train_many reports its ending
+            KerasEngine().train_many([configs[index]], data, seeds, [monitors[index]], lambda __, end: done(index, end), model)
 
         self._train(configs, data, seeds, monitors, done, finish, fallback, model)
 
@@ -198,8 +193,7 @@ class FusedEngine(Engine):
         fits: dict[int, FusedFit] = {}
         ended: list[Exception] = []
 
-        def unfusable(index: int) -> None:
-            reason = unfusable_reason(build_models(configs[index], data, seeds[:1], model)[0])
+        def unfusable(_: int, reason: str) -> None:
             ended.append(ValueError(f"the fused engine cannot train this model: {reason}"))
 
         monitors = monitors or [Monitor() for _ in configs]
@@ -228,13 +222,14 @@ class FusedEngine(Engine):
         monitors: Sequence[Monitor],
         done: TrialDone,
         finish: Callable[[int, FusedFit, float], None],
-        fallback: Callable[[int], None],
+        fallback: Callable[[int, str], None],
         model: ModelSpec | None,
     ) -> None:
         """Group the trials by program and train each group; ``finish`` gets each trial trained to the end.
 
         A trial whose model cannot be built, diverges or is pruned goes to
-        ``done``; one the fused engine cannot train goes to ``fallback``.
+        ``done``; one the fused engine cannot train goes to ``fallback``, with
+        :func:`unfusable_reason`'s reason.
         """
         prepare_model(model)
         merge = _on_accelerator() if self.merge is None else self.merge
@@ -252,9 +247,10 @@ class FusedEngine(Engine):
                     built[index] = build_models(configs[index], data, seeds, model)
                 except Exception as exc:  # noqa: BLE001 - a user's builder failed: this trial's ending
                     done(index, exc)
-            fusable = [i for i in built if unfusable_reason(built[i][0]) is None]
-            for index in (i for i in built if i not in fusable):
-                fallback(index)
+            reasons = {i: unfusable_reason(nets[0]) for i, nets in built.items()}
+            fusable = [i for i in built if reasons[i] is None]
+            for index in (i for i in built if reasons[i] is not None):
+                fallback(index, str(reasons[index]))
             together = fusable and self.share and _vectorized(built[fusable[0]][0])
             for group in [fusable] if together else [[i] for i in fusable]:
                 self._train_group(group, configs, built, data, seeds, monitors, done, finish, model)
@@ -287,9 +283,10 @@ class FusedEngine(Engine):
         loop.load(rows, [seed for _ in group for seed in seeds], coefs)
         chunks = _run_chunks(loop, group, configs, data, seeds, monitors, done)
         trained = time.perf_counter()
+        live = [group[k // len(seeds)] in chunks.live for k in range(len(rows))]
+        loop.write_back([net if wanted else None for net, wanted in zip(rows, live)])  # one read of the program's values
         for slot, index in enumerate(group):
             if index in chunks.live:
-                loop.write_back([net if k // len(seeds) == slot else None for k, net in enumerate(rows)])
                 finish(index, FusedFit(built[index], chunks.train[slot], chunks.test[slot]), trained - start)
         profile(
             {

@@ -105,3 +105,5 @@ def test_a_model_with_a_custom_layer_trains_on_the_keras_engine(data):
     assert "is a Scale" in unfusable_reason(build_models(config, data, [0], spec)[0])
     result = FusedEngine().train(config, data, [0], model=spec)
     assert result.engine == "keras" and result.layers == ("h1",)
+    with pytest.raises(ValueError, match="the fused engine cannot train this model: layer 'scale' is a Scale"):
+        FusedEngine().fit_models(config, data, [0], model=spec)
