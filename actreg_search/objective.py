@@ -124,6 +124,7 @@ class TrialMonitor(Monitor):
         self.recorder = TrialRecorder(trial)
         self.observer = observer
         self.prunable = prunable
+        self.wants_reports = prunable
         self.checkpoint = checkpoint
         self.curves: tuple[tuple[int, ...], np.ndarray, np.ndarray] | None = None
 

@@ -17,9 +17,9 @@ The first run draws its trials with the study's sampler; every other run is
 given exactly those trials' parameters, queued, so every run trains the same
 configs. Each run is ``run_study`` in this process (as ``actreg-search run``
 calls it), workers as the CLI starts them. The engine appends a line per
-trained group to a profile file (``ACTREG_PROFILE``): compiled or not, time in
-the first chunk (tracing and XLA compilation, plus one chunk of training),
-training, final figures. From those and the run's wall time it prints per run:
+trained group to a profile file (``ACTREG_PROFILE``): compiled or not, the
+compile time (the first chunk's time beyond what its epochs took in the later
+chunks: tracing and XLA compilation), training, final figures. From those and the run's wall time it prints per run:
 the compile count, the split of the workers' time (start-up: a worker's start
 to its first trial; compile; training; the rest, mostly storage and sampling)
 and the per-trial marginal cost (median engine time of a trial that did not
@@ -120,7 +120,7 @@ def measure(spec: StudySpec, path: Path_, jobs: int, url: str, folder: str) -> M
         startup += max(0.0, began - since)
         ended.append(mine[-1]["time"])
     compiled = [g for g in groups if g["compiled"]]
-    compile_s = sum(g["first_chunk_s"] for g in compiled)
+    compile_s = sum(g["compile_s"] for g in compiled)
     train_s = sum(g["train_s"] + g["results_s"] for g in groups) - compile_s
     warm = [(g["train_s"] + g["results_s"]) / g["trials"] for g in groups if not g["compiled"]]
     busy = wall * jobs

@@ -116,7 +116,14 @@ class Monitor:
 
     Subclasses override what they need. :meth:`report` may raise
     ``optuna.TrialPruned`` to stop the trial.
+
+    Attributes:
+        wants_reports: Whether :meth:`report`'s values are used (a pruner reads
+            them): an engine then reports at every recorded epoch it can;
+            otherwise it may report, and show progress, less often.
     """
+
+    wants_reports: bool = True
 
     def on_epochs(self, done: int, total: int) -> None:
         """``done`` of ``total`` seed-epochs are finished."""

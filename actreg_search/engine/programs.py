@@ -30,7 +30,6 @@ line to ``path`` (what it compiled and where its time went), which
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections import OrderedDict
@@ -56,25 +55,27 @@ PROFILE_ENV = "ACTREG_PROFILE"
 def bucket_of(width: int) -> int:
     """The width a template is built at for a trial of ``width`` units.
 
-    Up to 256 units the next power of two, above it steps of about 1.25×
-    (256, 320, 400, 512, 640, 800, 1024, 1280, …); widths up to 8 are their
-    own. Each bucket is a program to compile (about 1.5 s and 20 MB per worker),
-    and padding costs training time only where the width, not the loop's
-    overhead, sets it: on the 2-core VM a warm 5-seed × 4000-epoch trial took
-    0.29 s at 32 units, 0.54 s at 128, 0.52 s at 256, 0.66 s at 512 and 1.12 s
-    at 1024 (docs/performance.md). So narrow widths share few, coarse buckets
-    and wide ones pad by at most a quarter.
+    Up to 512 units the next power of two, above it the next of 768, 1024,
+    1536, 2048, 3072, … (powers of two and 1.5× powers of two); widths up to 8
+    are their own. Each bucket is a program to compile (about 1.3 s and 20 MB
+    per worker), and a width's training time is not monotone in it: on the
+    2-core VM a warm 5-seed × 4000-epoch trial trained 0.30 s at 256 units but
+    0.34–0.41 s at 128, 0.48 s at 512 but 0.48, 0.61 and 0.62 s at 320, 384
+    and 400, then about linearly: 0.62 s at 640, 0.75 s at 768, 0.93 s at 1024
+    (``benchmarks/widths.py``). So between 256 and 512 padding to 512 costs
+    nothing, and above it padding is at most 1.5×; up to 1024 units that is
+    7 programs where the earlier 1.25× steps made 10.
     """
     if width <= 8:
         return width
     bucket = 8
-    while bucket < min(width, 256):
+    while bucket < min(width, 512):
         bucket *= 2
     if bucket >= width:
         return bucket
-    power = 256
+    power = 512
     while True:
-        for step in (power, math.ceil(power * 5 / 4), math.ceil(power * 25 / 16)):
+        for step in (power * 3 // 2, power * 2):
             if step >= width:
                 return step
         power *= 2

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import replace
+from unittest.mock import ANY
 
 import keras
 import numpy as np
@@ -274,6 +276,16 @@ def test_train_reports_once_per_chunk_and_returns_curves(tutorial_data: Dataset)
         assert len(seed.train_curve) == len(seed.test_curve) == 100
         assert seed.test_curve[-1] == pytest.approx(seed.test_accuracy, abs=1 / 70 + 1e-6)
     assert monitor.reports[-1][1] == pytest.approx(result.mean("test_accuracy"), abs=1 / 70 + 1e-6)
+
+
+def test_a_monitor_that_reads_no_reports_gets_four_chunks_and_the_same_results(tutorial_data: Dataset) -> None:
+    config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=100)
+    quiet = Recorder()
+    quiet.wants_reports = False
+    engine = FusedEngine()
+    result = engine.train(config, tutorial_data, [0, 1], quiet)
+    assert quiet.progress == [(epoch * 2, 200) for epoch in (25, 50, 75, 100)]
+    assert engine.train(config, tutorial_data, [0, 1], Recorder()) == replace(result, wall_time_s=ANY)
 
 
 def test_pruning_from_report_stops_training(tutorial_data: Dataset) -> None:

@@ -44,12 +44,14 @@ def mixed_batch(epochs: int = 20) -> list[TrialConfig]:
     return [config(r, p, 41 + i * 8 // 9, coefficient=10 ** -(2 + i % 3), epochs=epochs) for i, (r, p) in enumerate(CASES)]
 
 
-def test_buckets_double_up_to_256_then_step_by_a_quarter() -> None:
-    assert [bucket_of(w) for w in (1, 8, 9, 32, 33, 41, 50, 129, 256, 257, 321, 500, 513, 1000, 1025)] == [
-        1, 8, 16, 32, 64, 64, 64, 256, 256, 320, 400, 512, 640, 1024, 1280,
+def test_buckets_double_up_to_512_then_step_by_half_and_double() -> None:
+    assert [bucket_of(w) for w in (1, 8, 9, 32, 33, 41, 50, 129, 256, 257, 321, 500, 513, 768, 769, 1000, 1025, 1537)] == [
+        1, 8, 16, 32, 64, 64, 64, 256, 256, 512, 512, 512, 768, 768, 1024, 1024, 1536, 2048,
     ]
-    for width in range(1, 3000):
-        assert width <= bucket_of(width) <= (max(width, 8) * 2 if width <= 256 else width * 1.28)
+    buckets = {bucket_of(width) for width in range(1, 1025)}
+    assert len(buckets - set(range(1, 9))) == 8  # 16 ... 1024: each a program to compile
+    for width in range(1, 5000):
+        assert width <= bucket_of(width) <= (max(width, 8) * 2 if width <= 512 else width * 1.5)
 
 
 def test_penalty_rows_put_the_coefficients_on_the_trials_placement_only(data: Dataset) -> None:

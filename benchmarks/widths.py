@@ -1,0 +1,71 @@
+"""Training time of a compiled program by width: what the width buckets (``engine.programs.bucket_of``) are chosen from.
+
+For each width, a probed mlp program of that exact width (circles, the
+tutorial's settings: 5 seeds × 4000 epochs, full batch) is compiled, warmed up
+by one training, and then timed over ``--repeats`` more trainings; the best
+is printed, with its ratio to the time per unit of the widest. Only the
+compiled training is timed (no model building, no final figures). Not a test:
+it measures. Run from the repository root::
+
+    .venv/bin/python benchmarks/widths.py
+    .venv/bin/python benchmarks/widths.py --widths 64 128 256 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from actreg_search.config import TrialConfig
+from actreg_search.engine.base import curve_epochs
+from actreg_search.engine.fused import build_models, chunk_bounds
+from actreg_search.engine.programs import ProgramCache, ProgramKey, template_config
+from actreg_search.data import load_dataset
+from actreg_search.regularize import penalty_rows
+from actreg_search.spec import DataSpec
+from actreg_search.vocab import Placement, Regularizer
+
+import numpy as np
+import tensorflow as tf
+
+
+def time_width(width: int, repeats: int, seeds: list[int]) -> float:
+    """Best seconds of ``repeats`` warm trainings of a ``width``-unit program."""
+    data = load_dataset(DataSpec())
+    config = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, width)
+    key = ProgramKey(None, template_config(config, width), id(data), len(seeds), padded=True)
+    loop, probes, _ = ProgramCache().get(key, data)
+    models = build_models(config, data, seeds, None)
+    coefs = np.stack([penalty_rows(config, probes.points) for _ in seeds])
+    points = len(curve_epochs(config.epochs))
+    best = float("inf")
+    for attempt in range(repeats + 1):  # the first compiles
+        loop.load(models, seeds, coefs)
+        hits = tf.zeros((points, len(seeds)), tf.int32), tf.zeros((points, len(seeds)), tf.int32), tf.zeros((len(seeds),), tf.int32)
+        start = time.perf_counter()
+        for begin, end in chunk_bounds(config.epochs):
+            *hits, _ = loop.train(begin, end, *hits)
+        hits[0].numpy()
+        if attempt:
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 192, 256, 320, 384, 400, 512, 640, 768, 800, 1024])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    seeds = [0, 1, 2, 3, 4]
+    print(f"warm training of one trial (5 seeds x 4000 epochs, circles, probed mlp), best of {args.repeats}; CPUs: {os.cpu_count()}")
+    for width in args.widths:
+        seconds = time_width(width, args.repeats, seeds)
+        print(f"{width:5d} units: {seconds:6.3f} s  ({seconds / width * 1000:.2f} ms per unit)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
