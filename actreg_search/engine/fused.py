@@ -35,9 +35,10 @@ the curve epochs are computed inside the loop.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -48,9 +49,9 @@ from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialDone, TrialResult, curve_epochs
 from actreg_search.engine.keras_engine import KerasEngine
-from actreg_search.engine.metrics import seed_result
+from actreg_search.engine.metrics import Counted, counted_seed_result
 from actreg_search.engine.programs import ProgramCache, bucket_of, profile
-from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop, permutations
+from actreg_search.engine.stacked import VECTORIZED_LAYERS, Final, StackedLoop, permutations
 from actreg_search.models import build_model, prepare_model
 from actreg_search.regularize import marks_of, penalty_rows
 from actreg_search.spec import ModelSpec
@@ -149,11 +150,13 @@ class FusedEngine(Engine):
     ) -> None:
         """See :meth:`Engine.train_many`: the trials that share a program (:class:`ProgramKey`) train in one."""
 
-        def finish(index: int, fit: FusedFit, wall_time_s: float) -> None:
-            config = configs[index]
+        def finish(index: int, trained: _Trained, wall_time_s: float) -> None:
+            config, fit = configs[index], trained.fit
             try:
                 results = tuple(
-                    seed_result(net, config, data, seed, fit.train_curves[k].tolist(), fit.test_curves[k].tolist())
+                    counted_seed_result(
+                        net, config, data, seed, trained.counted[k], fit.train_curves[k].tolist(), fit.test_curves[k].tolist()
+                    )
                     for k, (net, seed) in enumerate(zip(fit.models, seeds))
                 )
             except Exception as exc:  # noqa: BLE001 - NonFiniteLoss on the final loss: this trial's ending
@@ -165,7 +168,7 @@ class FusedEngine(Engine):
         def fallback(index: int, _: str) -> None:  # the keras engine's own train_many reports its ending
             KerasEngine().train_many([configs[index]], data, seeds, [monitors[index]], lambda __, end: done(index, end), model)
 
-        self._train(configs, data, seeds, monitors, done, finish, fallback, model)
+        self._train(configs, data, seeds, monitors, done, finish, fallback, model, keep_models=False)
 
     def fit_many(
         self,
@@ -202,8 +205,8 @@ class FusedEngine(Engine):
             ended.append(ValueError(f"the fused engine cannot train this model: {reason}"))
 
         monitors = monitors or [Monitor() for _ in configs]
-        finish = lambda index, fit, _: fits.__setitem__(index, fit)  # noqa: E731
-        self._train(configs, data, seeds, monitors, lambda _, exc: ended.append(exc), finish, unfusable, model)
+        finish = lambda index, trained, _: fits.__setitem__(index, trained.fit)  # noqa: E731
+        self._train(configs, data, seeds, monitors, lambda _, exc: ended.append(exc), finish, unfusable, model, keep_models=True)
         if ended:
             raise ended[0]
         return [fits[i] for i in range(len(configs))]
@@ -226,15 +229,17 @@ class FusedEngine(Engine):
         seeds: Sequence[int],
         monitors: Sequence[Monitor],
         done: TrialDone,
-        finish: Callable[[int, FusedFit, float], None],
+        finish: Callable[[int, _Trained, float], None],
         fallback: Callable[[int, str], None],
         model: ModelSpec | None,
+        keep_models: bool,
     ) -> None:
         """Group the trials by program and train each group; ``finish`` gets each trial trained to the end.
 
         A trial whose model cannot be built, diverges or is pruned goes to
         ``done``; one the fused engine cannot train goes to ``fallback``, with
-        :func:`unfusable_reason`'s reason.
+        :func:`unfusable_reason`'s reason. ``keep_models``: copy the trained
+        weights into each trial's Keras models (else they keep their initial ones).
         """
         prepare_model(model)
         merge = _on_accelerator() if self.merge is None else self.merge
@@ -258,7 +263,7 @@ class FusedEngine(Engine):
                 fallback(index, str(reasons[index]))
             together = fusable and self.share and _vectorized(built[fusable[0]][0])
             for group in [fusable] if together else [[i] for i in fusable]:
-                self._train_group(group, configs, built, data, seeds, monitors, done, finish, model)
+                self._train_group(group, configs, built, data, seeds, monitors, done, finish, model, keep_models)
 
     def _train_group(
         self,
@@ -269,8 +274,9 @@ class FusedEngine(Engine):
         seeds: Sequence[int],
         monitors: Sequence[Monitor],
         done: TrialDone,
-        finish: Callable[[int, FusedFit, float], None],
+        finish: Callable[[int, _Trained, float], None],
         model: ModelSpec | None,
+        keep_models: bool,
     ) -> None:
         """Train the trials ``group`` in one program: rows ``slot × seeds + k``."""
         start = time.perf_counter()
@@ -288,11 +294,15 @@ class FusedEngine(Engine):
         loop.load(rows, [seed for _ in group for seed in seeds], coefs)
         chunks = _run_chunks(loop, group, configs, data, seeds, monitors, done)
         trained = time.perf_counter()
-        live = [group[k // len(seeds)] in chunks.live for k in range(len(rows))]
-        loop.write_back([net if wanted else None for net, wanted in zip(rows, live)])  # one read of the program's values
+        if keep_models:
+            live = [group[k // len(seeds)] in chunks.live for k in range(len(rows))]
+            loop.write_back([net if wanted else None for net, wanted in zip(rows, live)])  # one read of the program's values
+        n = len(seeds)
         for slot, index in enumerate(group):
             if index in chunks.live:
-                finish(index, FusedFit(built[index], chunks.train[slot], chunks.test[slot]), trained - start)
+                fit = FusedFit(built[index], chunks.train[slot], chunks.test[slot])
+                counted = [] if keep_models else _counted(loop.evaluate(range(slot * n, (slot + 1) * n)), loop.mark_sizes)
+                finish(index, _Trained(fit, counted), trained - start)
         profile(
             {
                 "trials": len(group),
@@ -305,6 +315,30 @@ class FusedEngine(Engine):
                 "results_s": time.perf_counter() - trained,
             }
         )
+
+
+@dataclass(frozen=True)
+class _Trained:
+    """One trial trained to the end: its models and curves, and each seed's final figures as the program counted them
+    (none when the models were given the trained weights instead, :meth:`FusedEngine.fit_many`)."""
+
+    fit: FusedFit
+    counted: list[Counted]
+
+
+def _counted(final: Final, sizes: tuple[int, ...]) -> list[Counted]:
+    """One :class:`Counted` per row of ``final``."""
+    return [
+        Counted(
+            train_hits=int(final.train_hits[k]),
+            test_hits=int(final.test_hits[k]),
+            train_loss=float(final.train_loss[k]),
+            sums=tuple(float(v) for v in final.activation_sum[k]),
+            zeros=tuple(int(v) for v in final.zeros[k]),
+            sizes=sizes,
+        )
+        for k in range(len(final.train_hits))
+    ]
 
 
 @dataclass
@@ -401,7 +435,7 @@ def _vectorized(model: keras.Model) -> bool:
 
 
 def build_models(config: TrialConfig, data: Dataset, seeds: Sequence[int], model: ModelSpec | None) -> list[keras.Model]:
-    """One model per seed, each built right after ``keras.utils.set_random_seed(seed)``.
+    """One model per seed, each built right after ``keras.utils.set_random_seed(seed)`` (see :func:`seeding_keras`).
 
     ``set_random_seed`` also resets Keras' global seed generator, so a seed's
     weights never depend on what was built before. Keras' session is not
@@ -413,10 +447,33 @@ def build_models(config: TrialConfig, data: Dataset, seeds: Sequence[int], model
     """
     prepare_model(model)
     models = []
-    for seed in seeds:
-        keras.utils.set_random_seed(seed)
-        models.append(build_model(config, data.input_shape, data.n_classes, model))
+    with seeding_keras():
+        for seed in seeds:
+            keras.utils.set_random_seed(seed)
+            models.append(build_model(config, data.input_shape, data.n_classes, model))
     return models
+
+
+@contextlib.contextmanager
+def seeding_keras() -> Iterator[None]:
+    """While active, ``keras.utils.set_random_seed`` seeds Python, NumPy and Keras but leaves TensorFlow's global seed.
+
+    ``tf.random.set_seed`` (which ``set_random_seed`` calls) also empties
+    TensorFlow's kernel caches, so every op and function run after it sets its
+    kernels up again: a warm trial's five seeds' models took 116 ms to build
+    instead of 44, and its final figures 57 ms instead of 10 (2-core VM). Keras
+    draws a model's initial weights from Python's ``random`` (each
+    initializer's seed) and its own seed generator, never from TensorFlow's
+    global seed, so the weights are the same (tests compare them with
+    ``set_random_seed``'s). A builder that draws from TensorFlow's stateful
+    random ops directly would see them unseeded: use Keras' initializers.
+    """
+    real = tf.random.set_seed
+    tf.random.set_seed = lambda seed: None
+    try:
+        yield
+    finally:
+        tf.random.set_seed = real
 
 
 def unfusable_reason(model: keras.Model) -> str | None:

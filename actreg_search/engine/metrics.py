@@ -1,8 +1,9 @@
-"""Final figures of a trained Keras model, shared by every engine."""
+"""A seed's final figures: from a trained Keras model (every engine), or from what a training program counted (the fused engine)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
@@ -35,6 +36,28 @@ def training_loss(model: keras.Model, data: Dataset) -> float:
 
 
 @dataclass(frozen=True)
+class Counted:
+    """One seed's final figures as a training program counts them.
+
+    Attributes:
+        train_hits: Correct predictions on the training set.
+        test_hits: Correct predictions on the test set.
+        train_loss: The training objective on the whole training set.
+        sums: Per marked layer, the sum of its activated outputs on the test set.
+        zeros: Per marked layer, how many of them are exactly zero.
+        sizes: Per marked layer, activated outputs per sample at the
+            program's shapes (more than the model's own when zero-padded).
+    """
+
+    train_hits: int
+    test_hits: int
+    train_loss: float
+    sums: tuple[float, ...]
+    zeros: tuple[int, ...]
+    sizes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class ActivationStats:
     """Activation statistics of the marked layers on some inputs.
 
@@ -51,21 +74,35 @@ class ActivationStats:
     layer_sparsity: tuple[tuple[str, float], ...]
 
 
+def stats_from_sums(names: Sequence[str], sums: Sequence[float], zeros: Sequence[int], counts: Sequence[int]) -> ActivationStats:
+    """:class:`ActivationStats` from each marked layer's sum of outputs, exact zeros among them, and number of them."""
+    return ActivationStats(
+        mean=math.fsum(sums) / sum(counts),
+        sparsity=sum(zeros) / sum(counts),
+        layer_mean=tuple((name, float(total) / count) for name, total, count in zip(names, sums, counts)),
+        layer_sparsity=tuple((name, int(zero) / count) for name, zero, count in zip(names, zeros, counts)),
+    )
+
+
 def activation_stats(model: keras.Model, x: np.ndarray) -> ActivationStats:
-    """Mean and fraction of exact zeros of every marked layer's activated output on ``x``."""
+    """Mean and fraction of exact zeros of every marked layer's activated output on ``x`` (sums in float64)."""
     marks = marks_of(model).layers
     probe = keras.Model(model.input, [model.get_layer(m.output).output for m in marks])
     outputs = probe(x, training=False)
     if len(marks) == 1 and not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    flat = [np.asarray(out).reshape(-1) for out in outputs]
-    pooled = np.concatenate(flat)
-    return ActivationStats(
-        mean=float(pooled.mean()),
-        sparsity=float(np.mean(pooled == 0.0)),
-        layer_mean=tuple((m.name, float(values.mean())) for m, values in zip(marks, flat)),
-        layer_sparsity=tuple((m.name, float(np.mean(values == 0.0))) for m, values in zip(marks, flat)),
+    flat = [np.asarray(out, np.float64).reshape(-1) for out in outputs]
+    return stats_from_sums(
+        [m.name for m in marks],
+        [float(values.sum()) for values in flat],
+        [int(np.count_nonzero(values == 0.0)) for values in flat],
+        [values.size for values in flat],
     )
+
+
+def output_sizes(model: keras.Model) -> list[int]:
+    """Per marked layer, how many activated outputs one sample gives."""
+    return [math.prod(model.get_layer(m.output).output.shape[1:]) for m in marks_of(model).layers]
 
 
 def seed_result(
@@ -86,6 +123,51 @@ def seed_result(
         train_accuracy=accuracy(model, data.x_train, data.y_train),
         test_accuracy=accuracy(model, data.x_test, data.y_test),
         train_loss=loss,
+        activation_mean=stats.mean,
+        sparsity=stats.sparsity,
+        train_curve=tuple(train_curve),
+        test_curve=tuple(test_curve),
+        layer_activation_mean=stats.layer_mean,
+        layer_sparsity=stats.layer_sparsity,
+    )
+
+
+def counted_seed_result(
+    model: keras.Model,
+    config: TrialConfig,
+    data: Dataset,
+    seed: int,
+    counted: Counted,
+    train_curve: list[float],
+    test_curve: list[float],
+) -> SeedResult:
+    """A :class:`SeedResult` from figures a training program counted (the fused engine's), not from a Keras call.
+
+    Args:
+        model: The seed's model at its own shapes (only its marked layers'
+            sizes are read: its weights need not be the trained ones).
+        config: The trial.
+        data: The dataset.
+        seed: The seed.
+        counted: What the program counted for this seed.
+        train_curve: Train accuracy at the curve epochs.
+        test_curve: Test accuracy at the curve epochs.
+
+    Raises:
+        NonFiniteLoss: The final training objective is NaN or infinite.
+    """
+    if not math.isfinite(counted.train_loss):
+        raise NonFiniteLoss(seed, config.epochs)
+    n_test = len(data.y_test)
+    own = output_sizes(model)
+    # A zero-padded program's extra outputs are exact zeros: out of the count, and out of the zeros.
+    zeros = [z - (big - small) * n_test for z, big, small in zip(counted.zeros, counted.sizes, own)]
+    stats = stats_from_sums(marks_of(model).names, counted.sums, zeros, [size * n_test for size in own])
+    return SeedResult(
+        seed=seed,
+        train_accuracy=counted.train_hits / len(data.y_train),
+        test_accuracy=counted.test_hits / n_test,
+        train_loss=counted.train_loss,
         activation_mean=stats.mean,
         sparsity=stats.sparsity,
         train_curve=tuple(train_curve),

@@ -296,3 +296,22 @@ def test_pruning_from_report_stops_training(tutorial_data: Dataset) -> None:
     assert [epoch for epoch, _ in monitor.reports] == [5, 10, 15]
     assert len(monitor.progress) == 3
 
+
+
+def test_models_built_for_the_seeds_have_set_random_seeds_weights_without_tensorflows_seed() -> None:
+    """``tf.random.set_seed`` empties TensorFlow's kernel caches; the seeds' models do not need it."""
+    from unittest import mock
+
+    from actreg_search.engine.fused import build_models
+
+    data = load_dataset(DataSpec())
+    config = config_for(Regularizer.L2, Placement.KERNEL, width=16, epochs=10)
+    with mock.patch.object(tf.random, "set_seed") as tensorflow_seed:
+        built = build_models(config, data, [4, 9], None)
+        assert tf.random.set_seed is tensorflow_seed
+    tensorflow_seed.assert_not_called()
+    for seed, model in zip([4, 9], built, strict=True):
+        keras.utils.set_random_seed(seed)
+        expected = build_model(config, data.input_shape, data.n_classes)
+        for have, want in zip(model.get_weights(), expected.get_weights(), strict=True):
+            np.testing.assert_array_equal(have, want)

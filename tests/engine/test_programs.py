@@ -192,3 +192,23 @@ def test_merged_trials_of_three_buckets_train_in_the_widest_and_match_the_keras_
         expected = KerasEngine.fit(trial, data, SEEDS[0])
         for want, have in zip(expected.get_weights(), fit.models[0].get_weights(), strict=True):
             np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_figures_a_padded_program_counts_are_keras_figures_of_the_trained_models(data: Dataset, layers: int) -> None:
+    """``train`` counts the final figures on the padded template; Keras on each seed's trained model gives the same."""
+    from actreg_search.engine.metrics import seed_result
+
+    trial = config(Regularizer.L1, Placement.POST_ACTIVATION, 43, coefficient=3e-3, epochs=60, hidden_layers=layers)
+    result = outcomes(FusedEngine(), [trial], data)[0]
+    fit = FusedEngine().fit_models(trial, data, SEEDS)
+    assert isinstance(result, TrialResult) and bucket_of(43) == 64
+    for counted, model, seed in zip(result.seeds, fit.models, SEEDS, strict=True):
+        keras_made = seed_result(model, trial, data, seed, list(counted.train_curve), list(counted.test_curve))
+        assert (counted.train_accuracy, counted.test_accuracy) == (keras_made.train_accuracy, keras_made.test_accuracy)
+        assert counted.sparsity == keras_made.sparsity and counted.layer_sparsity == keras_made.layer_sparsity
+        assert 0.0 < counted.sparsity < 1.0 and len(counted.layer_sparsity) == layers
+        assert counted.train_loss == pytest.approx(keras_made.train_loss, rel=1e-5)
+        assert counted.activation_mean == pytest.approx(keras_made.activation_mean, rel=1e-5)
+        for (name, mean), (same, expected) in zip(counted.layer_activation_mean, keras_made.layer_activation_mean, strict=True):
+            assert name == same and mean == pytest.approx(expected, rel=1e-5)
