@@ -244,7 +244,7 @@ class _Batch:
         try:
             config = suggest_config(trial, objective.spec)
             seeds = objective.spec.study.seeds
-            TrialRecorder(trial).started(config, seeds)
+            TrialRecorder(trial, objective.storage).started(config, seeds)
             objective.observer.on_trial_start(trial.number, config, config.epochs * len(seeds))
         except Exception as exc:  # noqa: BLE001 - this trial's own failure
             self.fail(trial, f"{type(exc).__name__}: {exc}")
@@ -262,7 +262,7 @@ class _Batch:
         trial = self.trials[index]
         if isinstance(outcome, TrialResult):
             try:
-                TrialRecorder(trial).completed(outcome, rss_mb())
+                TrialRecorder(trial, self.objective.storage).completed(outcome, rss_mb())
                 values = [outcome.mean(metric.value) for metric in self.objective.spec.study.objectives]
             except Exception as exc:  # noqa: BLE001 - a result that cannot be recorded fails its trial
                 self.fail(trial, f"{type(exc).__name__}: {exc}")
@@ -278,7 +278,7 @@ class _Batch:
     def fail(self, trial: optuna.Trial, reason: str, *, seed: int | None = None, interrupted: bool = False) -> None:
         """Record why ``trial`` failed and tell it FAIL."""
         try:
-            TrialRecorder(trial).failed(reason, seed=seed, interrupted=interrupted)
+            TrialRecorder(trial, self.objective.storage).failed(reason, seed=seed, interrupted=interrupted)
         except optuna.exceptions.UpdateFinishedTrialError:
             pass  # ended elsewhere (see tell)
         self.tell(trial, TrialState.FAIL)

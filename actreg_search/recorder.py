@@ -21,6 +21,7 @@ import optuna
 from actreg_search import attrs, figures
 from actreg_search.config import TrialConfig
 from actreg_search.engine.base import TrialResult
+from actreg_search.storage import one_transaction
 
 _PACKAGES = ("actreg-search", "keras", "tensorflow-cpu", "tensorflow", "optuna", "numpy", "scikit-learn")
 
@@ -63,14 +64,23 @@ def completed_attrs(result: TrialResult) -> dict[str, Any]:
 
 
 class TrialRecorder:
-    """Writes one trial's attributes as it runs: start, result, partial curves, failure."""
+    """Writes one trial's attributes as it runs: start, result, partial curves, failure.
 
-    def __init__(self, trial: optuna.Trial) -> None:
+    Args:
+        trial: The running trial.
+        storage: Its study's RDB storage, to write each call's attributes in
+            one transaction (:func:`~actreg_search.storage.one_transaction`);
+            ``None``: one commit per attribute.
+    """
+
+    def __init__(self, trial: optuna.Trial, storage: optuna.storages.BaseStorage | None = None) -> None:
         self.trial = trial
+        self.storage = storage
 
     def _set(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
-            self.trial.set_user_attr(key, value)
+        with one_transaction(self.storage):
+            for key, value in values.items():
+                self.trial.set_user_attr(key, value)
 
     def started(self, config: TrialConfig, seeds: Sequence[int]) -> None:
         """The config about to train, on which seeds, and where."""

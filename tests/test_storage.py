@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import sys
 
+import optuna
 import pytest
 
 from actreg_search.errors import StorageError
 from actreg_search.reader import summarize
-from actreg_search.storage import ENV_VAR, open_storage, redact, resolve_url
+from actreg_search.storage import ENV_VAR, one_transaction, open_storage, redact, resolve_url
 
 
 def test_precedence(monkeypatch):
@@ -49,7 +50,6 @@ def test_not_a_database(tmp_path):
 
 
 def test_unknown_study_names_the_known_ones(storage_url):
-    import optuna
 
     storage = open_storage(storage_url, create=True)
     optuna.create_study(study_name="a", storage=storage)
@@ -121,7 +121,6 @@ def test_a_missing_driver_names_what_to_install_for_that_database(url, driver, h
 
 
 def test_a_schema_race_is_retried_and_other_errors_are_not(monkeypatch, storage_url):
-    import optuna
     import sqlalchemy.exc
 
     real = optuna.storages.RDBStorage
@@ -148,7 +147,6 @@ def test_a_schema_race_is_retried_and_other_errors_are_not(monkeypatch, storage_
 
 
 def test_open_reader_reads_without_writing(tmp_path, storage_url):
-    import optuna
 
     from actreg_search.storage import open_reader
 
@@ -182,7 +180,6 @@ def test_two_workers_never_claim_the_same_queued_trial(tmp_path):
     import json
     import subprocess
 
-    import optuna
 
     url = f"sqlite:///{tmp_path / 'race.db'}"
     study = optuna.create_study(study_name="race", storage=open_storage(url, create=True))
@@ -195,3 +192,28 @@ def test_two_workers_never_claim_the_same_queued_trial(tmp_path):
     first, second = (json.loads(worker.communicate(timeout=120)[0]) for worker in workers)
     assert not set(first) & set(second)
     assert sorted(first + second) == list(range(200))
+
+
+def test_one_transaction_writes_a_trials_attributes_all_or_none(tmp_path):
+    url = f"sqlite:///{tmp_path / 'tx.db'}"
+    storage = open_storage(url, create=True)
+    study = optuna.create_study(study_name="tx", storage=storage)
+    kept, dropped = study.ask(), study.ask()
+    with one_transaction(storage):
+        for i in range(5):
+            kept.set_user_attr(f"k{i}", [i, i])
+    with pytest.raises(TypeError, match="not JSON serializable"), one_transaction(storage):
+        dropped.set_user_attr("fine", 1)
+        dropped.set_user_attr("not json", object())
+    dropped.set_user_attr("after", 2)  # the storage works on, one commit per write
+    fresh = optuna.load_study(study_name="tx", storage=open_storage(url, create=False))
+    attrs = {t.number: t.user_attrs for t in fresh.get_trials()}
+    assert attrs == {0: {f"k{i}": [i, i] for i in range(5)}, 1: {"after": 2}}
+
+
+def test_one_transaction_leaves_other_storages_to_write_as_they_do():
+    study = optuna.create_study()
+    trial = study.ask()
+    with one_transaction(None), one_transaction(optuna.storages.InMemoryStorage()):
+        trial.set_user_attr("k", 1)
+    assert study.trials[0].user_attrs == {"k": 1}
