@@ -60,9 +60,10 @@ from actreg_search.spec import ModelSpec
 CHUNKS = 20
 """About how many compiled calls a trial's training is split into when its reports are read (a pruner)."""
 QUIET_CHUNKS = 4
-"""About how many when they are not: each call costs about 3 ms of host work besides the training
-(0.48 s instead of 0.56 s a warm 512-unit trial with 4 rather than 20, on the 2-core VM), and a
-quarter of a trial still shows progress and answers Ctrl-C within a fraction of a second."""
+"""About how many when they are not: each call costs host work besides the training (progress,
+the monitor, the loop), and a warm width-500 trial in a study took 0.59-0.60 s with 4 against
+0.63-0.67 s with 20 (two runs each, 2-core VM); a quarter of a trial still shows progress and
+answers Ctrl-C within a fraction of a second."""
 ACCELERATOR_BATCH = 8
 """Trials trained together by default on a GPU (on a CPU: one, see :meth:`FusedEngine.default_batch`)."""
 
