@@ -27,19 +27,19 @@ share a program as one program of trials × seeds rows.
 
 On every path the epochs run inside one ``tf.function`` call per chunk of about
 a twentieth of the training (a quarter when no monitor reads the reports, see
-:data:`QUIET_CHUNKS`); after each chunk the engine reports progress,
+:data:`~actreg_search.engine.chunks.QUIET_CHUNKS`); after each chunk the engine reports progress,
 reports the mean test accuracy (which may prune the trial) and checks for
 non-finite losses. Train and test accuracies at
-the curve epochs are computed inside the loop.
+the curve epochs are computed inside the loop; a trial's final figures, after
+it, on the program's own model (:meth:`StackedLoop.evaluate`). The trained
+weights are copied into the seeds' Keras models only when they are asked for
+(:meth:`FusedEngine.fit_many`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -48,22 +48,17 @@ import tensorflow as tf
 
 from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
-from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialDone, TrialResult, curve_epochs
+from actreg_search.engine.base import Engine, Monitor, TrialDone, TrialResult, curve_epochs
+from actreg_search.engine.chunks import chunk_bounds, run_chunks
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import Counted, counted_seed_result
 from actreg_search.engine.programs import ProgramCache, bucket_of, profile
+from actreg_search.engine.seeds import build_models
 from actreg_search.engine.stacked import VECTORIZED_LAYERS, Final, StackedLoop, permutations
-from actreg_search.models import build_model, prepare_model
+from actreg_search.models import prepare_model
 from actreg_search.regularize import marks_of, penalty_rows
 from actreg_search.spec import ModelSpec
 
-CHUNKS = 20
-"""About how many compiled calls a trial's training is split into when its reports are read (a pruner)."""
-QUIET_CHUNKS = 4
-"""About how many when they are not: each call costs host work besides the training (progress,
-the monitor, the loop), and a warm width-500 trial in a study took 0.59-0.60 s with 4 against
-0.63-0.67 s with 20 (two runs each, 2-core VM); a quarter of a trial still shows progress and
-answers Ctrl-C within a fraction of a second."""
 ACCELERATOR_BATCH = 8
 """Trials trained together by default on a GPU (on a CPU: one, see :meth:`FusedEngine.default_batch`)."""
 
@@ -294,7 +289,7 @@ class FusedEngine(Engine):
             loop, compiled, coefs = StackedLoop(rows[0], None, config, data, len(rows)), True, None
             width = config.hidden_units
         loop.load(rows, [seed for _ in group for seed in seeds], coefs)
-        chunks = _run_chunks(loop, group, configs, data, seeds, monitors, done)
+        chunks = run_chunks(loop, group, configs, data, seeds, monitors, done)
         trained = time.perf_counter()
         if keep_models:
             live = [group[k // len(seeds)] in chunks.live for k in range(len(rows))]
@@ -343,89 +338,6 @@ def _counted(final: Final, sizes: tuple[int, ...]) -> list[Counted]:
     ]
 
 
-@dataclass
-class _Chunks:
-    """What :func:`_run_chunks` leaves: the trials still live, and each one's curves ``(seeds, points)``."""
-
-    live: set[int]
-    train: list[np.ndarray]
-    test: list[np.ndarray]
-    first_chunk_s: float
-    compile_s: float
-
-
-def _run_chunks(
-    loop: StackedLoop,
-    group: list[int],
-    configs: Sequence[TrialConfig],
-    data: Dataset,
-    seeds: Sequence[int],
-    monitors: Sequence[Monitor],
-    done: TrialDone,
-) -> _Chunks:
-    """Train a loaded program through every chunk; after each, report per trial and end the trials that diverge or are pruned.
-
-    A trial that ends keeps its rows in the program (they train on, unread):
-    the program's shape, and the other trials' numbers, do not change.
-    """
-    config = configs[group[0]]
-    epochs, n_seeds = config.epochs, len(seeds)
-    points = curve_epochs(epochs)
-    chunks = CHUNKS if any(monitors[index].wants_reports for index in group) else QUIET_CHUNKS
-    train_hits = tf.zeros((len(points), loop.rows), tf.int32)
-    test_hits = tf.zeros((len(points), loop.rows), tf.int32)
-    first_bad = tf.zeros((loop.rows,), tf.int32)
-    live = set(group)
-    seconds: list[float] = []
-    bounds = chunk_bounds(epochs, chunks)
-    for begin, end in bounds:
-        tick = time.perf_counter()
-        train_hits, test_hits, first_bad, test_now = loop.train(begin, end, train_hits, test_hits, first_bad)
-        bad, test_now_np = first_bad.numpy(), test_now.numpy()
-        seconds.append(time.perf_counter() - tick)
-        recorded = sum(1 for e in points if e <= end)
-        train_np, test_np = train_hits.numpy(), test_hits.numpy()
-        for slot, index in enumerate(group):
-            if index not in live:
-                continue
-            rows = slice(slot * n_seeds, (slot + 1) * n_seeds)
-            mine = bad[rows]
-            try:
-                if mine.any():
-                    k = int(np.argmin(np.where(mine > 0, mine, np.iinfo(np.int32).max)))
-                    raise NonFiniteLoss(seeds[k], int(mine[k]))
-                monitor = monitors[index]
-                monitor.on_epochs(end * n_seeds, epochs * n_seeds)
-                monitor.on_curves(
-                    points[:recorded], train_np[:recorded, rows].T / len(data.y_train), test_np[:recorded, rows].T / len(data.y_test)
-                )
-                monitor.report(end, float(np.mean(test_now_np[rows] / len(data.y_test))))
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001 - pruned or diverged: this trial ends, the others go on
-                live.discard(index)
-                done(index, exc)
-        if not live:
-            break
-    # Counts of correct predictions divided here, in float64, as metrics.accuracy does.
-    slots = range(len(group))
-    return _Chunks(
-        live=live,
-        train=[train_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_train) for s in slots],
-        test=[test_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_test) for s in slots],
-        first_chunk_s=seconds[0],
-        compile_s=_setup_seconds(seconds, bounds),
-    )
-
-
-def _setup_seconds(seconds: list[float], bounds: list[tuple[int, int]]) -> float:
-    """The first chunk's time beyond what its epochs took in the later chunks: tracing and compiling, when it did."""
-    if len(seconds) < 2:
-        return seconds[0]
-    per_epoch = sum(seconds[1:]) / sum(end - begin for begin, end in bounds[1 : len(seconds)])
-    return max(0.0, seconds[0] - per_epoch * (bounds[0][1] - bounds[0][0]))
-
-
 def _on_accelerator() -> bool:
     """Whether TensorFlow sees a GPU."""
     return bool(tf.config.list_physical_devices("GPU"))
@@ -434,60 +346,6 @@ def _on_accelerator() -> bool:
 def _vectorized(model: keras.Model) -> bool:
     """Whether ``model`` trains vectorised over rows (several trials in one program pay only then)."""
     return all(isinstance(layer, VECTORIZED_LAYERS) for layer in model.layers)
-
-
-def build_models(config: TrialConfig, data: Dataset, seeds: Sequence[int], model: ModelSpec | None) -> list[keras.Model]:
-    """One model per seed, each built right after ``keras.utils.set_random_seed(seed)`` (see :func:`seeding_keras`).
-
-    ``set_random_seed`` also resets Keras' global seed generator, so a seed's
-    weights never depend on what was built before. Keras' session is not
-    cleared between trials: ``clear_session`` also empties TensorFlow's kernel
-    cache, which made each trial set its compiled program up again (0.67–0.80 s
-    a warm width-500 trial without it, 0.80–1.09 s with it, on the 2-core VM),
-    and what it frees (Keras' layer-name counters) does not grow with trials
-    (benchmarks/memory.py).
-    """
-    prepare_model(model)
-    models = []
-    with seeding_keras(tensorflow=next(_BUILDS) % TENSORFLOW_SEED_EVERY == 0):
-        for seed in seeds:
-            keras.utils.set_random_seed(seed)
-            models.append(build_model(config, data.input_shape, data.n_classes, model))
-    return models
-
-
-_BUILDS = itertools.count()
-TENSORFLOW_SEED_EVERY = 50
-"""One trial's build in this many also sets TensorFlow's global seed, which empties its kernel caches (see :func:`seeding_keras`)."""
-
-
-@contextlib.contextmanager
-def seeding_keras(tensorflow: bool = False) -> Iterator[None]:
-    """While active, ``keras.utils.set_random_seed`` seeds Python, NumPy and Keras but, unless ``tensorflow``, not TensorFlow.
-
-    ``tf.random.set_seed`` (which ``set_random_seed`` calls) also empties
-    TensorFlow's kernel caches, so every op and function run after it sets its
-    kernels up again: a warm trial's five seeds' models took 116 ms to build
-    instead of 44, and its final figures 57 ms instead of 10 (2-core VM). Keras
-    draws a model's initial weights from Python's ``random`` (each
-    initializer's seed) and its own seed generator, never from TensorFlow's
-    global seed, so the weights are the same (tests compare them with
-    ``set_random_seed``'s). A builder that draws from TensorFlow's stateful
-    random ops directly would see them unseeded: use Keras' initializers.
-    The caches grow with every new shape a trial's ops see (about 0.17 MB a
-    trial over widths 16–512: +81 MB over 500 trials, growing on; emptied
-    every trial, +6 MB), so :func:`build_models` lets one trial in
-    :data:`TENSORFLOW_SEED_EVERY` set TensorFlow's seed as well.
-    """
-    if tensorflow:
-        yield
-        return
-    real = tf.random.set_seed
-    tf.random.set_seed = lambda seed: None
-    try:
-        yield
-    finally:
-        tf.random.set_seed = real
 
 
 def unfusable_reason(model: keras.Model) -> str | None:
@@ -509,24 +367,6 @@ def unfusable_reason(model: keras.Model) -> str | None:
         pending.extend(getattr(layer, "layers", []))
     return None
 
-
-def chunk_bounds(epochs: int, chunks: int = CHUNKS) -> list[tuple[int, int]]:
-    """Split ``epochs`` into about ``chunks`` ranges ``[begin, end)``.
-
-    Every boundary but the last falls on a curve epoch, so the value reported
-    after a chunk is the one on the curve.
-
-    Args:
-        epochs: Total epochs.
-        chunks: About how many ranges.
-
-    Returns:
-        Consecutive 0-based ranges covering ``range(epochs)``.
-    """
-    points = curve_epochs(epochs)
-    length = points[0] * math.ceil(len(points) / chunks)
-    starts = range(0, epochs, length)
-    return [(begin, min(begin + length, epochs)) for begin in starts]
 
 
 __all__ = ["VECTORIZED_LAYERS", "FusedEngine", "FusedFit", "build_models", "chunk_bounds", "permutations", "unfusable_reason"]

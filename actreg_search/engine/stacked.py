@@ -196,7 +196,7 @@ class StackedLoop:
         """
         values = [v.numpy() for v in self.weights + self.state]
         coefs = self.coefs.numpy()
-        targets = _variables(self.template)
+        targets = _variables(self.template)  # a program of its own (no probes): the trial's first seed's model
         figures = []
         for k in rows:
             for target, value in zip(targets, values):

@@ -23,7 +23,7 @@ from actreg_search.vocab import DatasetName, Family, OptimizerName, Placement, R
 from actreg_search.data import Dataset, load_dataset
 from actreg_search.engine import stacked
 from actreg_search.engine.base import Monitor, NonFiniteLoss, curve_epochs
-from actreg_search.engine.fused import FusedEngine, chunk_bounds, permutations
+from actreg_search.engine.fused import FusedEngine, permutations
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import accuracy
 from actreg_search.models import build_model, make_loss, make_optimizer
@@ -235,16 +235,6 @@ def test_non_finite_loss_is_raised_like_the_keras_engine(tutorial_data: Dataset)
 # --------------------------------------------------------------------------- chunks and monitor
 
 
-def test_chunk_bounds_cover_the_epochs_and_end_on_curve_epochs() -> None:
-    assert chunk_bounds(4000) == [(b, b + 200) for b in range(0, 4000, 200)]
-    for epochs in (1, 7, 99, 100, 4010):
-        bounds = chunk_bounds(epochs)
-        assert bounds[0][0] == 0 and bounds[-1][1] == epochs
-        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
-        assert len(bounds) <= 20
-        assert {end for _, end in bounds[:-1]} <= set(curve_epochs(epochs))
-
-
 class Recorder(Monitor):
     """Keeps what it is told; prunes at the ``prune_at``-th report."""
 
@@ -295,28 +285,3 @@ def test_pruning_from_report_stops_training(tutorial_data: Dataset) -> None:
         FusedEngine().train(config, tutorial_data, [0, 1], monitor)
     assert [epoch for epoch, _ in monitor.reports] == [5, 10, 15]
     assert len(monitor.progress) == 3
-
-
-
-def test_models_built_for_the_seeds_have_set_random_seeds_weights_without_tensorflows_seed_but_once_in_a_while(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """``tf.random.set_seed`` empties TensorFlow's kernel caches: the seeds' models skip it, but for one trial in N."""
-    import itertools
-    from unittest import mock
-
-    from actreg_search.engine import fused
-
-    data = load_dataset(DataSpec())
-    config = config_for(Regularizer.L2, Placement.KERNEL, width=16, epochs=10)
-    monkeypatch.setattr(fused, "_BUILDS", itertools.count(1))
-    monkeypatch.setattr(fused, "TENSORFLOW_SEED_EVERY", 3)
-    with mock.patch.object(tf.random, "set_seed") as tensorflow_seed:
-        built = [fused.build_models(config, data, [4, 9], None) for _ in range(fused.TENSORFLOW_SEED_EVERY)][0]
-        assert tf.random.set_seed is tensorflow_seed
-    assert [c.args for c in tensorflow_seed.call_args_list] == [(4,), (9,)]  # the third build only
-    for seed, model in zip([4, 9], built, strict=True):
-        keras.utils.set_random_seed(seed)
-        expected = build_model(config, data.input_shape, data.n_classes)
-        for have, want in zip(model.get_weights(), expected.get_weights(), strict=True):
-            np.testing.assert_array_equal(have, want)
