@@ -3,7 +3,7 @@
 For each width, a probed mlp program of that exact width (circles, the
 tutorial's settings: 5 seeds × 4000 epochs, full batch) is compiled, warmed up
 by one training, and then timed over ``--repeats`` more trainings; the best
-is printed, with its ratio to the time per unit of the widest. Only the
+is printed, with its time per unit of width. Only the
 compiled training is timed (no model building, no final figures). Not a test:
 it measures. Run from the repository root::
 
@@ -19,17 +19,17 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import numpy as np
+import tensorflow as tf
+
 from actreg_search.config import TrialConfig
+from actreg_search.data import load_dataset
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.fused import build_models, chunk_bounds
 from actreg_search.engine.programs import ProgramCache, ProgramKey, template_config
-from actreg_search.data import load_dataset
 from actreg_search.regularize import penalty_rows
 from actreg_search.spec import DataSpec
 from actreg_search.vocab import Placement, Regularizer
-
-import numpy as np
-import tensorflow as tf
 
 
 def time_width(width: int, repeats: int, seeds: list[int]) -> float:
