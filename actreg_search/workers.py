@@ -310,10 +310,14 @@ def shared_xla_cache() -> Iterator[None]:
     second compiles again what the first already did. TensorFlow can keep
     compiled XLA executables in a directory (``TF_XLA_FLAGS``' persistent
     cache) and load them instead of compiling: the workers started here get a
-    directory of this run's, removed when the run ends, so a worker's first
-    use of a program another worker compiled costs only its tracing (measured:
-    the first trial of a width-500 program 1.42 s compiling, 0.98 s loaded).
-    A cache directory the user set in ``TF_XLA_FLAGS`` is left as it is.
+    directory of this run's, removed when the run ends, so that a worker's
+    first use of a program another worker compiled would cost only its
+    tracing. Measured: in one process, with the directory set, a second
+    process loads the entries (a width-500 program's first call 0.37 s
+    instead of 0.85 s); but the worker processes started here leave the
+    directory empty (docs/performance.md; cause not found), so for now each
+    worker compiles its own. A cache directory the user set in
+    ``TF_XLA_FLAGS`` is left as it is.
     """
     flags = os.environ.get(XLA_FLAGS_VAR, "")
     if XLA_CACHE_FLAG in flags:
