@@ -114,14 +114,25 @@ def seed_result(
     test_curve: list[float],
 ) -> SeedResult:
     """Evaluate a trained model into a :class:`SeedResult`."""
-    stats = activation_stats(model, data.x_test)
     loss = training_loss(model, data)
+    _check_finite(loss, seed, config)
+    accuracies = accuracy(model, data.x_train, data.y_train), accuracy(model, data.x_test, data.y_test)
+    return _seed_result(seed, accuracies, loss, activation_stats(model, data.x_test), train_curve, test_curve)
+
+
+def _check_finite(loss: float, seed: int, config: TrialConfig) -> None:
     if not math.isfinite(loss):
         raise NonFiniteLoss(seed, config.epochs)
+
+
+def _seed_result(
+    seed: int, accuracies: tuple[float, float], loss: float, stats: ActivationStats, train_curve: list[float], test_curve: list[float]
+) -> SeedResult:
+    """A :class:`SeedResult` from its figures; ``accuracies`` is (train, test)."""
     return SeedResult(
         seed=seed,
-        train_accuracy=accuracy(model, data.x_train, data.y_train),
-        test_accuracy=accuracy(model, data.x_test, data.y_test),
+        train_accuracy=accuracies[0],
+        test_accuracy=accuracies[1],
         train_loss=loss,
         activation_mean=stats.mean,
         sparsity=stats.sparsity,
@@ -156,22 +167,11 @@ def counted_seed_result(
     Raises:
         NonFiniteLoss: The final training objective is NaN or infinite.
     """
-    if not math.isfinite(counted.train_loss):
-        raise NonFiniteLoss(seed, config.epochs)
+    _check_finite(counted.train_loss, seed, config)
     n_test = len(data.y_test)
     own = output_sizes(model)
     # A zero-padded program's extra outputs are exact zeros: out of the count, and out of the zeros.
     zeros = [z - (big - small) * n_test for z, big, small in zip(counted.zeros, counted.sizes, own)]
     stats = stats_from_sums(marks_of(model).names, counted.sums, zeros, [size * n_test for size in own])
-    return SeedResult(
-        seed=seed,
-        train_accuracy=counted.train_hits / len(data.y_train),
-        test_accuracy=counted.test_hits / n_test,
-        train_loss=counted.train_loss,
-        activation_mean=stats.mean,
-        sparsity=stats.sparsity,
-        train_curve=tuple(train_curve),
-        test_curve=tuple(test_curve),
-        layer_activation_mean=stats.layer_mean,
-        layer_sparsity=stats.layer_sparsity,
-    )
+    accuracies = counted.train_hits / len(data.y_train), counted.test_hits / n_test
+    return _seed_result(seed, accuracies, counted.train_loss, stats, train_curve, test_curve)
