@@ -123,7 +123,6 @@ class TrialMonitor(Monitor):
         self.trial = trial
         self.recorder = TrialRecorder(trial)
         self.observer = observer
-        self.prunable = prunable
         self.wants_reports = prunable
         self.checkpoint = checkpoint
         self.curves: tuple[tuple[int, ...], np.ndarray, np.ndarray] | None = None
@@ -136,7 +135,7 @@ class TrialMonitor(Monitor):
         self.observer.on_epochs(done, total)
 
     def report(self, epoch: int, mean_test_accuracy: float) -> None:
-        if not self.prunable:
+        if not self.wants_reports:
             return
         self.trial.report(mean_test_accuracy, epoch)
         if self.trial.should_prune():

@@ -39,7 +39,6 @@ class Chunks:
     live: set[int]
     train: list[np.ndarray]
     test: list[np.ndarray]
-    first_chunk_s: float
     compile_s: float
 
 
@@ -102,7 +101,6 @@ def run_chunks(
         live=live,
         train=[train_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_train) for s in slots],
         test=[test_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_test) for s in slots],
-        first_chunk_s=seconds[0],
         compile_s=_setup_seconds(seconds, bounds),
     )
 

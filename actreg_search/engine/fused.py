@@ -54,7 +54,7 @@ from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import Counted, counted_seed_result
 from actreg_search.engine.programs import ProgramCache, bucket_of, profile
 from actreg_search.engine.seeds import build_models
-from actreg_search.engine.stacked import VECTORIZED_LAYERS, Final, StackedLoop, permutations
+from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop, permutations
 from actreg_search.models import prepare_model
 from actreg_search.regularize import marks_of, penalty_rows
 from actreg_search.spec import ModelSpec
@@ -291,22 +291,24 @@ class FusedEngine(Engine):
         loop.load(rows, [seed for _ in group for seed in seeds], coefs)
         chunks = run_chunks(loop, group, configs, data, seeds, monitors, done)
         trained = time.perf_counter()
-        if keep_models:
-            live = [group[k // len(seeds)] in chunks.live for k in range(len(rows))]
-            loop.write_back([net if wanted else None for net, wanted in zip(rows, live)])  # one read of the program's values
         n = len(seeds)
+        live = [k for k in range(len(rows)) if group[k // n] in chunks.live]
+        counted: dict[int, Counted] = {}
+        if keep_models:  # the trained weights into the models: one read of the program's values
+            loop.write_back([net if group[k // n] in chunks.live else None for k, net in enumerate(rows)])
+        else:  # the final figures counted on the program's model: one read too
+            counted = dict(zip(live, loop.evaluate(live)))
         for slot, index in enumerate(group):
             if index in chunks.live:
                 fit = FusedFit(built[index], chunks.train[slot], chunks.test[slot])
-                counted = [] if keep_models else _counted(loop.evaluate(range(slot * n, (slot + 1) * n)), loop.mark_sizes)
-                finish(index, _Trained(fit, counted), trained - start)
+                mine = [] if keep_models else [counted[k] for k in range(slot * n, (slot + 1) * n)]
+                finish(index, _Trained(fit, mine), trained - start)
         profile(
             {
                 "trials": len(group),
                 "rows": len(rows),
                 "width": width,
                 "compiled": compiled,
-                "first_chunk_s": chunks.first_chunk_s,
                 "compile_s": chunks.compile_s,
                 "train_s": trained - start,
                 "results_s": time.perf_counter() - trained,
@@ -321,21 +323,6 @@ class _Trained:
 
     fit: FusedFit
     counted: list[Counted]
-
-
-def _counted(final: Final, sizes: tuple[int, ...]) -> list[Counted]:
-    """One :class:`Counted` per row of ``final``."""
-    return [
-        Counted(
-            train_hits=int(final.train_hits[k]),
-            test_hits=int(final.test_hits[k]),
-            train_loss=float(final.train_loss[k]),
-            sums=tuple(float(v) for v in final.activation_sum[k]),
-            zeros=tuple(int(v) for v in final.zeros[k]),
-            sizes=sizes,
-        )
-        for k in range(len(final.train_hits))
-    ]
 
 
 def _on_accelerator() -> bool:

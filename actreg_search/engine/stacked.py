@@ -13,9 +13,8 @@ the template is probed, so one compiled chunk trains trial after trial.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import keras
 import numpy as np
@@ -24,6 +23,7 @@ import tensorflow as tf
 from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
 from actreg_search.engine.base import curve_epochs
+from actreg_search.engine.metrics import Counted, output_sizes
 from actreg_search.models import make_loss, make_optimizer
 from actreg_search.regularize import Probes, marks_of
 
@@ -58,26 +58,6 @@ def permutations(seeds: Sequence[int] | tf.Tensor, epoch: tf.Tensor, n: int) -> 
         tf.argsort(tf.random.stateless_uniform((n,), seed=tf.stack([seeds[k], epoch]))) for k in range(seeds.shape[0])
     ]
     return tf.stack(rows)
-
-
-class Final(NamedTuple):
-    """Rows' final figures (:meth:`StackedLoop.evaluate`): numpy arrays, one entry per row.
-
-    Attributes:
-        train_hits: Correct predictions on the training set.
-        test_hits: Correct predictions on the test set.
-        train_loss: The training objective (data loss plus penalty) on the
-            whole training set as one batch, in inference mode.
-        activation_sum: Per marked layer, the sum of its activated outputs on
-            the test set, in float64: ``(rows, marks)``.
-        zeros: Per marked layer, how many of those outputs are exactly zero: ``(rows, marks)``.
-    """
-
-    train_hits: np.ndarray
-    test_hits: np.ndarray
-    train_loss: np.ndarray
-    activation_sum: np.ndarray
-    zeros: np.ndarray
 
 
 def _stacked(variables: Sequence[keras.Variable], rows: int, trainable: bool) -> list[keras.Variable]:
@@ -141,10 +121,9 @@ class StackedLoop:
         self.y_train = tf.constant(data.y_train)
         self.x_eval = tf.constant(np.concatenate([data.x_train, data.x_test]))
         self.y_eval = tf.constant(np.concatenate([data.y_train, data.y_test]))
-        marks = marks_of(template).layers
-        outputs = [template.get_layer(m.output).output for m in marks]
+        outputs = [template.get_layer(m.output).output for m in marks_of(template).layers]
         self.evaluator = keras.Model(template.input, [template.outputs[0], *outputs])
-        self.mark_sizes = tuple(math.prod(out.shape[1:]) for out in outputs)
+        self.mark_sizes = tuple(output_sizes(template))
         self._figures = tf.function(self._row_figures, autograph=False)
         self.program = tf.function(self.chunk, jit_compile=self.vectorize, autograph=False)
 
@@ -178,8 +157,8 @@ class StackedLoop:
                     target = _variables(model)[position]
                     target.assign(values[k][tuple(slice(0, d) for d in target.shape)])
 
-    def evaluate(self, rows: Sequence[int]) -> Final:
-        """The final figures of ``rows`` (see :class:`Final`), in inference mode, on the template.
+    def evaluate(self, rows: Sequence[int]) -> list[Counted]:
+        """The final figures of ``rows``, one :class:`~actreg_search.engine.metrics.Counted` each, in inference mode, on the template.
 
         Each row's values are put into the template's own variables and a
         traced (not XLA-compiled) function calls the template with its marked
@@ -201,11 +180,16 @@ class StackedLoop:
         for k in rows:
             for target, value in zip(targets, values):
                 target.assign(value[k])
-            figures.append([np.asarray(x) for x in self._figures(tf.constant(coefs[k]))])
-        return Final(*(np.stack(column) for column in zip(*figures)))
+            train_hits, test_hits, loss, sums, zeros = (np.asarray(x) for x in self._figures(tf.constant(coefs[k])))
+            figures.append(
+                Counted(int(train_hits), int(test_hits), float(loss), tuple(sums.tolist()), tuple(zeros.tolist()), self.mark_sizes)
+            )
+        return figures
 
     def _row_figures(self, coefs: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """Traced into :meth:`evaluate`: the figures of the values in the template's variables."""
+        """Traced into :meth:`evaluate`: the figures of the values in the template's variables
+        (hits on train and test, the objective, per marked layer the sum of its activated outputs
+        on the test set in float64 and how many of them are exactly zero)."""
         with self._reading(coefs):
             probs, *_ = self.evaluator(self.x_train, training=False)
             loss = self._total_loss(self.y_train, probs, self.evaluator.losses)
