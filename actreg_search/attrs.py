@@ -15,6 +15,8 @@ ENGINE = "engine"
 CURVE_EPOCHS = "curve_epochs"
 TRAIN_CURVE = "train_curve"
 TEST_CURVE = "test_curve"
+#: Per seed, validation accuracy at the curve epochs (under a validation protocol only).
+VALIDATION_CURVE = "validation_curve"
 WALL_TIME = "wall_time_s"
 VERSIONS = "versions"
 REGULARIZED_LAYER = "regularized_layer"
@@ -30,7 +32,7 @@ WORKER_RSS_MB = "worker_rss_mb"
 WORKER_CPUS = "worker_cpus"
 
 #: Attributes holding learning curves: the big ones, read only for the trials a chart draws.
-CURVES = (CURVE_EPOCHS, TRAIN_CURVE, TEST_CURVE)
+CURVES = (CURVE_EPOCHS, TRAIN_CURVE, TEST_CURVE, VALIDATION_CURVE)
 
 #: Optuna's own system attributes that the read side uses: the reason Optuna gives a failed
 #: trial, and the trial a heartbeat retry re-runs.

@@ -10,8 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-#: Per-seed figures stored for every completed trial (each also as ``_mean`` and ``_std``).
-PER_SEED = ("test_accuracy", "train_accuracy", "train_loss", "gap", "activation_mean", "sparsity")
+#: Per-seed figures stored for every completed trial (each also as ``_mean`` and ``_std``); the
+#: validation ones only under a validation protocol (:data:`VALIDATION`).
+PER_SEED = (
+    "test_accuracy", "train_accuracy", "train_loss", "gap", "activation_mean", "sparsity",
+    "validation_accuracy", "validation_sparsity",
+)
+#: The per-seed figures measured on each seed's validation samples (absent under ``validation = "test"``).
+VALIDATION = ("validation_accuracy", "validation_sparsity")
 
 CURVE_DIGITS = 4
 """Learning curves are stored to 4 decimals (an accuracy on up to 10,000 samples is exact)."""

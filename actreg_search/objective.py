@@ -125,19 +125,19 @@ class TrialMonitor(Monitor):
         self.observer = observer
         self.wants_reports = prunable
         self.checkpoint = checkpoint
-        self.curves: tuple[tuple[int, ...], np.ndarray, np.ndarray] | None = None
+        self.curves: tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
-    def on_curves(self, epochs: tuple[int, ...], train: np.ndarray, test: np.ndarray) -> None:
-        self.curves = (epochs, train, test)
+    def on_curves(self, epochs: tuple[int, ...], train: np.ndarray, test: np.ndarray, validation: np.ndarray | None = None) -> None:
+        self.curves = (epochs, train, test, validation)
 
     def on_epochs(self, done: int, total: int) -> None:
         self.checkpoint()
         self.observer.on_epochs(done, total)
 
-    def report(self, epoch: int, mean_test_accuracy: float) -> None:
+    def report(self, epoch: int, mean_accuracy: float) -> None:
         if not self.wants_reports:
             return
-        self.trial.report(mean_test_accuracy, epoch)
+        self.trial.report(mean_accuracy, epoch)
         if self.trial.should_prune():
             if self.curves is not None:  # a pruned trial keeps its partial curves
                 self.recorder.partial_curves(*self.curves)
@@ -262,7 +262,7 @@ class _Batch:
         if isinstance(outcome, TrialResult):
             try:
                 TrialRecorder(trial, self.objective.storage).completed(outcome, rss_mb())
-                values = [outcome.mean(metric.value) for metric in self.objective.spec.study.objectives]
+                values = [outcome.mean(field) for field in self.objective.spec.selection_fields()]
             except Exception as exc:  # noqa: BLE001 - a result that cannot be recorded fails its trial
                 self.fail(trial, f"{type(exc).__name__}: {exc}")
                 return

@@ -71,6 +71,7 @@ def _curves(user: Mapping[str, Any]) -> Curves | None:
         epochs=tuple(user[attrs.CURVE_EPOCHS]),
         train=tuple(tuple(c) for c in user.get(attrs.TRAIN_CURVE, ())),
         test=tuple(tuple(c) for c in user.get(attrs.TEST_CURVE, ())),
+        validation=tuple(tuple(c) for c in user.get(attrs.VALIDATION_CURVE, ())),
     )
 
 
@@ -337,7 +338,7 @@ def _curve_numbers(results: StudyResults, curves: CurvesWanted) -> set[int]:
 
 def _objectives(spec: StudySpec | None, n_objectives: int) -> tuple[str, ...]:
     if spec is not None:
-        return tuple(m.value for m in spec.study.objectives)
+        return spec.selection_fields()
     if n_objectives == 1:
         return ("test_accuracy",)
     return ("test_accuracy", *(f"objective {i}" for i in range(1, n_objectives)))
@@ -360,14 +361,16 @@ def _summary(conn: sqlalchemy.Connection, study_id: int, name: str) -> StudySumm
             conn, "SELECT state, COUNT(*) FROM trials WHERE study_id = :study GROUP BY state", study=study_id
         )
     }
-    best = _rows(
+    best = _rows(  # the tie rule's per-seed accuracies: validation where measured, else test (as TrialRecord.rank_key)
         conn,
-        "SELECT t.number, v.value, v.value_type, a.value_json FROM trials t "
+        "SELECT t.number, v.value, v.value_type, COALESCE(val.value_json, a.value_json) FROM trials t "
         "JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0 "
         "LEFT JOIN trial_user_attributes a ON a.trial_id = t.trial_id AND a.key = :key "
+        "LEFT JOIN trial_user_attributes val ON val.trial_id = t.trial_id AND val.key = :validation "
         "WHERE t.study_id = :study AND t.state = 'COMPLETE'",
         study=study_id,
         key="test_accuracy",
+        validation="validation_accuracy",
     )
     counts = StateCounts(
         complete=states.get(TrialState.COMPLETE, 0),

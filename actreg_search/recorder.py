@@ -47,6 +47,8 @@ def completed_attrs(result: TrialResult) -> dict[str, Any]:
         attrs.CURVE_EPOCHS: list(result.curve_epochs),
         attrs.TRAIN_CURVE: [figures.curve(s.train_curve) for s in result.seeds],
         attrs.TEST_CURVE: [figures.curve(s.test_curve) for s in result.seeds],
+        **({attrs.VALIDATION_CURVE: [figures.curve(s.validation_curve) for s in result.seeds]}
+           if result.seeds and result.seeds[0].validation_curve else {}),
         attrs.WALL_TIME: figures.seconds(result.wall_time_s),
         attrs.VERSIONS: library_versions(),
     }
@@ -56,6 +58,8 @@ def completed_attrs(result: TrialResult) -> dict[str, Any]:
             values[key] = per_layer
     for name in figures.PER_SEED:
         per_seed = result.values(name)
+        if not per_seed:  # not measured: the validation figures under validation = "test"
+            continue
         mean, std = figures.mean_std(per_seed)
         values[name] = per_seed
         values[f"{name}_mean"] = mean
@@ -95,15 +99,16 @@ class TrialRecorder:
         """The trial's per-seed results and the worker's memory after it."""
         self._set({**completed_attrs(result), attrs.WORKER_RSS_MB: figures.megabytes(worker_rss_mb)})
 
-    def partial_curves(self, epochs: Sequence[int], train: np.ndarray, test: np.ndarray) -> None:
+    def partial_curves(self, epochs: Sequence[int], train: np.ndarray, test: np.ndarray, validation: np.ndarray | None = None) -> None:
         """The curves so far of a trial that stops early (pruned)."""
-        self._set(
-            {
-                attrs.CURVE_EPOCHS: list(epochs),
-                attrs.TRAIN_CURVE: [figures.curve(row) for row in train],
-                attrs.TEST_CURVE: [figures.curve(row) for row in test],
-            }
-        )
+        values = {
+            attrs.CURVE_EPOCHS: list(epochs),
+            attrs.TRAIN_CURVE: [figures.curve(row) for row in train],
+            attrs.TEST_CURVE: [figures.curve(row) for row in test],
+        }
+        if validation is not None:
+            values[attrs.VALIDATION_CURVE] = [figures.curve(row) for row in validation]
+        self._set(values)
 
     def failed(self, reason: str, *, seed: int | None = None, interrupted: bool = False) -> None:
         """Why the trial failed; ``seed`` where one seed diverged, ``interrupted`` for Ctrl-C."""

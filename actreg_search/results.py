@@ -21,12 +21,13 @@ from optuna.trial import TrialState
 
 from actreg_search.config import TrialConfig
 from actreg_search.figures import PER_SEED, sample_std
-from actreg_search.spec import StudySpec
+from actreg_search.spec import ON_TEST, StudySpec, Validation
 from actreg_search.vocab import Regularizer
 
 __all__ = [
     "PER_SEED",
     "Curves",
+    "SplitCounts",
     "StateCounts",
     "StudyResults",
     "StudySummary",
@@ -36,13 +37,17 @@ __all__ = [
 ]
 
 
-def rank_key(number: int, value: float | None, test_accuracies: Sequence[float]) -> tuple[float, float, int]:
-    """The one ranking of completed trials: higher mean test accuracy, then lower std over seeds, then earlier.
+def rank_key(number: int, value: float | None, accuracies: Sequence[float]) -> tuple[float, float, int]:
+    """The one ranking of completed trials: higher value, then lower std over seeds, then earlier.
 
-    Test accuracy on a small test set ties often (70 samples: steps of 1/70), so
-    the tie rule decides which trial is "the best" in every command.
+    ``value`` is the first objective, the mean accuracy where the study selects
+    (validation, or test under ``validation = "test"``), and ``accuracies`` its
+    per-seed values: under a validation protocol nothing measured on the test
+    set enters the ranking. Accuracy on a few samples ties often (70 samples:
+    steps of 1/70), so the tie rule decides which trial is "the best" in every
+    command.
     """
-    return (-(value if value is not None else float("-inf")), sample_std(test_accuracies), number)
+    return (-(value if value is not None else float("-inf")), sample_std(accuracies), number)
 
 
 def pareto_numbers(points: Sequence[tuple[int, Sequence[float]]]) -> frozenset[int]:
@@ -76,11 +81,13 @@ class Curves:
         epochs: The 1-based epochs at which accuracies were recorded.
         train: Per seed, train accuracy at each of ``epochs``.
         test: Per seed, test accuracy at each of ``epochs``.
+        validation: Per seed, validation accuracy at each of ``epochs`` (empty under ``validation = "test"``).
     """
 
     epochs: tuple[int, ...]
     train: tuple[tuple[float, ...], ...]
     test: tuple[tuple[float, ...], ...]
+    validation: tuple[tuple[float, ...], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.epochs and self.train and self.test)
@@ -125,8 +132,13 @@ class TrialRecord:
 
     @property
     def value(self) -> float | None:
-        """Mean test accuracy over seeds (the first objective), if complete."""
+        """The first objective: mean accuracy over seeds where the study selects (validation, or test), if complete."""
         return self.values[0] if self.values else None
+
+    @property
+    def selection_metric(self) -> str:
+        """The per-seed accuracy this trial is ranked by: ``validation_accuracy`` where it was measured, else ``test_accuracy``."""
+        return "validation_accuracy" if "validation_accuracy" in self.per_seed else "test_accuracy"
 
     @property
     def complete(self) -> bool:
@@ -151,7 +163,33 @@ class TrialRecord:
     @functools.cached_property
     def rank_key(self) -> tuple[float, float, int]:
         """This trial's place in :func:`rank_key`'s order."""
-        return rank_key(self.number, self.value, self.per_seed.get("test_accuracy", ()))
+        return rank_key(self.number, self.value, self.per_seed.get(self.selection_metric, ()))
+
+
+@dataclass(frozen=True)
+class SplitCounts:
+    """How many samples a study's seeds train on, validate on and are tested on.
+
+    Attributes:
+        train: Samples each seed's model trains on (the training split less its validation samples).
+        validation: Samples each model validates on (0 under ``validation = "test"``).
+        test: Samples in the test set.
+        folds: Models per seed (k under k-fold cross-validation, else 1).
+    """
+
+    train: int
+    validation: int
+    test: int
+    folds: int = 1
+
+    def describe(self) -> str:
+        """E.g. ``24 train / 6 validation / 70 test``, with ``× 5 folds`` under k-fold."""
+        parts = [f"{self.train} train"]
+        if self.validation:
+            parts.append(f"{self.validation} validation")
+        parts.append(f"{self.test} test")
+        text = " / ".join(parts)
+        return f"{text} (per fold, {self.folds} folds a seed)" if self.folds > 1 else text
 
 
 @dataclass(frozen=True)
@@ -209,14 +247,32 @@ class StudyResults:
         trials: Every trial, by number.
         spec: The study file the study was created from (``None`` for studies
             not made by actreg_search).
-        objectives: The objectives' names, e.g. ``("test_accuracy", "sparsity")``.
+        objectives: The per-seed figure each objective selects on, e.g.
+            ``("validation_accuracy", "validation_sparsity")``, or
+            ``("test_accuracy", "sparsity")`` under ``validation = "test"``.
+        split: Samples per split (``None`` for a study stored before they were recorded).
     """
 
     name: str
     trials: tuple[TrialRecord, ...]
     spec: StudySpec | None
     objectives: tuple[str, ...] = ("test_accuracy",)
+    split: SplitCounts | None = None
 
+    @property
+    def validation(self) -> Validation:
+        """The study's validation protocol (a study not made by actreg_search, or made before validation existed: the test set)."""
+        return self.spec.validation if self.spec is not None else ON_TEST
+
+    @property
+    def selection_metric(self) -> str:
+        """The per-seed accuracy the study selects on: ``validation_accuracy``, or ``test_accuracy`` under ``"test"``."""
+        return self.objectives[0]
+
+    @property
+    def selects_on_test(self) -> bool:
+        """Whether the study chose its best trial on the test set (its test figures are then optimistic)."""
+        return self.selection_metric == "test_accuracy"
     @property
     def multi_objective(self) -> bool:
         """Whether the study has several objectives."""
@@ -243,7 +299,7 @@ class StudyResults:
 
     @property
     def best_trial(self) -> TrialRecord | None:
-        """The best completed trial by mean test accuracy (:func:`rank_key`), if any."""
+        """The best completed trial by the study's selection figure (:func:`rank_key`), if any."""
         return self.ranked[0] if self.ranked else None
 
     def top(self, k: int) -> list[TrialRecord]:
@@ -289,7 +345,7 @@ class StudySummary:
     Attributes:
         name: The study.
         counts: Trials by state.
-        best_value: The best trial's mean test accuracy (:func:`rank_key`).
+        best_value: The best trial's first objective (:func:`rank_key`).
         best_trial: Its number.
     """
 

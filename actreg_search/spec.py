@@ -22,6 +22,7 @@ from actreg_search.vocab import (
     Family,
     Metric,
     OptimizerName,
+    Protocol,
     PrunerName,
     Regularizer,
     SamplerName,
@@ -56,6 +57,65 @@ class Range:
 Param = Choice | Range
 
 
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The ``[data] validation`` protocol: where the figures a study selects on are measured.
+
+    Attributes:
+        protocol: Hold-out, k-fold, or the test set.
+        fraction: The held-out share of the training split (hold-out only).
+        folds: Folds per seed (k-fold only; 1 otherwise).
+    """
+
+    protocol: Protocol
+    fraction: float | None = None
+    folds: int = 1
+
+    @property
+    def on_test(self) -> bool:
+        """Whether the study selects on the test set (the tutorial's protocol)."""
+        return self.protocol is Protocol.TEST
+
+    def raw(self) -> float | dict[str, int] | str:
+        """The study-file value: ``0.2``, ``{folds = 5}`` or ``"test"``."""
+        if self.protocol is Protocol.HOLDOUT:
+            assert self.fraction is not None
+            return self.fraction
+        if self.protocol is Protocol.KFOLD:
+            return {"folds": self.folds}
+        return "test"
+
+    def describe(self) -> str:
+        """The protocol in words, e.g. ``"20% of the training split held out per seed"``."""
+        if self.protocol is Protocol.HOLDOUT:
+            assert self.fraction is not None
+            return f"{self.fraction:.0%} of the training split held out per seed"
+        if self.protocol is Protocol.KFOLD:
+            return f"{self.folds}-fold cross-validation per seed"
+        return "selected on the test set (the tutorial's protocol)"
+
+
+DEFAULT_VALIDATION = Validation(Protocol.HOLDOUT, fraction=0.2)
+"""A new study that names no protocol: each seed holds out its own stratified 20% of the training split."""
+ON_TEST = Validation(Protocol.TEST)
+"""The tutorial's protocol, and that of every study stored before validation existed."""
+
+
+def selection_field(metric: Metric, validation: Validation) -> str:
+    """The per-seed figure (a :class:`~actreg_search.engine.base.SeedResult` field) an objective selects on.
+
+    ``accuracy`` is ``validation_accuracy`` under a validation protocol and
+    ``test_accuracy`` under ``"test"``; ``sparsity`` likewise
+    ``validation_sparsity`` or ``sparsity`` (measured on the test inputs).
+    """
+    if validation.on_test:
+        return "test_accuracy" if metric is Metric.ACCURACY else "sparsity"
+    return "validation_accuracy" if metric is Metric.ACCURACY else "validation_sparsity"
+
+
 # --------------------------------------------------------------------------- specs
 
 
@@ -79,7 +139,7 @@ class StudySection:
     seed: int = 0
     storage: str | None = None
     pruner: PrunerName = PrunerName.NONE
-    objectives: tuple[Metric, ...] = (Metric.TEST_ACCURACY,)
+    objectives: tuple[Metric, ...] = (Metric.ACCURACY,)
     batch: int | None = None
 
     @property
@@ -99,6 +159,11 @@ class DataSpec:
     ``train_size`` is a count of training samples, or for ``digits``, ``csv``,
     ``npz`` and ``python`` also a fraction in (0, 1) (for the last two it splits
     ``x, y`` only; four arrays are used as given).
+
+    ``validation`` is the protocol the study selects with; ``None``: the file
+    did not say, which :meth:`StudySpec.resolved` turns into the stored
+    study's protocol on a resume, or :data:`DEFAULT_VALIDATION` for a new one
+    (:attr:`protocol` gives the default meanwhile).
     """
 
     name: DatasetName = DatasetName.CIRCLES
@@ -110,6 +175,12 @@ class DataSpec:
     target: str | None = None
     features: tuple[str, ...] | None = None
     loader: str | Callable[[], Any] | None = None
+    validation: Validation | None = None
+
+    @property
+    def protocol(self) -> Validation:
+        """The validation protocol, the default where none was said."""
+        return self.validation or DEFAULT_VALIDATION
 
     def __post_init__(self) -> None:
         if self.name not in (DatasetName.CIRCLES, DatasetName.MOONS):  # the generators' keys, left at their defaults
@@ -189,6 +260,22 @@ class StudySpec:
     space: SpaceSpec
     source: str = dataclasses.field(default="<memory>", compare=False)
 
+    @property
+    def validation(self) -> Validation:
+        """The study's validation protocol (:attr:`DataSpec.protocol`)."""
+        return self.data.protocol
+
+    def selection_fields(self) -> tuple[str, ...]:
+        """The per-seed figure each objective selects on (:func:`selection_field`)."""
+        return tuple(selection_field(m, self.validation) for m in self.study.objectives)
+
+    def resolved(self, stored: Validation | None) -> StudySpec:
+        """The spec with its protocol said: the file's, else the stored study's (``stored``), else the default."""
+        if self.data.validation is not None:
+            return self
+        chosen = stored or DEFAULT_VALIDATION
+        return dataclasses.replace(self, data=dataclasses.replace(self.data, validation=chosen))
+
     def with_overrides(
         self,
         *,
@@ -240,6 +327,8 @@ def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
             return plain(value.values[0]) if value.fixed else plain(value.values)
         if isinstance(value, Range):
             return {"low": value.low, "high": value.high, "log": value.log}
+        if isinstance(value, Validation):
+            return value.raw()
         return value
 
     def table(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:

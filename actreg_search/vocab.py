@@ -40,10 +40,28 @@ class SamplerName(str, enum.Enum):
 
 
 class Metric(str, enum.Enum):
-    """What a study can maximize (each a per-seed figure, averaged over seeds)."""
+    """What a study can maximize: a figure without a split, averaged over seeds.
 
-    TEST_ACCURACY = "test_accuracy"
+    The study's :class:`Protocol` decides where it is measured: on each seed's
+    validation samples, or on the test set under ``"test"``
+    (:func:`actreg_search.spec.selection_field`). ``"test_accuracy"``, the
+    spelling of studies made before validation existed, reads as ``accuracy``
+    where the study selects on the test set.
+    """
+
+    ACCURACY = "accuracy"
     SPARSITY = "sparsity"
+
+
+class Protocol(str, enum.Enum):
+    """How a study measures the figures it selects on (``[data] validation``)."""
+
+    HOLDOUT = "holdout"
+    """Each seed holds out its own stratified fraction of the training split."""
+    KFOLD = "kfold"
+    """Each seed trains k times, once on each k-1 folds of the training split, and validates on the k-th."""
+    TEST = "test"
+    """The tutorial's protocol: selection on the test set."""
 
 
 class PrunerName(str, enum.Enum):

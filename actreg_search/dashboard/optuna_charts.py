@@ -1,10 +1,35 @@
 """Optuna's own charts (:mod:`optuna.visualization`), drawn from the in-memory study of the read model.
 
 Importances, parallel coordinates and the slice plot are drawn once per
-objective (``target=`` and ``target_name=``: a multi-objective study has no
-single value to plot); a multi-objective study also gets Optuna's Pareto front.
-The warnings Optuna gives while drawing (e.g. too few trials in a regime) are
+objective; a multi-objective study also gets Optuna's Pareto front. The
+warnings Optuna gives while drawing (e.g. too few trials in a regime) are
 returned with the figure as caveats for the report to show.
+
+Every objective of actreg-search is maximized, and the conventions of the
+calls below follow from that (optuna 5.1):
+
+* The per-objective charts are drawn from
+  :meth:`~actreg_search.dashboard.data.OptunaInput.objective_study`, a
+  single-objective study with direction ``maximize`` holding that objective's
+  values, **without** ``target=``. Optuna treats any ``target=`` as
+  lower-is-better: PED-ANOVA's ``_get_top_quantile_trials``
+  (``optuna/importance/_ped_anova/evaluator.py``) sets ``is_lower_better = True``
+  when ``target`` is given, so it would rate what makes a trial *bad*; and
+  ``_is_reverse_scale`` (``optuna/visualization/_utils.py``) returns ``True``
+  for any ``target``, so the parallel coordinates would colour the best trials
+  at the pale end. Without ``target=`` both take the study's direction.
+  Negating ``target`` would fix the importances but show negated accuracies
+  on the parallel-coordinate and slice axes, so it is not used.
+* Importances (:func:`importance_figure`): PED-ANOVA's top quantile is the
+  trials with the *highest* values of the objective.
+* Parallel coordinates (:func:`parallel_figure`): ``reversescale`` is
+  ``False``; the lowest value maps to the pale end of Optuna's ``Blues`` scale
+  and the best trial to the dark end.
+* Slice (:func:`slice_figure`): the objective's values as they are on the y
+  axis; the colour is the trial number, which does not depend on direction.
+* Pareto front (:func:`pareto_figure`): the multi-objective study itself,
+  without ``targets=``: the front is computed from ``study.directions`` (every
+  one ``maximize``) and the axes show the objective values as they are.
 """
 
 from __future__ import annotations
@@ -50,26 +75,34 @@ def optuna_figure(draw: Callable[..., go.Figure], study: optuna.Study, **kwargs:
 
 
 def importance_figure(source: OptunaInput, target: Target) -> OptunaFigure:
-    """Optuna's hyperparameter importances for one objective (its default evaluator, PED-ANOVA)."""
+    """Optuna's hyperparameter importances for reaching a high value of one objective.
+
+    Optuna's default evaluator, PED-ANOVA, on the objective's maximize study
+    without ``target=``, so its top quantile is the best (highest) trials.
+    """
     return optuna_figure(
-        optuna.visualization.plot_param_importances, source.study, target=target, target_name=target.name
+        optuna.visualization.plot_param_importances, source.objective_study(target), target_name=target.name
     )
 
 
 def parallel_figure(source: OptunaInput, target: Target) -> OptunaFigure:
-    """Optuna's parallel coordinates of every searched parameter against one objective."""
+    """Optuna's parallel coordinates of every searched parameter against one objective.
+
+    Drawn from the objective's maximize study without ``target=``, so the
+    colour scale is not reversed: the best trials are the dark lines.
+    """
     return optuna_figure(
-        optuna.visualization.plot_parallel_coordinate, source.study, target=target, target_name=target.name
+        optuna.visualization.plot_parallel_coordinate, source.objective_study(target), target_name=target.name
     )
 
 
 def slice_figure(source: OptunaInput, target: Target) -> OptunaFigure:
-    """Optuna's slice plot: one objective against each parameter."""
-    return optuna_figure(optuna.visualization.plot_slice, source.study, target=target, target_name=target.name)
+    """Optuna's slice plot: one objective, in its own units, against each parameter."""
+    return optuna_figure(optuna.visualization.plot_slice, source.objective_study(target), target_name=target.name)
 
 
 def pareto_figure(source: OptunaInput) -> OptunaFigure:
-    """Optuna's Pareto front of a multi-objective study (every objective maximized)."""
+    """Optuna's Pareto front of a multi-objective study (the front of ``study.directions``, every one maximize)."""
     return optuna_figure(
         optuna.visualization.plot_pareto_front, source.study, target_names=[t.name for t in source.targets]
     )

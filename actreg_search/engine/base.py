@@ -36,14 +36,15 @@ class NonFiniteLoss(RuntimeError):
 
 @dataclass(frozen=True)
 class SeedResult:
-    """One seed's outcome.
+    """One seed's outcome; under k-fold cross-validation, the mean of its fold models' figures.
 
     Attributes:
         seed: The seed.
-        train_accuracy: Final accuracy on the training set.
+        train_accuracy: Final accuracy on the samples the seed trained on (the
+            training split less its validation samples).
         test_accuracy: Final accuracy on the test set.
         train_loss: Final training objective (data loss plus regularization) on
-            the whole training set in one batch.
+            the samples it trained on, in one batch.
         activation_mean: Mean of the marked layers' activated outputs on the
             test set, every output of every marked layer pooled.
         sparsity: Fraction of exactly-zero activated outputs on the test set, pooled likewise.
@@ -51,6 +52,12 @@ class SeedResult:
         test_curve: Test accuracy at each of the trial's ``curve_epochs``.
         layer_activation_mean: Per marked layer: ``(name, activation mean)``.
         layer_sparsity: Per marked layer: ``(name, sparsity)``.
+        validation_accuracy: Final accuracy on the seed's validation samples
+            (``None`` under ``validation = "test"``).
+        validation_sparsity: Fraction of exactly-zero activated outputs on
+            them, every marked layer pooled (``None`` likewise).
+        validation_curve: Validation accuracy at each of the ``curve_epochs``
+            (empty under ``"test"``).
     """
 
     seed: int
@@ -63,6 +70,9 @@ class SeedResult:
     test_curve: tuple[float, ...]
     layer_activation_mean: tuple[tuple[str, float], ...] = ()
     layer_sparsity: tuple[tuple[str, float], ...] = ()
+    validation_accuracy: float | None = None
+    validation_sparsity: float | None = None
+    validation_curve: tuple[float, ...] = ()
 
     @property
     def gap(self) -> float:
@@ -99,8 +109,9 @@ class TrialResult:
         return out
 
     def values(self, field: str) -> list[float]:
-        """One per-seed figure (a :class:`SeedResult` field or ``gap``) across seeds."""
-        return [float(getattr(s, field)) for s in self.seeds]
+        """One per-seed figure (a :class:`SeedResult` field or ``gap``) across seeds; empty where it was not measured."""
+        found = [getattr(s, field) for s in self.seeds]
+        return [] if any(v is None for v in found) else [float(v) for v in found]
 
     def mean(self, field: str) -> float:
         """Mean of a per-seed figure."""
@@ -128,11 +139,13 @@ class Monitor:
     def on_epochs(self, done: int, total: int) -> None:
         """``done`` of ``total`` seed-epochs are finished."""
 
-    def on_curves(self, epochs: tuple[int, ...], train: np.ndarray, test: np.ndarray) -> None:
-        """The curves so far: accuracies of shape ``(n_seeds, len(epochs))``, before :meth:`report`."""
+    def on_curves(self, epochs: tuple[int, ...], train: np.ndarray, test: np.ndarray, validation: np.ndarray | None = None) -> None:
+        """The curves so far: accuracies of shape ``(n_seeds, len(epochs))``, before :meth:`report`
+        (``validation`` ``None`` under ``validation = "test"``)."""
 
-    def report(self, epoch: int, mean_test_accuracy: float) -> None:
-        """Mean test accuracy over seeds after ``epoch`` epochs."""
+    def report(self, epoch: int, mean_accuracy: float) -> None:
+        """Mean accuracy over seeds after ``epoch`` epochs, where the study selects: on the
+        validation samples, or on the test set under ``validation = "test"``."""
 
 
 TrialDone = Callable[[int, "TrialResult | Exception"], None]

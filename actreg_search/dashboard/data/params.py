@@ -11,12 +11,24 @@ each trial's stored number is its user attribute ``trial`` (shown on hover).
 
 For a multi-objective study every chart needs a target: :class:`Target` is
 one objective, and the report draws one chart per objective.
+
+Every objective of actreg-search is maximized (accuracy, sparsity), so the
+study's directions are all ``maximize``. Optuna's per-objective charts must not
+be given ``target=``: Optuna then assumes *lower* is better, whatever the
+study's direction (PED-ANOVA's ``_get_top_quantile_trials`` sets
+``is_lower_better = True`` for any ``target``; the parallel-coordinate colour
+scale is reversed for any ``target``, ``optuna.visualization._utils._is_reverse_scale``).
+Negating ``target`` instead would show negated accuracies on the axes. So
+:meth:`OptunaInput.objective_study` gives, per objective, a *single-objective*
+study with direction ``maximize`` whose values are that objective's, in their
+own units, and the charts draw it without ``target=``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -31,7 +43,11 @@ NUMBER_ATTR = "trial"
 
 @dataclass(frozen=True)
 class Target:
-    """One objective as Optuna's ``target=``: ``trial.values[index]``.
+    """One objective of the study: ``trial.values[index]``, maximized.
+
+    Optuna's per-objective charts are drawn from
+    :meth:`OptunaInput.objective_study` of it, not with it as Optuna's
+    ``target=`` (which Optuna treats as lower-is-better).
 
     Attributes:
         index: The objective's position.
@@ -66,6 +82,49 @@ class OptunaInput:
     def multi_objective(self) -> bool:
         """Whether the study has several objectives."""
         return len(self.targets) > 1
+
+    def objective_study(self, target: Target) -> optuna.Study:
+        """A single-objective study (direction ``maximize``) of one objective, for Optuna's charts.
+
+        Its trials are those of :attr:`study`, numbered alike, with the same
+        parameters and user attributes; each trial's one value is ``target``'s
+        objective value, unchanged (not negated). Drawn without ``target=``,
+        Optuna's charts then take the study's direction, so they treat higher
+        as better. For a single-objective study this is :attr:`study` itself.
+
+        Args:
+            target: One of :attr:`targets`.
+
+        Returns:
+            The study (built once per objective, then reused).
+        """
+        if not 0 <= target.index < len(self.targets):
+            raise ValueError(f"objective {target.index} of a study with {len(self.targets)} objectives")
+        return self._objective_studies[target.index]
+
+    @cached_property
+    def _objective_studies(self) -> tuple[optuna.Study, ...]:
+        """One single-objective maximize study per objective (:meth:`objective_study`)."""
+        if not self.multi_objective:
+            return (self.study,)
+        trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        studies = []
+        for target in self.targets:
+            study = _maximize_study(f"{self.study.study_name}: {target.key}", 1)
+            study.add_trials(
+                [
+                    optuna.trial.create_trial(
+                        state=TrialState.COMPLETE,
+                        params=t.params,
+                        distributions=t.distributions,
+                        values=[target(t)],
+                        user_attrs=t.user_attrs,
+                    )
+                    for t in trials
+                ]
+            )
+            studies.append(study)
+        return tuple(studies)
 
 
 def targets(results: StudyResults) -> tuple[Target, ...]:
@@ -105,6 +164,18 @@ def param_chart_check(results: StudyResults, min_trials: int = 1) -> Unavailable
     return None
 
 
+def _maximize_study(name: str, objectives: int) -> optuna.Study:
+    """An empty in-memory study maximizing each of ``objectives`` objectives (without Optuna's log line)."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return optuna.create_study(
+            storage=optuna.storages.InMemoryStorage(), study_name=name, directions=["maximize"] * objectives
+        )
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
 def _frozen(trial: TrialRecord) -> FrozenTrial:
     distributions = {name: d for name, d in trial.distributions.items() if name in trial.params}
     return optuna.trial.create_trial(
@@ -136,13 +207,6 @@ def optuna_input(results: StudyResults, limit: int = MAX_OPTUNA_TRIALS) -> Optun
         front = [t for t in completed if t.number in results.pareto_front]
         keep = [*{t.values: t.number for t in reversed(front)}.values(), *(t.number for t in front)]
     chosen = sample(completed, limit, keep=keep)
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.create_study(
-            storage=optuna.storages.InMemoryStorage(), study_name=results.name, directions=["maximize"] * n
-        )
-    finally:
-        optuna.logging.set_verbosity(verbosity)
+    study = _maximize_study(results.name, n)
     study.add_trials([_frozen(t) for t in chosen.trials])
     return OptunaInput(study=study, targets=targets(results), note=chosen.note("completed trials"))
