@@ -18,6 +18,7 @@ sigmoid head; ``int32`` otherwise, a softmax head).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +29,15 @@ from sklearn import datasets as skdatasets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 
-from actreg_search.spec import DataSpec, StudySpec
+from actreg_search.spec import ON_TEST, DataSpec, StudySpec, Validation
+from actreg_search.splits import Fold, check_splits, seed_folds
 from actreg_search.vocab import DatasetName, Family
 from actreg_search.errors import SpecError
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A train/test split ready for Keras.
+    """A train/test split ready for Keras, and the protocol that validates inside the training split.
 
     Attributes:
         x_train: Features, ``float32``, shape ``(n_train, ...)``.
@@ -43,6 +45,11 @@ class Dataset:
         x_test: Test features.
         y_test: Test labels.
         n_classes: Number of classes (2 for binary).
+        validation: How each seed splits ``x_train`` into samples to train
+            and to validate on (:func:`~actreg_search.splits.seed_folds`).
+        x_val: One model's validation features, in a view made by
+            :meth:`fold` (``None`` in a whole dataset).
+        y_val: Their labels.
     """
 
     x_train: np.ndarray
@@ -50,6 +57,35 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+    validation: Validation = ON_TEST
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+
+    def folds(self, seed: int) -> tuple[Fold, ...]:
+        """A seed's folds of the training split (cached: the same every trial)."""
+        cache = self.__dict__.setdefault("_folds", {})
+        if seed not in cache:
+            cache[seed] = seed_folds(self.y_train, self.validation, seed)
+        return cache[seed]
+
+    def fold(self, fold: Fold) -> Dataset:
+        """The dataset one model of a fold sees: its training samples as ``x_train``, its validation samples as ``x_val``."""
+        if self.validation.on_test:
+            return self
+        return Dataset(
+            x_train=self.x_train[fold.fit],
+            y_train=self.y_train[fold.fit],
+            x_test=self.x_test,
+            y_test=self.y_test,
+            n_classes=self.n_classes,
+            validation=ON_TEST,
+            x_val=self.x_train[fold.val],
+            y_val=self.y_train[fold.val],
+        )
+
+    def without_validation(self) -> Dataset:
+        """The whole training split to train on, nothing held out (a final model)."""
+        return dataclasses.replace(self, validation=ON_TEST, x_val=None, y_val=None)
 
     @property
     def binary(self) -> bool:
@@ -79,7 +115,7 @@ _FAMILY_X = {
 
 @functools.lru_cache(maxsize=8)
 def load_dataset(spec: DataSpec, family: Family = Family.MLP, *, builtin: bool = True) -> Dataset:
-    """Load the dataset a spec describes, shaped for a family; cached, so once per worker.
+    """Load the dataset a spec describes, shaped for a family, with its validation protocol; cached, so once per worker.
 
     Args:
         spec: The ``[data]`` table.
@@ -96,6 +132,10 @@ def load_dataset(spec: DataSpec, family: Family = Family.MLP, *, builtin: bool =
             (missing, wrong arrays or columns, values, shape for the family).
         UserCodeError: A ``python`` loader raised.
     """
+    return dataclasses.replace(_load(spec, family, builtin), validation=spec.protocol)
+
+
+def _load(spec: DataSpec, family: Family, builtin: bool) -> Dataset:
     if spec.name in _GENERATORS:
         x, y = _GENERATORS[spec.name](n_samples=spec.n_samples, noise=spec.noise, random_state=spec.random_state)
         n = int(spec.train_size)
@@ -111,8 +151,15 @@ def load_dataset(spec: DataSpec, family: Family = Family.MLP, *, builtin: bool =
 
 
 def dataset_for(spec: StudySpec) -> Dataset:
-    """The dataset of a study, for its model: shaped for a built-in family, as given to the user's own model."""
-    return load_dataset(spec.data, spec.model.family, builtin=not spec.model.user)
+    """The dataset of a study, for its model: shaped for a built-in family, as given to the user's own model,
+    with the study's validation protocol (checked against the seeds: :func:`~actreg_search.splits.check_splits`).
+
+    Raises:
+        SpecError: The data cannot be used, or the protocol leaves a class too few samples.
+    """
+    data = load_dataset(spec.data, spec.model.family, builtin=not spec.model.user)
+    check_splits(data.y_train, data.validation, spec.study.seeds)
+    return data
 
 
 def _user_arrays(spec: DataSpec, family: Family | None) -> Dataset:

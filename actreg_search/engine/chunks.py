@@ -34,11 +34,13 @@ answers Ctrl-C within a fraction of a second."""
 
 @dataclass
 class Chunks:
-    """What :func:`run_chunks` leaves: the trials still live, and each one's curves ``(seeds, points)``."""
+    """What :func:`run_chunks` leaves: the trials still live, and each one's curves ``(seeds, points)``
+    (a seed's folds averaged; ``validation`` ``None`` under ``validation = "test"``)."""
 
     live: set[int]
     train: list[np.ndarray]
     test: list[np.ndarray]
+    validation: list[np.ndarray] | None
     compile_s: float
 
 
@@ -53,41 +55,49 @@ def run_chunks(
 ) -> Chunks:
     """Train a loaded program through every chunk; after each, report per trial and end the trials that diverge or are pruned.
 
+    A trial's rows are its seeds' models (``len(seeds) × folds``, seed-major).
     A trial that ends keeps its rows in the program (they train on, unread):
     the program's shape, and the other trials' numbers, do not change.
     """
     config = configs[group[0]]
     epochs, n_seeds = config.epochs, len(seeds)
+    per_trial = loop.rows // len(group)
+    folds = per_trial // n_seeds
     points = curve_epochs(epochs)
     chunks = CHUNKS if any(monitors[index].wants_reports for index in group) else QUIET_CHUNKS
-    train_hits = tf.zeros((len(points), loop.rows), tf.int32)
-    test_hits = tf.zeros((len(points), loop.rows), tf.int32)
+    hits = tuple(tf.zeros((len(points), loop.rows), tf.int32) for _ in range(3))
     first_bad = tf.zeros((loop.rows,), tf.int32)
     live = set(group)
     seconds: list[float] = []
     bounds = chunk_bounds(epochs, chunks)
+    # Counts of correct predictions divided here, in float64, as metrics.accuracy does; a seed's folds averaged.
+    sizes = (loop.n_fit, loop.n_val or 1, len(data.y_test))
+
+    def per_seed(counts: np.ndarray, slot: int, size: int) -> np.ndarray:
+        mine = counts[:, slot * per_trial : (slot + 1) * per_trial].T / size  # (rows, points)
+        return mine.reshape(n_seeds, folds, -1).mean(axis=1)
+
     for begin, end in bounds:
         tick = time.perf_counter()
-        train_hits, test_hits, first_bad, test_now = loop.train(begin, end, train_hits, test_hits, first_bad)
-        bad, test_now_np = first_bad.numpy(), test_now.numpy()
+        *hits, first_bad, selected = loop.train(begin, end, hits, first_bad)
+        bad, selected_np = first_bad.numpy(), selected.numpy()
         seconds.append(time.perf_counter() - tick)
         recorded = sum(1 for e in points if e <= end)
-        train_np, test_np = train_hits.numpy(), test_hits.numpy()
+        counts = [h.numpy()[:recorded] for h in hits]
         for slot, index in enumerate(group):
             if index not in live:
                 continue
-            rows = slice(slot * n_seeds, (slot + 1) * n_seeds)
+            rows = slice(slot * per_trial, (slot + 1) * per_trial)
             mine = bad[rows]
             try:
                 if mine.any():
                     k = int(np.argmin(np.where(mine > 0, mine, np.iinfo(np.int32).max)))
-                    raise NonFiniteLoss(seeds[k], int(mine[k]))
+                    raise NonFiniteLoss(seeds[k // folds], int(mine[k]))
                 monitor = monitors[index]
                 monitor.on_epochs(end * n_seeds, epochs * n_seeds)
-                monitor.on_curves(
-                    points[:recorded], train_np[:recorded, rows].T / len(data.y_train), test_np[:recorded, rows].T / len(data.y_test)
-                )
-                monitor.report(end, float(np.mean(test_now_np[rows] / len(data.y_test))))
+                train, val, test = (per_seed(c, slot, size) for c, size in zip(counts, sizes))
+                monitor.on_curves(points[:recorded], train, test, val if loop.split else None)
+                monitor.report(end, float(np.mean(selected_np[rows] / (sizes[1] if loop.split else sizes[2]))))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - pruned or diverged: this trial ends, the others go on
@@ -95,14 +105,10 @@ def run_chunks(
                 done(index, exc)
         if not live:
             break
-    # Counts of correct predictions divided here, in float64, as metrics.accuracy does.
+    final = [h.numpy() for h in hits]
     slots = range(len(group))
-    return Chunks(
-        live=live,
-        train=[train_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_train) for s in slots],
-        test=[test_hits.numpy()[:, s * n_seeds : (s + 1) * n_seeds].T / len(data.y_test) for s in slots],
-        compile_s=_setup_seconds(seconds, bounds),
-    )
+    train, val, test = ([per_seed(c, s, size) for s in slots] for c, size in zip(final, sizes))
+    return Chunks(live=live, train=train, test=test, validation=val if loop.split else None, compile_s=_setup_seconds(seconds, bounds))
 
 
 def _setup_seconds(seconds: list[float], bounds: list[tuple[int, int]]) -> float:

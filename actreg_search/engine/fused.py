@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -51,7 +51,7 @@ from actreg_search.data import Dataset
 from actreg_search.engine.base import Engine, Monitor, TrialDone, TrialResult, curve_epochs
 from actreg_search.engine.chunks import chunk_bounds, run_chunks
 from actreg_search.engine.keras_engine import KerasEngine
-from actreg_search.engine.metrics import Counted, counted_seed_result
+from actreg_search.engine.metrics import Counted, counted_seed_result, mean_of_folds
 from actreg_search.engine.programs import ProgramCache, bucket_of, profile
 from actreg_search.engine.seeds import build_models
 from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop, permutations
@@ -68,14 +68,17 @@ class FusedFit:
     """The outcome of :meth:`FusedEngine.fit_models`.
 
     Attributes:
-        models: One trained Keras model per seed, in the order of the seeds.
-        train_curves: Train accuracy, shape ``(n_seeds, n_curve_epochs)``.
-        test_curves: Test accuracy, shape ``(n_seeds, n_curve_epochs)``.
+        models: One trained Keras model per seed, in the order of the seeds
+            (under k-fold, one per fold: seed-major).
+        train_curves: Train accuracy, shape ``(n_seeds, n_curve_epochs)`` (a seed's folds averaged).
+        test_curves: Test accuracy, likewise.
+        validation_curves: Validation accuracy, likewise (``None`` under ``validation = "test"``).
     """
 
     models: list[keras.Model]
     train_curves: np.ndarray
     test_curves: np.ndarray
+    validation_curves: np.ndarray | None = None
 
 
 class FusedEngine(Engine):
@@ -149,12 +152,27 @@ class FusedEngine(Engine):
 
         def finish(index: int, trained: _Trained, wall_time_s: float) -> None:
             config, fit = configs[index], trained.fit
+            folds = len(trained.counted) // len(seeds)
             try:
                 results = tuple(
-                    counted_seed_result(
-                        net, config, data, seed, trained.counted[k], fit.train_curves[k].tolist(), fit.test_curves[k].tolist()
+                    mean_of_folds(
+                        [
+                            counted_seed_result(
+                                net, config, data, seed, counted, [], [],
+                            )
+                            for counted in trained.counted[k * folds : (k + 1) * folds]
+                        ]
                     )
                     for k, (net, seed) in enumerate(zip(fit.models, seeds))
+                )
+                results = tuple(
+                    replace(
+                        result,
+                        train_curve=tuple(fit.train_curves[k].tolist()),
+                        test_curve=tuple(fit.test_curves[k].tolist()),
+                        validation_curve=() if fit.validation_curves is None else tuple(fit.validation_curves[k].tolist()),
+                    )
+                    for k, result in enumerate(results)
                 )
             except Exception as exc:  # noqa: BLE001 - NonFiniteLoss on the final loss: this trial's ending
                 done(index, exc)
@@ -244,14 +262,16 @@ class FusedEngine(Engine):
         for index, config in enumerate(configs):
             key: object = index
             if self.share:
-                key = self.cache.key(config, data, model, 1, len(seeds))
+                key = self.cache.key(config, data, model, 1, _rows_per_trial(data, seeds))
                 key = key.family() if merge else key
             groups.setdefault(key, []).append(index)
         for members in groups.values():
             built = {}
+            # The trained models are wanted: one per row (a seed's fold models start alike); else one per seed.
+            model_seeds = [seed for seed in seeds for _ in data.folds(seed)] if keep_models else seeds
             for index in members:
                 try:
-                    built[index] = build_models(configs[index], data, seeds, model)
+                    built[index] = build_models(configs[index], data, model_seeds, model)
                 except Exception as exc:  # noqa: BLE001 - a user's builder failed: this trial's ending
                     done(index, exc)
             reasons = {i: unfusable_reason(nets[0]) for i, nets in built.items()}
@@ -275,23 +295,27 @@ class FusedEngine(Engine):
         model: ModelSpec | None,
         keep_models: bool,
     ) -> None:
-        """Train the trials ``group`` in one program: rows ``slot × seeds + k``."""
+        """Train the trials ``group`` in one program: rows ``(slot × seeds + k) × folds + f``."""
         start = time.perf_counter()
         config = configs[group[0]]
-        rows = [net for index in group for net in built[index]]
+        folds = [fold for seed in seeds for fold in data.folds(seed)]
+        per_seed = len(folds) // len(seeds)
+        # A seed's fold models all start from the seed's model: its one model in every fold's row, or one model a row.
+        repeat = 1 if keep_models else per_seed
+        rows = [net for index in group for net in built[index] for _ in range(repeat)]
         if self.share:
             widest = max(bucket_of(configs[i].hidden_units) for i in group)
-            key = self.cache.key(config, data, model, len(group), len(seeds), widest)
+            key = self.cache.key(config, data, model, len(group), len(folds), widest)
             loop, probes, compiled = self.cache.get(key, data)
-            coefs = np.stack([penalty_rows(configs[i], probes.points) for i in group for _ in seeds])
+            coefs = np.stack([penalty_rows(configs[i], probes.points) for i in group for _ in folds])
             width = key.config.hidden_units
         else:
             loop, compiled, coefs = StackedLoop(rows[0], None, config, data, len(rows)), True, None
             width = config.hidden_units
-        loop.load(rows, [seed for _ in group for seed in seeds], coefs)
+        loop.load(rows, [seed for _ in group for seed in seeds for _ in range(per_seed)], coefs, folds * len(group))
         chunks = run_chunks(loop, group, configs, data, seeds, monitors, done)
         trained = time.perf_counter()
-        n = len(seeds)
+        n = len(folds)
         live = [k for k in range(len(rows)) if group[k // n] in chunks.live]
         counted: dict[int, Counted] = {}
         if keep_models:  # the trained weights into the models: one read of the program's values
@@ -300,7 +324,8 @@ class FusedEngine(Engine):
             counted = dict(zip(live, loop.evaluate(live)))
         for slot, index in enumerate(group):
             if index in chunks.live:
-                fit = FusedFit(built[index], chunks.train[slot], chunks.test[slot])
+                validation = None if chunks.validation is None else chunks.validation[slot]
+                fit = FusedFit(built[index], chunks.train[slot], chunks.test[slot], validation)
                 mine = [] if keep_models else [counted[k] for k in range(slot * n, (slot + 1) * n)]
                 finish(index, _Trained(fit, mine), trained - start)
         profile(
@@ -323,6 +348,11 @@ class _Trained:
 
     fit: FusedFit
     counted: list[Counted]
+
+
+def _rows_per_trial(data: Dataset, seeds: Sequence[int]) -> int:
+    """A trial's rows: its seeds' models, k of them a seed under k-fold cross-validation."""
+    return sum(len(data.folds(seed)) for seed in seeds)
 
 
 def _on_accelerator() -> bool:

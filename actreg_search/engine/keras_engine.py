@@ -1,4 +1,9 @@
-"""The reference engine: plain ``model.fit``, one seed after another, like the tutorial."""
+"""The reference engine: plain ``model.fit``, one seed after another, like the tutorial.
+
+Under a validation protocol each seed's model fits the seed's training
+samples only (a fold's view of the data, :meth:`~actreg_search.data.Dataset.fold`);
+under k-fold a seed fits one model per fold and its figures are the folds' means.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import keras
 from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
-from actreg_search.engine.metrics import accuracy, seed_result
+from actreg_search.engine.metrics import accuracy, mean_of_folds, seed_result
 from actreg_search.models import build_model, make_loss, make_optimizer, prepare_model
 from actreg_search.regularize import marks_of
 from actreg_search.spec import ModelSpec
@@ -28,6 +33,7 @@ class _CurveRecorder(keras.callbacks.Callback):
         self.on_epoch = on_epoch
         self.train_curve: list[float] = []
         self.test_curve: list[float] = []
+        self.validation_curve: list[float] = []
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         done = epoch + 1
@@ -37,6 +43,8 @@ class _CurveRecorder(keras.callbacks.Callback):
         if done in self.epochs:
             self.train_curve.append(accuracy(self.model, self.data.x_train, self.data.y_train))
             self.test_curve.append(accuracy(self.model, self.data.x_test, self.data.y_test))
+            if self.data.x_val is not None:
+                self.validation_curve.append(accuracy(self.model, self.data.x_val, self.data.y_val))
             self.on_epoch(done)
 
 
@@ -57,16 +65,21 @@ class KerasEngine(Engine):
         monitor = monitor or Monitor()
         start = time.perf_counter()
         points = curve_epochs(config.epochs)
-        total = config.epochs * len(seeds)
+        total = config.epochs * len(seeds)  # progress in seed-epochs, a seed's fold models sharing its share
         results = []
         layers: tuple[str, ...] = ()
-        for index, seed in enumerate(seeds):
-            net = self.fit(
-                config, data, seed, points, lambda e, i=index: monitor.on_epochs(i * config.epochs + e, total), model
-            )
-            layers = marks_of(net).names
-            results.append(seed_result(net, config, data, seed, net.recorder.train_curve, net.recorder.test_curve))
-        monitor.report(config.epochs, sum(r.test_accuracy for r in results) / len(results))
+        for seed in seeds:
+            folds = []
+            for fold in data.folds(seed):
+                n, view, done = len(data.folds(seed)), data.fold(fold), len(results) * config.epochs
+                share = lambda e, d=done + len(folds) * config.epochs / n, n=n: monitor.on_epochs(int(d + e / n), total)  # noqa: E731
+                net = self.fit(config, view, seed, points, share, model)
+                layers = marks_of(net).names
+                recorder = net.recorder
+                folds.append(seed_result(net, config, view, seed, recorder.train_curve, recorder.test_curve, recorder.validation_curve))
+            results.append(mean_of_folds(folds))
+        field = "test_accuracy" if data.validation.on_test else "validation_accuracy"
+        monitor.report(config.epochs, sum(getattr(r, field) for r in results) / len(results))
         return TrialResult(
             seeds=tuple(results),
             curve_epochs=points,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -37,16 +37,20 @@ def training_loss(model: keras.Model, data: Dataset) -> float:
 
 @dataclass(frozen=True)
 class Counted:
-    """One seed's final figures as a training program counts them.
+    """One model's final figures (a seed's, or one fold's of it) as a training program counts them.
 
     Attributes:
-        train_hits: Correct predictions on the training set.
+        train_hits: Correct predictions on the samples it trained on.
         test_hits: Correct predictions on the test set.
-        train_loss: The training objective on the whole training set.
+        train_loss: The training objective on the samples it trained on.
         sums: Per marked layer, the sum of its activated outputs on the test set.
         zeros: Per marked layer, how many of them are exactly zero.
         sizes: Per marked layer, activated outputs per sample at the
             program's shapes (more than the model's own when zero-padded).
+        n_train: How many samples it trained on.
+        val_hits: Correct predictions on its validation samples (``None`` under ``validation = "test"``).
+        val_zeros: Per marked layer, exact zeros among its activated outputs on them.
+        n_val: How many validation samples.
     """
 
     train_hits: int
@@ -55,6 +59,10 @@ class Counted:
     sums: tuple[float, ...]
     zeros: tuple[int, ...]
     sizes: tuple[int, ...]
+    n_train: int = 0
+    val_hits: int | None = None
+    val_zeros: tuple[int, ...] = ()
+    n_val: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,12 +120,64 @@ def seed_result(
     seed: int,
     train_curve: list[float],
     test_curve: list[float],
+    validation_curve: list[float] | None = None,
 ) -> SeedResult:
-    """Evaluate a trained model into a :class:`SeedResult`."""
+    """Evaluate a trained model into a :class:`SeedResult`; its validation figures where ``data`` is a fold's view
+    (:meth:`~actreg_search.data.Dataset.fold`, with ``x_val``)."""
     loss = training_loss(model, data)
     _check_finite(loss, seed, config)
     accuracies = accuracy(model, data.x_train, data.y_train), accuracy(model, data.x_test, data.y_test)
-    return _seed_result(seed, accuracies, loss, activation_stats(model, data.x_test), train_curve, test_curve)
+    result = _seed_result(seed, accuracies, loss, activation_stats(model, data.x_test), train_curve, test_curve)
+    if data.x_val is None:
+        return result
+    return replace(
+        result,
+        validation_accuracy=accuracy(model, data.x_val, data.y_val),
+        validation_sparsity=activation_stats(model, data.x_val).sparsity,
+        validation_curve=tuple(validation_curve or ()),
+    )
+
+
+def mean_of_folds(folds: Sequence[SeedResult]) -> SeedResult:
+    """A seed's result from its fold models' (k-fold cross-validation): every figure and curve point averaged.
+
+    Statistics pair trials by seed, never by seed × fold: fold models of a
+    seed share their data, so they are not independent samples (Nadeau &
+    Bengio 2003).
+    """
+    if len(folds) == 1:
+        return folds[0]
+
+    def mean(values: Sequence[float]) -> float:
+        return math.fsum(values) / len(values)
+
+    def curve(name: str) -> tuple[float, ...]:
+        return tuple(mean(point) for point in zip(*(getattr(f, name) for f in folds)))
+
+    def per_layer(name: str) -> tuple[tuple[str, float], ...]:
+        layers = [n for n, _ in getattr(folds[0], name)]
+        return tuple((layer, mean([dict(getattr(f, name))[layer] for f in folds])) for layer in layers)
+
+    def optional(name: str) -> float | None:
+        values = [getattr(f, name) for f in folds]
+        return None if any(v is None for v in values) else mean(values)
+
+    first = folds[0]
+    return SeedResult(
+        seed=first.seed,
+        train_accuracy=mean([f.train_accuracy for f in folds]),
+        test_accuracy=mean([f.test_accuracy for f in folds]),
+        train_loss=mean([f.train_loss for f in folds]),
+        activation_mean=mean([f.activation_mean for f in folds]),
+        sparsity=mean([f.sparsity for f in folds]),
+        train_curve=curve("train_curve"),
+        test_curve=curve("test_curve"),
+        layer_activation_mean=per_layer("layer_activation_mean"),
+        layer_sparsity=per_layer("layer_sparsity"),
+        validation_accuracy=optional("validation_accuracy"),
+        validation_sparsity=optional("validation_sparsity"),
+        validation_curve=curve("validation_curve"),
+    )
 
 
 def _check_finite(loss: float, seed: int, config: TrialConfig) -> None:
@@ -151,6 +211,7 @@ def counted_seed_result(
     counted: Counted,
     train_curve: list[float],
     test_curve: list[float],
+    validation_curve: list[float] | None = None,
 ) -> SeedResult:
     """A :class:`SeedResult` from figures a training program counted (the fused engine's), not from a Keras call.
 
@@ -163,6 +224,7 @@ def counted_seed_result(
         counted: What the program counted for this seed.
         train_curve: Train accuracy at the curve epochs.
         test_curve: Test accuracy at the curve epochs.
+        validation_curve: Validation accuracy at the curve epochs (under a validation protocol).
 
     Raises:
         NonFiniteLoss: The final training objective is NaN or infinite.
@@ -170,8 +232,19 @@ def counted_seed_result(
     _check_finite(counted.train_loss, seed, config)
     n_test = len(data.y_test)
     own = output_sizes(model)
-    # A zero-padded program's extra outputs are exact zeros: out of the count, and out of the zeros.
-    zeros = [z - (big - small) * n_test for z, big, small in zip(counted.zeros, counted.sizes, own)]
-    stats = stats_from_sums(marks_of(model).names, counted.sums, zeros, [size * n_test for size in own])
-    accuracies = counted.train_hits / len(data.y_train), counted.test_hits / n_test
-    return _seed_result(seed, accuracies, counted.train_loss, stats, train_curve, test_curve)
+
+    def own_zeros(zeros: Sequence[int], n: int) -> list[int]:
+        # A zero-padded program's extra outputs are exact zeros: out of the count, and out of the zeros.
+        return [z - (big - small) * n for z, big, small in zip(zeros, counted.sizes, own)]
+
+    stats = stats_from_sums(marks_of(model).names, counted.sums, own_zeros(counted.zeros, n_test), [size * n_test for size in own])
+    accuracies = counted.train_hits / (counted.n_train or len(data.y_train)), counted.test_hits / n_test
+    result = _seed_result(seed, accuracies, counted.train_loss, stats, train_curve, test_curve)
+    if counted.val_hits is None:
+        return result
+    return replace(
+        result,
+        validation_accuracy=counted.val_hits / counted.n_val,
+        validation_sparsity=sum(own_zeros(counted.val_zeros, counted.n_val)) / (sum(own) * counted.n_val),
+        validation_curve=tuple(validation_curve or ()),
+    )

@@ -8,6 +8,15 @@ in (zero-padded to the template's shapes, see
 :mod:`actreg_search.engine.programs`), with their penalty coefficients when
 the template is probed, so one compiled chunk trains trial after trial.
 :func:`permutations` gives each row its own minibatch order from its seed.
+
+Under a validation protocol a row is one model of a seed: the seed's model
+under hold-out, one of its fold models under k-fold
+(:mod:`actreg_search.splits`). Each row then has its own training indices and
+validation indices into the training split, inputs of the program like its
+penalty, at fixed shapes (every fold of every seed the same sizes): a row's
+minibatches are drawn from its own training samples, and its validation hits
+counted on its own validation samples. Cross-validation so costs no compile of
+its own: a 5-seed × 5-fold trial is one program of 25 rows.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.metrics import Counted, output_sizes
 from actreg_search.models import make_loss, make_optimizer
 from actreg_search.regularize import Probes, marks_of
+from actreg_search.splits import Fold, fold_sizes
 
 VECTORIZED_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Activation)
 """Layers that ``tf.vectorized_map`` turns into batched kernels XLA compiles well.
@@ -115,6 +125,13 @@ class StackedLoop:
         self.batch_size = config.batch_size
         self.record_every = curve_epochs(config.epochs)[0]
         self.n_train = len(data.x_train)
+        self.split = not data.validation.on_test
+        self.n_fit, self.n_val, _ = fold_sizes(data.y_train, data.validation)
+        # Each row's training and validation samples: indices into the training split, and the same as 0/1 masks.
+        self.fit_idx = tf.Variable(np.zeros((rows, self.n_fit), np.int32), trainable=False, name="rows_fit")
+        self.val_idx = tf.Variable(np.zeros((rows, self.n_val), np.int32), trainable=False, name="rows_val")
+        self.fit_mask = tf.Variable(np.zeros((rows, self.n_train), np.int32), trainable=False, name="rows_fit_mask")
+        self.val_mask = tf.Variable(np.zeros((rows, self.n_train), np.int32), trainable=False, name="rows_val_mask")
         self.x_test = tf.constant(data.x_test)
         self.y_test = tf.constant(data.y_test)
         self.x_train = tf.constant(data.x_train)
@@ -127,18 +144,38 @@ class StackedLoop:
         self._figures = tf.function(self._row_figures, autograph=False)
         self.program = tf.function(self.chunk, jit_compile=self.vectorize, autograph=False)
 
-    def load(self, models: Sequence[keras.Model], seeds: Sequence[int], coefs: np.ndarray | None = None) -> None:
-        """Start a fresh training of ``models``, one per row: their weights, seeds and coefficients; optimizer reset.
+    def load(
+        self,
+        models: Sequence[keras.Model],
+        seeds: Sequence[int],
+        coefs: np.ndarray | None = None,
+        folds: Sequence[Fold] | None = None,
+    ) -> None:
+        """Start a fresh training of ``models``, one per row: their weights, seeds, coefficients and samples; optimizer reset.
 
         Args:
             models: One model per row, of the template's architecture at a
-                width up to the template's (its weights are zero-padded).
+                width up to the template's (its weights are zero-padded); the
+                fold models of a seed all start from the seed's model.
             seeds: Each row's seed (its minibatch order).
             coefs: Each row's ``(l1, l2)`` at every probe point, shape
                 ``(rows, n_points, 2)`` (probed templates only).
+            folds: Each row's training and validation samples (under a validation protocol).
         """
         if len(models) != self.rows:
             raise ValueError(f"the program trains {self.rows} rows, not {len(models)}")
+        if self.split:
+            if folds is None or len(folds) != self.rows:
+                raise ValueError("under a validation protocol every row needs its fold")
+            fit_mask = np.zeros((self.rows, self.n_train), np.int32)
+            val_mask = np.zeros((self.rows, self.n_train), np.int32)
+            for k, fold in enumerate(folds):
+                fit_mask[k, fold.fit] = 1
+                val_mask[k, fold.val] = 1
+            self.fit_idx.assign(np.stack([f.fit for f in folds]).astype(np.int32))
+            self.val_idx.assign(np.stack([f.val for f in folds]).astype(np.int32))
+            self.fit_mask.assign(fit_mask)
+            self.val_mask.assign(val_mask)
         for stacked, column in zip(self.weights + self.state, zip(*(_variables(m) for m in models), strict=True)):
             stacked.assign(np.stack([pad_to(v.numpy(), stacked.shape[1:]) for v in column]))
         self.seeds.assign(np.asarray(seeds, np.int64))
@@ -175,36 +212,54 @@ class StackedLoop:
         """
         values = [v.numpy() for v in self.weights + self.state]
         coefs = self.coefs.numpy()
+        fit_idx, val_idx = self.fit_idx.numpy(), self.val_idx.numpy()
         targets = _variables(self.template)  # a program of its own (no probes): the trial's first seed's model
         figures = []
         for k in rows:
             for target, value in zip(targets, values):
                 target.assign(value[k])
-            train_hits, test_hits, loss, sums, zeros = (np.asarray(x) for x in self._figures(tf.constant(coefs[k])))
+            found = [np.asarray(x) for x in self._figures(tf.constant(coefs[k]), tf.constant(fit_idx[k]), tf.constant(val_idx[k]))]
+            train_hits, test_hits, loss, sums, zeros = found[:5]
+            split = {}
+            if self.split:
+                split = {"val_hits": int(found[5]), "val_zeros": tuple(found[6].tolist()), "n_val": self.n_val}
             figures.append(
-                Counted(int(train_hits), int(test_hits), float(loss), tuple(sums.tolist()), tuple(zeros.tolist()), self.mark_sizes)
+                Counted(
+                    int(train_hits), int(test_hits), float(loss), tuple(sums.tolist()), tuple(zeros.tolist()), self.mark_sizes,
+                    n_train=self.n_fit, **split,
+                )
             )
         return figures
 
-    def _row_figures(self, coefs: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    def _row_figures(self, coefs: tf.Tensor, fit_idx: tf.Tensor, val_idx: tf.Tensor) -> tuple[tf.Tensor, ...]:
         """Traced into :meth:`evaluate`: the figures of the values in the template's variables
-        (hits on train and test, the objective, per marked layer the sum of its activated outputs
-        on the test set in float64 and how many of them are exactly zero)."""
+        (hits on the row's training samples and on the test set, the objective on its training samples,
+        per marked layer the sum of its activated outputs on the test set in float64 and how many of
+        them are exactly zero; under a validation protocol also the hits on its validation samples and
+        the exact zeros among its activated outputs there)."""
+        x_fit, y_fit = self.x_train, self.y_train
+        if self.split:
+            x_fit, y_fit = tf.gather(self.x_train, fit_idx), tf.gather(self.y_train, fit_idx)
         with self._reading(coefs):
-            probs, *_ = self.evaluator(self.x_train, training=False)
-            loss = self._total_loss(self.y_train, probs, self.evaluator.losses)
+            probs, *_ = self.evaluator(x_fit, training=False)
+            loss = self._total_loss(y_fit, probs, self.evaluator.losses)
         test_probs, *activations = self.evaluator(self.x_test, training=False)
-        return (
-            tf.reduce_sum(_correct(probs, self.y_train)),
+        figures = (
+            tf.reduce_sum(_correct(probs, y_fit)),
             tf.reduce_sum(_correct(test_probs, self.y_test)),
             loss,
             tf.stack([tf.reduce_sum(tf.cast(a, tf.float64)) for a in activations]),
-            tf.stack([tf.reduce_sum(tf.cast(tf.equal(a, 0.0), tf.int32)) for a in activations]),
+            _zeros(activations),
         )
+        if not self.split:
+            return figures
+        y_val = tf.gather(self.y_train, val_idx)
+        val_probs, *val_activations = self.evaluator(tf.gather(self.x_train, val_idx), training=False)
+        return (*figures, tf.reduce_sum(_correct(val_probs, y_val)), _zeros(val_activations))
 
-    def train(self, begin: int, end: int, train_hits: tf.Tensor, test_hits: tf.Tensor, first_bad: tf.Tensor) -> tuple:
+    def train(self, begin: int, end: int, hits: tuple[tf.Tensor, tf.Tensor, tf.Tensor], first_bad: tf.Tensor) -> tuple:
         """Run the compiled :meth:`chunk` (traced on its first call, then reused)."""
-        return self.program(tf.constant(begin), tf.constant(end), train_hits, test_hits, first_bad)
+        return self.program(tf.constant(begin), tf.constant(end), *hits, first_bad)
 
     # -- traced into the compiled chunk
 
@@ -213,26 +268,29 @@ class StackedLoop:
         begin: tf.Tensor,
         end: tf.Tensor,
         train_hits: tf.Tensor,
+        val_hits: tf.Tensor,
         test_hits: tf.Tensor,
         first_bad: tf.Tensor,
-    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    ) -> tuple[tf.Tensor, ...]:
         """Train epochs ``[begin, end)``.
 
         The epochs run in blocks that end at the next curve epoch (or at
-        ``end``); each block ends with one evaluation of every seed, written
+        ``end``); each block ends with one evaluation of every row, written
         into the curves when the block ends on a curve epoch.
 
         Args:
             begin: First 0-based epoch.
             end: One past the last.
-            train_hits: Correct train predictions, ``(n_curve_epochs, n_seeds)``.
-            test_hits: Correct test predictions, likewise.
-            first_bad: Each seed's first epoch (1-based) with a non-finite
+            train_hits: Correct predictions on each row's training samples, ``(n_curve_epochs, rows)``.
+            val_hits: On its validation samples, likewise (zeros under ``validation = "test"``).
+            test_hits: On the test set, likewise.
+            first_bad: Each row's first epoch (1-based) with a non-finite
                 loss, 0 for none.
 
         Returns:
-            The three updated, and each seed's correct test predictions after
-            epoch ``end``.
+            The four updated, and each row's correct predictions after epoch
+            ``end`` where the study selects: on its validation samples, or on
+            the test set under ``validation = "test"``.
         """
         every = self.record_every
 
@@ -240,31 +298,36 @@ class StackedLoop:
             losses = self._epoch(epoch)
             return epoch + 1, tf.where((bad == 0) & ~tf.math.is_finite(losses), epoch + 1, bad)
 
-        def block(
-            start: tf.Tensor, train: tf.Tensor, test: tf.Tensor, bad: tf.Tensor, _: tf.Tensor
-        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        def block(start: tf.Tensor, train: tf.Tensor, val: tf.Tensor, test: tf.Tensor, bad: tf.Tensor, _: tf.Tensor) -> tuple:
             stop = tf.minimum((start // every + 1) * every, end)
             _, bad = tf.while_loop(lambda epoch, _: epoch < stop, epoch_body, (start, bad))
-            train_now, test_now = self._hits()
+            now = self._hits()
             on_curve = stop % every == 0
             row = [[tf.maximum(stop // every - 1, 0)]]
-            train = tf.where(on_curve, tf.tensor_scatter_nd_update(train, row, train_now[None]), train)
-            test = tf.where(on_curve, tf.tensor_scatter_nd_update(test, row, test_now[None]), test)
-            return stop, train, test, bad, test_now
+            train, val, test = (
+                tf.where(on_curve, tf.tensor_scatter_nd_update(curve, row, hits[None]), curve)
+                for curve, hits in zip((train, val, test), now)
+            )
+            return stop, train, val, test, bad, now[1] if self.split else now[2]
 
-        _, train_hits, test_hits, first_bad, test_now = tf.while_loop(
+        _, train_hits, val_hits, test_hits, first_bad, selected = tf.while_loop(
             lambda start, *_: start < end,
             block,
-            (begin, train_hits, test_hits, first_bad, tf.zeros((self.rows,), tf.int32)),
+            (begin, train_hits, val_hits, test_hits, first_bad, tf.zeros((self.rows,), tf.int32)),
         )
-        return train_hits, test_hits, first_bad, test_now
+        return train_hits, val_hits, test_hits, first_bad, selected
 
     def _epoch(self, epoch: tf.Tensor) -> tf.Tensor:
-        """One epoch for every seed; returns each seed's summed batch losses."""
-        n, size = self.n_train, self.batch_size
-        if n <= size:
+        """One epoch for every row; returns each row's summed batch losses."""
+        n, size = self.n_fit, self.batch_size
+        if n <= size and not self.split:
             return self._step(self.x_train, self.y_train, per_seed_data=False)
+        if n <= size:  # one batch: the row's training samples
+            rows = self.fit_idx.value()
+            return self._step(tf.gather(self.x_train, rows), tf.gather(self.y_train, rows), per_seed_data=True)
         order = permutations(self.seeds.value(), epoch, n)
+        if self.split:  # positions in the row's training samples -> indices into the training split
+            order = tf.gather(self.fit_idx.value(), order, batch_dims=1)
         full, rest = divmod(n, size)
 
         def batch(indices: tf.Tensor) -> tf.Tensor:
@@ -331,8 +394,10 @@ class StackedLoop:
         parts = [self.loss(y, predictions)] + [keras.ops.sum(e) for e in extra]
         return parts[0] if len(parts) == 1 else keras.ops.sum(parts)
 
-    def _hits(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """Each seed's number of correct predictions (:func:`_correct`) on the train and the test set."""
+    def _hits(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Each row's number of correct predictions (:func:`_correct`) on its training samples, its
+        validation samples (zeros under ``validation = "test"``) and the test set: one pass over the
+        whole training split and the test set, counted through the row's masks."""
 
         def one_seed(args: tuple) -> tf.Tensor:
             weights, state = args
@@ -340,10 +405,10 @@ class StackedLoop:
             return _correct(probs, self.y_eval)
 
         correct = self._map_seeds(one_seed, ([v.value for v in self.weights], [v.value for v in self.state]))
-        return (
-            tf.reduce_sum(correct[:, : self.n_train], axis=1),
-            tf.reduce_sum(correct[:, self.n_train :], axis=1),
-        )
+        train, test = correct[:, : self.n_train], tf.reduce_sum(correct[:, self.n_train :], axis=1)
+        if not self.split:
+            return tf.reduce_sum(train, axis=1), tf.zeros_like(test), test
+        return tf.reduce_sum(train * self.fit_mask.value(), axis=1), tf.reduce_sum(train * self.val_mask.value(), axis=1), test
 
 
 def _correct(probs: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -354,6 +419,11 @@ def _correct(probs: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
     else:
         predicted = tf.cast(tf.argmax(probs, axis=-1), y.dtype)
     return tf.cast(tf.equal(predicted, y), tf.int32)
+
+
+def _zeros(activations: Sequence[tf.Tensor]) -> tf.Tensor:
+    """Per marked layer, how many of its activated outputs are exactly zero."""
+    return tf.stack([tf.reduce_sum(tf.cast(tf.equal(a, 0.0), tf.int32)) for a in activations])
 
 
 def _variables(model: keras.Model) -> list[keras.Variable]:
