@@ -8,6 +8,8 @@ from __future__ import annotations
 
 #: The study's own study file, as the study-file-shaped dict of :func:`actreg_search.spec.spec_to_raw`.
 SPEC = "actreg_spec"
+#: The study's samples per split: ``{"train", "validation", "test", "folds"}`` (each model's counts).
+SPLIT = "actreg_split"
 
 CONFIG = "config"
 SEEDS = "seeds"

@@ -37,7 +37,7 @@ from actreg_search.config import TrialConfig
 from actreg_search.errors import SpecError, StorageError
 from actreg_search.figures import PER_SEED
 from actreg_search.parser import parse_raw
-from actreg_search.results import Curves, StateCounts, StudyResults, StudySummary, TrialRecord, rank_key
+from actreg_search.results import Curves, SplitCounts, StateCounts, StudyResults, StudySummary, TrialRecord, rank_key
 from actreg_search.spec import StudySpec
 
 CurvesWanted = Literal["none", "drawn", "all"] | Collection[int]
@@ -223,18 +223,34 @@ def _attrs(conn: sqlalchemy.Connection, study_id: int, table: str, where: str, *
     )
 
 
-def _spec(conn: sqlalchemy.Connection, study_id: int) -> StudySpec | None:
+def _study_attr(conn: sqlalchemy.Connection, study_id: int, key: str) -> Any:
     found = _rows(
         conn, "SELECT value_json FROM study_user_attributes WHERE study_id = :study AND key = :key",
-        study=study_id, key=attrs.SPEC,
+        study=study_id, key=key,
     )
-    if not found:
+    return json.loads(found[0][0]) if found else None
+
+
+def _spec(conn: sqlalchemy.Connection, study_id: int) -> StudySpec | None:
+    raw = _study_attr(conn, study_id, attrs.SPEC)
+    if raw is None:
         return None
-    raw = json.loads(found[0][0])
     try:
         return parse_raw(raw)
     except SpecError:  # made by a version of actreg-search whose study files this one cannot read
         return None
+
+
+def _split(conn: sqlalchemy.Connection, study_id: int) -> SplitCounts | None:
+    raw = _study_attr(conn, study_id, attrs.SPLIT)
+    return SplitCounts(**raw) if isinstance(raw, dict) else None
+
+
+def stored_spec(storage: Source, name: str) -> StudySpec | None:
+    """The spec a stored study was made with; ``None`` when there is no such study (or it was not made by actreg-search)."""
+    with _engine(storage).connect() as conn:
+        found = _rows(conn, "SELECT study_id FROM studies WHERE study_name = :name", name=name)
+        return _spec(conn, found[0][0]) if found else None
 
 
 # --------------------------------------------------------------------------- readers
@@ -300,7 +316,9 @@ def load_results(storage: Source, name: str, *, curves: CurvesWanted = "none") -
                     retried_as=number_of.get(retry) if retry is not None else None,
                 )
             )
-        results = StudyResults(name=name, trials=tuple(records), spec=spec, objectives=_objectives(spec, n_objectives))
+        results = StudyResults(
+            name=name, trials=tuple(records), spec=spec, objectives=_objectives(spec, n_objectives), split=_split(conn, study_id)
+        )
         wanted = _curve_numbers(results, curves)
         if not wanted:
             return results
@@ -319,6 +337,7 @@ def load_results(storage: Source, name: str, *, curves: CurvesWanted = "none") -
         trials=tuple(_with_curves(t, by_number.get(t.number)) for t in records),
         spec=spec,
         objectives=results.objectives,
+        split=results.split,
     )
 
 

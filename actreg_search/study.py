@@ -32,7 +32,7 @@ from actreg_search.errors import SpecError, StorageError
 from actreg_search.objective import FINISHED, SURPLUS, GuardedObserver, Objective, RunObserver
 from actreg_search.parser import parse_raw
 from actreg_search.pruners import make_pruner
-from actreg_search.reader import record_of, summarize
+from actreg_search.reader import record_of, stored_spec, summarize
 from actreg_search.sampling import make_sampler
 from actreg_search.space import grid_size
 from actreg_search.spec import RUN_SETTINGS, StudySpec, spec_to_raw
@@ -156,19 +156,22 @@ def run_study(
         StorageError: The storage cannot be opened.
         SpecError: The study exists with different settings, or its data is unusable.
     """
+    spec = _with_protocol(spec, storage_url)
     done = _already_done(spec, storage_url)
     if done is not None:
         return done
     from actreg_search.data import dataset_for  # scikit-learn and pandas: only for a run that trains
 
     from actreg_search.modelcheck import check_model
+    from actreg_search.splits import fold_sizes
 
-    data = dataset_for(spec)  # bad data fails here, before storage is touched
+    data = dataset_for(spec)  # bad data, or a protocol the data cannot serve, fails here, before storage is touched
     fallback = check_model(spec, data)  # so does a bad model of the user's (built once here)
     if fallback is not None:
         note(f"actreg-search: {fallback}")
     storage = open_storage(storage_url, create=True)
-    study = _open_study(spec, storage)
+    train, validation, folds = fold_sizes(data.y_train, data.validation)
+    study = _open_study(spec, storage, {"train": train, "validation": validation, "test": len(data.y_test), "folds": folds})
     # Trials this run did not run: those already finished or running (a dead worker's, failed now); a queued one runs now.
     before = {t.number for t in study.get_trials(deepcopy=False) if t.state is not TrialState.WAITING}
     _requeue_interrupted(study)
@@ -241,8 +244,25 @@ def _already_done(spec: StudySpec, storage_url: str) -> RunSummary | None:
     )
 
 
-def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna.Study:
-    """Create or load the study, with the study file's sampler (seeded per trial) and pruner."""
+def _with_protocol(spec: StudySpec, storage_url: str) -> StudySpec:
+    """The spec with its validation protocol said: the file's; else, resuming, the stored study's
+    (a missing key is no change of settings); else the default (:data:`~actreg_search.spec.DEFAULT_VALIDATION`)."""
+    if spec.data.validation is not None:
+        return spec
+    try:
+        reader = open_reader(storage_url)
+    except StorageError:  # no database yet: a new study
+        return spec.resolved(None)
+    try:
+        stored = stored_spec(reader, spec.study.name)
+    finally:
+        reader.dispose()
+    return spec.resolved(stored.validation if stored is not None else None)
+
+
+def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, split: dict[str, int]) -> optuna.Study:
+    """Create or load the study, with the study file's sampler (seeded per trial) and pruner;
+    a new study stores its spec and its samples per split."""
     _check_resumable(storage, spec)
     study = optuna.create_study(
         study_name=spec.study.name,
@@ -254,6 +274,8 @@ def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage) -> optuna
     )
     if attrs.SPEC not in study.user_attrs:
         study.set_user_attr(attrs.SPEC, spec_to_raw(spec))
+    if attrs.SPLIT not in study.user_attrs:
+        study.set_user_attr(attrs.SPLIT, split)
     return study
 
 
