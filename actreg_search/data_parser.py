@@ -9,13 +9,14 @@ side only, so the reading side can parse the spec of a study made elsewhere.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actreg_search.spec import DataSpec
-from actreg_search.vocab import DatasetName, Family
+from actreg_search.spec import ON_TEST, DataSpec, Validation
+from actreg_search.vocab import DatasetName, Family, Protocol
 
 if TYPE_CHECKING:
     from actreg_search.parser import _Parser
@@ -31,6 +32,10 @@ _APPLIES = {
 }
 #: ``file.py:function``: a Python file and the name of a function defined at its top level.
 _REFERENCE = re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_]\w*)$")
+#: The parser's source for a spec read back from storage (:func:`actreg_search.parser.parse_raw`).
+STORED = "<stored spec>"
+#: What ``[data] validation`` takes, for the messages.
+_VALIDATION_FORMS = 'a hold-out fraction in (0, 1) such as 0.2, a table { folds = k } with k ≥ 2, or "test"'
 
 
 def parse_data(p: _Parser, t: Mapping[str, Any], family: Family) -> DataSpec:
@@ -86,6 +91,7 @@ def parse_data(p: _Parser, t: Mapping[str, Any], family: Family) -> DataSpec:
         target=target,
         features=features,
         loader=loader,
+        validation=parse_validation(p, t.get("validation")),
     )
 
 
@@ -103,7 +109,82 @@ def _generated(p: _Parser, t: Mapping[str, Any], name: DatasetName) -> DataSpec:
         noise=p.number(t, "data", "noise", 0.1, positive=False),
         random_state=p.integer(t, "data", "random_state", 1, minimum=0),
         train_size=train_size,
+        validation=parse_validation(p, t.get("validation")),
     )
+
+
+def parse_validation(p: _Parser, value: Any) -> Validation | None:
+    """Validate ``[data] validation``: where the study measures the figures it selects on.
+
+    Args:
+        p: The study file's parser (error messages name its source).
+        value: The raw value: a fraction in (0, 1) (hold-out), a table
+            ``{folds = k}`` with integer ``k ≥ 2`` (k-fold), ``"test"``, a
+            :class:`~actreg_search.spec.Validation` (a spec built in Python),
+            or ``None`` (the key is missing).
+
+    Returns:
+        The protocol; for a missing key ``None`` (the study file did not say:
+        :meth:`~actreg_search.spec.StudySpec.resolved` decides), except in a
+        stored spec, where it is :data:`~actreg_search.spec.ON_TEST`: studies
+        stored before validation existed selected on the test set.
+
+    Raises:
+        SpecError: A value of none of these forms, a fraction outside (0, 1),
+            folds that are not an integer ≥ 2, or a table with other keys.
+    """
+    key = "[data] validation"
+    if value is None:
+        return ON_TEST if p.source == STORED else None
+    if isinstance(value, Validation):  # a spec built in Python: checked as its study-file form
+        protocol = p.enum_value(value.protocol, key, Protocol)
+        if protocol is Protocol.HOLDOUT:
+            return _holdout(p, value.fraction)
+        if protocol is Protocol.KFOLD:
+            return _kfold(p, {"folds": value.folds})
+        return ON_TEST
+    if isinstance(value, bool):
+        raise p.fail(key, f"must be {_VALIDATION_FORMS}; got {_show(value)}")
+    if isinstance(value, (int, float)):
+        return _holdout(p, value)
+    if isinstance(value, str):
+        if value == "test":
+            return ON_TEST
+        raise p.fail(key, f"unknown value {value!r}; allowed: {_VALIDATION_FORMS}")
+    if isinstance(value, Mapping):
+        return _kfold(p, value)
+    raise p.fail(key, f"must be {_VALIDATION_FORMS}; got {_show(value)}")
+
+
+def _holdout(p: _Parser, fraction: Any) -> Validation:
+    key = "[data] validation"
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise p.fail(key, f"a hold-out fraction must be a number in (0, 1), got {_show(fraction)}")
+    if not 0 < fraction < 1:  # NaN and the infinities too
+        hint = ""
+        if _whole(fraction) and fraction >= 2:  # a count of folds, written bare
+            hint = f"; for {int(fraction)}-fold cross-validation write {{ folds = {int(fraction)} }}"
+        raise p.fail(key, f"a hold-out fraction must be in (0, 1) (the share of the training split held out), got {fraction}{hint}")
+    return Validation(Protocol.HOLDOUT, fraction=float(fraction))
+
+
+def _kfold(p: _Parser, table: Mapping[str, Any]) -> Validation:
+    key = "[data] validation"
+    for k in table:
+        if k != "folds":
+            raise p.fail(f"{key}.{k}", "unknown key; allowed: folds (a table { folds = k } means k-fold cross-validation)")
+    if "folds" not in table:
+        raise p.fail(key, "a k-fold table needs 'folds': { folds = k } with an integer k ≥ 2")
+    folds = table["folds"]
+    if isinstance(folds, bool) or not isinstance(folds, int):
+        raise p.fail(f"{key}.folds", f"must be an integer ≥ 2 (the folds per seed), got {_show(folds)}")
+    if folds < 2:
+        raise p.fail(f"{key}.folds", f"must be ≥ 2 (each fold validates the model trained on the others), got {folds}")
+    return Validation(Protocol.KFOLD, folds=folds)
+
+
+def _whole(value: float) -> bool:
+    return isinstance(value, int) or (math.isfinite(value) and value.is_integer())
 
 
 def _relative(p: _Parser, path: str) -> str:
@@ -121,7 +202,7 @@ def _loader(p: _Parser, value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise p.fail(key, f'must be "file.py:function", got {_show(value)}')
-    if p.source == "<stored spec>":  # a stored spec may name a Python function as "module:qualname"; never run here
+    if p.source == STORED:  # a stored spec may name a Python function as "module:qualname"; never run here
         if ":" not in value:
             raise p.fail(key, f'must be "file.py:function" or "module:function", got {value!r}')
         return value

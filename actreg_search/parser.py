@@ -22,9 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from actreg_search.data_parser import parse_data
+from actreg_search.data_parser import STORED, parse_data
 from actreg_search.errors import SpecError
 from actreg_search.spec import (
+    DEFAULT_VALIDATION,
     Choice,
     DataSpec,
     ModelSpec,
@@ -46,6 +47,9 @@ from actreg_search.vocab import (
     Regularizer,
     SamplerName,
 )
+
+#: The objective name of studies made before validation existed: ``accuracy`` measured on the test set.
+OLD_ACCURACY = "test_accuracy"
 
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
@@ -120,11 +124,13 @@ class _Parser:
         for key in raw:
             if key not in tables:
                 raise self.fail(f"[{key}]", f"unknown table; allowed: {', '.join(tables)}")
-        study = self.study(self.table(raw, "study", _fields(StudySection), required=True))
+        study_table = self.table(raw, "study", _fields(StudySection), required=True)
+        study = self.study(study_table)
         space_keys = tuple(k for k in _fields(SpaceSpec) if k != "hidden_units") + SIZE_KEYS
         space_table = self.table(raw, "space", space_keys, required=False)
         model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False), space_table)
         data = self.data(self.table(raw, "data", _fields(DataSpec), required=False), model.family)
+        self.old_accuracy(study_table, data)
         space = self.space(space_table, study.sampler, model)
         if space.hidden_units is None:
             space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
@@ -180,7 +186,7 @@ class _Parser:
         storage = t.get("storage")
         if storage is not None and (not isinstance(storage, str) or not storage.strip()):
             raise self.fail("[study] storage", f"must be a storage URL string, got {_show(storage)}")
-        objectives = self.objectives(t.get("objectives", [Metric.TEST_ACCURACY.value]))
+        objectives = self.objectives(t.get("objectives", [Metric.ACCURACY.value]))
         multi = len(objectives) > 1
         pruner = self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE)
         if multi and pruner is not PrunerName.NONE:
@@ -199,11 +205,48 @@ class _Parser:
         )
 
     def objectives(self, value: Any) -> tuple[Metric, ...]:
+        """``[study] objectives``: one name or a list, ``accuracy`` first.
+
+        The old spelling ``test_accuracy`` reads as ``accuracy`` here; whether
+        the study may use it depends on ``[data] validation``, parsed later
+        (:meth:`old_accuracy`).
+        """
         key = "[study] objectives"
-        metrics = self.distinct_items(value, key, lambda v: self.enum_value(v, key, Metric), "objectives")
-        if metrics[0] is not Metric.TEST_ACCURACY:
-            raise self.fail(key, f"the first objective must be test_accuracy, got {metrics[0].value!r}")
+
+        def metric(name: Any) -> Metric:
+            return Metric.ACCURACY if name == OLD_ACCURACY else self.enum_value(name, key, Metric)
+
+        metrics = self.distinct_items(value, key, metric, "objectives")
+        if metrics[0] is not Metric.ACCURACY:
+            raise self.fail(key, f"the first objective must be accuracy, got {metrics[0].value!r}")
         return metrics
+
+    def old_accuracy(self, t: Mapping[str, Any], data: DataSpec) -> None:
+        """Refuse the old objective name ``test_accuracy`` where the study does not select on the test set.
+
+        A stored spec may name it (studies stored before validation existed;
+        they read as ``validation = "test"``), and so may a new study that says
+        ``[data] validation = "test"``; under a validation protocol, said or
+        defaulted, the name would be a lie.
+
+        Args:
+            t: The raw ``[study]`` table (already validated by :meth:`study`).
+            data: The parsed ``[data]`` table.
+
+        Raises:
+            SpecError: ``test_accuracy`` named under a validation protocol.
+        """
+        value = t.get("objectives")
+        named = value == OLD_ACCURACY or (isinstance(value, list) and any(v == OLD_ACCURACY for v in value))
+        if not named or self.source == STORED or (data.validation is not None and data.validation.on_test):
+            return
+        protocol = "" if data.validation is not None else f", by default {DEFAULT_VALIDATION.describe()}"
+        raise self.fail(
+            "[study] objectives",
+            f"{OLD_ACCURACY!r} would select on the test set; name the figure without a split: \"accuracy\" "
+            f"(measured on the validation samples under [data] validation{protocol}), "
+            f'or set [data] validation = "test" to select on the test set as the tutorial does',
+        )
 
     def seeds(self, value: Any) -> tuple[int, ...]:
         key = "[study] seeds"
@@ -442,6 +485,12 @@ def _show(value: Any) -> str:
 
 
 
-def parse_raw(raw: Mapping[str, Any], source: str = "<stored spec>") -> StudySpec:
-    """Validate a study-file-shaped dict (as from :func:`spec_to_raw`)."""
+def parse_raw(raw: Mapping[str, Any], source: str = STORED) -> StudySpec:
+    """Validate a study-file-shaped dict (as from :func:`spec_to_raw`).
+
+    With the default ``source`` the dict is a stored spec, read as its study
+    was made: a missing ``[data] validation`` is ``"test"`` and the objective
+    ``test_accuracy`` reads as ``accuracy`` (studies stored before validation
+    existed selected on the test set).
+    """
     return _Parser(source).spec(raw)

@@ -260,9 +260,9 @@ def _with_protocol(spec: StudySpec, storage_url: str) -> StudySpec:
     return spec.resolved(stored.validation if stored is not None else None)
 
 
-def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, split: dict[str, int]) -> optuna.Study:
+def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, split: dict[str, int] | None = None) -> optuna.Study:
     """Create or load the study, with the study file's sampler (seeded per trial) and pruner;
-    a new study stores its spec and its samples per split."""
+    a new study stores its spec and (given by the run, not a worker) its samples per split."""
     _check_resumable(storage, spec)
     study = optuna.create_study(
         study_name=spec.study.name,
@@ -274,7 +274,7 @@ def _open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, split: di
     )
     if attrs.SPEC not in study.user_attrs:
         study.set_user_attr(attrs.SPEC, spec_to_raw(spec))
-    if attrs.SPLIT not in study.user_attrs:
+    if split is not None and attrs.SPLIT not in study.user_attrs:
         study.set_user_attr(attrs.SPLIT, split)
     return study
 

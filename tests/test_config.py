@@ -37,6 +37,14 @@ def test_every_shipped_study_parses(path):
     assert load_spec(path).study.name
 
 
+@pytest.mark.parametrize("path", sorted(STUDIES.glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_study_says_its_validation_protocol(path):
+    """A shipped study chooses its protocol; the tutorial's reproductions keep selecting on the test set."""
+    spec = load_spec(path)
+    assert spec.data.validation is not None
+    assert spec.data.validation.on_test == path.name.startswith("tutorial_")
+
+
 def test_summed_case_study_differs_only_in_the_coefficient():
     """The tutorial's L1 1e-4 summed over its one 30-sample batch, in Keras 3.15's per-sample terms."""
     case = load_spec(STUDIES / "tutorial_case_study.toml")

@@ -57,7 +57,7 @@ def test_a_spec_holding_a_loader_function_stores_its_name_never_its_code():
     ['name = "npz"\npath = "/abs/x.npz"', 'name = "python"\nloader = "/abs/my_data.py:load"\ntrain_size = 0.3'],
 )
 def test_round_trip_through_raw(data):
-    spec = parse_spec(VALID + "[data]\n" + data)
+    spec = parse_spec(VALID + "[data]\n" + data).resolved(None)  # a study is stored with its protocol said
     assert parse_raw(spec_to_raw(spec)).data == spec.data
 
 
