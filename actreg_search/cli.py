@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,6 +24,9 @@ from actreg_search.errors import UserError
 from actreg_search.figures import PER_SEED
 from actreg_search.streams import PipeSafeConsole, console, emit, flush_streams, note
 from actreg_search.vocab import DEFAULT_RECYCLE_MB
+
+if TYPE_CHECKING:
+    from actreg_search.results import TrialRecord
 
 PROG = "actreg-search"
 
@@ -161,26 +164,36 @@ def list_cmd(storage: str | None) -> None:
 @storage_option
 @click.option("--top", type=positive, default=10, show_default=True, help="How many trials.")
 def show(name: str, storage: str | None, top: int) -> None:
-    """Show the top trials: params, mean ± std test accuracy, gap, sparsity."""
+    """Show the top trials: params, mean ± std validation (where measured) and test accuracy, gap, sparsity.
+
+    Under the table: the study's protocol, and the best trial's validation
+    accuracy next to its test accuracy with the difference (test − validation,
+    in points); a study that selected on the test set is labelled so.
+    """
     from actreg_search.reader import load_results
+    from actreg_search.report import selection_lines
     from actreg_search.storage import open_reader, resolve_url
 
     results = load_results(open_reader(resolve_url(storage)), name)
     shown = results.best(top)
     complete = results.counts.complete
+    ranked_on = "" if results.selects_on_test else f", by {results.selection_metric.replace('_', ' ')}"
     if results.multi_objective:
         front = len(results.pareto_front)
         title = f"{name}: Pareto front ({', '.join(results.objectives)}): {len(shown)} shown of {front} on it, {complete} complete"
     elif shown:
-        title = f"{name}: top {len(shown)} of {complete} complete"
+        title = f"{name}: top {len(shown)} of {complete} complete{ranked_on}"
     else:
         title = f"{name}: no completed trial"
-    table = Table("trial", "config", "test acc", "train acc", "gap", "sparsity", "act. mean", "time s", title=title)
+    validation = any("validation_accuracy" in t.per_seed for t in shown)
+    columns = ("trial", "config", *(("val. acc",) if validation else ()), "test acc", "train acc", "gap", "sparsity", "act. mean", "time s")
+    table = Table(*columns, title=title)
     for t in shown:
         table.add_row(
             str(t.number),
             t.config.label() if t.config else str(t.params),
-            f"{t.mean('test_accuracy'):.4f} ± {t.std('test_accuracy'):.4f}",
+            *((_mean_std(t, "validation_accuracy"),) if validation else ()),
+            _mean_std(t, "test_accuracy"),
             f"{t.mean('train_accuracy'):.4f}",
             f"{t.mean('gap'):+.4f}",
             f"{t.mean('sparsity'):.3f}",
@@ -189,6 +202,14 @@ def show(name: str, storage: str | None, top: int) -> None:
         )
     _out().print(table)
     _out().print(results.counts.describe())
+    for line in selection_lines(results):
+        _out().print(line)
+
+
+def _mean_std(trial: TrialRecord, figure: str) -> str:
+    """``0.9857 ± 0.0120``, or ``-`` for a figure the trial did not record."""
+    mean, std = trial.mean(figure), trial.std(figure)
+    return f"{mean:.4f} ± {std:.4f}" if mean is not None and std is not None else "-"
 
 
 @app.command()
@@ -243,35 +264,60 @@ def export(
         note(f"wrote trial {retrain.number}'s model (seed {seed}) to {model}")
 
 
+on_option = click.option(
+    "--on", type=click.Choice(["test", "validation"]), default=None,
+    help="The split accuracy and sparsity are compared on: test (the default), the figure reported for trials "
+    "already chosen; or validation, the figure they were chosen on (a study that measured it only).",
+)
+
+
 @app.command()
 @click.argument("name")
 @storage_option
 @click.option("--trials", "pair", type=int, nargs=2, metavar="A B", help="Compare trial B against trial A.")
 @click.option("--best-vs-baseline", is_flag=True, help="The best regularized trial against the best unregularized one (default).")
 @click.option("--top", type=click.IntRange(min=2), help="Each of the top K trials against the best.")
-@click.option("--metric", type=click.Choice(PER_SEED), default="test_accuracy", show_default=True)
-def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_vs_baseline: bool, top: int | None, metric: str) -> None:
+@click.option(
+    "--metric", type=click.Choice(("accuracy", *PER_SEED)), default="accuracy", show_default=True,
+    help="The figure compared: accuracy or sparsity, on the split --on names; or a per-seed figure by its full "
+    "name (test_accuracy, validation_accuracy, train_loss, ...), used as named, where a --on naming another split "
+    "than the figure's own is an error.",
+)
+@on_option
+def compare(
+    name: str, storage: str | None, pair: tuple[int, int] | None, best_vs_baseline: bool, top: int | None, metric: str, on: str | None
+) -> None:
     """Compare trials seed by seed: paired difference, 95% CI, Wilcoxon and t-test p, effect size.
 
-    When every seed differs by the same amount the t-test is undefined ("n/a")
-    and d_z is shown as +∞ or -∞; the line under the table says so.
+    Trials pair up by seed. The table's title says which figure and split were
+    compared. When every seed differs by the same amount the t-test is
+    undefined ("n/a") and d_z is shown as +∞ or -∞; the line under the table
+    says so.
     """
     from actreg_search import stats
     from actreg_search.reader import load_results
+    from actreg_search.report import protocol_text
     from actreg_search.storage import open_reader, resolve_url
 
     if [pair is not None, best_vs_baseline, top is not None].count(True) > 1:
         raise UserError("compare: give one of --trials A B, --best-vs-baseline, --top K")
+    figure = stats.figure_on(metric, on)
     results = load_results(open_reader(resolve_url(storage)), name)
+    stats.require_figure(results, figure)
     if pair is not None:
         a, b = (stats.trial_by_number(results, n) for n in pair)
-        comparisons = [stats.paired_comparison(a, b, metric)]
+        comparisons = [stats.paired_comparison(a, b, figure)]
     elif top is not None:
-        comparisons = stats.top_k_vs_best(results, top, metric)
+        comparisons = stats.top_k_vs_best(results, top, figure)
     else:
         baseline, challenger = stats.best_vs_baseline(results)
-        comparisons = [stats.paired_comparison(baseline, challenger, metric)]
-    table = Table("A", "B", "seeds", "mean B−A", "95% CI", "Wilcoxon p", "paired t p", "d_z", "B ahead / tied / behind")
+        comparisons = [stats.paired_comparison(baseline, challenger, figure)]
+    what = figure.replace("_", " ")
+    where = "train minus test" if figure == "gap" else f"{stats.SPLIT_OF[figure]} split"
+    table = Table(
+        "A", "B", "seeds", "mean B−A", "95% CI", "Wilcoxon p", "paired t p", "d_z", "B ahead / tied / behind",
+        title=f"{what} ({where}), paired by seed",
+    )
     for c in comparisons:
         table.add_row(
             str(c.a), str(c.b), str(c.n), f"{c.mean_difference:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]",
@@ -281,14 +327,26 @@ def compare(name: str, storage: str | None, pair: tuple[int, int] | None, best_v
     _out().print(table)
     for c in comparisons:
         _out().print(c.describe())
+    if figure == results.selection_metric:
+        _out().print(
+            f"note: {what} is the figure this study ranked its trials on, so the best trial's lead on it is "
+            f"optimistic (it was chosen for being ahead); protocol: {protocol_text(results)}"
+        )
 
 
 @app.command()
 @click.argument("name")
 @storage_option
 @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the markdown here (default: stdout).")
-def report(name: str, storage: str | None, out_path: Path | None) -> None:
-    """Markdown table of every model: mean ± std and 95% CI, paired comparisons, the tutorial's figures."""
+@on_option
+def report(name: str, storage: str | None, out_path: Path | None, on: str | None) -> None:
+    """Markdown report: the protocol, every model's mean ± std and 95% CI, comparisons, the tutorial's figures.
+
+    The best trial's validation and test accuracy are set side by side. Each
+    trial is compared seed by seed with the best trial and with the best
+    unregularized one, on the split --on names, with Holm's correction over
+    the comparisons listed.
+    """
     from actreg_search.export import check_out_path, write_text
     from actreg_search.report import markdown_report
     from actreg_search.reader import load_results
@@ -296,7 +354,7 @@ def report(name: str, storage: str | None, out_path: Path | None) -> None:
 
     if out_path is not None:
         check_out_path(out_path)
-    text = markdown_report(load_results(open_reader(resolve_url(storage)), name))
+    text = markdown_report(load_results(open_reader(resolve_url(storage)), name), on=on)
     if out_path is None:
         emit(text)
     else:

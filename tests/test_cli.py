@@ -58,58 +58,92 @@ SPEC = parse_spec(
     '[model]\nhidden_units = 4\nepochs = 3\nengine = "keras"\n'
     '[space]\nregularizer = ["none", "l1"]\nplacement = ["pre_activation"]\ncoefficient = [1e-4]\n'
 )
+SPEC_HOLDOUT = parse_spec(
+    '[study]\nname = "val"\nseeds = 5\n[data]\nname = "circles"\nn_samples = 100\ntrain_size = 30\nvalidation = 0.2\n'
+    '[model]\nhidden_units = 4\nepochs = 3\nengine = "keras"\n'
+    '[space]\nregularizer = ["none", "l1"]\nplacement = ["pre_activation"]\ncoefficient = [1e-4]\n'
+)
 REGULARIZER = CategoricalDistribution(["none", "l1"])
 
 
-def stored_trial(tests: Sequence[float], regularized: bool) -> optuna.trial.FrozenTrial:
-    """A completed trial with these per-seed test accuracies, as the recorder writes one."""
+def stored_trial(tests: Sequence[float], regularized: bool, validations: Sequence[float] | None = None) -> optuna.trial.FrozenTrial:
+    """A completed trial with these per-seed test (and validation) accuracies, as the recorder writes one.
+
+    Its value, what the study ranks on, is the mean validation accuracy where given, else the mean test accuracy.
+    """
     config = TrialConfig(
         regularizer=Regularizer.L1 if regularized else Regularizer.NONE,
         placement=Placement.PRE_ACTIVATION if regularized else None,
         l1=1e-4 if regularized else 0.0, l2=0.0, hidden_units=4, epochs=3,
     )
+    measured = [None] * len(tests) if validations is None else list(validations)
     seeds = tuple(
         SeedResult(seed=i, train_accuracy=1.0, test_accuracy=t, train_loss=0.1, activation_mean=0.2, sparsity=0.5,
-                   train_curve=(0.5, 1.0), test_curve=(0.4, t))
-        for i, t in enumerate(tests)
+                   train_curve=(0.5, 1.0), test_curve=(0.4, t), validation_accuracy=v,
+                   validation_sparsity=None if v is None else 0.4 + 0.01 * i, validation_curve=() if v is None else (0.4, v))
+        for i, (t, v) in enumerate(zip(tests, measured, strict=True))
     )
     result = TrialResult(seeds=seeds, curve_epochs=(1, 3), wall_time_s=0.5, engine="keras")
+    ranked_on = tests if validations is None else validations
     return optuna.trial.create_trial(
-        value=sum(tests) / len(tests),
+        value=sum(ranked_on) / len(ranked_on),
         params={"regularizer": config.regularizer.value},
         distributions={"regularizer": REGULARIZER},
         user_attrs={attrs.CONFIG: config.to_dict(), **completed_attrs(result)},
     )
 
 
-def store(url: str, *trials: tuple[Sequence[float], bool], name: str = "tiny") -> str:
-    """A study of completed trials ``(per-seed test accuracies, regularized)`` in ``url``; returns its name."""
+def store(url: str, *trials: tuple, name: str = "tiny", spec=SPEC, split: dict[str, int] | None = None) -> str:
+    """A study of completed trials ``(per-seed test accuracies, regularized[, validation accuracies])`` in ``url``.
+
+    Returns its name.
+    """
     study = optuna.create_study(study_name=name, storage=open_storage(url, create=True), direction="maximize")
-    study.set_user_attr(attrs.SPEC, spec_to_raw(SPEC))
-    for tests, regularized in trials:
-        study.add_trial(stored_trial(tests, regularized))
+    study.set_user_attr(attrs.SPEC, spec_to_raw(spec))
+    if split is not None:
+        study.set_user_attr(attrs.SPLIT, split)
+    for trial in trials:
+        study.add_trial(stored_trial(*trial))
     return name
 
 
 BASE = (0.70, 0.74, 0.71, 0.76, 0.73)
 THREE = ((BASE, False), (tuple(x + 0.05 for x in BASE), True), ((0.74, 0.72, 0.77, 0.73, 0.76), True))
+#: Ranked on validation: trial 1 is the best there (80%), trial 2 the best on test (76.4%).
+VALIDATED = (
+    (BASE, False, (0.72, 0.70, 0.74, 0.71, 0.73)),
+    ((0.72, 0.75, 0.74, 0.77, 0.72), True, (0.80, 0.78, 0.82, 0.79, 0.81)),
+    ((0.75, 0.77, 0.76, 0.79, 0.75), True, (0.76, 0.75, 0.78, 0.74, 0.77)),
+)
 
 
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Database files made once (creating Optuna's schema takes a while): an empty study, and :data:`THREE`."""
+    """Database files made once (creating Optuna's schema takes a while): an empty study, :data:`THREE`, :data:`VALIDATED`."""
     folder = tmp_path_factory.mktemp("templates")
-    empty, three = folder / "empty.db", folder / "three.db"
+    empty, three, validated = folder / "empty.db", folder / "three.db", folder / "validated.db"
     optuna.create_study(study_name="tiny", storage=open_storage(f"sqlite:///{empty}", create=True))
     store(f"sqlite:///{three}", *THREE)
-    return {"empty": empty, "three": three}
+    split = {"train": 24, "validation": 6, "test": 70, "folds": 1}
+    store(f"sqlite:///{validated}", *VALIDATED, name="val", spec=SPEC_HOLDOUT, split=split)
+    return {"empty": empty, "three": three, "validated": validated}
 
 
 @pytest.fixture
 def three(templates: dict[str, Path], storage_url: str) -> str:
-    """A stored 3-trial study named ``tiny`` at ``storage_url``: trial 1 is the best, trial 0 plus 5 points on every seed."""
+    """A stored 3-trial study named ``tiny`` at ``storage_url``: trial 1 is the best, trial 0 plus 5 points on every seed.
+
+    Made before validation existed: it reads back as selected on the test set.
+    """
     shutil.copyfile(templates["three"], storage_url.removeprefix("sqlite:///"))
     return "tiny"
+
+
+@pytest.fixture
+def validated(templates: dict[str, Path], storage_url: str) -> str:
+    """A stored 3-trial study named ``val`` with 20% held out per seed (:data:`VALIDATED`)."""
+    shutil.copyfile(templates["validated"], storage_url.removeprefix("sqlite:///"))
+    return "val"
 
 
 # --------------------------------------------------------------------------- run, list, show, export
@@ -133,6 +167,53 @@ def test_end_to_end(write_study, storage_url, fake_engine):
 def test_show_says_how_many_it_shows(three, storage_url):
     shown = invoke("show", "tiny", "--storage", storage_url)  # --top 10 by default
     assert "tiny: top 3 of 3 complete" in shown.stdout and "top 10" not in shown.stdout
+
+
+#: ``show tiny`` of :data:`THREE` as it printed before validation existed (a study selected on the test set).
+SHOW_THREE = """\
+tiny: top 3 of 3 complete
+┏━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━┓
+┃ trial ┃ config                               ┃ test acc        ┃ train acc ┃ gap     ┃ sparsity ┃ act. mean ┃ time s ┃
+┡━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━┩
+│ 1     │ l1 · pre_activation 1.0e-04, 4 units │ 0.7780 ± 0.0239 │ 1.0000    │ +0.2220 │ 0.500    │ 0.2000    │ 0.5    │
+│ 2     │ l1 · pre_activation 1.0e-04, 4 units │ 0.7440 ± 0.0207 │ 1.0000    │ +0.2560 │ 0.500    │ 0.2000    │ 0.5    │
+│ 0     │ none, 4 units                        │ 0.7280 ± 0.0239 │ 1.0000    │ +0.2720 │ 0.500    │ 0.2000    │ 0.5    │
+└───────┴──────────────────────────────────────┴─────────────────┴───────────┴─────────┴──────────┴───────────┴────────┘
+3 complete, 0 failed, 0 pruned, 0 running
+"""
+
+
+def test_show_of_a_study_selected_on_the_test_set_keeps_its_table_and_says_how_it_selected(three, storage_url):
+    shown = invoke("show", "tiny", "--storage", storage_url)
+    assert shown.exit_code == 0
+    assert shown.stdout == SHOW_THREE + (
+        "protocol: selected on the test set (the tutorial's protocol): trials are ranked on test accuracy, the figure "
+        "reported, so the best trial's test accuracy is optimistic (it was chosen for being the highest); there is no "
+        "validation figure to set beside it.\n"
+        "best trial by test accuracy: trial 1 (l1 · pre_activation 1.0e-04, 4 units): test 77.8% ± 2.4%, selected on "
+        "the test set.\n"
+    )
+
+
+def test_show_of_a_validation_study_has_a_validation_column_and_the_best_trials_two_figures(validated, storage_url):
+    shown = invoke("show", "val", "--storage", storage_url)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "val: top 3 of 3 complete, by validation accuracy"
+    header = [cell.strip() for cell in lines[2].split("┃")[1:-1]]
+    assert header == ["trial", "config", "val. acc", "test acc", "train acc", "gap", "sparsity", "act. mean", "time s"]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("1", "0.8000 ± 0.0158", "0.7400 ± 0.0212"),  # best on validation, though trial 2 is better on test
+        ("2", "0.7600 ± 0.0158", "0.7640 ± 0.0167"),
+        ("0", "0.7200 ± 0.0158", "0.7280 ± 0.0239"),
+    ]
+    assert lines[-2:] == [
+        "protocol: 20% of the training split held out per seed (24 train / 6 validation / 70 test): trials are ranked on "
+        "validation accuracy; test accuracy is measured for every trial and never used to choose.",
+        "best trial by validation accuracy: trial 1 (l1 · pre_activation 1.0e-04, 4 units): validation 80.0% ± 1.6%, "
+        "test 74.0% ± 2.1%; test − validation: -6.0 points.",
+    ]
 
 
 def test_export_prints_the_best_configs_only_when_nothing_else_is_asked_for(three, storage_url, tmp_path):
@@ -213,6 +294,75 @@ def test_compare_modes_and_errors(three, storage_url):
     assert missing.exit_code == 2 and "has no trial 9" in missing.stderr
     both = invoke("compare", "tiny", "--storage", storage_url, "--top", "2", "--best-vs-baseline")
     assert both.exit_code == 2 and "give one of" in both.stderr
+
+
+def test_compare_on_either_split(validated, storage_url):
+    by_default = invoke("compare", "val", "--storage", storage_url)  # best regularized (1) against the baseline (0)
+    assert by_default.exit_code == 0, by_default.output
+    assert by_default.stdout.splitlines()[0].strip() == "test accuracy (test split), paired by seed"
+    assert "trial 1 beats trial 0 on test accuracy by 1.2 points" in by_default.stdout
+    assert "note:" not in by_default.stdout  # ranked on validation: the test figures did not choose
+
+    on_validation = invoke("compare", "val", "--storage", storage_url, "--on", "validation")
+    assert on_validation.exit_code == 0, on_validation.output
+    assert on_validation.stdout.splitlines()[0].strip() == "validation accuracy (validation split), paired by seed"
+    assert "trial 1 beats trial 0 on validation accuracy by 8.0 points" in on_validation.stdout
+    assert on_validation.stdout.splitlines()[-1] == (
+        "note: validation accuracy is the figure this study ranked its trials on, so the best trial's lead on it is "
+        "optimistic (it was chosen for being ahead); protocol: 20% of the training split held out per seed"
+    )
+    named = invoke("compare", "val", "--storage", storage_url, "--metric", "validation_accuracy")
+    assert named.stdout == on_validation.stdout
+
+    top = invoke("compare", "val", "--storage", storage_url, "--top", "3", "--on", "validation")
+    assert re.findall(r"trial (\d) trails trial (\d) on validation accuracy", top.stdout) == [("2", "1"), ("0", "1")]
+    sparsity = invoke("compare", "val", "--storage", storage_url, "--metric", "sparsity", "--on", "validation", "--trials", "0", "2")
+    assert sparsity.exit_code == 0 and "validation sparsity (validation split)" in sparsity.stdout
+    assert "no difference: trial 2 and trial 0 have the same validation sparsity in all 5 seeds" in sparsity.stdout
+
+
+def test_metric_and_on_that_disagree_are_one_line_and_exit_2(validated, storage_url):
+    for metric, on, message in (
+        ("test_accuracy", "validation", "test_accuracy is measured on the test set, not on the validation split"),
+        ("train_loss", "validation", "train_loss is measured on the training samples, not on the validation split"),
+        ("validation_accuracy", "test", "validation_accuracy is measured on the validation samples, not on the test split"),
+    ):
+        done = invoke("compare", "val", "--storage", storage_url, "--metric", metric, "--on", on)
+        assert done.exit_code == 2 and done.stdout == ""
+        assert done.stderr.startswith("actreg-search: error: ") and done.stderr.count("\n") == 1
+        assert message in done.stderr
+    bad = invoke("compare", "val", "--storage", storage_url, "--on", "train")
+    assert bad.exit_code == 2 and "'train' is not one of 'test', 'validation'" in bad.stderr
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_on_validation_without_validation_figures_is_one_line_and_exit_2(three, storage_url, command):
+    done = invoke(command, "tiny", "--storage", storage_url, "--on", "validation")
+    assert done.exit_code == 2 and done.stdout == ""
+    assert done.stderr == (
+        "actreg-search: error: study 'tiny' has no validation figures to compare (it was selected on the test set "
+        "(the tutorial's protocol)); use the test split\n"
+    )
+
+
+def test_compare_and_report_say_how_metric_and_on_combine():
+    text = " ".join(invoke("compare", "--help").stdout.split())
+    assert "--on [test|validation]" in text
+    assert "The figure compared: accuracy or sparsity, on the split --on names; or a per-seed figure by its full name" in text
+    assert "a --on naming another split than the figure's own is an error" in text
+    assert "--on [test|validation]" in " ".join(invoke("report", "--help").stdout.split())
+
+
+def test_report_on_either_split(validated, storage_url):
+    on_test = invoke("report", "val", "--storage", storage_url)
+    assert on_test.exit_code == 0, on_test.output
+    assert "- Best trial by validation accuracy: trial 1 (l1 · pre_activation 1.0e-04, 4 units): validation 80.0% ± 1.6%, " \
+        "test 74.0% ± 2.1%; test − validation: -6.0 points." in on_test.stdout
+    assert "### Comparisons on test accuracy (test split), seed by seed" in on_test.stdout
+    on_validation = invoke("report", "val", "--storage", storage_url, "--on", "validation")
+    assert on_validation.exit_code == 0, on_validation.output
+    assert "### Comparisons on validation accuracy (validation split), seed by seed" in on_validation.stdout
+    assert "Holm's step-down correction over all 3 comparisons listed" in on_validation.stdout
 
 
 def test_compare_refuses_too_few_shared_seeds(storage_url):

@@ -13,12 +13,19 @@ from actreg_search.config import TrialConfig
 from actreg_search.vocab import Placement, Regularizer
 from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
+from scipy.special import expit, logit
+
 from actreg_search.stats import (
+    BOUNDED,
     CONSTANT_NOTE,
+    accuracy_interval,
     best_vs_baseline,
+    figure_on,
     format_d,
     format_p,
+    holm,
     paired_comparison,
+    require_figure,
     summary,
     top_k_vs_best,
     trial_by_number,
@@ -272,20 +279,198 @@ def test_describe_metric_without_direction():
 # --------------------------------------------------------------------------- summary
 
 
-def test_summary_matches_numpy_and_scipy():
-    s = summary(record(4, A), "test_accuracy", confidence=0.9)
-    values = np.array(A)
+def test_summary_of_an_unbounded_figure_is_the_t_interval():
+    losses = (0.31, 0.42, 0.28, 0.55, 0.37, 0.33, 0.46, 0.29, 0.51, 0.40)
+    s = summary(record(4, A, train_loss=losses), "train_loss", confidence=0.9)
+    values = np.array(losses)
     half = stats.t.ppf(0.95, 9) * values.std(ddof=1) / np.sqrt(10)
-    assert (s.trial, s.metric, s.n, s.confidence) == (4, "test_accuracy", 10, 0.9)
+    assert (s.trial, s.metric, s.n, s.confidence, s.method) == (4, "train_loss", 10, 0.9, "t")
     assert s.mean == pytest.approx(values.mean())
     assert s.std == pytest.approx(values.std(ddof=1))
     assert (s.ci_low, s.ci_high) == pytest.approx((values.mean() - half, values.mean() + half))
+
+
+def test_summary_of_a_fraction_is_the_logit_interval():
+    s = summary(record(4, A), "test_accuracy", confidence=0.9)
+    values = np.array(A)
+    assert (s.metric, s.method) == ("test_accuracy", "logit")
+    assert s.mean == pytest.approx(values.mean()) and s.std == pytest.approx(values.std(ddof=1))
+    assert (s.ci_low, s.ci_high) == pytest.approx(logit_interval(A, 0.9), rel=1e-12)
+    t_low, t_high = values.mean() + np.array([-1, 1]) * stats.t.ppf(0.95, 9) * values.std(ddof=1) / np.sqrt(10)
+    assert (s.ci_low, s.ci_high) != pytest.approx((t_low, t_high), rel=1e-6)  # not the plain t-interval
+    assert s.ci_low < s.mean < s.ci_high
+
+
+@pytest.mark.parametrize(("metric", "method"), [
+    ("test_accuracy", "logit"), ("train_accuracy", "logit"), ("validation_accuracy", "logit"),
+    ("sparsity", "logit"), ("validation_sparsity", "logit"),
+    ("train_loss", "t"), ("gap", "t"), ("activation_mean", "t"),
+])
+def test_which_figures_get_which_interval(metric, method):
+    figures = {name: (0.2, 0.25, 0.3, 0.22, 0.27) for name in
+               ("train_accuracy", "validation_accuracy", "sparsity", "validation_sparsity", "train_loss", "activation_mean")}
+    figures["gap"] = (-0.02, 0.01, -0.03, 0.0, 0.02)  # train minus test: a difference, below 0 at times
+    seeds = (0, 1, 2, 3, 4)
+    s = summary(record(1, A[:5], seeds=seeds, **figures), metric)
+    assert s.method == method and (metric in BOUNDED) == (method == "logit")
+    values = np.array(A[:5] if metric == "test_accuracy" else figures[metric])
+    if method == "t":
+        half = stats.t.ppf(0.975, 4) * values.std(ddof=1) / np.sqrt(5)
+        assert (s.ci_low, s.ci_high) == pytest.approx((values.mean() - half, values.mean() + half))
+    else:
+        assert (s.ci_low, s.ci_high) == pytest.approx(logit_interval(values), rel=1e-12)
 
 
 def test_summary_of_one_seed():
     s = summary(record(4, (0.8,), seeds=(0,)))
     assert (s.n, s.mean, s.std) == (1, 0.8, 0.0)
     assert math.isnan(s.ci_low) and math.isnan(s.ci_high)
+
+
+# --------------------------------------------------------------------------- accuracy_interval
+
+
+def logit_interval(values, confidence=0.95):
+    """The logit interval computed another way: scipy's t.interval on the logit scale, by hand."""
+    x = np.array(values, dtype=float)
+    n, m = len(x), x.mean()
+    se = x.std(ddof=1) / np.sqrt(n) / (m * (1 - m))  # delta method: d logit(m) / dm = 1 / (m (1 - m))
+    low, high = stats.t.interval(confidence, n - 1, loc=logit(m), scale=se)
+    return expit(low), expit(high)
+
+
+def test_accuracy_interval_matches_an_independent_computation():
+    values = (0.6, 0.7, 0.8, 0.9, 1.0)
+    assert accuracy_interval(values) == pytest.approx(logit_interval(values), rel=1e-12)
+    # by hand: m = 0.8, se = √0.025/√5 = 0.0707107, on the logit scale 0.0707107 / 0.16 = 0.441942,
+    # t(0.975, 4) = 2.776445, so ln 4 ± 1.227027 = [0.159267, 2.613321], mapped back:
+    assert accuracy_interval(values) == pytest.approx((0.539733, 0.931714), abs=1e-6)
+    assert accuracy_interval(A, 0.99) == pytest.approx(logit_interval(A, 0.99), rel=1e-12)
+
+
+def test_accuracy_interval_stays_within_0_and_1_where_the_t_interval_does_not():
+    """The circles case: four seeds at 100%, one at 69/70; the t-interval passes 100%."""
+    values = (1.0, 1.0, 1.0, 1.0, 69 / 70)
+    x = np.array(values)
+    t_half = stats.t.ppf(0.975, 4) * x.std(ddof=1) / np.sqrt(5)
+    assert x.mean() + t_half > 1  # [98.9%, 100.5%]
+    low, high = accuracy_interval(values)
+    assert 0 < low < x.mean() < high < 1
+    assert (low, high) == pytest.approx(logit_interval(values), rel=1e-12)
+    assert (low, high) == pytest.approx((0.955667, 0.999823), abs=1e-6)
+    assert x.mean() - low > t_half  # not the t-interval shrunk to fit: longer away from the bound
+    assert high - x.mean() < t_half  # and shorter toward it
+
+    mirrored = accuracy_interval(tuple(1 - v for v in values))  # near 0: the same interval, reflected
+    assert x.mean() - t_half - 1 < 0 < mirrored[0]
+    assert mirrored == pytest.approx((1 - high, 1 - low), rel=1e-9)
+
+
+def test_accuracy_interval_near_one_half_is_almost_the_t_interval():
+    values = (0.49, 0.51, 0.50, 0.52, 0.48)
+    x = np.array(values)
+    half = stats.t.ppf(0.975, 4) * x.std(ddof=1) / np.sqrt(5)
+    assert accuracy_interval(values) == pytest.approx((x.mean() - half, x.mean() + half), abs=2e-4)
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, 0.75])
+def test_accuracy_interval_without_spread_is_the_value(value):
+    """Every seed the same, at a bound or not: no spread, as the t-interval; no smoothing, no nan."""
+    assert accuracy_interval((value,) * 5) == (value, value)
+
+
+def test_accuracy_interval_edge_cases():
+    low, high = accuracy_interval((0.8,))
+    assert math.isnan(low) and math.isnan(high)
+    assert accuracy_interval((0.0, 1.0)) == pytest.approx(logit_interval((0.0, 1.0)))  # seeds at both bounds
+    for bad in ((), (0.5, 1.2), (0.5, -0.1), (0.5, math.nan)):
+        with pytest.raises(UserError):
+            accuracy_interval(bad)
+    with pytest.raises(UserError, match="confidence must be between 0 and 1"):
+        accuracy_interval(A, confidence=95)
+
+
+# --------------------------------------------------------------------------- holm
+
+
+def test_holm_against_a_hand_computed_example():
+    """m = 4: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1, each at least the one before."""
+    p = [0.01, 0.04, 0.03, 0.005]
+    adjusted = holm(p)
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert sum(x <= 0.05 for x in p) == 4  # uncorrected: all four "significant"
+    assert sum(x <= 0.05 for x in adjusted) == 2  # Holm: two
+    bonferroni = [min(1.0, 4 * x) for x in p]
+    assert all(h <= b for h, b in zip(adjusted, bonferroni, strict=True)) and adjusted != bonferroni
+
+
+def test_holm_edges():
+    assert holm([]) == []
+    assert holm([0.2]) == [0.2]
+    assert holm([0.5, 0.5, 0.001]) == pytest.approx([1.0, 1.0, 0.003])  # capped at 1; ties stay equal
+    for bad in ([0.1, math.nan], [1.5], [-0.1]):
+        with pytest.raises(UserError, match="p-values in \\[0, 1\\]"):
+            holm(bad)
+
+
+def test_the_p_value_a_correction_uses():
+    assert paired_comparison(record(1, A), record(2, B)).p_value == pytest.approx(stats.ttest_rel(B, A).pvalue)
+    shifted = paired_comparison(record(1, A), record(2, tuple(x + 0.25 for x in A)))
+    assert math.isnan(shifted.t_p) and shifted.p_value == shifted.wilcoxon_p  # the t-test undefined: Wilcoxon
+    assert paired_comparison(record(1, A), record(2, A)).p_value == 1.0
+
+
+# --------------------------------------------------------------------------- splits
+
+
+@pytest.mark.parametrize(("metric", "on", "figure"), [
+    ("accuracy", None, "test_accuracy"),
+    ("accuracy", "test", "test_accuracy"),
+    ("accuracy", "validation", "validation_accuracy"),
+    ("sparsity", None, "sparsity"),
+    ("sparsity", "validation", "validation_sparsity"),
+    ("test_accuracy", None, "test_accuracy"),
+    ("test_accuracy", "test", "test_accuracy"),
+    ("validation_accuracy", None, "validation_accuracy"),
+    ("validation_sparsity", "validation", "validation_sparsity"),
+    ("train_loss", None, "train_loss"),
+    ("gap", "test", "gap"),
+])
+def test_figure_on(metric, on, figure):
+    assert figure_on(metric, on) == figure
+
+
+@pytest.mark.parametrize(("metric", "on", "message"), [
+    ("test_accuracy", "validation", "test_accuracy is measured on the test set, not on the validation split"),
+    ("validation_accuracy", "test", "validation_accuracy is measured on the validation samples, not on the test split"),
+    ("train_loss", "validation", "train_loss is measured on the training samples"),
+    ("train_accuracy", "test", "train_accuracy is measured on the training samples"),
+    ("accuracy", "train", "unknown split 'train'; choose one of test, validation"),
+    ("loss", None, "unknown metric 'loss'; choose one of accuracy, test_accuracy"),
+])
+def test_figure_on_refuses(metric, on, message):
+    with pytest.raises(UserError, match=message):
+        figure_on(metric, on)
+
+
+def test_validation_figures_compare_like_test_ones():
+    seeds = (0, 1, 2, 3, 4)
+    a = record(1, A[:5], seeds=seeds, validation_accuracy=A[5:])
+    b = record(2, B[:5], seeds=seeds, validation_accuracy=B[5:])
+    c = paired_comparison(a, b, "validation_accuracy")
+    assert_matches(c, A[5:], B[5:])
+    assert c.describe().startswith("trial 2 beats trial 1 on validation accuracy by 3.4 points")
+    require_figure(study(a, b), "validation_accuracy")  # recorded: no error
+
+
+def test_require_figure_on_a_study_selected_on_the_test_set():
+    with pytest.raises(UserError) as info:
+        require_figure(make_results(), "validation_accuracy")
+    assert str(info.value) == (
+        "study 's' has no validation figures to compare (it was selected on the test set (the tutorial's protocol)); "
+        "use the test split"
+    )
+    require_figure(make_results(), "test_accuracy")
 
 
 # --------------------------------------------------------------------------- selection

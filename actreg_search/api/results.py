@@ -178,42 +178,69 @@ class Results:
 
     # ------------------------------------------------------------------ comparisons
 
-    def compare(self, a: TrialRef, b: TrialRef, metric: str = "test_accuracy", confidence: float = 0.95) -> PairedComparison:
+    def compare(
+        self, a: TrialRef, b: TrialRef, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None
+    ) -> PairedComparison:
         """Trial ``b`` against trial ``a``, seed by seed (``compare --trials A B``).
 
         Args:
             a: The reference trial (a number or a record); differences are ``b - a``.
             b: The trial measured against it.
-            metric: A per-seed figure, e.g. ``"test_accuracy"`` or ``"sparsity"``.
+            metric: ``"accuracy"`` or ``"sparsity"`` on the split ``on`` names,
+                or a per-seed figure by its full name (``"test_accuracy"``,
+                ``"train_loss"``, ...), used as named
+                (:func:`actreg_search.stats.figure_on`).
             confidence: Level of the confidence interval.
+            on: The split: ``"test"`` (the default; ``None`` means it) or
+                ``"validation"`` (a study with validation figures only). A
+                split other than a full-named figure's own is an error.
 
         Returns:
             Mean difference, confidence interval, Wilcoxon and paired-t p,
-            effect size and wins; ``describe()`` says it in one sentence.
+            effect size and wins; ``describe()`` says it in one sentence,
+            naming the figure (``test accuracy``, ``validation accuracy``).
 
         Raises:
-            UserError: No such completed trial, an unknown metric, or fewer than 5 shared seeds.
+            UserError: No such completed trial, an unknown metric or split, a
+                split the figure is not measured on, ``on="validation"`` on a
+                study without validation figures, or fewer than 5 shared seeds.
         """
         from actreg_search import stats
 
-        return stats.paired_comparison(self._completed(a), self._completed(b), metric, confidence)
+        figure = self._figure(metric, on)
+        return stats.paired_comparison(self._completed(a), self._completed(b), figure, confidence)
 
-    def best_vs_baseline(self, metric: str = "test_accuracy", confidence: float = 0.95) -> PairedComparison:
+    def best_vs_baseline(self, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None) -> PairedComparison:
         """The best regularized trial against the best unregularized one (``compare --best-vs-baseline``).
+
+        "Best" is the study's ranking (on validation accuracy where measured),
+        whatever ``metric`` and ``on`` compare; ``metric`` and ``on`` as in :meth:`compare`.
 
         Raises:
             UserError: No completed unregularized or regularized trial, or any error of :meth:`compare`.
         """
         from actreg_search import stats
 
+        figure = self._figure(metric, on)
         baseline, challenger = stats.best_vs_baseline(self.results)
-        return stats.paired_comparison(baseline, challenger, metric, confidence)
+        return stats.paired_comparison(baseline, challenger, figure, confidence)
 
-    def top_vs_best(self, k: int, metric: str = "test_accuracy", confidence: float = 0.95) -> list[PairedComparison]:
-        """Each of the top ``k`` trials (ranks 2..k) against the best (``compare --top K``)."""
+    def top_vs_best(
+        self, k: int, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None
+    ) -> list[PairedComparison]:
+        """Each of the top ``k`` trials (ranks 2..k) against the best (``compare --top K``); ``metric`` and ``on`` as in :meth:`compare`."""
         from actreg_search import stats
 
-        return stats.top_k_vs_best(self.results, k, metric, confidence)
+        figure = self._figure(metric, on)
+        return stats.top_k_vs_best(self.results, k, figure, confidence)
+
+    def _figure(self, metric: str, on: str | None) -> str:
+        """The per-seed figure ``metric`` names on the split ``on``, refused if this study never recorded it."""
+        from actreg_search import stats
+
+        figure = stats.figure_on(metric, on)
+        stats.require_figure(self.results, figure)
+        return figure
 
     def _completed(self, trial: TrialRef) -> TrialRecord:
         from actreg_search import stats
@@ -240,11 +267,23 @@ class Results:
 
         return draw_view(self.results, view, objective)
 
-    def markdown(self, confidence: float = 0.95) -> str:
-        """The markdown report of every completed trial and their paired comparisons (``actreg-search report``)."""
+    def markdown(self, confidence: float = 0.95, *, on: str | None = None) -> str:
+        """The markdown report (``actreg-search report``): the protocol, every completed trial, and comparisons.
+
+        Each trial is compared seed by seed with the best trial and with the
+        best unregularized one, with Holm's correction over the comparisons listed.
+
+        Args:
+            confidence: Level of the intervals; the family-wise error rate is ``1 - confidence``.
+            on: The split the comparisons use: ``"test"`` (the default; ``None``
+                means it) or ``"validation"`` (a study with validation figures only).
+
+        Raises:
+            UserError: No completed trial, an unknown split, or ``on="validation"`` without validation figures.
+        """
         from actreg_search.report import markdown_report
 
-        return markdown_report(self.results, confidence)
+        return markdown_report(self.results, confidence, on=on)
 
     def write_dashboard(self, path: str | Path) -> Path:
         """Write the self-contained HTML report of every view (``actreg-search dashboard --out``)."""
