@@ -53,6 +53,7 @@ VIEWS: dict[str, View] = {
     v.name: v
     for v in (
         View("history", "optimization history", "optimization_history", "history_figure"),
+        View("selection", "validation against test accuracy", "validation_vs_test", "selection_figure"),
         View("importance", "hyperparameter importances (Optuna)", "importance_figure", min_trials=2),
         View("parallel", "parallel coordinates (Optuna)", "parallel_figure", min_trials=1),
         View("path", "regularization path", "regularization_path", "path_figure"),

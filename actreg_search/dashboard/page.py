@@ -14,12 +14,14 @@ from actreg_search.dashboard import data as d
 from actreg_search.dashboard.figures import HEIGHT
 from actreg_search.dashboard.table import table_html, trial_table
 from actreg_search.errors import UserError
-from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.results import SplitCounts, StudyResults, TrialRecord
 from actreg_search.spec import StudySpec
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
 #: Pareto-optimal trials listed in the summary of a multi-objective study.
 SUMMARY_FRONT = 5
+#: The heading of the table of all trials, the report's last section.
+TRIALS_TITLE = "9. All trials"
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def trials_html(results: StudyResults) -> str:
     if table.note:
         note = f'<p class="chart-note" id="trials-note">{html.escape(table.note)}</p>'
     return (
-        '<section id="trials"><h2>8. All trials</h2>'
+        f'<section id="trials"><h2>{TRIALS_TITLE}</h2>'
         '<p class="caption">Every trial in any state; click a column heading to sort (again to reverse). '
         "Accuracies are means over seeds; time is the training time of all seeds. Failed and pruned trials "
         "say why in the last column.</p>"
@@ -106,7 +108,7 @@ def trials_html(results: StudyResults) -> str:
 
 
 def meta_html(results: StudyResults) -> str:
-    """The header's facts: trial counts, and the study file's sampler, seeds, model and data split."""
+    """The header's facts: trial counts, the study file's sampler, seeds and model, the data split and the protocol."""
     counts = results.counts
     items = [f"{counts.total} trials", f"{counts.complete} complete"]
     for label, n in (("pruned", counts.pruned), ("failed", counts.failed), ("running", counts.running)):
@@ -120,29 +122,47 @@ def meta_html(results: StudyResults) -> str:
         items.append(f"{len(spec.study.seeds)} seeds")
         model = spec.model
         items.append(f"{model.epochs} epochs, {model.activation}, engine {model.engine.value}")
-        items.append(split(spec))
+    data_split = split(spec, results.split)
+    if data_split:
+        items.append(data_split)
+    items.append(protocol(results))
     return "".join(f"<span>{html.escape(str(i))}</span>" for i in items)
 
 
-def split(spec: StudySpec) -> str:
-    """The data and its split, e.g. ``circles: 30 train / 70 test`` or ``digits: 30% train / 70% test``."""
+def split(spec: StudySpec | None, counts: SplitCounts | None = None) -> str | None:
+    """The data and its split, e.g. ``npz: 124 train / 54 test`` or ``digits: 30% train / 70% test``.
+
+    The sample counts the study recorded (``counts``, :attr:`StudyResults.split`)
+    where it has them, else what the study file says; ``None`` when neither is known.
+    """
+    name = f"{spec.data.name.value}: " if spec is not None else ""
+    if counts is not None:
+        return name + counts.describe()
+    if spec is None:
+        return None
     data = spec.data
     if isinstance(data.train_size, float) and data.train_size < 1:
-        return f"{data.name.value}: {data.train_size:.0%} train / {1 - data.train_size:.0%} test"
+        return f"{name}{data.train_size:.0%} train / {1 - data.train_size:.0%} test"
     if data.n_samples is not None:
-        return f"{data.name.value}: {int(data.train_size)} train / {data.n_samples - int(data.train_size)} test"
-    return f"{data.name.value}: {int(data.train_size)} train, the rest test"
+        return f"{name}{int(data.train_size)} train / {data.n_samples - int(data.train_size)} test"
+    return f"{name}{int(data.train_size)} train, the rest test"
+
+
+def protocol(results: StudyResults) -> str:
+    """The validation protocol in a few words, e.g. ``validation: 20% of the training split held out per seed``."""
+    text = results.validation.describe()
+    return text if results.selects_on_test else f"validation: {text}"
 
 
 def summary_html(results: StudyResults) -> str:
-    """The best trial, the best unregularized one, the paired comparison; the Pareto front if several objectives."""
+    """The protocol, the best trial, the best unregularized one, the paired comparison; the Pareto front if several."""
     best, plain = results.best_trial, results.best_unregularized
     if best is None or not d.usable(results):
         reason = html.escape(d.nothing_completed(results).reason)
         return f'<section id="summary"><div class="note">{reason}</div></section>'
-    rows = [best_html("Best trial", best)]
+    rows = [selection_html(results), best_html("Best trial", best, results)]
     if plain is not None and plain.number != best.number:
-        rows.append(best_html("Best unregularized trial", plain))
+        rows.append(best_html("Best unregularized trial", plain, results))
     elif plain is None:
         rows.append('<div class="best">No unregularized trial has completed.</div>')
     if results.multi_objective:
@@ -151,8 +171,25 @@ def summary_html(results: StudyResults) -> str:
     return f'<section id="summary"><div class="summary">{"".join(rows)}</div></section>'
 
 
+def selection_html(results: StudyResults) -> str:
+    """The protocol (:meth:`Validation.describe`), and whether the figures below are optimistic."""
+    protocol_text = results.validation.describe()
+    if results.selects_on_test:
+        text = (
+            f"{protocol_text}. These figures were selected on the test set: the best trial was chosen on the same "
+            "test accuracy reported here, so they are optimistic (selection bias). A study with [data] validation "
+            "(a held-out fraction or k folds) chooses on validation data and reports an unbiased test figure."
+        )
+    else:
+        text = (
+            f"{protocol_text}. Trials are ranked on mean {d.selection_words(results)}; test accuracy, measured "
+            "for every trial and never used to choose, is the figure reported."
+        )
+    return f'<div class="best" id="selection"><b>Protocol</b>: {html.escape(text)}</div>'
+
+
 def front_html(results: StudyResults, front: Sequence[TrialRecord]) -> str:
-    """The Pareto front's size and its best few trials (by mean test accuracy) with every objective."""
+    """The Pareto front's size and its best few trials (by the selection figure) with every objective."""
     items = "".join(
         "<li>{}: {}</li>".format(
             html.escape(d.describe(t)),
@@ -175,11 +212,28 @@ def comparison_html(results: StudyResults) -> str:
     return f'<div class="best" id="best-vs-baseline"><b>Best vs baseline, paired over seeds</b>: {html.escape(line)}</div>'
 
 
-def best_html(label: str, trial: TrialRecord) -> str:
-    """One trial's mean ± std test accuracy over seeds, gap and sparsity."""
+def best_html(label: str, trial: TrialRecord, results: StudyResults | None = None) -> str:
+    """One trial's mean ± std test accuracy over seeds, beside its validation accuracy; its gap and sparsity.
+
+    Where the trial has validation figures, the difference test − validation
+    in points follows: how much the validation figure the trial was chosen on
+    overstates (negative) or understates the test figure.
+    """
     mean, std = trial.mean("test_accuracy"), trial.std("test_accuracy") or 0.0
-    mean = trial.value if mean is None else mean
-    figures = f'test accuracy <span class="value">{mean:.4f} ± {std:.4f}</span> over {len(trial.seeds)} seeds'
+    seeds = f"over {len(trial.seeds)} seeds"
+    if mean is None:
+        words = d.selection_words(results) if results is not None else "value"
+        figures = f'{words} <span class="value">{trial.value:.4f}</span> {seeds}'
+    else:
+        figures = f'test accuracy <span class="value">{mean:.4f} ± {std:.4f}</span> {seeds}'
+    validation = trial.mean("validation_accuracy")
+    if validation is not None and mean is not None:
+        v_std = trial.std("validation_accuracy") or 0.0
+        figures += (
+            f', validation accuracy <span class="value">{validation:.4f} ± {v_std:.4f}</span>'
+            f' (test − validation <span class="value" data-figure="selection-bias">'
+            f"{100 * (mean - validation):+.1f} points</span>)"
+        )
     gap, sparsity = trial.mean("gap"), trial.mean("sparsity")
     if gap is not None:
         figures += f', gap <span class="value">{gap:+.4f}</span>'

@@ -28,7 +28,16 @@ from actreg_search.dashboard import data as d
 from actreg_search.dashboard import figures as f
 from actreg_search.dashboard import optuna_charts as oc
 from actreg_search.dashboard.assets import CSS, LIVE_JS
-from actreg_search.dashboard.page import Chart, Section, meta_html, section_html, summary_html, trials_html
+from actreg_search.dashboard.page import (
+    TRIALS_TITLE,
+    Chart,
+    Section,
+    meta_html,
+    section_html,
+    summary_html,
+    trials_html,
+)
+from actreg_search.dashboard.style import INTERVAL
 from actreg_search.dashboard.table import SORTER_JS
 from actreg_search.results import StudyResults
 
@@ -131,13 +140,21 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
         Section(
             "history",
             "1. Optimization history",
-            "Each completed trial's mean test accuracy over its seeds, with ±1 std error bars (sample std over "
-            "seeds), and the best mean so far. The star is the best trial.",
+            history_caption(results),
             (_chart("history", "", lambda: _from_data(d.optimization_history(results), f.history_figure)),),
         ),
         Section(
+            "selection",
+            "2. Validation against test accuracy",
+            "Every completed trial's mean test accuracy (the figure reported) against its mean validation accuracy "
+            "(the figure the study selects on), with the line test = validation. The star is the chosen trial, "
+            "the one with the best validation accuracy; how far it sits below the line is how much choosing on "
+            "validation overstated it.",
+            (_chart("selection", "", lambda: _from_data(d.validation_vs_test(results), f.selection_figure)),),
+        ),
+        Section(
             "params",
-            "2. Hyperparameters",
+            "3. Hyperparameters",
             "Optuna's hyperparameter importances (optuna.importance.get_param_importances, its default PED-ANOVA "
             "evaluator, which also rates the conditional coefficients) and its parallel coordinates of every "
             f"searched parameter against {objective}.",
@@ -148,17 +165,25 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
         ),
         Section(
             "path",
-            "3. Regularization path",
-            "Mean test accuracy against log10 of the coefficient, one line per regularizer × placement, each point a "
-            "trial with a ±1 std band over seeds; l1_l2 trials are placed at log10(l1 + l2). The grey band is the "
-            "unregularized trials (mean ± std over all their seed runs).",
+            "4. Regularization path",
+            f"Mean test accuracy against log10 of the coefficient, each point a trial with its {INTERVAL}; l1_l2 "
+            "trials are placed at log10(l1 + l2). Colour is the hidden width (log scale), outline the regularizer, "
+            "shape the placement; a line joins only trials of the same regularizer, placement and width, so a "
+            "change of width is never drawn as an effect of the coefficient. The grey band is the unregularized "
+            "trials (the 95% interval of the mean of all their seed runs).",
             (_chart("path", "", lambda: _from_data(d.regularization_path(results), f.path_figure)),),
         ),
         Section(
             "sparsity",
-            "4. Accuracy against activation sparsity",
+            "5. Accuracy against activation sparsity",
             "Mean test accuracy against the fraction of exactly-zero hidden activations on the test set (means over "
-            "seeds, ±1 std bars). The black line links the Pareto front: trials no other trial beats on both."
+            f"seeds, bars: {INTERVAL}). "
+            + (
+                "The black line links the Pareto front of the two figures drawn: trials no other trial beats on both."
+                if results.selects_on_test
+                else "The rings mark the Pareto front of validation accuracy and validation sparsity, where the study "
+                "chooses: trials no other trial beats on both there, drawn at their test figures."
+            )
             + (" Below, Optuna's own Pareto front of the study's objectives." if several else ""),
             (
                 _chart("sparsity", "", lambda: _from_data(d.sparsity_tradeoff(results), f.sparsity_figure)),
@@ -167,21 +192,23 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
         ),
         Section(
             "curves",
-            "5. Learning curves",
-            "Train and test accuracy per epoch of the best trial and of the best unregularized trial: the mean over "
+            "6. Learning curves",
+            "Train"
+            + (", validation" if not results.selects_on_test else "")
+            + " and test accuracy per epoch of the best trial and of the best unregularized trial: the mean over "
             "seeds, with the band from the worst to the best seed.",
             (_chart("curves", "", lambda: _from_data(d.learning_curves(results), f.curves_figure)),),
         ),
         Section(
             "seeds",
-            "6. Per-seed spread",
+            "7. Per-seed spread",
             "Every seed run of every completed trial: test accuracy grouped by placement and by regularizer, and "
             "the generalization gap (train minus test accuracy) by placement. 'none' is the unregularized model.",
             (_chart("boxes", "", lambda: _from_data(d.seed_distributions(results), f.boxes_figure)),),
         ),
         Section(
             "width",
-            "7. Coefficient × hidden width",
+            "8. Coefficient × hidden width",
             "Mean test accuracy over log10 coefficient and hidden width: the trials as markers (fill: accuracy, "
             "outline: regularizer, shape: placement) over a surface linearly interpolated between them. Below, "
             f"Optuna's slice plot: {objective} against each parameter.",
@@ -190,6 +217,22 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
                 *optuna_charts.per_objective("slice", "Slice", 1, oc.slice_figure),
             ),
         ),
+    )
+
+
+def history_caption(results: StudyResults) -> str:
+    """What the history plots: the figure the study selects on, and on which split."""
+    if results.selects_on_test:
+        return (
+            f"Each completed trial's mean test accuracy over its seeds, with its {INTERVAL} (t-interval on the "
+            "logit scale, within [0, 1]), and the best mean so far. The star is the best trial. This study selects "
+            "on the test set, so the best trial's test accuracy is optimistic."
+        )
+    return (
+        f"Each completed trial's mean {d.selection_words(results)} over its seeds, the figure the study selects "
+        f"on ({results.validation.describe()}), with its {INTERVAL} (t-interval on the logit scale, within "
+        "[0, 1]), and the best so far. The star is the chosen trial; hover a trial for its test accuracy, "
+        "the figure reported."
     )
 
 
@@ -207,7 +250,7 @@ def render_report(results: StudyResults, *, live: LivePage | None = None) -> str
     sections = build_sections(results)
     body = "\n".join(section_html(s) for s in sections)
     nav = "".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in sections)
-    nav += '<a href="#trials">8. All trials</a>'
+    nav += f'<a href="#trials">{html.escape(TRIALS_TITLE)}</a>'
     live_js = ""
     if live is not None:
         live_js = LIVE_JS % {

@@ -1,7 +1,9 @@
 """The table of all trials: its rows (pure data) and its sortable HTML.
 
 Every trial is a row, whatever its state; failed and pruned trials carry their
-reason. A big study lists its best :data:`MAX_TABLE_ROWS` completed trials
+reason. A study with validation figures gets a validation accuracy column
+beside test accuracy; the best trials listed are those it ranks best (on
+validation). A big study lists its best :data:`MAX_TABLE_ROWS` completed trials
 and its latest :data:`MAX_OTHER_ROWS` others, and says that
 ``actreg-search export NAME --trials trials.csv`` writes every trial. Each cell has the text shown and the key it sorts by, so the page's
 small inline sorter (:data:`SORTER_JS`) needs no library and works offline.
@@ -18,7 +20,10 @@ from actreg_search.dashboard.data.thinning import MAX_OTHER_ROWS, MAX_TABLE_ROWS
 from actreg_search.results import StudyResults, TrialRecord
 from actreg_search.vocab import Regularizer
 
-COLUMNS = (
+#: The validation column, listed only for a study with validation figures (not under ``validation = "test"``).
+VALIDATION_COLUMN = "validation accuracy (mean ± std)"
+#: Every column a table can have, in order.
+ALL_COLUMNS = (
     "trial",
     "state",
     "regularizer",
@@ -26,14 +31,19 @@ COLUMNS = (
     "coefficient",
     "hidden units",
     "test accuracy (mean ± std)",
+    VALIDATION_COLUMN,
     "train accuracy",
     "gap",
     "sparsity",
     "time (s)",
     "note",
 )
-#: Columns whose cells sort as numbers.
-NUMERIC = frozenset({0, 4, 5, 6, 7, 8, 9, 10})
+#: The columns of a study without validation figures.
+COLUMNS = tuple(c for c in ALL_COLUMNS if c != VALIDATION_COLUMN)
+#: Names of the columns whose cells sort as numbers.
+NUMERIC_COLUMNS = frozenset(ALL_COLUMNS[i] for i in (0, 4, 5, 6, 7, 8, 9, 10, 11))
+#: Positions in :data:`COLUMNS` of the columns whose cells sort as numbers.
+NUMERIC = frozenset(i for i, c in enumerate(COLUMNS) if c in NUMERIC_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -51,17 +61,25 @@ class Cell:
 
 @dataclass(frozen=True)
 class TrialTable:
-    """The trials listed, each a row of :data:`COLUMNS`, by number.
+    """The trials listed, each a row of :attr:`columns`, by number.
 
     Attributes:
         rows: The cells of each trial.
         states: Each row's state name (for its style).
         note: Which trials are listed, when not all of them.
+        columns: The columns: :data:`COLUMNS`, and :data:`VALIDATION_COLUMN`
+            after test accuracy for a study with validation figures.
     """
 
     rows: tuple[tuple[Cell, ...], ...]
     states: tuple[str, ...]
     note: str | None = None
+    columns: tuple[str, ...] = COLUMNS
+
+    @property
+    def numeric(self) -> frozenset[int]:
+        """Positions of the columns whose cells sort as numbers."""
+        return frozenset(i for i, c in enumerate(self.columns) if c in NUMERIC_COLUMNS)
 
 
 def trial_table(
@@ -90,11 +108,13 @@ def trial_table(
             f"{min(len(others), max_other):,} of {len(others):,} others (the latest); "
             f"actreg-search export {results.name} --trials trials.csv writes every trial."
         )
-    rows = tuple(_row(t, pruner) for t in trials)
-    return TrialTable(rows=rows, states=tuple(t.state.name for t in trials), note=note)
+    validation = any("validation_accuracy" in t.per_seed for t in results.trials)
+    columns = ALL_COLUMNS if validation else COLUMNS
+    rows = tuple(_row(t, pruner, validation) for t in trials)
+    return TrialTable(rows=rows, states=tuple(t.state.name for t in trials), note=note, columns=columns)
 
 
-def _row(t: TrialRecord, pruner: str | None) -> tuple[Cell, ...]:
+def _row(t: TrialRecord, pruner: str | None, validation: bool) -> tuple[Cell, ...]:
     config = t.config
     regularizer = config.regularizer.value if config else t.params.get("regularizer")
     placement = (config.placement.value if config.placement else "") if config else t.params.get("placement")
@@ -106,6 +126,7 @@ def _row(t: TrialRecord, pruner: str | None) -> tuple[Cell, ...]:
         _coefficient(t),
         _number(config.hidden_units if config else t.params.get("hidden_units"), "{:d}"),
         _mean_std(t, "test_accuracy"),
+        *((_mean_std(t, "validation_accuracy"),) if validation else ()),
         _number(t.mean("train_accuracy"), "{:.4f}"),
         _number(t.mean("gap"), "{:+.4f}"),
         _number(t.mean("sparsity"), "{:.3f}"),
@@ -159,9 +180,10 @@ def _text(value: object) -> Cell:
 
 def table_html(table: TrialTable, table_id: str = "trials") -> str:
     """The table as HTML; headers sort it with :data:`SORTER_JS` (click again to reverse)."""
+    numeric = table.numeric
     head = "".join(
-        f'<th data-numeric="{int(i in NUMERIC)}" title="sort by {html.escape(name)}">{html.escape(name)}</th>'
-        for i, name in enumerate(COLUMNS)
+        f'<th data-numeric="{int(i in numeric)}" title="sort by {html.escape(name)}">{html.escape(name)}</th>'
+        for i, name in enumerate(table.columns)
     )
     body = []
     for cells, state in zip(table.rows, table.states, strict=True):

@@ -29,7 +29,7 @@ from actreg_search import attrs
 from actreg_search.config import TrialConfig
 from actreg_search.parser import load_spec, parse_spec
 from actreg_search.reader import load_results, record_of
-from actreg_search.results import Curves, StudyResults, TrialRecord
+from actreg_search.results import Curves, SplitCounts, StudyResults, TrialRecord
 from actreg_search.spec import StudySpec
 from actreg_search.storage import open_storage
 from actreg_search.study import run_study
@@ -59,6 +59,8 @@ def make_trial(
     grid: bool = False,
     objectives: int = 1,
     curves: bool = True,
+    validation: Sequence[float] | None = None,
+    validation_sparsity: Sequence[float] | None = None,
 ) -> FrozenTrial:
     """A stored trial as actreg-search records it, without training.
 
@@ -66,6 +68,9 @@ def make_trial(
     file), as in ``studies/tutorial_grid.toml``; ``l1_l2`` uses ``coefficient``
     as l1 and ``l2_coefficient`` as l2. ``objectives=2`` gives the values of a
     ``["test_accuracy", "sparsity"]`` study; ``curves=False`` records no learning curves.
+    ``validation`` gives per-seed validation accuracies (a study under a
+    validation protocol): the values are then the validation means (with
+    ``validation_sparsity``, default ``sparsity``), and a validation curve is recorded.
     """
     reg = Regularizer(regularizer)
     if reg is Regularizer.NONE:
@@ -106,6 +111,9 @@ def make_trial(
             "activation_mean": [0.2] * len(test),
             "sparsity": list(sparsity),
         }
+        if validation is not None:
+            per_seed["validation_accuracy"] = list(validation)
+            per_seed["validation_sparsity"] = list(validation_sparsity or sparsity)
         for name, values in per_seed.items():
             user_attrs[name] = values
             user_attrs[f"{name}_mean"] = statistics.fmean(values)
@@ -114,8 +122,13 @@ def make_trial(
             user_attrs[attrs.CURVE_EPOCHS] = epochs_seen
             user_attrs[attrs.TRAIN_CURVE] = [[t * e / epochs for e in epochs_seen] for t in train]
             user_attrs[attrs.TEST_CURVE] = [[t * e / epochs for e in epochs_seen] for t in test]
+            if validation is not None:
+                user_attrs[attrs.VALIDATION_CURVE] = [[v * e / epochs for e in epochs_seen] for v in validation]
         user_attrs[attrs.WALL_TIME] = 1.5
-        values = [statistics.fmean(test), statistics.fmean(sparsity)][:objectives]
+        if validation is not None:
+            values = [statistics.fmean(validation), statistics.fmean(validation_sparsity or sparsity)][:objectives]
+        else:
+            values = [statistics.fmean(test), statistics.fmean(sparsity)][:objectives]
     return optuna.trial.create_trial(
         state=state, values=values, params=params, distributions=dists, user_attrs=user_attrs
     )
@@ -139,15 +152,26 @@ epochs = 4
 """
 
 
+#: ``[data] validation`` of a study selecting on validation data (:func:`make_study` with ``validation=True``).
+HOLDOUT = "0.2"
+
+
 @functools.lru_cache(maxsize=64)
 def make_spec(
     name: str = "synthetic",
     pruner: str = "none",
     objectives: tuple[str, ...] = ("test_accuracy",),
     data: str = 'name = "circles"\nn_samples = 100\ntrain_size = 30',
+    validation: str = '"test"',
 ) -> StudySpec:
-    """A typed spec from a small study file (nsga2 for several objectives)."""
+    """A typed spec from a small study file (nsga2 for several objectives).
+
+    ``validation`` is the ``[data] validation`` value as written in the file:
+    by default ``"test"`` (the tutorial's protocol, that of every study stored
+    before validation existed, under which ``test_accuracy`` is the objective's name).
+    """
     sampler = "nsga2" if len(objectives) > 1 else "random"
+    data = f"{data}\nvalidation = {validation}"
     text = SPEC.format(name=name, sampler=sampler, pruner=pruner, objectives=json.dumps(list(objectives)), data=data)
     return parse_spec(text)
 
@@ -158,24 +182,39 @@ def make_study(
     pruner: str = "none",
     objectives: tuple[str, ...] = ("test_accuracy",),
     spec: StudySpec | None | str = "default",
+    validation: bool = False,
+    split: SplitCounts | None = None,
 ) -> StudyResults:
     """The :class:`StudyResults` of these trials, numbered from 0, as :func:`record_of` reads them.
 
     ``spec`` is the study's typed spec (``None``: a study not made by
-    actreg-search); by default :func:`make_spec` of ``name``, ``pruner`` and ``objectives``.
+    actreg-search); by default :func:`make_spec` of ``name``, ``pruner`` and
+    ``objectives``, selecting on the test set, or with ``validation`` on a
+    held-out 20% (give its trials ``validation=`` figures; ``test_accuracy``
+    is then named ``accuracy``). The results' objectives are the spec's
+    selection fields, as the reader gives them.
     """
     if spec == "default":
-        spec = make_spec(name, pruner, tuple(objectives))
+        if validation:
+            names = tuple("accuracy" if o == "test_accuracy" else o for o in objectives)
+            spec = make_spec(name, pruner, names, validation=HOLDOUT)
+        else:
+            spec = make_spec(name, pruner, tuple(objectives))
+    fields = spec.selection_fields() if isinstance(spec, StudySpec) else tuple(objectives)
     records = tuple(dataclasses.replace(record_of(t), number=i) for i, t in enumerate(trials))
-    return StudyResults(name=name, trials=records, spec=spec, objectives=tuple(objectives))
+    return StudyResults(name=name, trials=records, spec=spec, objectives=fields, split=split)
 
 
-def make_big_study(n: int, objectives: tuple[str, ...] = ("test_accuracy",), seeds: int = 5, seed: int = 0) -> StudyResults:
+def make_big_study(
+    n: int, objectives: tuple[str, ...] = ("test_accuracy",), seeds: int = 5, seed: int = 0, validation: bool = False
+) -> StudyResults:
     """A synthetic study of ``n`` trials (about 5% failed or pruned), built as records directly (fast).
 
     Accuracy falls and sparsity rises with the coefficient, plus noise; the
     best trial and the best unregularized one have learning curves, as
-    ``load_results(..., curves="drawn")`` reads them.
+    ``load_results(..., curves="drawn")`` reads them. With ``validation`` the
+    study selects on a held-out 20%: each trial also has validation figures
+    (test accuracy plus noise), and its values are their means.
     """
     rng = random.Random(seed)
     records = []
@@ -208,6 +247,10 @@ def make_big_study(n: int, objectives: tuple[str, ...] = ("test_accuracy",), see
             "sparsity": sparsity,
         }
         values = (statistics.fmean(test), statistics.fmean(sparsity))[: len(objectives)]
+        if validation:
+            per_seed["validation_accuracy"] = tuple(min(1.0, t + rng.gauss(0, 0.02)) for t in test)
+            per_seed["validation_sparsity"] = sparsity
+            values = (statistics.fmean(per_seed["validation_accuracy"]), statistics.fmean(sparsity))[: len(objectives)]
         records.append(
             TrialRecord(
                 number=number,
@@ -223,7 +266,12 @@ def make_big_study(n: int, objectives: tuple[str, ...] = ("test_accuracy",), see
                 distributions=dists,
             )
         )
-    results = StudyResults("big", tuple(records), make_spec("big", "none", tuple(objectives)), tuple(objectives))
+    if validation:
+        names = tuple("accuracy" if o == "test_accuracy" else o for o in objectives)
+        spec = make_spec("big", "none", names, validation=HOLDOUT)
+    else:
+        spec = make_spec("big", "none", tuple(objectives))
+    results = StudyResults("big", tuple(records), spec, spec.selection_fields())
     epochs = tuple(range(1, 11))
     curves = Curves(epochs, ((0.9,) * 10,) * seeds, ((0.85,) * 10,) * seeds)
     drawn = {t.number for t in (results.best_trial, results.best_unregularized) if t is not None}

@@ -97,7 +97,7 @@ def test_grid_study_with_fixed_coefficient_and_width(study_factory, trial_factor
         ("pre_activation", (pytest.approx(-4.0),)),
         ("post_activation", (pytest.approx(-4.0),)),
     ]
-    assert path.reference.mean == pytest.approx(0.91) and path.reference.n_runs == 2 and path.note is None
+    assert path.reference.mean == pytest.approx(0.91) and path.reference.n_runs == 2 and path.note == d.PATH_ENCODING
 
     curves = d.learning_curves(results)
     assert [c.number for c in curves.trials] == [1, 0] and curves.note is None

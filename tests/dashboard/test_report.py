@@ -12,30 +12,33 @@ from optuna.trial import TrialState
 from plotly.offline import get_plotlyjs
 
 from actreg_search.dashboard import build_sections, load_dashboard, render_report, write_report
+from actreg_search.dashboard.table import trial_table
 from actreg_search.errors import StorageError, UserError
 
 from .conftest import make_spec
 
 PLOT_DIV = re.compile(r'<div id="(chart-[a-z_-]+)" class="plotly-graph-div"')
 NOTE = re.compile(r'<div class="note" data-note="([a-z_-]+)">([^<]*)</div>')
-CHART_KEYS = ("history", "importance", "parallel", "path", "sparsity", "curves", "boxes", "width", "slice")
+CHART_KEYS = (
+    "history", "selection", "importance", "parallel", "path", "sparsity", "curves", "boxes", "width", "slice"
+)
 
 
 def shapes(trial):
-    """Study shapes, each a list of trials, with the charts that must be a note."""
+    """Study shapes (selecting on the test set, so no validation chart), each a list of trials, with the charts that must be a note."""
     all_charts = set(CHART_KEYS)
     return {
         "empty": ([], all_charts | {"trials"}),
         "running": ([trial(TrialState.RUNNING)], all_charts),
         "failed": ([trial(TrialState.FAIL, fail_reason="ValueError: boom"), trial(TrialState.PRUNED)], all_charts),
-        "one trial": ([trial()], {"importance", "width"}),
+        "one trial": ([trial()], {"selection", "importance", "width"}),
         "grid": (
             [
                 trial(regularizer="none", grid=True, hidden_units=500),
                 trial(regularizer="l1", placement="pre_activation", grid=True, hidden_units=500, test=(0.95, 0.96)),
                 trial(regularizer="l1", placement="post_activation", grid=True, hidden_units=500, test=(0.93, 0.9)),
             ],
-            {"width"},
+            {"selection", "width"},
         ),
         "no unregularized": (
             [
@@ -43,7 +46,7 @@ def shapes(trial):
                 trial(regularizer="l1", placement="pre_activation", coefficient=1e-5, hidden_units=64),
                 trial(regularizer="l1_l2", placement="kernel", coefficient=1e-4, l2_coefficient=1e-5, hidden_units=128),
             ],
-            set(),
+            {"selection"},
         ),
     }
 
@@ -82,7 +85,7 @@ def test_optuna_caveats_are_shown(trial_factory, study_factory):
         trial_factory(regularizer="l1", placement="kernel", coefficient=1e-4, test=(0.9, 0.9)),
         trial_factory(regularizer="none", hidden_units=64, test=(0.8, 0.8)),
     )
-    importance = build_sections(results)[1].charts[0]
+    importance = next(c for s in build_sections(results) for c in s.charts if c.key == "importance")
     assert importance.figure is not None
     assert any("less than 2 trials" in c for c in importance.caveats)
     assert "Optuna: Some regimes" in render_report(results)
@@ -131,11 +134,13 @@ def test_report_of_a_real_study_in_headless_chromium(real_study, chromium, tmp_p
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 50_000
 
     # The table sorts by a column on click, and reverses on a second click.
-    column = "Array.from(document.querySelectorAll('#trials tbody tr')).map(r => +r.cells[6].dataset.key)"
-    chromium.evaluate("document.querySelectorAll('#trials th')[6].click()")
-    assert chromium.evaluate(column) == sorted(t.value for t in results.completed)
-    chromium.evaluate("document.querySelectorAll('#trials th')[6].click()")
-    assert chromium.evaluate(column) == sorted((t.value for t in results.completed), reverse=True)
+    index = trial_table(results).columns.index("test accuracy (mean ± std)")
+    column = f"Array.from(document.querySelectorAll('#trials tbody tr')).map(r => +r.cells[{index}].dataset.key)"
+    tests = [t.mean("test_accuracy") for t in results.completed]
+    chromium.evaluate(f"document.querySelectorAll('#trials th')[{index}].click()")
+    assert chromium.evaluate(column) == pytest.approx(sorted(tests))
+    chromium.evaluate(f"document.querySelectorAll('#trials th')[{index}].click()")
+    assert chromium.evaluate(column) == pytest.approx(sorted(tests, reverse=True))
 
 
 def test_report_of_only_failed_trials_in_headless_chromium(trial_factory, study_factory, chromium, tmp_path: Path):
@@ -197,7 +202,8 @@ def test_a_multi_objective_study_draws_every_view(trial_factory, study_factory):
     """Optuna's charts once per objective (target=), and Optuna's Pareto front; nothing 'could not be drawn'."""
     results = multi_objective_results(trial_factory, study_factory)
     page = render_report(results)
-    assert "could not be drawn" not in page and not NOTE.findall(page)
+    assert "could not be drawn" not in page
+    assert [key for key, _ in NOTE.findall(page)] == ["selection"]  # selects on the test set: no validation figures
     assert set(PLOT_DIV.findall(page)) == {f"chart-{k}" for k in MO_CHARTS}
     assert 'id="pareto-front"' in page and "Pareto front</b>: 3 trials" in page
     assert "objectives test_accuracy + sparsity" in page
@@ -229,7 +235,7 @@ def test_a_big_study_renders_thinned(big_study_factory):
     page = render_report(results)
     assert "could not be drawn" not in page
     drawn = set(PLOT_DIV.findall(page))
-    assert {f"chart-{k}" for k in CHART_KEYS} == drawn
+    assert {f"chart-{k}" for k in CHART_KEYS if k != "selection"} == drawn
     assert f"Drawn from 1,000 of {len(results.completed):,} completed trials" in page  # Optuna's charts
     assert f"Drawn from 2,000 of {len(results.completed):,} completed trials" in page  # history
     rows = page.count('<tr class="state-')
@@ -242,7 +248,7 @@ def test_a_multi_objective_report_in_headless_chromium(trial_factory, study_fact
     path = tmp_path / "multi.html"
     write_report(multi_objective_results(trial_factory, study_factory), path)
     check = chromium.check_page(path, tmp_path / "multi.png")
-    assert check.errors == () and check.notes == ()
+    assert check.errors == () and check.notes == ("selection",)
     assert set(check.plots) == {f"chart-{k}" for k in MO_CHARTS}
     for plot, (svgs, traces) in check.plots.items():
         assert svgs >= 1 and traces >= 1, f"{plot}: {svgs} svg, {traces} traces drawn"

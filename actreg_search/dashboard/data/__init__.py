@@ -9,7 +9,9 @@ thinned to fixed limits (:mod:`~actreg_search.dashboard.data.thinning`).
 
 * :mod:`~actreg_search.dashboard.data.base`: the note, labels, usable trials;
 * :mod:`~actreg_search.dashboard.data.thinning`: the limits and the sampling rule;
-* :mod:`~actreg_search.dashboard.data.accuracy`: history, regularization path, accuracy × sparsity;
+* :mod:`~actreg_search.dashboard.data.accuracy`: history, regularization path;
+* :mod:`~actreg_search.dashboard.data.sparsity`: accuracy × sparsity;
+* :mod:`~actreg_search.dashboard.data.selection`: validation against test accuracy;
 * :mod:`~actreg_search.dashboard.data.seeds`: learning curves, per-seed boxes;
 * :mod:`~actreg_search.dashboard.data.surface`: coefficient × hidden width;
 * :mod:`~actreg_search.dashboard.data.params`: the in-memory Optuna study Optuna's charts are drawn from.
@@ -18,15 +20,13 @@ thinned to fixed limits (:mod:`~actreg_search.dashboard.data.thinning`).
 from __future__ import annotations
 
 from actreg_search.dashboard.data.accuracy import (
+    PATH_ENCODING,
     HistoryData,
     PathData,
     PathLine,
     ReferenceBand,
-    SparsityData,
-    SparsityPoint,
     optimization_history,
     regularization_path,
-    sparsity_tradeoff,
 )
 from actreg_search.dashboard.data.base import (
     PLACEMENTS,
@@ -35,8 +35,11 @@ from actreg_search.dashboard.data.base import (
     Unavailable,
     describe,
     group_of,
+    interval,
     nothing_completed,
     rank,
+    selection_values,
+    selection_words,
     strength,
     usable,
 )
@@ -57,6 +60,8 @@ from actreg_search.dashboard.data.seeds import (
     learning_curves,
     seed_distributions,
 )
+from actreg_search.dashboard.data.selection import SelectionData, SelectionPoint, validation_vs_test
+from actreg_search.dashboard.data.sparsity import SparsityData, SparsityPoint, sparsity_tradeoff
 from actreg_search.dashboard.data.surface import (
     GRID_POINTS,
     SurfaceGrid,
@@ -84,6 +89,7 @@ __all__ = [
     "MAX_OTHER_ROWS",
     "MAX_POINTS",
     "MAX_TABLE_ROWS",
+    "PATH_ENCODING",
     "PLACEMENTS",
     "REGULARIZERS",
     "UNREGULARIZED",
@@ -97,6 +103,8 @@ __all__ = [
     "PathLine",
     "ReferenceBand",
     "Sample",
+    "SelectionData",
+    "SelectionPoint",
     "SparsityData",
     "SparsityPoint",
     "SurfaceGrid",
@@ -110,6 +118,7 @@ __all__ = [
     "evenly",
     "group_of",
     "interpolate_surface",
+    "interval",
     "learning_curves",
     "nothing_completed",
     "optimization_history",
@@ -121,8 +130,11 @@ __all__ = [
     "sample",
     "searched_params",
     "seed_distributions",
+    "selection_values",
+    "selection_words",
     "sparsity_tradeoff",
     "strength",
     "targets",
     "usable",
+    "validation_vs_test",
 ]

@@ -1,9 +1,16 @@
-"""Test accuracy across trials: the optimization history, the regularization path, and accuracy × sparsity."""
+"""Accuracy across trials: the optimization history and the regularization path.
+
+The history plots the figure the study selects on (validation accuracy, or test
+accuracy under ``validation = "test"``); the path plots test accuracy, the
+figure reported. Every error bar is a 95% interval of the
+mean over seeds within [0, 1] (:func:`~actreg_search.dashboard.data.base.interval`).
+"""
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from actreg_search.dashboard.data.base import (
@@ -12,47 +19,67 @@ from actreg_search.dashboard.data.base import (
     Unavailable,
     describe,
     finite,
-    group_of,
+    interval,
     nothing_completed,
     rank,
+    selection_values,
     strength,
     usable,
 )
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
 from actreg_search.figures import mean_std, sample_std
-from actreg_search.results import StudyResults, TrialRecord, pareto_numbers
-from actreg_search.vocab import Metric
+from actreg_search.results import StudyResults, TrialRecord
 
 # --------------------------------------------------------------------------- history
 
 
 @dataclass(frozen=True)
 class HistoryData:
-    """Optimization history: each completed trial's mean ± std test accuracy, and the best so far.
+    """Optimization history: each completed trial's selection figure, its 95% interval, and the best so far.
+
+    The selection figure is what the study ranks trials by: mean validation
+    accuracy over seeds under a validation protocol, mean test accuracy under
+    ``validation = "test"`` (:attr:`StudyResults.selection_metric`).
 
     Attributes:
         numbers: The drawn completed trials' numbers, ascending.
-        means: Mean test accuracy over seeds (the first objective).
-        stds: Sample std of test accuracy over seeds (0 for one seed).
+        means: The selection figure: mean over seeds (the first objective).
+        stds: Its sample std over seeds (0 for one seed).
+        lows: Lower end of its 95% interval over seeds (:func:`interval`, never below 0).
+        highs: Upper end of that interval (never above 1).
+        tests: Mean test accuracy over seeds, the reported figure (``None`` where not recorded).
         labels: :func:`describe` of each trial.
-        best_so_far: Best mean up to and including each trial (over every completed trial).
+        best_so_far: Best selection figure up to and including each trial (over every completed trial).
         best_number: Number of the best trial (:attr:`StudyResults.best_trial`).
         not_completed: Trials that failed, were pruned or are still running.
+        metric: The per-seed figure plotted (``validation_accuracy`` or ``test_accuracy``).
+        on_test: Whether the study selects on the test set.
         note: Said under the chart (how many trials are drawn).
     """
 
     numbers: tuple[int, ...]
     means: tuple[float, ...]
     stds: tuple[float, ...]
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
+    tests: tuple[float | None, ...]
     labels: tuple[str, ...]
     best_so_far: tuple[float, ...]
     best_number: int
     not_completed: int
+    metric: str = "test_accuracy"
+    on_test: bool = True
     note: str | None = None
+
+    @property
+    def axis_title(self) -> str:
+        """The y axis: which split the plotted figure is measured on."""
+        words = self.metric.replace("_", " ")
+        return f"mean {words}" + (" (selected on the test set)" if self.on_test else " (what the study selects on)")
 
 
 def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> HistoryData | Unavailable:
-    """Data of the optimization history chart.
+    """Data of the optimization history chart, on the figure the study selects on.
 
     Every trial that set a new best is drawn, so the best-so-far line is exact
     when the rest is thinned to ``limit`` markers.
@@ -68,19 +95,42 @@ def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> Hist
         so_far[trial.number] = best
     top = results.best_trial if results.best_trial is not None and finite(results.best_trial.value) else rank(trials)[0]
     drawn = sample(trials, limit, keep=[top.number, *reversed(records)])
+    spread = [_spread(results, t) for t in drawn.trials]
     return HistoryData(
         numbers=tuple(t.number for t in drawn.trials),
         means=tuple(float(t.value) for t in drawn.trials),  # type: ignore[arg-type]
-        stds=tuple(t.std("test_accuracy") or 0.0 for t in drawn.trials),
+        stds=tuple(s[0] for s in spread),
+        lows=tuple(s[1] for s in spread),
+        highs=tuple(s[2] for s in spread),
+        tests=tuple(t.mean("test_accuracy") for t in drawn.trials),
         labels=tuple(describe(t) for t in drawn.trials),
         best_so_far=tuple(so_far[t.number] for t in drawn.trials),
         best_number=top.number,
         not_completed=len(results.trials) - len(trials),
+        metric=results.selection_metric,
+        on_test=results.selects_on_test,
         note=drawn.note("completed trials"),
     )
 
 
+def _spread(results: StudyResults, trial: TrialRecord) -> tuple[float, float, float]:
+    """Std and 95% interval of a trial's selection figure over seeds (its value itself without per-seed values)."""
+    values = selection_values(results, trial)
+    if not values:
+        value = float(trial.value)  # type: ignore[arg-type]
+        return 0.0, value, value
+    low, high = interval(values)
+    return sample_std(values), low, high
+
+
 # --------------------------------------------------------------------------- regularization path
+
+#: Said under the regularization path: how hidden width is drawn.
+PATH_ENCODING = (
+    "Marker colour is the hidden width (log scale), outline the regularizer, shape the placement. A line joins "
+    "only trials of one regularizer × placement and the same width, so trials of different widths are never "
+    "joined: a study that searches the width shows mostly unjoined points."
+)
 
 
 @dataclass(frozen=True)
@@ -93,8 +143,13 @@ class PathLine:
         log10_strength: ``log10`` of :func:`strength` of each trial.
         means: Mean test accuracy over seeds.
         stds: Its sample std over seeds.
+        lows: Lower end of its 95% interval over seeds (never below 0).
+        highs: Upper end of that interval (never above 1).
         numbers: The trials.
         hidden_units: Each trial's width.
+        joined: The points a line may join: per width shared by two or more
+            trials, their indices by ascending coefficient. Trials of
+            different widths are never joined.
     """
 
     regularizer: str
@@ -102,8 +157,11 @@ class PathLine:
     log10_strength: tuple[float, ...]
     means: tuple[float, ...]
     stds: tuple[float, ...]
+    lows: tuple[float, ...]
+    highs: tuple[float, ...]
     numbers: tuple[int, ...]
     hidden_units: tuple[int, ...]
+    joined: tuple[tuple[int, ...], ...] = ()
 
     @property
     def name(self) -> str:
@@ -118,24 +176,28 @@ class ReferenceBand:
     Attributes:
         mean: Mean test accuracy of all their seeds.
         std: Sample std of all their seeds.
+        low: Lower end of the 95% interval of that mean (never below 0).
+        high: Upper end of that interval (never above 1).
         n_trials: How many unregularized trials.
         n_runs: How many seed runs in all.
     """
 
     mean: float
     std: float
+    low: float
+    high: float
     n_trials: int
     n_runs: int
 
 
 @dataclass(frozen=True)
 class PathData:
-    """Regularization path: test accuracy against ``log10`` coefficient.
+    """Regularization path: test accuracy against ``log10`` coefficient, width shown, never joined across.
 
     Attributes:
         lines: One per regularizer × placement with a completed trial.
         reference: The unregularized trials, or ``None`` if there is none.
-        note: Said under the chart (no reference; how many trials are drawn).
+        note: Said under the chart (how width is drawn; no reference; how many trials are drawn).
     """
 
     lines: tuple[PathLine, ...]
@@ -144,7 +206,11 @@ class PathData:
 
 
 def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathData | Unavailable:
-    """Data of the regularization path chart (at most ``limit`` trials, shared between the lines)."""
+    """Data of the regularization path chart (at most ``limit`` trials, shared between the lines).
+
+    Accuracy is test accuracy, the reported figure; each line's best trials
+    (by the figure the study selects on) are always drawn.
+    """
     trials = usable(results)
     if not trials:
         return nothing_completed(results)
@@ -162,7 +228,10 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
     reference = None
     if reference_runs:
         mean, std = mean_std(reference_runs)
-        reference = ReferenceBand(mean=mean, std=std, n_trials=n_reference, n_runs=len(reference_runs))
+        low, high = interval(reference_runs)
+        reference = ReferenceBand(
+            mean=mean, std=std, low=low, high=high, n_trials=n_reference, n_runs=len(reference_runs)
+        )
     if not groups:
         band = (
             f" (the {n_reference} unregularized trials score {reference.mean:.3f} ± {reference.std:.3f})"
@@ -175,99 +244,34 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
     for key in sorted(groups, key=lambda k: (REGULARIZERS.index(k[0]), PLACEMENTS.index(k[1]))):
         chosen = sample(groups[key], per_line)
         drawn, total = drawn + len(chosen.trials), total + chosen.total
-        ordered = sorted(chosen.trials, key=lambda t: (strength(t.config), t.number))  # type: ignore[arg-type]
-        lines.append(
-            PathLine(
-                regularizer=key[0],
-                placement=key[1],
-                log10_strength=tuple(math.log10(strength(t.config)) for t in ordered),  # type: ignore[arg-type]
-                means=tuple(statistics.fmean(t.per_seed["test_accuracy"]) for t in ordered),
-                stds=tuple(sample_std(t.per_seed["test_accuracy"]) for t in ordered),
-                numbers=tuple(t.number for t in ordered),
-                hidden_units=tuple(t.config.hidden_units for t in ordered),  # type: ignore[union-attr]
-            )
-        )
-    notes = [] if reference else ["No unregularized trial has completed: there is no reference band."]
+        lines.append(_path_line(key, chosen.trials))
+    notes = [PATH_ENCODING]
+    if not reference:
+        notes.append("No unregularized trial has completed: there is no reference band.")
     if drawn < total:
         notes.append(
             f"Drawn from {drawn:,} of {total:,} regularized trials: the best of each line and an evenly spaced "
             "sample of the rest; the reference band pools every unregularized trial."
         )
-    return PathData(lines=tuple(lines), reference=reference, note=" ".join(notes) or None)
+    return PathData(lines=tuple(lines), reference=reference, note=" ".join(notes))
 
 
-# --------------------------------------------------------------------------- accuracy × sparsity
-
-
-@dataclass(frozen=True)
-class SparsityPoint:
-    """One completed trial on the accuracy × sparsity plane (means and stds over seeds)."""
-
-    number: int
-    sparsity: float
-    sparsity_std: float
-    accuracy: float
-    accuracy_std: float
-    group: str
-    label: str
-
-
-@dataclass(frozen=True)
-class SparsityData:
-    """Test accuracy against activation sparsity, with the Pareto front of both maximized.
-
-    Attributes:
-        points: The drawn completed trials with a recorded sparsity, by number
-            (the front among them: at least one trial per point of it).
-        pareto: Numbers of the drawn trials on the front, by ascending
-            sparsity: no other trial is at least as sparse and at least as
-            accurate, and strictly better in one.
-        note: Said under the chart (how many trials are drawn).
-    """
-
-    points: tuple[SparsityPoint, ...]
-    pareto: tuple[int, ...]
-    note: str | None = None
-
-
-def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> SparsityData | Unavailable:
-    """Data of the accuracy × sparsity chart.
-
-    The front is the study's (:attr:`StudyResults.pareto_front`) when its
-    objectives are test accuracy and sparsity; otherwise the front of the two
-    means, by the same rule (:func:`~actreg_search.results.pareto_numbers`).
-    """
-    trials = [t for t in usable(results) if t.per_seed.get("sparsity")]
-    if not trials:
-        if usable(results):
-            return Unavailable("No completed trial recorded its activation sparsity.")
-        return nothing_completed(results)
-    means = {t.number: (t.mean("sparsity"), t.mean("test_accuracy")) for t in trials}
-    if results.objectives == (Metric.TEST_ACCURACY.value, Metric.SPARSITY.value):
-        front = results.pareto_front & means.keys()
-    else:
-        front = pareto_numbers([(n, (acc, sp)) for n, (sp, acc) in means.items()])  # type: ignore[misc]
-    ordered_front = sorted(front, key=lambda n: (means[n][0], n))
-    corners: dict[tuple[float | None, float | None], int] = {}  # one trial per point of the front first
-    for n in ordered_front:
-        corners.setdefault(means[n], n)
-    drawn = sample(trials, limit, keep=[*corners.values(), *ordered_front])
-    shown = {t.number for t in drawn.trials}
-    points = []
-    for trial in drawn.trials:
-        assert trial.config is not None
-        sparsity, sparsity_std = mean_std(trial.per_seed["sparsity"])
-        accuracy, accuracy_std = mean_std(trial.per_seed["test_accuracy"])
-        points.append(
-            SparsityPoint(
-                number=trial.number,
-                sparsity=sparsity,
-                sparsity_std=sparsity_std,
-                accuracy=accuracy,
-                accuracy_std=accuracy_std,
-                group=group_of(trial.config),
-                label=describe(trial),
-            )
-        )
-    pareto = tuple(n for n in ordered_front if n in shown)
-    return SparsityData(points=tuple(points), pareto=pareto, note=drawn.note("completed trials"))
+def _path_line(key: tuple[str, str], trials: Sequence[TrialRecord]) -> PathLine:
+    ordered = sorted(trials, key=lambda t: (strength(t.config), t.number))  # type: ignore[arg-type]
+    bounds = [interval(t.per_seed["test_accuracy"]) for t in ordered]
+    widths = tuple(t.config.hidden_units for t in ordered)  # type: ignore[union-attr]
+    by_width: dict[int, list[int]] = {}
+    for i, width in enumerate(widths):
+        by_width.setdefault(width, []).append(i)
+    return PathLine(
+        regularizer=key[0],
+        placement=key[1],
+        log10_strength=tuple(math.log10(strength(t.config)) for t in ordered),  # type: ignore[arg-type]
+        means=tuple(statistics.fmean(t.per_seed["test_accuracy"]) for t in ordered),
+        stds=tuple(sample_std(t.per_seed["test_accuracy"]) for t in ordered),
+        lows=tuple(b[0] for b in bounds),
+        highs=tuple(b[1] for b in bounds),
+        numbers=tuple(t.number for t in ordered),
+        hidden_units=widths,
+        joined=tuple(tuple(run) for width, run in sorted(by_width.items()) if len(run) > 1),
+    )

@@ -8,7 +8,7 @@ the coefficient of ``l1`` and ``l2``, and ``l1 + l2`` for ``l1_l2``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from optuna.trial import TrialState
@@ -59,6 +59,37 @@ def describe(trial: TrialRecord) -> str:
 
 def _short(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def selection_words(results: StudyResults) -> str:
+    """The figure the study selects on, in words: ``validation accuracy``, or ``test accuracy`` under ``"test"``."""
+    return results.selection_metric.replace("_", " ")
+
+
+def selection_values(results: StudyResults, trial: TrialRecord) -> tuple[float, ...]:
+    """A trial's per-seed values of the figure the study selects on (those its value is the mean of)."""
+    return trial.per_seed.get(results.selection_metric) or trial.per_seed.get(trial.selection_metric, ())
+
+
+def interval(values: Sequence[float]) -> tuple[float, float]:
+    """The 95% interval of a mean accuracy (or any fraction) over seeds, within [0, 1].
+
+    :func:`actreg_search.stats.accuracy_interval` (a t-interval on the logit
+    scale), so an error bar never passes 1.0 or 0.0. A single seed has no
+    spread: its interval is the value itself. Values that are not fractions
+    (never stored by actreg-search) give ``(nan, nan)``, drawn as no bar.
+    """
+    from actreg_search.errors import UserError
+    from actreg_search.stats import accuracy_interval
+
+    if len(values) < 2:
+        value = float(values[0]) if values else math.nan
+        return value, value
+    try:
+        low, high = accuracy_interval(values)
+    except UserError:
+        return math.nan, math.nan
+    return float(low), float(high)
 
 
 def usable(results: StudyResults) -> list[TrialRecord]:

@@ -1,4 +1,8 @@
-"""Per-seed data: the learning curves of the drawn trials, and every seed run grouped in boxes."""
+"""Per-seed data: the learning curves of the drawn trials, and every seed run grouped in boxes.
+
+The boxes show test accuracy, the figure reported; the learning curves show
+train, validation (where the study measures it) and test accuracy.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ class CurveBand:
 
 @dataclass(frozen=True)
 class TrialCurves:
-    """Train and test accuracy per epoch of one trial.
+    """Train, validation and test accuracy per epoch of one trial.
 
     Attributes:
         number: The trial.
@@ -41,6 +45,7 @@ class TrialCurves:
         train: Train accuracy.
         test: Test accuracy.
         n_seeds: Seeds in the band.
+        validation: Validation accuracy, where the study measured it (``None`` under ``validation = "test"``).
     """
 
     number: int
@@ -48,6 +53,7 @@ class TrialCurves:
     train: CurveBand
     test: CurveBand
     n_seeds: int
+    validation: CurveBand | None = None
 
 
 @dataclass(frozen=True)
@@ -93,12 +99,14 @@ def learning_curves(results: StudyResults) -> CurvesData | Unavailable:
 
 def _curves(trial: TrialRecord, role: str) -> TrialCurves:
     assert trial.curves is not None
+    curves = trial.curves
     return TrialCurves(
         number=trial.number,
         title=f"{role} {describe(trial)}",
-        train=_band(trial.curves.epochs, trial.curves.train),
-        test=_band(trial.curves.epochs, trial.curves.test),
-        n_seeds=len(trial.curves.test),
+        train=_band(curves.epochs, curves.train),
+        test=_band(curves.epochs, curves.test),
+        n_seeds=len(curves.test),
+        validation=_band(curves.epochs, curves.validation) if curves.validation else None,
     )
 
 

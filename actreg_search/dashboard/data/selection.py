@@ -1,0 +1,115 @@
+"""Validation against test accuracy: how far the figure a study selects on is from the figure it reports.
+
+Under a validation protocol each trial is chosen on its mean validation
+accuracy, and its test accuracy, never used to choose, is what is reported.
+Every completed trial is a point (x: mean validation accuracy, y: mean test
+accuracy); on the ``y = x`` line the two agree. The chosen trial sits at the
+far right by construction, so its distance below the line is the selection
+bias the validation split absorbs; a study selecting on the test set
+(``validation = "test"``) has no validation figures and no such chart.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from actreg_search.dashboard.data.base import Unavailable, describe, group_of, nothing_completed, rank, usable
+from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
+from actreg_search.results import StudyResults, TrialRecord
+
+#: The per-seed figures set against each other.
+VALIDATION, TEST = "validation_accuracy", "test_accuracy"
+
+
+@dataclass(frozen=True)
+class SelectionPoint:
+    """One completed trial: its mean validation and mean test accuracy over seeds.
+
+    Attributes:
+        number: The trial.
+        validation: Mean validation accuracy over seeds (what the study selects on).
+        test: Mean test accuracy over seeds (what is reported).
+        group: Regularizer and placement (:func:`group_of`).
+        label: :func:`describe` of the trial.
+    """
+
+    number: int
+    validation: float
+    test: float
+    group: str
+    label: str
+
+    @property
+    def difference(self) -> float:
+        """Test minus validation accuracy (negative: the test set scores it lower)."""
+        return self.test - self.validation
+
+
+@dataclass(frozen=True)
+class SelectionData:
+    """Validation against test accuracy of every completed trial, the chosen one marked.
+
+    Attributes:
+        points: The drawn completed trials with validation figures, by number.
+        best_number: The chosen trial: :attr:`StudyResults.best_trial`, ranked
+            by validation accuracy (never by test accuracy).
+        protocol: The study's validation protocol in words.
+        note: Said under the chart: the chosen trial's two figures, how many trials are drawn.
+    """
+
+    points: tuple[SelectionPoint, ...]
+    best_number: int
+    protocol: str
+    note: str | None = None
+
+    @property
+    def best(self) -> SelectionPoint:
+        """The chosen trial's point."""
+        return next(p for p in self.points if p.number == self.best_number)
+
+
+def validation_vs_test(results: StudyResults, limit: int = MAX_POINTS) -> SelectionData | Unavailable:
+    """Data of the validation-against-test chart (at most ``limit`` trials; the chosen one always).
+
+    Unavailable for a study without validation figures: one that selects on
+    the test set, or whose completed trials recorded none.
+    """
+    done = usable(results)
+    trials = [t for t in done if t.per_seed.get(VALIDATION)]
+    if not trials:
+        if not done:
+            return nothing_completed(results)
+        if results.selects_on_test:
+            return Unavailable(
+                f"This study selects on the test set ({results.validation.describe()}): it has no validation "
+                "figures to set against test accuracy, and its test figures, having chosen the best trial, are "
+                "optimistic. A study with [data] validation (a held-out fraction or k folds) gets this chart."
+            )
+        return Unavailable("No completed trial recorded validation accuracy.")
+    chosen = results.best_trial
+    if chosen is None or chosen.number not in {t.number for t in trials}:
+        chosen = rank(trials)[0]
+    drawn = sample(trials, limit, keep=[chosen.number])
+    points = tuple(_point(t) for t in drawn.trials)
+    best = next(p for p in points if p.number == chosen.number)
+    notes = [
+        f"The chosen trial {best.label}: validation {best.validation:.4f}, test {best.test:.4f} "
+        f"({100 * best.difference:+.1f} points)."
+    ]
+    if drawn.thinned:
+        notes.append(drawn.note("completed trials") or "")
+    return SelectionData(
+        points=points, best_number=chosen.number, protocol=results.validation.describe(), note=" ".join(notes)
+    )
+
+
+def _point(trial: TrialRecord) -> SelectionPoint:
+    assert trial.config is not None
+    return SelectionPoint(
+        number=trial.number,
+        validation=statistics.fmean(trial.per_seed[VALIDATION]),
+        test=statistics.fmean(trial.per_seed[TEST]),
+        group=group_of(trial.config),
+        label=describe(trial),
+    )

@@ -1,0 +1,137 @@
+"""Accuracy × sparsity: each trial's test accuracy against its activation sparsity, and the Pareto front.
+
+The points are the reported figures: test accuracy, and sparsity on the test
+inputs. The front marked among them is chosen where the study chooses: on the
+test figures for a study selecting on the test set, and on the validation
+figures (validation accuracy and sparsity) under a validation protocol, so the
+chart never picks trials by their test figures where the study did not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from actreg_search.dashboard.data.base import (
+    Unavailable,
+    describe,
+    group_of,
+    interval,
+    nothing_completed,
+    usable,
+)
+from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
+from actreg_search.figures import mean_std
+from actreg_search.results import StudyResults, TrialRecord, pareto_numbers
+
+#: The figures drawn: accuracy and sparsity on the test set.
+DRAWN = ("test_accuracy", "sparsity")
+#: The same two figures measured on the validation samples.
+VALIDATION = ("validation_accuracy", "validation_sparsity")
+
+
+@dataclass(frozen=True)
+class SparsityPoint:
+    """One completed trial on the accuracy × sparsity plane: means, stds and 95% intervals over seeds.
+
+    Accuracy is test accuracy and sparsity is measured on the test inputs; the
+    intervals (``*_low``, ``*_high``) stay within [0, 1].
+    """
+
+    number: int
+    sparsity: float
+    sparsity_std: float
+    accuracy: float
+    accuracy_std: float
+    group: str
+    label: str
+    sparsity_low: float = math.nan
+    sparsity_high: float = math.nan
+    accuracy_low: float = math.nan
+    accuracy_high: float = math.nan
+
+
+@dataclass(frozen=True)
+class SparsityData:
+    """Test accuracy against activation sparsity, with the Pareto front of accuracy and sparsity maximized.
+
+    Attributes:
+        points: The drawn completed trials with a recorded sparsity, by number
+            (the front among them: at least one trial per point of it).
+        pareto: Numbers of the drawn trials on the front, by ascending
+            sparsity (of the figures the front is chosen on): no other trial is
+            at least as sparse and at least as accurate, and strictly better in one.
+        front_on: Where the front is chosen: ``"test"`` (the figures drawn, so
+            it is a staircase through the points) or ``"validation"`` (the
+            validation figures; its trials are marked where their test figures put them).
+        note: Said under the chart (which front; how many trials are drawn).
+    """
+
+    points: tuple[SparsityPoint, ...]
+    pareto: tuple[int, ...]
+    note: str | None = None
+    front_on: str = "test"
+
+
+def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> SparsityData | Unavailable:
+    """Data of the accuracy × sparsity chart.
+
+    The front is the study's own (:attr:`StudyResults.pareto_front`) when its
+    objectives are accuracy and sparsity; otherwise the front of the two
+    means, by the same rule (:func:`~actreg_search.results.pareto_numbers`);
+    either way on the validation figures under a validation protocol (where
+    every trial drawn has them), else on the test figures drawn.
+    """
+    trials = [t for t in usable(results) if t.per_seed.get("sparsity")]
+    if not trials:
+        if usable(results):
+            return Unavailable("No completed trial recorded its activation sparsity.")
+        return nothing_completed(results)
+    on_validation = not results.selects_on_test and all(t.per_seed.get(f) for t in trials for f in VALIDATION)
+    figures = VALIDATION if on_validation else DRAWN
+    chosen_on = {t.number: (t.mean(figures[1]), t.mean(figures[0])) for t in trials}  # (sparsity, accuracy)
+    if results.objectives == figures:
+        front = results.pareto_front & chosen_on.keys()
+    else:
+        front = pareto_numbers([(n, (acc, sp)) for n, (sp, acc) in chosen_on.items()])  # type: ignore[misc]
+    ordered_front = sorted(front, key=lambda n: (chosen_on[n][0], n))
+    corners: dict[tuple[float | None, float | None], int] = {}  # one trial per point of the front first
+    for n in ordered_front:
+        corners.setdefault(chosen_on[n], n)
+    drawn = sample(trials, limit, keep=[*corners.values(), *ordered_front])
+    shown = {t.number for t in drawn.trials}
+    notes = []
+    if on_validation:
+        notes.append(
+            "The ringed trials are the Pareto front of validation accuracy and validation sparsity (where the "
+            "study chooses), drawn at their test figures; they need not form a front there."
+        )
+    if drawn.thinned:
+        notes.append(drawn.note("completed trials") or "")
+    return SparsityData(
+        points=tuple(_point(t) for t in drawn.trials),
+        pareto=tuple(n for n in ordered_front if n in shown),
+        note=" ".join(notes) or None,
+        front_on="validation" if on_validation else "test",
+    )
+
+
+def _point(trial: TrialRecord) -> SparsityPoint:
+    assert trial.config is not None
+    sparsity, sparsity_std = mean_std(trial.per_seed["sparsity"])
+    accuracy, accuracy_std = mean_std(trial.per_seed["test_accuracy"])
+    sparsity_low, sparsity_high = interval(trial.per_seed["sparsity"])
+    accuracy_low, accuracy_high = interval(trial.per_seed["test_accuracy"])
+    return SparsityPoint(
+        number=trial.number,
+        sparsity=sparsity,
+        sparsity_std=sparsity_std,
+        accuracy=accuracy,
+        accuracy_std=accuracy_std,
+        group=group_of(trial.config),
+        label=describe(trial),
+        sparsity_low=sparsity_low,
+        sparsity_high=sparsity_high,
+        accuracy_low=accuracy_low,
+        accuracy_high=accuracy_high,
+    )
