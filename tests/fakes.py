@@ -36,6 +36,12 @@ def unit(config: TrialConfig, seed: int, salt: str) -> float:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
 
 
+def _validates(data: object) -> bool:
+    """Whether the data has a validation protocol (a real :class:`~actreg_search.data.Dataset`'s)."""
+    validation = getattr(data, "validation", None)
+    return validation is not None and not validation.on_test
+
+
 class FakeEngine(Engine):
     """Trains nothing; returns what a config "would" score, the same every time.
 
@@ -88,7 +94,7 @@ class FakeEngine(Engine):
     ) -> TrialResult:
         """Deterministic per-seed results; progress and values reported like a real engine's."""
         self.trained.append(config)
-        steps = self._steps(config, seeds, monitor or Monitor())
+        steps = self._steps(config, seeds, monitor or Monitor(), _validates(data))
         while True:
             try:
                 next(steps)
@@ -107,7 +113,10 @@ class FakeEngine(Engine):
         """The batch in lockstep, one epoch of each trial in turn, last trial first; each reported as it ends."""
         self.batches.append(len(configs))
         self.trained.extend(configs)
-        running = {i: self._steps(config, seeds, monitor) for i, (config, monitor) in enumerate(zip(configs, monitors, strict=True))}
+        running = {
+            i: self._steps(config, seeds, monitor, _validates(data))
+            for i, (config, monitor) in enumerate(zip(configs, monitors, strict=True))
+        }
         while running:
             for index in sorted(running, reverse=True):
                 try:
@@ -121,8 +130,11 @@ class FakeEngine(Engine):
                     self.ended.append(configs[index])
                     done(index, exc)
 
-    def _steps(self, config: TrialConfig, seeds: Sequence[int], monitor: Monitor) -> Generator[None, None, TrialResult]:
-        """Train ``config``, yielding after each epoch; returns its result."""
+    def _steps(
+        self, config: TrialConfig, seeds: Sequence[int], monitor: Monitor, validates: bool = False
+    ) -> Generator[None, None, TrialResult]:
+        """Train ``config``, yielding after each epoch; returns its result (with validation figures, unrelated
+        to the test figures, when the data has a validation protocol)."""
         if self.error(config):
             raise RuntimeError("fake failure")
         if self.diverge(config):
@@ -132,6 +144,9 @@ class FakeEngine(Engine):
         fraction = np.array(epochs, dtype=float)[None, :] / config.epochs
         test = finals * fraction
         train = np.minimum(1.0, test + 0.05)
+        val_finals = np.array([[0.5 + 0.5 * unit(config, seed, "validation")] for seed in seeds])
+        validation = val_finals * fraction if validates else None
+        selected = val_finals if validates else finals
         chunk = max(1, config.epochs // 20)
         total = config.epochs * len(seeds)
         for epoch in range(1, config.epochs + 1):
@@ -142,8 +157,10 @@ class FakeEngine(Engine):
                 raise KeyboardInterrupt
             if epoch % chunk == 0 or epoch == config.epochs:
                 shown = [i for i, e in enumerate(epochs) if e <= epoch]
-                monitor.on_curves(tuple(epochs[i] for i in shown), train[:, shown], test[:, shown])
-                monitor.report(epoch, float(np.mean(finals) * epoch / config.epochs))
+                monitor.on_curves(
+                    tuple(epochs[i] for i in shown), train[:, shown], test[:, shown], None if validation is None else validation[:, shown]
+                )
+                monitor.report(epoch, float(np.mean(selected) * epoch / config.epochs))
             if self.prune(config) and epoch * 2 >= config.epochs:
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
             yield
@@ -157,6 +174,9 @@ class FakeEngine(Engine):
                 sparsity=unit(config, seed, "sparsity"),
                 train_curve=tuple(float(v) for v in train[i]),
                 test_curve=tuple(float(v) for v in test[i]),
+                validation_accuracy=float(validation[i, -1]) if validation is not None else None,
+                validation_sparsity=unit(config, seed, "validation sparsity") if validation is not None else None,
+                validation_curve=tuple(float(v) for v in validation[i]) if validation is not None else (),
             )
             for i, seed in enumerate(seeds)
         )

@@ -48,7 +48,9 @@ def test_a_trial_records_its_config_and_result(write_study):
     assert [t.number for t in told] == [0]
     assert trial.state is TrialState.COMPLETE
     assert trial.user_attrs[attrs.SEEDS] == [0, 1] and attrs.CONFIG in trial.user_attrs
-    assert trial.value == pytest.approx(trial.user_attrs["test_accuracy_mean"])
+    # the objective is the validation mean (the tiny study's default protocol), not the test figure
+    assert trial.value == pytest.approx(trial.user_attrs["validation_accuracy_mean"])
+    assert trial.value != pytest.approx(trial.user_attrs["test_accuracy_mean"])
     assert observer.events[0] == ("start", 0, 8) and observer.events[-1] == ("epochs", 8, 8)
 
 
@@ -89,7 +91,7 @@ def test_a_batch_ends_each_trial_as_it_ends(write_study):
     assert trials[2].user_attrs[attrs.FAIL_REASON] == "non-finite loss on seed 0 at epoch 1"
     assert trials[2].user_attrs[attrs.FAIL_SEED] == 0
     for number in (0, 3):
-        assert trials[number].value == pytest.approx(trials[number].user_attrs["test_accuracy_mean"])
+        assert trials[number].value == pytest.approx(trials[number].user_attrs["validation_accuracy_mean"])
         assert attrs.WORKER_RSS_MB in trials[number].user_attrs
     assert attrs.FAIL_REASON not in trials[1].user_attrs
 

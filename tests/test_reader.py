@@ -17,7 +17,7 @@ from actreg_search.errors import StorageError
 from actreg_search.parser import parse_spec
 from actreg_search.reader import list_studies, load_results, record_of, summarize, trial_states
 from actreg_search.recorder import completed_attrs
-from actreg_search.spec import spec_to_raw
+from actreg_search.spec import ON_TEST, spec_to_raw
 from actreg_search.storage import open_storage
 from actreg_search.vocab import Placement, Regularizer
 
@@ -63,7 +63,9 @@ def stored(storage_url):
 def test_records_match_optunas_own_trials_without_the_curves(stored):
     storage, study = stored
     results = load_results(storage, "s")
-    assert results.spec == SPEC and results.objectives == ("test_accuracy",)
+    # stored without [data] validation, as before validation existed: it reads as selected on the test set
+    assert results.spec == SPEC.resolved(ON_TEST) and results.objectives == ("test_accuracy",)
+    assert results.selects_on_test
     for record, frozen in zip(results.trials, study.get_trials(deepcopy=False), strict=True):
         expected = record_of(frozen)
         assert record.curves is None
