@@ -219,7 +219,10 @@ def _mean_std(trial: TrialRecord, figure: str) -> str:
 @click.option("--format", "fmt_name", type=click.Choice(["json", "yaml", "csv"]), default="json", show_default=True)
 @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the best configs here (default: stdout).")
 @click.option("--trials", type=click.Path(path_type=Path), help="Also write every trial as a table (.csv or .parquet).")
-@click.option("--model", type=click.Path(path_type=Path), help="Also retrain the best config on its first seed; save as .keras.")
+@click.option(
+    "--model", type=click.Path(path_type=Path),
+    help="Also retrain the best config on its first seed, on the whole training split (validation samples included); save as .keras.",
+)
 def export(
     name: str,
     storage: str | None,
@@ -259,9 +262,15 @@ def export(
     if model is not None and retrain is not None:
         assert retrain.config is not None
         seed, epochs = retrain.seeds[0], retrain.config.epochs
-        note(f"retraining trial {retrain.number} ({retrain.config.label()}) on seed {seed} for {epochs} epochs...")
-        ex.save_model(results, retrain, model)
-        note(f"wrote trial {retrain.number}'s model (seed {seed}) to {model}")
+        split = results.split.train + results.split.validation if results.split is not None else None
+        samples = f"all {split} training samples" if split is not None else "the whole training split"
+        held = "" if results.selects_on_test else ", the validation samples included"
+        note(f"retraining trial {retrain.number} ({retrain.config.label()}) on seed {seed}, {samples}{held}, for {epochs} epochs")
+        from actreg_search.progress import EpochBar
+
+        with EpochBar(f"trial {retrain.number} epochs") as bar:
+            engine = ex.save_model(results, retrain, model, bar)  # type: ignore[arg-type] - a Monitor by its methods
+        note(f"wrote trial {retrain.number}'s model (seed {seed}, {engine} engine) to {model}")
 
 
 on_option = click.option(

@@ -81,3 +81,50 @@ class RichProgress(RunObserver):
         description = task.description.split(" (")[0]
         completed = task.completed + (1 if record.state.name in ("COMPLETE", "PRUNED") else 0)
         self.progress.update(self.trials, completed=completed, description=f"{description} ({best})")
+
+
+class EpochBar:
+    """One bar of a single training's epochs (``export --model``'s retraining), on stderr.
+
+    It is a :class:`~actreg_search.engine.base.Monitor` in all but name (the
+    engine calls :meth:`on_epochs`, :meth:`on_curves` and :meth:`report`;
+    this module stays free of TensorFlow by not importing the engine).
+
+    Args:
+        description: What the bar says it trains.
+        console: Where to draw; default: a pipe-safe console on stderr.
+    """
+
+    wants_reports = False
+
+    def __init__(self, description: str, console: Console | None = None) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console or streams.console(stderr=True),
+            transient=False,
+        )
+        self.task = self.progress.add_task(description, total=None)
+
+    def __enter__(self) -> EpochBar:
+        with contextlib.suppress(OSError):
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress.live.is_started:
+            with contextlib.suppress(OSError):
+                self.progress.stop()
+
+    def on_epochs(self, done: int, total: int) -> None:
+        """``done`` of ``total`` epochs are trained."""
+        with contextlib.suppress(OSError):
+            self.progress.update(self.task, completed=done, total=total)
+
+    def on_curves(self, *args: object) -> None:
+        """Curves are not shown."""
+
+    def report(self, epoch: int, value: float) -> None:
+        """Intermediate values are not shown."""

@@ -122,7 +122,8 @@ class Results:
 
     @property
     def objectives(self) -> tuple[str, ...]:
-        """The objectives' names, the first always ``test_accuracy``."""
+        """The per-seed figure each objective selects on: ``validation_accuracy`` first (``test_accuracy`` for a study
+        selected on the test set), then e.g. ``validation_sparsity``."""
         return self.results.objectives
 
     def trial(self, number: int) -> TrialRecord:
@@ -153,7 +154,8 @@ class Results:
 
     @property
     def best(self) -> TrialRecord | None:
-        """The best completed trial by mean test accuracy over seeds (ties: the one rule of the read model)."""
+        """The best completed trial by mean validation accuracy over seeds (by mean test accuracy for a study selected
+        on the test set; ties: the one rule of the read model)."""
         return self.results.best_trial
 
     @property
@@ -162,7 +164,8 @@ class Results:
         return self.results.best_unregularized
 
     def top(self, k: int = 10) -> list[TrialRecord]:
-        """The ``k`` best completed trials, best first (by mean test accuracy, whatever the objectives)."""
+        """The ``k`` best completed trials, best first (by the first objective's figure, validation accuracy or
+        test accuracy under ``validation = "test"``, whatever the other objectives)."""
         return self.results.top(k)
 
     def pareto_front(self) -> list[TrialRecord]:
@@ -173,7 +176,7 @@ class Results:
                 accuracy against sparsity with that front).
         """
         if not self.results.multi_objective:
-            raise UserError(f"study {self.name!r} has one objective (test_accuracy), so no Pareto front of objectives")
+            raise UserError(f"study {self.name!r} has one objective ({self.objectives[0]}), so no Pareto front of objectives")
         return [t for t in self.results.ranked if t.number in self.results.pareto_front]
 
     # ------------------------------------------------------------------ comparisons
@@ -340,8 +343,10 @@ class Results:
     def save_model(self, path: str | Path, trial: TrialRef | None = None, spec: StudySpec | None = None) -> TrialRecord:
         """Retrain a trial's config on its first seed and save the model as ``.keras`` (``export --model``).
 
-        The keras engine trains it on the study's own data for the config's
-        epochs; the file loads with ``safe_mode=True``. This imports TensorFlow
+        It trains on the study's whole training split, the validation samples
+        included, for the config's epochs, through the fused engine where it
+        can train the model (else the keras engine); the file loads with
+        ``safe_mode=True``. This imports TensorFlow
         and runs the study's builder or loader, as ``run`` did.
 
         Args:
@@ -379,6 +384,7 @@ class Results:
         checked = check_spec(spec)
         if self.spec is None:
             return checked
+        checked = checked.resolved(self.spec.validation)  # no protocol said: the study's (as run resumes it)
         ours, stored = spec_to_raw(checked), spec_to_raw(self.spec)
         for raw in (ours, stored):
             for key in (*RUN_SETTINGS, "name"):
