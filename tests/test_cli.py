@@ -183,7 +183,8 @@ tiny: top 3 of 3 complete
 """
 
 
-def test_show_of_a_study_selected_on_the_test_set_keeps_its_table_and_says_how_it_selected(three, storage_url):
+def test_show_of_a_study_selected_on_the_test_set_keeps_its_table_and_says_how_it_selected(three, storage_url, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the table's own width, whatever terminal the tests run in
     shown = invoke("show", "tiny", "--storage", storage_url)
     assert shown.exit_code == 0
     assert shown.stdout == SHOW_THREE + (

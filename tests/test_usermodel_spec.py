@@ -12,7 +12,7 @@ from actreg_search.config import TrialConfig
 from actreg_search.errors import SpecError, UserCodeError
 from actreg_search.parser import parse_raw, parse_spec
 from actreg_search.space import grid_size, suggest_config
-from actreg_search.spec import spec_to_raw
+from actreg_search.spec import ON_TEST, spec_to_raw
 from actreg_search.usercode import call_user, load_function
 from actreg_search.vocab import Family
 
@@ -28,7 +28,8 @@ def test_builder_path_is_resolved_against_the_study_file_and_stored_as_text():
     assert spec.model.builder == "/somewhere/models/two.py:build" and spec.model.user
     raw = spec_to_raw(spec)
     assert raw["model"]["builder"] == "/somewhere/models/two.py:build"
-    assert parse_raw(raw) == spec  # a stored spec reads back without importing or checking anything
+    # a stored spec reads back without importing or checking anything (without a protocol: as selected on the test set)
+    assert parse_raw(raw) == spec.resolved(ON_TEST)
 
 
 def test_file_model_stores_no_size_and_reads_back():
@@ -36,7 +37,7 @@ def test_file_model_stores_no_size_and_reads_back():
     assert spec.model.file == "/somewhere/enc.keras" and spec.model.regularize == ("h1", "h2")
     raw = spec_to_raw(spec)
     assert "hidden_units" not in raw["model"] and "hidden_units" not in raw["space"]
-    assert parse_raw(raw) == spec
+    assert parse_raw(raw) == spec.resolved(ON_TEST)
 
 
 def test_family_of_a_builder_follows_the_size_key():

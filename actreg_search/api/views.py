@@ -129,6 +129,9 @@ def _optuna_view(results: StudyResults, view: View, objective: str | None) -> go
         return _with_note(draw(source).figure, source.note)
     targets = d.targets(results)
     by_key = {t.key: t for t in targets}
+    # An objective by the name the study file gives it (accuracy, sparsity), or by the figure it selects on.
+    spelled = {"accuracy": results.objectives[0], **{"sparsity": o for o in results.objectives if o.endswith("sparsity")}}
+    objective = spelled.get(objective, objective) if objective is not None else None
     if objective is not None and objective not in by_key:
         raise UserError(f"study {results.name!r} has no objective {objective!r}; allowed: {', '.join(by_key)}")
     target = by_key[objective] if objective is not None else targets[0]

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 
 from actreg_search.config import TrialConfig
-from actreg_search.spec import DataSpec
+from actreg_search.spec import ON_TEST, DataSpec
 from actreg_search.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
 from actreg_search.data import Dataset, load_dataset
 from actreg_search.engine import stacked
@@ -52,13 +52,13 @@ FAMILY_CASES = [
 @pytest.fixture(scope="module")
 def tutorial_data() -> Dataset:
     """The tutorial's split: 30 training samples, so batch 32 is the full batch."""
-    return load_dataset(DataSpec())
+    return load_dataset(DataSpec(validation=ON_TEST))
 
 
 @pytest.fixture(scope="module")
 def minibatch_data() -> Dataset:
     """50 training samples: with batch 16, three full batches and one of 2."""
-    return load_dataset(DataSpec(train_size=50))
+    return load_dataset(DataSpec(validation=ON_TEST, train_size=50))
 
 
 def config_for(
@@ -121,7 +121,7 @@ def test_ten_classes_and_other_families_match_keras_fit_weight_for_weight(
     family: Family, regularizer: Regularizer, placement: Placement
 ) -> None:
     """30 digits (ten classes, softmax), one full batch; Conv2D and LSTM take the per-seed, non-XLA path."""
-    data = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), family)
+    data = load_dataset(DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), family)
     config = config_for(regularizer, placement, width=4, epochs=5, family=family)
     fitted = FusedEngine().fit_models(config, data, [3, 7])
     assert_same_weights(KerasEngine.fit(config, data, 7), fitted.models[1])
@@ -205,7 +205,7 @@ def test_minibatches_in_order_match_keras_fit_without_shuffling(
     """With the shuffle replaced by the identity, batching (partial last batch included) is Keras'."""
     data = minibatch_data
     if family is Family.CNN:
-        data = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=50), family)
+        data = load_dataset(DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=50), family)
     assert len(data.x_train) % 16 != 0
     config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=3, batch_size=16, family=family)
     monkeypatch.setattr(stacked, "permutations", lambda seeds, epoch, n: tf.tile(tf.range(n)[None], [seeds.shape[0], 1]))

@@ -3,14 +3,14 @@ from __future__ import annotations
 import pytest
 
 from actreg_search.config import TrialConfig
-from actreg_search.spec import DataSpec
+from actreg_search.spec import ON_TEST, DataSpec
 from actreg_search.vocab import Placement, Regularizer
 from actreg_search.data import load_dataset
 from actreg_search.engine import Monitor, NonFiniteLoss
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.keras_engine import KerasEngine
 
-DATA = load_dataset(DataSpec())
+DATA = load_dataset(DataSpec(validation=ON_TEST))
 CONFIG = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-3, 0.0, hidden_units=8, epochs=6)
 
 

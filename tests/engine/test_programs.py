@@ -19,7 +19,7 @@ from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.programs import ProgramCache, bucket_of, paddable, template_config
 from actreg_search.models import build_model
 from actreg_search.regularize import Probes, penalty_rows
-from actreg_search.spec import DataSpec, ModelSpec
+from actreg_search.spec import ON_TEST, DataSpec, ModelSpec
 from actreg_search.vocab import DatasetName, Family, Placement, Regularizer
 
 SEEDS = [3, 7]
@@ -30,7 +30,7 @@ CASES = [(Regularizer.NONE, None)] + [
 
 @pytest.fixture(scope="module")
 def data() -> Dataset:
-    return load_dataset(DataSpec())
+    return load_dataset(DataSpec(validation=ON_TEST))
 
 
 def config(regularizer: Regularizer, placement: Placement | None, width: int, coefficient: float = 1e-2, **extra: object) -> TrialConfig:
@@ -155,7 +155,7 @@ def test_a_diverging_or_pruned_trial_ends_alone_and_the_others_finish(data: Data
 
 
 def test_cnn_trials_of_one_size_share_a_program_across_penalties() -> None:
-    digits = load_dataset(DataSpec(name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), Family.CNN)
+    digits = load_dataset(DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), Family.CNN)
     engine = FusedEngine()
     a = config(Regularizer.L1, Placement.PRE_ACTIVATION, 4, family=Family.CNN, epochs=2)
     b = config(Regularizer.L2, Placement.KERNEL, 4, family=Family.CNN, epochs=2)

@@ -14,7 +14,7 @@ from actreg_search.config import TrialConfig
 from actreg_search.data import load_dataset
 from actreg_search.engine import seeds
 from actreg_search.models import build_model
-from actreg_search.spec import DataSpec
+from actreg_search.spec import ON_TEST, DataSpec
 from actreg_search.vocab import Placement, Regularizer
 
 
@@ -22,7 +22,7 @@ def test_models_built_for_the_seeds_have_set_random_seeds_weights_without_tensor
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``tf.random.set_seed`` empties TensorFlow's kernel caches: the seeds' models skip it, but for one trial in N."""
-    data = load_dataset(DataSpec())
+    data = load_dataset(DataSpec(validation=ON_TEST))
     config = TrialConfig(Regularizer.L2, Placement.KERNEL, l1=0.0, l2=1e-3, hidden_units=16, epochs=10)
     monkeypatch.setattr(seeds, "_BUILDS", itertools.count(1))
     monkeypatch.setattr(seeds, "TENSORFLOW_SEED_EVERY", 3)

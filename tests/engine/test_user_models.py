@@ -16,7 +16,7 @@ from actreg_search.config import TrialConfig
 from actreg_search.data import Dataset, load_dataset
 from actreg_search.engine.fused import FusedEngine, build_models, unfusable_reason
 from actreg_search.engine.keras_engine import KerasEngine
-from actreg_search.spec import DataSpec, ModelSpec
+from actreg_search.spec import ON_TEST, DataSpec, ModelSpec
 from actreg_search.vocab import Placement, Regularizer
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
@@ -27,7 +27,7 @@ SEEDS = [3, 7]
 
 @pytest.fixture(scope="module")
 def data() -> Dataset:
-    return load_dataset(DataSpec())
+    return load_dataset(DataSpec(validation=ON_TEST))
 
 
 def _config(placement: Placement | None, epochs: int = 20, layers: tuple[str, ...] | None = None) -> TrialConfig:
