@@ -110,12 +110,15 @@ def check_splits(y: np.ndarray, validation: Validation, seeds: tuple[int, ...], 
             )
         return
     assert validation.fraction is not None
-    n_val = math.ceil(validation.fraction * len(y))
-    if n_val < 2 * len(classes) or len(y) - n_val < 2 * len(classes):
+    n, need = len(y), 2 * len(classes)
+    n_val = math.ceil(validation.fraction * n)
+    if n_val < need or n - n_val < need:
+        # Fractions whose ceil(f·n) validation samples leave both sides `need`, rounded inward to 2 decimals.
+        low, high = math.ceil(100 * need / n) / 100, math.floor(100 * (n - need) / n) / 100
+        way = f"use a fraction between {low:.2f} and {high:.2f}, or k-fold" if low <= high else "use k-fold"
         raise SpecError(
-            f"{source}: {validation.fraction} of {len(y)} training samples is {n_val} for validation and "
-            f"{len(y) - n_val} for training; each side needs at least 2 of each of the {len(classes)} classes: "
-            f"use a fraction between {2 * len(classes) / len(y):.2f} and {1 - 2 * len(classes) / len(y):.2f}, or k-fold"
+            f"{source}: {validation.fraction} of {n} training samples is {n_val} for validation and "
+            f"{n - n_val} for training; each side needs at least 2 of each of the {len(classes)} classes: {way}"
         )
     for seed in seeds:
         (fold,) = seed_folds(y, validation, seed)
@@ -127,7 +130,8 @@ def check_splits(y: np.ndarray, validation: Validation, seeds: tuple[int, ...], 
                 raise SpecError(
                     f"{source}: {validation.fraction} leaves class {_label(short[0])} with {found} {side} sample(s) "
                     f"on seed {seed} ({len(y)} training samples, {int(counts[list(classes).index(short[0])])} of that "
-                    f"class); each side needs at least 2 of each class: use a larger fraction, or k-fold"
+                    f"class); each side needs at least 2 of each class: use a {'larger' if side == 'validation' else 'smaller'} "
+                    "fraction, or k-fold"
                 )
 
 
