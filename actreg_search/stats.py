@@ -371,6 +371,8 @@ def paired_comparison(
     d = vb - va
     n = len(d)
     mean = float(d.mean())
+    if abs(mean) <= _CONSTANT_TOL * max(1.0, float(np.abs(d).max())):
+        mean = 0.0  # differences that cancel exactly, but for float round-off (1/70 - 1/70 + ...): no lead
     constant = float(np.ptp(d)) <= _CONSTANT_TOL * max(1.0, float(np.abs(d).max()))
     if constant:
         sd, t_p = 0.0, math.nan

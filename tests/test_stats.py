@@ -533,3 +533,14 @@ def test_trial_by_number():
         trial_by_number(results, 42)
     with pytest.raises(UserError, match="trial 4 of study 's' is FAIL, not COMPLETE"):
         trial_by_number(results, 4)
+
+
+def test_differences_that_cancel_but_for_round_off_are_a_tie() -> None:
+    """Fold-mean test accuracies on 70 samples whose per-seed differences sum to zero: no lead of 6.7e-15 points
+    (two trials of a 5-fold circles study, as stored)."""
+    a = record(0, (0.7285714285714285, 0.7542857142857142, 0.7142857142857142, 0.7085714285714285, 0.7428571428571429), seeds=(0, 1, 2, 3, 4))
+    b = record(1, (0.7257142857142858, 0.74, 0.7142857142857143, 0.7171428571428572, 0.7514285714285714), seeds=(0, 1, 2, 3, 4))
+    assert float(np.mean(np.subtract(b.per_seed["test_accuracy"], a.per_seed["test_accuracy"]))) != 0.0  # the round-off
+    comparison = paired_comparison(a, b)
+    assert comparison.mean_difference == 0.0
+    assert "e-" not in comparison.describe() and "no difference on average" in comparison.describe()
