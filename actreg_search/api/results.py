@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actreg_search.errors import UserError
-from actreg_search.results import StateCounts, StudyResults, TrialRecord
-from actreg_search.spec import StudySpec
+from actreg_search.results import SplitCounts, StateCounts, StudyResults, TrialRecord
+from actreg_search.spec import StudySpec, Validation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,6 +125,22 @@ class Results:
         """The per-seed figure each objective selects on: ``validation_accuracy`` first (``test_accuracy`` for a study
         selected on the test set), then e.g. ``validation_sparsity``."""
         return self.results.objectives
+
+    @property
+    def validation(self) -> Validation:
+        """The study's validation protocol (``validation.describe()`` says it in words; a study stored before
+        validation existed selected on the test set)."""
+        return self.results.validation
+
+    @property
+    def selection_metric(self) -> str:
+        """The per-seed accuracy the study chose on: ``validation_accuracy``, or ``test_accuracy`` under ``"test"``."""
+        return self.results.selection_metric
+
+    @property
+    def split(self) -> SplitCounts | None:
+        """Samples each model trained, validated and was tested on (``None`` for a study stored before they were kept)."""
+        return self.results.split
 
     def trial(self, number: int) -> TrialRecord:
         """The trial with this number, any state.
