@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from actreg_search.errors import UserError
-from actreg_search.figures import PER_SEED, mean_std
+from actreg_search.figures import PER_SEED, VALIDATION, mean_std
 from actreg_search.results import StudyResults, TrialRecord
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ def best_entries(results: StudyResults, k: int) -> list[dict[str, Any]]:
 
     ``space`` holds the trial's values as they would be written as fixed values
     in a study file's ``[space]`` table. For a multi-objective study these are
-    the Pareto front's trials, best test accuracy first.
+    the Pareto front's trials, ranked as every other command ranks them (on
+    validation accuracy under a validation protocol). A study with validation
+    figures also gets their mean and std beside the test figures'.
 
     Raises:
         UserError: The study has no completed trial.
@@ -60,10 +62,17 @@ def _entry(rank: int, trial: TrialRecord) -> dict[str, Any]:
         {"seed": seed, **{name: trial.per_seed[name][i] for name in PER_SEED if name in trial.per_seed}}
         for i, seed in enumerate(trial.seeds)
     ]
+    validation = {
+        f"{name}_{kind}": getattr(trial, kind)(name)
+        for name in VALIDATION
+        if name in trial.per_seed
+        for kind in ("mean", "std")
+    }
     return {
         "rank": rank,
         "trial": trial.number,
         "objective_values": list(trial.values),
+        **validation,
         "test_accuracy_mean": trial.mean("test_accuracy"),
         "test_accuracy_std": trial.std("test_accuracy"),
         "train_accuracy_mean": trial.mean("train_accuracy"),
@@ -112,7 +121,7 @@ def trials_frame(results: StudyResults) -> pd.DataFrame:
         for name in PER_SEED:
             row[f"{name}_mean"] = t.mean(name)
             row[f"{name}_std"] = t.std(name)
-        for name in ("test_accuracy", "train_accuracy"):
+        for name in ("test_accuracy", "train_accuracy", "validation_accuracy"):
             for seed, value in zip(t.seeds, t.per_seed.get(name, ()), strict=False):
                 row[f"{name}_seed{seed}"] = value
         for name, layers in t.per_layer.items():

@@ -28,19 +28,23 @@ SPEC = parse_spec(
 )
 
 
-def trial(number: int, tests: tuple[float, float], regularizer: Regularizer = Regularizer.L2):
-    """A completed trial as the reader returns it, with these per-seed test accuracies."""
+def trial(
+    number: int, tests: tuple[float, float], regularizer: Regularizer = Regularizer.L2, vals: tuple[float, float] | None = None
+):
+    """A completed trial as the reader returns it, with these per-seed test accuracies (and validation ones, if given:
+    the trial's value is then their mean, as the objective stores it)."""
     config = TrialConfig(
         regularizer=regularizer, placement=None if regularizer is Regularizer.NONE else Placement.KERNEL,
         l1=0.0, l2=0.0 if regularizer is Regularizer.NONE else 1e-3, hidden_units=4 + number, epochs=3,
     )
     seeds = tuple(
         SeedResult(seed=i, train_accuracy=0.9, test_accuracy=t, train_loss=0.2, activation_mean=0.3, sparsity=0.4,
-                   train_curve=(0.9,), test_curve=(t,))
+                   train_curve=(0.9,), test_curve=(t,), validation_accuracy=None if vals is None else vals[i],
+                   validation_sparsity=None if vals is None else 0.5)
         for i, t in enumerate(tests)
     )
     frozen = optuna.trial.create_trial(
-        value=sum(tests) / 2,
+        value=sum(vals or tests) / 2,
         params={"regularizer": regularizer.value},
         distributions={"regularizer": CategoricalDistribution([r.value for r in Regularizer])},
         user_attrs={attrs.CONFIG: config.to_dict(), **completed_attrs(TrialResult(seeds, (3,), 0.1, "keras"))},
@@ -63,6 +67,16 @@ def test_best_entries_are_ranked_with_per_seed_figures(stored):
     assert [s["seed"] for s in seeds] == [0, 1]
     assert {"test_accuracy", "train_accuracy", "train_loss", "gap", "sparsity"} <= set(seeds[0])
     assert entries[0]["space"]["hidden_units"] == entries[0]["config"]["hidden_units"]
+
+
+def test_a_validation_study_exports_its_best_by_validation_with_both_figures():
+    trials = (trial(0, (0.9, 0.9), vals=(0.6, 0.6)), trial(1, (0.5, 0.5), vals=(0.8, 0.7)))
+    results = StudyResults(name="tiny", trials=trials, spec=SPEC, objectives=("validation_accuracy",))
+    (entry,) = best_entries(results, 1)
+    assert entry["trial"] == 1  # the better validation accuracy, not the better test accuracy
+    assert entry["validation_accuracy_mean"] == pytest.approx(0.75) and entry["test_accuracy_mean"] == pytest.approx(0.5)
+    assert entry["per_seed"][0]["validation_accuracy"] == 0.8
+    assert "validation_accuracy_mean" not in best_entries(StudyResults(name="old", trials=(trial(2, (0.7, 0.7)),), spec=SPEC), 1)[0]
 
 
 def test_formats(stored):
