@@ -196,7 +196,8 @@ def test_show_of_a_study_selected_on_the_test_set_keeps_its_table_and_says_how_i
     )
 
 
-def test_show_of_a_validation_study_has_a_validation_column_and_the_best_trials_two_figures(validated, storage_url):
+def test_show_of_a_validation_study_has_a_validation_column_and_the_best_trials_two_figures(validated, storage_url, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the table's own width, whatever terminal the tests run in
     shown = invoke("show", "val", "--storage", storage_url)
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
@@ -240,8 +241,9 @@ def test_export_model_says_what_it_retrains(three, storage_url, tmp_path):
     assert done.exit_code == 0, done.output
     assert done.stdout == ""
     first, last = done.stderr.splitlines()[0], done.stderr.splitlines()[-1]
-    assert first == "retraining trial 1 (l1 · pre_activation 1.0e-04, 4 units) on seed 0 for 3 epochs..."
-    assert last == f"wrote trial 1's model (seed 0) to {model}" and model.exists()
+    # a study stored before validation: selected on the test set, its sample counts not kept
+    assert first == "retraining trial 1 (l1 · pre_activation 1.0e-04, 4 units) on seed 0, the whole training split, for 3 epochs"
+    assert last == f"wrote trial 1's model (seed 0, fused engine) to {model}" and model.exists()
 
 
 def test_reading_commands_use_the_read_model_without_curves(three, storage_url, tmp_path, monkeypatch):

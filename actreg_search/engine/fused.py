@@ -80,6 +80,15 @@ class FusedFit:
     test_curves: np.ndarray
     validation_curves: np.ndarray | None = None
 
+    def curves(self, k: int) -> dict[str, tuple[float, ...]]:
+        """Seed ``k``'s curves, as :class:`~actreg_search.engine.base.SeedResult` fields."""
+        validation = () if self.validation_curves is None else tuple(self.validation_curves[k].tolist())
+        return {
+            "train_curve": tuple(self.train_curves[k].tolist()),
+            "test_curve": tuple(self.test_curves[k].tolist()),
+            "validation_curve": validation,
+        }
+
 
 class FusedEngine(Engine):
     """Trains all seeds of a trial at once, and several trials in one program, in compiled TensorFlow loops.
@@ -153,26 +162,15 @@ class FusedEngine(Engine):
         def finish(index: int, trained: _Trained, wall_time_s: float) -> None:
             config, fit = configs[index], trained.fit
             folds = len(trained.counted) // len(seeds)
-            try:
-                results = tuple(
-                    mean_of_folds(
-                        [
-                            counted_seed_result(
-                                net, config, data, seed, counted, [], [],
-                            )
-                            for counted in trained.counted[k * folds : (k + 1) * folds]
-                        ]
-                    )
-                    for k, (net, seed) in enumerate(zip(fit.models, seeds))
-                )
+            try:  # each seed's fold models' figures averaged, with the seed's curves (averaged in the program's loop)
                 results = tuple(
                     replace(
-                        result,
-                        train_curve=tuple(fit.train_curves[k].tolist()),
-                        test_curve=tuple(fit.test_curves[k].tolist()),
-                        validation_curve=() if fit.validation_curves is None else tuple(fit.validation_curves[k].tolist()),
+                        mean_of_folds(
+                            [counted_seed_result(net, config, data, seed, c) for c in trained.counted[k * folds : (k + 1) * folds]]
+                        ),
+                        **fit.curves(k),
                     )
-                    for k, result in enumerate(results)
+                    for k, (net, seed) in enumerate(zip(fit.models, seeds))
                 )
             except Exception as exc:  # noqa: BLE001 - NonFiniteLoss on the final loss: this trial's ending
                 done(index, exc)

@@ -209,9 +209,6 @@ def counted_seed_result(
     data: Dataset,
     seed: int,
     counted: Counted,
-    train_curve: list[float],
-    test_curve: list[float],
-    validation_curve: list[float] | None = None,
 ) -> SeedResult:
     """A :class:`SeedResult` from figures a training program counted (the fused engine's), not from a Keras call.
 
@@ -221,10 +218,10 @@ def counted_seed_result(
         config: The trial.
         data: The dataset.
         seed: The seed.
-        counted: What the program counted for this seed.
-        train_curve: Train accuracy at the curve epochs.
-        test_curve: Test accuracy at the curve epochs.
-        validation_curve: Validation accuracy at the curve epochs (under a validation protocol).
+        counted: What the program counted for this seed (one of its fold models, under k-fold).
+
+    Returns:
+        The figures, without curves (the program's curves are a seed's, its folds averaged: the caller adds them).
 
     Raises:
         NonFiniteLoss: The final training objective is NaN or infinite.
@@ -239,12 +236,11 @@ def counted_seed_result(
 
     stats = stats_from_sums(marks_of(model).names, counted.sums, own_zeros(counted.zeros, n_test), [size * n_test for size in own])
     accuracies = counted.train_hits / (counted.n_train or len(data.y_train)), counted.test_hits / n_test
-    result = _seed_result(seed, accuracies, counted.train_loss, stats, train_curve, test_curve)
+    result = _seed_result(seed, accuracies, counted.train_loss, stats, [], [])
     if counted.val_hits is None:
         return result
     return replace(
         result,
         validation_accuracy=counted.val_hits / counted.n_val,
         validation_sparsity=sum(own_zeros(counted.val_zeros, counted.n_val)) / (sum(own) * counted.n_val),
-        validation_curve=tuple(validation_curve or ()),
     )
