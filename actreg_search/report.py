@@ -17,7 +17,7 @@ What it says, in order:
   tutorial's figures;
 * each trial compared seed by seed with the best trial and with the best
   unregularized trial, on the split asked for (``on``; test by default), with
-  Holm's correction over every comparison listed (:func:`~actreg_search.stats.holm`),
+  Holm's correction over every comparison listed (:func:`~actreg_search.intervals.holm`),
   rather than every pair of trials uncorrected (1,770 pairs for 60 trials: were
   no trial better than another, about 5% of them, 88, would still "exclude 0").
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from actreg_search.config import TrialConfig
 from actreg_search.errors import UserError
+from actreg_search.intervals import holm
 from actreg_search.results import StudyResults, TrialRecord
 from actreg_search.spec import ON_TEST
 from actreg_search.stats import (
@@ -34,7 +35,6 @@ from actreg_search.stats import (
     PairedComparison,
     figure_on,
     format_p,
-    holm,
     paired_comparison,
     require_figure,
     summary,

@@ -14,7 +14,8 @@ from actreg_search.errors import UserError
 from actreg_search.parser import parse_spec
 from actreg_search.report import markdown_report, selection_lines, tutorial_figures
 from actreg_search.results import SplitCounts, StudyResults, TrialRecord
-from actreg_search.stats import CONSTANT_NOTE, accuracy_interval, format_p
+from actreg_search.intervals import accuracy_interval
+from actreg_search.stats import CONSTANT_NOTE, format_p
 from actreg_search.vocab import Placement, Regularizer
 
 FIVE = (0.70, 0.74, 0.71, 0.76, 0.73)
