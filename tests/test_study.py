@@ -6,6 +6,7 @@ takes milliseconds; one real end-to-end trial checks what training records.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -23,12 +24,14 @@ import pytest
 import sqlalchemy
 from optuna.trial import TrialState
 
+from actreg_search import attrs
 from actreg_search.errors import SpecError
 from actreg_search.figures import PER_SEED
 from actreg_search.objective import RunObserver
 from actreg_search.parser import load_spec
 from actreg_search.reader import load_results
 from actreg_search.results import TrialRecord
+from actreg_search.spec import ON_TEST
 from actreg_search.storage import open_storage
 from actreg_search.study import StopReason, run_study
 from actreg_search.vocab import Regularizer
@@ -135,6 +138,42 @@ def test_changed_settings_are_refused_before_any_trial(write_study, storage_url)
     assert len(_trials(storage_url)) == 1
     other = run_study(spec.with_overrides(epochs=9, name="tiny-9"), storage_url, engine=FakeEngine())
     assert (other.study_name, other.finished) == ("tiny-9", 1)
+
+
+def test_a_resume_keeps_the_stored_protocol_and_refuses_another(write_study, storage_url):
+    """No [data] validation on a resume is no change of settings; naming another protocol is one."""
+    path = write_study(n_trials=1)
+    path.write_text(path.read_text().replace("train_size = 30", "train_size = 30\nvalidation = { folds = 3 }"))
+    first = run_study(load_spec(path), storage_url, engine=FakeEngine())
+    assert first.finished == 1
+    unsaid = path.with_name("unsaid.toml")
+    unsaid.write_text(path.read_text().replace("validation = { folds = 3 }\n", ""))
+    again = run_study(load_spec(unsaid).with_overrides(n_trials=2), storage_url, engine=FakeEngine())
+    assert (again.finished, again.ran) == (2, 1)
+    stored = load_results(open_storage(storage_url, create=False), "tiny")
+    assert stored.validation.folds == 3 and stored.selection_metric == "validation_accuracy"
+    assert stored.split is not None and (stored.split.train, stored.split.validation, stored.split.folds) == (20, 10, 3)
+    other = path.with_name("other.toml")
+    other.write_text(path.read_text().replace("validation = { folds = 3 }", "validation = 0.2"))
+    with pytest.raises(SpecError, match=r"\[data\] validation: stored \{'folds': 3\}, now 0.2"):
+        run_study(load_spec(other).with_overrides(n_trials=3), storage_url, engine=FakeEngine())
+    assert len(_trials(storage_url)) == 2
+
+
+def test_a_study_stored_before_validation_resumes_on_the_test_set(write_study, storage_url):
+    spec = load_spec(write_study(n_trials=1))
+    legacy = dataclasses.replace(spec, data=dataclasses.replace(spec.data, validation=ON_TEST))
+    run_study(legacy, storage_url, engine=FakeEngine())
+    storage = open_storage(storage_url, create=False)
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    raw = study.user_attrs[attrs.SPEC]
+    raw["data"].pop("validation")  # as a study made before [data] validation stored it
+    study.set_user_attr(attrs.SPEC, raw)
+    resumed = run_study(spec.with_overrides(n_trials=2), storage_url, engine=FakeEngine())  # the file says nothing
+    assert resumed.finished == 2
+    trials = _trials(storage_url)
+    assert all("validation_accuracy" not in t.user_attrs for t in trials)  # selected on the test set, as stored
+    assert trials[1].value == pytest.approx(trials[1].user_attrs["test_accuracy_mean"])
 
 
 def test_interrupted_trial_is_failed_then_retried_with_its_params(write_study, storage_url):
