@@ -130,7 +130,10 @@ def run(
     summary = run_study_file(
         study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, name=name, recycle_mb=recycle_mb
     )
-    best = f"best {summary.best_value:.4f} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
+    where = " on validation" if summary.selects_on == "validation_accuracy" else ""
+    best = (
+        f"best {summary.best_value:.4f}{where} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
+    )
     emit(  # plain text: a study name may hold rich markup's brackets
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
         f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}\n"

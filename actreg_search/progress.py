@@ -68,8 +68,10 @@ class RichProgress(RunObserver):
     def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
         label = record.config.label() if record.config else ""
         if record.complete:
+            validation = record.mean("validation_accuracy")
+            chosen_on = f"validation {validation:.3f}±{record.std('validation_accuracy'):.3f} " if validation is not None else ""
             line = (
-                f"trial {record.number} {label}: test {record.mean('test_accuracy'):.3f}"
+                f"trial {record.number} {label}: {chosen_on}test {record.mean('test_accuracy'):.3f}"
                 f"±{record.std('test_accuracy'):.3f} sparsity {record.mean('sparsity'):.2f} "
                 f"{record.wall_time_s:.1f}s"
             )

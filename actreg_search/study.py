@@ -70,6 +70,8 @@ class RunSummary:
         best_value: The best trial's value (:func:`~actreg_search.results.rank_key`).
         best_trial: Its number.
         reason: Why the run ended.
+        selects_on: The per-seed figure the best value is the mean of (``validation_accuracy``, or
+            ``test_accuracy`` under ``validation = "test"``).
     """
 
     study_name: str
@@ -81,6 +83,7 @@ class RunSummary:
     best_value: float | None
     best_trial: int | None
     reason: StopReason
+    selects_on: str = "test_accuracy"
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,7 @@ def run_study(
         best_value=best.best_value,
         best_trial=best.best_trial,
         reason=reason,
+        selects_on=spec.selection_fields()[0],
     )
 
 
@@ -241,6 +245,7 @@ def _already_done(spec: StudySpec, storage_url: str) -> RunSummary | None:
         best_value=summary.best_value,
         best_trial=summary.best_trial,
         reason=reason,
+        selects_on=spec.selection_fields()[0],
     )
 
 

@@ -509,7 +509,7 @@ def test_an_interrupted_run_printing_to_a_dead_pipe_still_exits_130(write_study,
     def interrupted(spec, url, *args, **kwargs):
         return types.SimpleNamespace(
             study_name=spec.study.name, storage=url, target=3, finished=1, ran=1, failed=0,
-            best_value=0.5, best_trial=0, reason=study.StopReason.INTERRUPTED,
+            best_value=0.5, best_trial=0, reason=study.StopReason.INTERRUPTED, selects_on="validation_accuracy",
         )
 
     monkeypatch.setattr(study, "run_study", interrupted)

@@ -353,6 +353,7 @@ def test_run_name_runs_the_study_file_under_another_name(write_study, storage_ur
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("renamed: target reached; 1/1 finished, 0 run now")
+    assert " on validation (trial 0); storage " in done.stdout  # the best value is a validation figure, and says so
     assert optuna.get_all_study_names(storage_url) == ["renamed"]
 
 
