@@ -14,6 +14,8 @@ page's size. Not a test: it measures.
 
 from __future__ import annotations
 
+import dataclasses
+
 import argparse
 import os
 import subprocess
@@ -33,11 +35,12 @@ def build(folder: Path, n_trials: int, source_trials: int) -> str:
 
     from actreg_search import attrs
     from actreg_search.parser import load_spec
-    from actreg_search.spec import spec_to_raw
+    from actreg_search.spec import ON_TEST, spec_to_raw
     from actreg_search.study import run_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_spec(ROOT / "studies" / "circles_tutorial.toml").with_overrides(n_trials=source_trials, name="source")
+    spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, validation=ON_TEST))  # one model a seed, as measured
     source_url = f"sqlite:///{folder / 'source.db'}"
     start = time.perf_counter()
     run_study(spec, source_url)

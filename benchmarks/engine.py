@@ -46,7 +46,7 @@ import tensorflow as tf  # noqa: E402
 
 from actreg_search.config import TrialConfig  # noqa: E402
 from actreg_search.parser import load_spec  # noqa: E402
-from actreg_search.spec import DataSpec, ModelSpec  # noqa: E402
+from actreg_search.spec import ON_TEST, DataSpec, ModelSpec  # noqa: E402
 from actreg_search.vocab import Placement, Regularizer  # noqa: E402
 from actreg_search.data import Dataset, load_dataset  # noqa: E402
 from actreg_search.engine.base import curve_epochs  # noqa: E402
@@ -288,7 +288,7 @@ def main() -> None:
     epochs = 400 if args.quick else 4000
     short, long = (5, 25) if args.quick else (20, 120)
 
-    data = load_dataset(DataSpec())
+    data = load_dataset(DataSpec(validation=ON_TEST))  # the tutorial's trial: all 30 training samples
     config = TrialConfig(
         regularizer=Regularizer.L1, placement=Placement.PRE_ACTIVATION, l1=L1, l2=0.0, hidden_units=WIDTH, epochs=epochs
     )

@@ -14,6 +14,8 @@ trial knowing every earlier one. Not a test: it measures.
 
 from __future__ import annotations
 
+import dataclasses
+
 import argparse
 import os
 import statistics
@@ -28,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import optuna
 
 from actreg_search.parser import load_spec
+from actreg_search.spec import ON_TEST
 from actreg_search.reader import load_results
 from actreg_search.storage import open_reader
 from actreg_search.study import run_study
@@ -54,9 +57,15 @@ def main() -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--n-trials", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument(
+        "--as-shipped", action="store_true",
+        help='the study file\'s own validation protocol (default: validation = "test", one model a seed, as docs/ measured)',
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     base = load_spec(args.study).with_overrides(n_trials=args.n_trials)
+    if not args.as_shipped:
+        base = dataclasses.replace(base, data=dataclasses.replace(base.data, validation=ON_TEST))
     checkpoints = [c for c in CHECKPOINTS if c <= args.n_trials] or [args.n_trials]
     print(f"study {args.study.name}: {base.study.sampler.value}, {args.n_trials} trials x {len(base.study.seeds)} seeds x {base.model.epochs} epochs, --jobs {args.jobs}")
     table: dict[int, dict[int, list[float]]] = {b: {c: [] for c in checkpoints} for b in args.batches}

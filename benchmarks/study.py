@@ -31,6 +31,8 @@ and storage). Not a test: it measures.
 
 from __future__ import annotations
 
+import dataclasses
+
 import argparse
 import json
 import os
@@ -48,6 +50,7 @@ import optuna
 from actreg_search.attrs import SPEC as SPEC_ATTR
 from actreg_search.engine.programs import PROFILE_ENV
 from actreg_search.parser import load_spec
+from actreg_search.spec import ON_TEST
 from actreg_search.spec import Choice, StudySpec
 from actreg_search.study import run_study
 from actreg_search.vocab import DEFAULT_RECYCLE_MB
@@ -161,9 +164,15 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch", type=int, nargs="*", default=[4], help="shared-program runs with these batches too")
     parser.add_argument("--marginal-trials", type=int, default=10)
+    parser.add_argument(
+        "--as-shipped", action="store_true",
+        help='the study file\'s own validation protocol (default: validation = "test", one model a seed, as docs/ measured)',
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     spec = load_spec(args.study).with_overrides(n_trials=args.n_trials)
+    if not args.as_shipped:
+        spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, validation=ON_TEST))
     paths = [
         Path_("one program per trial", share=False, batch=1, recycle_mb=OLD_RECYCLE_MB),
         Path_("shared programs", share=True, batch=None, recycle_mb=DEFAULT_RECYCLE_MB),

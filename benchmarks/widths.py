@@ -28,13 +28,13 @@ from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.fused import build_models, chunk_bounds
 from actreg_search.engine.programs import ProgramCache, ProgramKey, template_config
 from actreg_search.regularize import penalty_rows
-from actreg_search.spec import DataSpec
+from actreg_search.spec import ON_TEST, DataSpec
 from actreg_search.vocab import Placement, Regularizer
 
 
 def time_width(width: int, repeats: int, seeds: list[int]) -> float:
     """Best seconds of ``repeats`` warm trainings of a ``width``-unit program."""
-    data = load_dataset(DataSpec())
+    data = load_dataset(DataSpec(validation=ON_TEST))  # the tutorial's trial: all 30 training samples
     config = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, width)
     key = ProgramKey(None, template_config(config, width), id(data), len(seeds), padded=True)
     loop, probes, _ = ProgramCache().get(key, data)
