@@ -13,8 +13,6 @@ from actreg_search.config import TrialConfig
 from actreg_search.vocab import Placement, Regularizer
 from actreg_search.errors import UserError
 from actreg_search.results import StudyResults, TrialRecord
-from scipy.special import expit, logit
-
 from actreg_search.stats import (
     BOUNDED,
     CONSTANT_NOTE,
@@ -28,6 +26,7 @@ from actreg_search.stats import (
     top_k_vs_best,
     trial_by_number,
 )
+from tests.test_intervals import logit_interval  # the logit interval computed another way
 
 SEEDS = tuple(range(10))
 A = (0.80, 0.82, 0.79, 0.85, 0.81, 0.78, 0.84, 0.80, 0.83, 0.82)
@@ -323,18 +322,6 @@ def test_summary_of_one_seed():
     s = summary(record(4, (0.8,), seeds=(0,)))
     assert (s.n, s.mean, s.std) == (1, 0.8, 0.0)
     assert math.isnan(s.ci_low) and math.isnan(s.ci_high)
-
-
-# --------------------------------------------------------------------------- accuracy_interval
-
-
-def logit_interval(values, confidence=0.95):
-    """The logit interval computed another way: scipy's t.interval on the logit scale, by hand."""
-    x = np.array(values, dtype=float)
-    n, m = len(x), x.mean()
-    se = x.std(ddof=1) / np.sqrt(n) / (m * (1 - m))  # delta method: d logit(m) / dm = 1 / (m (1 - m))
-    low, high = stats.t.interval(confidence, n - 1, loc=logit(m), scale=se)
-    return expit(low), expit(high)
 
 
 def test_the_p_value_a_correction_uses():
