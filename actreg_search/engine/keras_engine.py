@@ -69,11 +69,13 @@ class KerasEngine(Engine):
         results = []
         layers: tuple[str, ...] = ()
         for seed in seeds:
-            folds = []
-            for fold in data.folds(seed):
-                n, view, done = len(data.folds(seed)), data.fold(fold), len(results) * config.epochs
-                share = lambda e, d=done + len(folds) * config.epochs / n, n=n: monitor.on_epochs(int(d + e / n), total)  # noqa: E731
-                net = self.fit(config, view, seed, points, share, model)
+            folds, k = [], len(data.folds(seed))
+            for f, fold in enumerate(data.folds(seed)):
+                begun = (len(results) + f / k) * config.epochs  # seed-epochs before this fold model
+                view = data.fold(fold)
+                net = self.fit(
+                    config, view, seed, points, lambda e, b=begun, k=k: monitor.on_epochs(int(b + e / k), total), model
+                )
                 layers = marks_of(net).names
                 recorder = net.recorder
                 folds.append(seed_result(net, config, view, seed, recorder.train_curve, recorder.test_curve, recorder.validation_curve))
