@@ -25,7 +25,7 @@ _LAZY = {
         "actreg_search.api",
     ),
     **dict.fromkeys(
-        ("StudySpec", "StudySection", "DataSpec", "ModelSpec", "SpaceSpec", "Choice", "Range"), "actreg_search.spec"
+        ("StudySpec", "StudySection", "DataSpec", "ModelSpec", "SpaceSpec", "Choice", "Range"), "actreg_search.spec.specs"
     ),
     **dict.fromkeys(("UserError", "SpecError", "StorageError", "UserCodeError"), "actreg_search.errors"),
 }
@@ -35,7 +35,7 @@ __all__ = [*_LAZY, "__version__"]
 if TYPE_CHECKING:
     from actreg_search.api import VIEWS, Arrays, Results, check_spec, delete, load, load_spec, make_spec, run, studies
     from actreg_search.errors import SpecError, StorageError, UserCodeError, UserError
-    from actreg_search.spec import Choice, DataSpec, ModelSpec, Range, SpaceSpec, StudySection, StudySpec
+    from actreg_search.spec.specs import Choice, DataSpec, ModelSpec, Range, SpaceSpec, StudySection, StudySpec
 
 
 def __getattr__(name: str) -> Any:

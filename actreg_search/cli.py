@@ -21,12 +21,12 @@ import click
 from rich.table import Table
 
 from actreg_search.errors import UserError
-from actreg_search.figures import PER_SEED
-from actreg_search.streams import PipeSafeConsole, console, emit, flush_streams, note
-from actreg_search.vocab import DEFAULT_RECYCLE_MB
+from actreg_search.spec.measures import PER_SEED
+from actreg_search.console import PipeSafeConsole, console, emit, flush_streams, note
+from actreg_search.spec.vocab import DEFAULT_RECYCLE_MB
 
 if TYPE_CHECKING:
-    from actreg_search.results import TrialRecord
+    from actreg_search.results.records import TrialRecord
 
 PROG = "actreg-search"
 
@@ -52,7 +52,7 @@ class _App(click.Group):
     ``run`` is ``actreg-search: aborted`` and 130; a command's own exit code
     (``run``'s 130 after an interrupt, ``delete``'s 1 when not confirmed) is
     kept, and stdout and stderr are flushed before returning, a broken one sent
-    to ``/dev/null`` (see :func:`~actreg_search.streams.flush_streams`).
+    to ``/dev/null`` (see :func:`~actreg_search.console.flush_streams`).
     """
 
     def main(  # type: ignore[override]
@@ -125,7 +125,7 @@ def run(
 ) -> None:
     """Create or resume a study and run it until it has n_trials finished trials."""
     from actreg_search.api.running import run as run_study_file
-    from actreg_search.study import StopReason
+    from actreg_search.search.study import StopReason
 
     summary = run_study_file(
         study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, name=name, recycle_mb=recycle_mb
@@ -146,8 +146,8 @@ def run(
 @storage_option
 def list_cmd(storage: str | None) -> None:
     """List the studies in a storage, with trial counts and best value."""
-    from actreg_search.reader import list_studies
-    from actreg_search.storage import open_reader, redact, resolve_url
+    from actreg_search.store.reader import list_studies
+    from actreg_search.store.storage import open_reader, redact, resolve_url
 
     url = resolve_url(storage)
     summaries = list_studies(open_reader(url))
@@ -173,9 +173,9 @@ def show(name: str, storage: str | None, top: int) -> None:
     accuracy next to its test accuracy with the difference (test − validation,
     in points); a study that selected on the test set is labelled so.
     """
-    from actreg_search.reader import load_results
-    from actreg_search.report import selection_lines
-    from actreg_search.storage import open_reader, resolve_url
+    from actreg_search.store.reader import load_results
+    from actreg_search.results.markdown import selection_lines
+    from actreg_search.store.storage import open_reader, resolve_url
 
     results = load_results(open_reader(resolve_url(storage)), name)
     shown = results.best(top)
@@ -240,9 +240,9 @@ def export(
     The best configs go to --out, or to stdout when neither --out, --trials nor
     --model is given; what was written where is said on stderr.
     """
-    from actreg_search import export as ex
-    from actreg_search.reader import load_results
-    from actreg_search.storage import open_reader, resolve_url
+    from actreg_search.results import export as ex
+    from actreg_search.store.reader import load_results
+    from actreg_search.store.storage import open_reader, resolve_url
 
     fmt = ex.Format(fmt_name)
     for path, check in ((out_path, ex.check_out_path), (trials, ex.check_table_path), (model, ex.check_model_path)):
@@ -269,7 +269,7 @@ def export(
         samples = f"all {split} training samples" if split is not None else "the whole training split"
         held = "" if results.selects_on_test else ", the validation samples included"
         note(f"retraining trial {retrain.number} ({retrain.config.label()}) on seed {seed}, {samples}{held}, for {epochs} epochs")
-        from actreg_search.progress import EpochBar
+        from actreg_search.search.progress import EpochBar
 
         with EpochBar(f"trial {retrain.number} epochs") as bar:
             engine = ex.save_model(results, retrain, model, bar)  # type: ignore[arg-type] - a Monitor by its methods
@@ -306,10 +306,10 @@ def compare(
     undefined ("n/a") and d_z is shown as +∞ or -∞; the line under the table
     says so.
     """
-    from actreg_search import stats
-    from actreg_search.reader import load_results
-    from actreg_search.report import protocol_text
-    from actreg_search.storage import open_reader, resolve_url
+    from actreg_search.results import stats
+    from actreg_search.store.reader import load_results
+    from actreg_search.results.markdown import protocol_text
+    from actreg_search.store.storage import open_reader, resolve_url
 
     if [pair is not None, best_vs_baseline, top is not None].count(True) > 1:
         raise UserError("compare: give one of --trials A B, --best-vs-baseline, --top K")
@@ -359,10 +359,10 @@ def report(name: str, storage: str | None, out_path: Path | None, on: str | None
     unregularized one, on the split --on names, with Holm's correction over
     the comparisons listed.
     """
-    from actreg_search.export import check_out_path, write_text
-    from actreg_search.report import markdown_report
-    from actreg_search.reader import load_results
-    from actreg_search.storage import open_reader, resolve_url
+    from actreg_search.results.export import check_out_path, write_text
+    from actreg_search.results.markdown import markdown_report
+    from actreg_search.store.reader import load_results
+    from actreg_search.store.storage import open_reader, resolve_url
 
     if out_path is not None:
         check_out_path(out_path)
@@ -385,7 +385,7 @@ def report(name: str, storage: str | None, out_path: Path | None, on: str | None
 def dashboard(name: str, storage: str | None, out_path: Path, open_browser: bool, serve: bool, host: str, port: int) -> None:
     """A self-contained plotly report of a study, or a live local page while it runs."""
     from actreg_search import dashboard as dash
-    from actreg_search.storage import resolve_url
+    from actreg_search.store.storage import resolve_url
 
     url = resolve_url(storage)
     if serve:
@@ -413,8 +413,8 @@ def delete(name: str, storage: str | None, yes: bool) -> None:
     """
     import optuna
 
-    from actreg_search.reader import summarize
-    from actreg_search.storage import open_storage, redact, resolve_url
+    from actreg_search.store.reader import summarize
+    from actreg_search.store.storage import open_storage, redact, resolve_url
 
     url = resolve_url(storage)
     store = open_storage(url, create=False)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Generator, Sequence
 import numpy as np
 import optuna
 
-from actreg_search.config import TrialConfig
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialDone, TrialResult, curve_epochs
 
 ConfigTest = Callable[[TrialConfig], bool]
@@ -37,7 +37,7 @@ def unit(config: TrialConfig, seed: int, salt: str) -> float:
 
 
 def _validates(data: object) -> bool:
-    """Whether the data has a validation protocol (a real :class:`~actreg_search.data.Dataset`'s)."""
+    """Whether the data has a validation protocol (a real :class:`~actreg_search.data.datasets.Dataset`'s)."""
     validation = getattr(data, "validation", None)
     return validation is not None and not validation.on_test
 

@@ -24,17 +24,19 @@ from click.testing import CliRunner, Result
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from actreg_search import attrs, cli, streams
+from actreg_search import cli
+from actreg_search import console as streams
+from actreg_search.store import keys as attrs
 from actreg_search.cli import app, main
-from actreg_search.config import TrialConfig
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.engine import ENGINES
 from actreg_search.engine.base import SeedResult, TrialResult
-from actreg_search.parser import parse_spec
-from actreg_search.recorder import completed_attrs
-from actreg_search.spec import spec_to_raw
-from actreg_search.stats import CONSTANT_NOTE
-from actreg_search.storage import open_storage
-from actreg_search.vocab import EngineName, Placement, Regularizer
+from actreg_search.spec.parser import parse_spec
+from actreg_search.store.recorder import completed_attrs
+from actreg_search.spec.specs import spec_to_raw
+from actreg_search.results.stats import CONSTANT_NOTE
+from actreg_search.store.storage import open_storage
+from actreg_search.spec.vocab import EngineName, Placement, Regularizer
 from tests.fakes import FakeEngine
 
 NAN_OR_INF = re.compile(r"\b(nan|inf)\b", re.IGNORECASE)
@@ -248,7 +250,7 @@ def test_export_model_says_what_it_retrains(three, storage_url, tmp_path):
 
 def test_reading_commands_use_the_read_model_without_curves(three, storage_url, tmp_path, monkeypatch):
     """list/show/compare/report/export read through reader.load_results/list_studies, never Optuna's study objects."""
-    from actreg_search import reader
+    from actreg_search.store import reader
 
     calls: list[dict] = []
     real = reader.load_results
@@ -504,7 +506,7 @@ def test_a_reader_that_goes_away_costs_no_traceback_and_keeps_the_exit_code(thre
 
 
 def test_an_interrupted_run_printing_to_a_dead_pipe_still_exits_130(write_study, storage_url, reader_gone, monkeypatch):
-    from actreg_search import study
+    from actreg_search.search import study
 
     def interrupted(spec, url, *args, **kwargs):
         return types.SimpleNamespace(
@@ -557,7 +559,7 @@ def test_console_script_and_optuna_cli_read_the_study(write_study, tmp_path, fak
 def test_reading_a_study_does_not_load_the_training_stack():
     """list/show/compare read results only: no TensorFlow, Keras or scikit-learn to import (seconds each)."""
     code = (
-        "import sys, actreg_search.cli, actreg_search.results, actreg_search.stats\n"
+        "import sys, actreg_search.cli, actreg_search.results.records, actreg_search.results.stats\n"
         "print(sorted(m for m in ('sklearn', 'tensorflow', 'keras', 'pandas') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

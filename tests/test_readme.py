@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from actreg_search.cli import app
 from actreg_search.engine import ENGINES
-from actreg_search.parser import load_spec
-from actreg_search.storage import ENV_VAR
-from actreg_search.vocab import EngineName
+from actreg_search.spec.parser import load_spec
+from actreg_search.store.storage import ENV_VAR
+from actreg_search.spec.vocab import EngineName
 from tests.fakes import FakeEngine
 
 ROOT = Path(__file__).resolve().parents[1]

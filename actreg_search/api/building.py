@@ -2,13 +2,13 @@
 
 :func:`make_spec` takes the four tables of a study file as Python values
 (keyword arguments and dicts with the study file's keys) and validates them
-with the study file's own parser (:mod:`actreg_search.parser`), so a bad
+with the study file's own parser (:mod:`actreg_search.spec.parser`), so a bad
 value gets the same one-line message a study file would. Two values have no
 study-file form: a builder given as a Python function, and data given as
 arrays (wrapped in an :class:`Arrays` loader). Relative paths are resolved
 against the working directory.
 
-:func:`check_spec` validates a :class:`~actreg_search.spec.StudySpec` built
+:func:`check_spec` validates a :class:`~actreg_search.spec.specs.StudySpec` built
 directly from the dataclasses the same way.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from actreg_search.errors import SpecError
-from actreg_search.parser import load_spec, parse_raw
-from actreg_search.spec import DataSpec, StudySpec, spec_to_raw
-from actreg_search.vocab import Family
+from actreg_search.spec.parser import load_spec, parse_raw
+from actreg_search.spec.specs import DataSpec, StudySpec, spec_to_raw
+from actreg_search.spec.vocab import Family
 
 __all__ = ["Arrays", "check_spec", "load_spec", "make_spec"]
 

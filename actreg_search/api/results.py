@@ -1,6 +1,6 @@
 """A stored study, loaded for Python: its trials as a table, the best ones, comparisons, figures and exports.
 
-:func:`load` reads a study once (:func:`~actreg_search.reader.load_results`,
+:func:`load` reads a study once (:func:`~actreg_search.store.reader.load_results`,
 with the learning curves the dashboard draws) and wraps the read model in a
 :class:`Results`. Every method calls the library function the CLI command
 calls (``show``, ``compare``, ``export``, ``report``, ``dashboard``), so
@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actreg_search.errors import UserError
-from actreg_search.results import SplitCounts, StateCounts, StudyResults, TrialRecord
-from actreg_search.spec import StudySpec, Validation
+from actreg_search.results.records import SplitCounts, StateCounts, StudyResults, TrialRecord
+from actreg_search.spec.specs import StudySpec, Validation
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from actreg_search.results import StudySummary
-    from actreg_search.stats import PairedComparison
+    from actreg_search.results.records import StudySummary
+    from actreg_search.results.stats import PairedComparison
 
 #: Best-config formats by file suffix, for :meth:`Results.write_best`.
 BEST_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
@@ -45,8 +45,8 @@ def load(name: str, storage: str | None = None) -> Results:
     Raises:
         StorageError: The storage or the study does not exist.
     """
-    from actreg_search.reader import load_results
-    from actreg_search.storage import open_reader, resolve_url
+    from actreg_search.store.reader import load_results
+    from actreg_search.store.storage import open_reader, resolve_url
 
     url = resolve_url(storage)
     engine = open_reader(url)
@@ -62,8 +62,8 @@ def studies(storage: str | None = None) -> list[StudySummary]:
     Raises:
         StorageError: The storage does not exist or holds no studies' tables.
     """
-    from actreg_search.reader import list_studies
-    from actreg_search.storage import open_reader, resolve_url
+    from actreg_search.store.reader import list_studies
+    from actreg_search.store.storage import open_reader, resolve_url
 
     engine = open_reader(resolve_url(storage))
     try:
@@ -80,8 +80,8 @@ class Results:
         storage: The storage URL it was read from.
 
     Attributes:
-        results: The read model (:class:`~actreg_search.results.StudyResults`):
-            every :class:`~actreg_search.results.TrialRecord`, ranked, with the spec.
+        results: The read model (:class:`~actreg_search.results.records.StudyResults`):
+            every :class:`~actreg_search.results.records.TrialRecord`, ranked, with the spec.
         storage: The storage URL it was read from.
     """
 
@@ -162,7 +162,7 @@ class Results:
         and ``train_accuracy_seed<s>`` for each seed ``s``; ``wall_time_s``,
         ``duration_s`` and ``fail_reason``.
         """
-        from actreg_search.export import trials_frame
+        from actreg_search.results.export import trials_frame
 
         return trials_frame(self.results)
 
@@ -208,7 +208,7 @@ class Results:
             metric: ``"accuracy"`` or ``"sparsity"`` on the split ``on`` names,
                 or a per-seed figure by its full name (``"test_accuracy"``,
                 ``"train_loss"``, ...), used as named
-                (:func:`actreg_search.stats.figure_on`).
+                (:func:`actreg_search.results.stats.figure_on`).
             confidence: Level of the confidence interval.
             on: The split: ``"test"`` (the default; ``None`` means it) or
                 ``"validation"`` (a study with validation figures only). A
@@ -224,7 +224,7 @@ class Results:
                 split the figure is not measured on, ``on="validation"`` on a
                 study without validation figures, or fewer than 5 shared seeds.
         """
-        from actreg_search import stats
+        from actreg_search.results import stats
 
         figure = self._figure(metric, on)
         return stats.paired_comparison(self._completed(a), self._completed(b), figure, confidence)
@@ -238,7 +238,7 @@ class Results:
         Raises:
             UserError: No completed unregularized or regularized trial, or any error of :meth:`compare`.
         """
-        from actreg_search import stats
+        from actreg_search.results import stats
 
         figure = self._figure(metric, on)
         baseline, challenger = stats.best_vs_baseline(self.results)
@@ -248,21 +248,21 @@ class Results:
         self, k: int, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None
     ) -> list[PairedComparison]:
         """Each of the top ``k`` trials (ranks 2..k) against the best (``compare --top K``); ``metric`` and ``on`` as in :meth:`compare`."""
-        from actreg_search import stats
+        from actreg_search.results import stats
 
         figure = self._figure(metric, on)
         return stats.top_k_vs_best(self.results, k, figure, confidence)
 
     def _figure(self, metric: str, on: str | None) -> str:
         """The per-seed figure ``metric`` names on the split ``on``, refused if this study never recorded it."""
-        from actreg_search import stats
+        from actreg_search.results import stats
 
         figure = stats.figure_on(metric, on)
         stats.require_figure(self.results, figure)
         return figure
 
     def _completed(self, trial: TrialRef) -> TrialRecord:
-        from actreg_search import stats
+        from actreg_search.results import stats
 
         return stats.trial_by_number(self.results, trial.number if isinstance(trial, TrialRecord) else trial)
 
@@ -300,7 +300,7 @@ class Results:
         Raises:
             UserError: No completed trial, an unknown split, or ``on="validation"`` without validation figures.
         """
-        from actreg_search.report import markdown_report
+        from actreg_search.results.markdown import markdown_report
 
         return markdown_report(self.results, confidence, on=on)
 
@@ -324,7 +324,7 @@ class Results:
         Raises:
             UserError: No completed trial.
         """
-        from actreg_search.export import best_entries
+        from actreg_search.results.export import best_entries
 
         return best_entries(self.results, k)
 
@@ -334,7 +334,7 @@ class Results:
         Raises:
             UserError: Another suffix, a missing folder, or no completed trial.
         """
-        from actreg_search import export as ex
+        from actreg_search.results import export as ex
 
         path = Path(path)
         fmt = BEST_SUFFIXES.get(path.suffix)
@@ -350,7 +350,7 @@ class Results:
         Raises:
             UserError: Another suffix or a missing folder.
         """
-        from actreg_search.export import write_trials
+        from actreg_search.results.export import write_trials
 
         path = Path(path)
         write_trials(self.results, path)
@@ -382,7 +382,7 @@ class Results:
         """
         import dataclasses
 
-        from actreg_search import export as ex
+        from actreg_search.results import export as ex
 
         path = Path(path)
         ex.check_model_path(path)
@@ -395,7 +395,7 @@ class Results:
     def _matching(self, spec: StudySpec) -> StudySpec:
         """``spec``, checked, if it is the stored spec with its functions (run settings and name may differ)."""
         from actreg_search.api.building import check_spec
-        from actreg_search.spec import RUN_SETTINGS, spec_to_raw
+        from actreg_search.spec.specs import RUN_SETTINGS, spec_to_raw
 
         checked = check_spec(spec)
         if self.spec is None:

@@ -1,9 +1,9 @@
 """Running a study from Python: what ``actreg-search run`` does, as a function.
 
-:func:`run` takes a study file or a :class:`~actreg_search.spec.StudySpec`
+:func:`run` takes a study file or a :class:`~actreg_search.spec.specs.StudySpec`
 (e.g. from :func:`~actreg_search.api.building.make_spec`), applies the same
 overrides as the command's options and runs the study loop
-(:func:`actreg_search.study.run_study`). The CLI's ``run`` is this function
+(:func:`actreg_search.search.study.run_study`). The CLI's ``run`` is this function
 plus its one-line summary. :func:`delete` is ``actreg-search delete --yes``.
 """
 
@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actreg_search.errors import SpecError, UserError
-from actreg_search.spec import StudySpec
+from actreg_search.spec.specs import StudySpec
 from actreg_search.usercode import import_qualname
-from actreg_search.vocab import EngineName
+from actreg_search.spec.vocab import EngineName
 
 if TYPE_CHECKING:
     from actreg_search.engine.base import Engine
-    from actreg_search.objective import RunObserver
-    from actreg_search.results import StateCounts
-    from actreg_search.study import RunSummary
+    from actreg_search.search.batches import RunObserver
+    from actreg_search.results.records import StateCounts
+    from actreg_search.search.study import RunSummary
 
 
 def run(
@@ -68,7 +68,7 @@ def run(
         engine: ``"fused"`` or ``"keras"`` (overrides ``[model] engine``), or
             an :class:`~actreg_search.engine.base.Engine` object to train with.
         progress: ``True``: the CLI's progress display (on stderr);
-            ``False``: none; or your own :class:`~actreg_search.objective.RunObserver`.
+            ``False``: none; or your own :class:`~actreg_search.search.batches.RunObserver`.
 
     Returns:
         What the run did: ``study_name``, ``finished``, ``ran``, ``failed``,
@@ -81,10 +81,10 @@ def run(
     """
     import optuna
 
-    from actreg_search import study as study_loop
+    from actreg_search.search import study as study_loop
     from actreg_search.api.building import check_spec, load_spec
-    from actreg_search.progress import RichProgress
-    from actreg_search.storage import resolve_url
+    from actreg_search.search.progress import RichProgress
+    from actreg_search.store.storage import resolve_url
 
     spec = load_spec(study) if isinstance(study, (str, Path)) else check_spec(study)
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
@@ -118,8 +118,8 @@ def delete(name: str, storage: str | None = None) -> StateCounts:
     """
     import optuna
 
-    from actreg_search.reader import summarize
-    from actreg_search.storage import open_storage, resolve_url
+    from actreg_search.store.reader import summarize
+    from actreg_search.store.storage import open_storage, resolve_url
 
     store = open_storage(resolve_url(storage), create=False)
     counts = summarize(store, name).counts

@@ -3,7 +3,7 @@
 A view is what the dashboard (:mod:`actreg_search.dashboard`) draws in one of
 its charts, drawn here on its own: the chart's data from
 :mod:`actreg_search.dashboard.data` and its drawing from
-:mod:`actreg_search.dashboard.figures` or, for Optuna's own charts,
+:mod:`actreg_search.dashboard.charts` or, for Optuna's own charts,
 :mod:`actreg_search.dashboard.optuna_charts`. Nothing is computed twice: this
 module only names the pairs. plotly and Optuna's charts are imported when a
 figure is drawn, not when this module is.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from actreg_search.errors import UserError
-from actreg_search.results import StudyResults
+from actreg_search.results.records import StudyResults
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -32,7 +32,7 @@ class View:
         data: The name of its data function in :mod:`actreg_search.dashboard.data`
             (ours), or of its drawing function in
             :mod:`actreg_search.dashboard.optuna_charts` (Optuna's).
-        draw: The name of its drawing function in :mod:`actreg_search.dashboard.figures`; empty for Optuna's.
+        draw: The name of its drawing function in :mod:`actreg_search.dashboard.charts`; empty for Optuna's.
         min_trials: Completed trials Optuna's chart needs (0 for ours).
     """
 
@@ -84,7 +84,7 @@ def draw_view(results: StudyResults, name: str, objective: str | None = None) ->
 
     Args:
         results: The study, with the curves of the drawn trials for ``"curves"``
-            (:func:`~actreg_search.reader.load_results` with ``curves="drawn"``).
+            (:func:`~actreg_search.store.reader.load_results` with ``curves="drawn"``).
         name: A key of :data:`VIEWS`.
         objective: For Optuna's per-objective views (importance, parallel,
             slice) of a multi-objective study, which objective; default the first.
@@ -103,7 +103,7 @@ def draw_view(results: StudyResults, name: str, objective: str | None = None) ->
         return _optuna_view(results, view, objective)
     if objective is not None:
         raise UserError(f"view {name!r} has no objective to choose; only importance, parallel and slice have")
-    from actreg_search.dashboard import figures as f
+    from actreg_search.dashboard import charts as f
 
     data = getattr(d, view.data)(results)
     _check_drawable(results, view, data)

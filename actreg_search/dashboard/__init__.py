@@ -6,23 +6,23 @@
   the same report on a local web page that reloads as trials finish.
 * :func:`load_dashboard`: a study's results, with the curves the report draws, from a storage URL.
 
-Each chart's data is a pure function of :class:`~actreg_search.results.StudyResults`
+Each chart's data is a pure function of :class:`~actreg_search.results.records.StudyResults`
 in :mod:`actreg_search.dashboard.data` (big studies thinned to fixed limits);
-:mod:`~actreg_search.dashboard.figures` draws it with plotly, and
+:mod:`~actreg_search.dashboard.charts` draws it with plotly, and
 :mod:`~actreg_search.dashboard.optuna_charts` draws Optuna's own charts from an
 in-memory Optuna study built from the same results (one per objective).
-:mod:`~actreg_search.dashboard.report` assembles the page from
+:mod:`~actreg_search.dashboard.html` assembles the page from
 :mod:`~actreg_search.dashboard.page`'s pieces and
 :mod:`~actreg_search.dashboard.server` serves it.
 """
 
 from __future__ import annotations
 
-from actreg_search.dashboard.report import LivePage, build_sections, render_report, write_report
+from actreg_search.dashboard.html import LivePage, build_sections, render_report, write_report
 from actreg_search.dashboard.server import DashboardServer, serve, start_server
-from actreg_search.reader import load_results
-from actreg_search.results import StudyResults
-from actreg_search.storage import open_reader
+from actreg_search.store.reader import load_results
+from actreg_search.results.records import StudyResults
+from actreg_search.store.storage import open_reader
 
 
 def load_dashboard(storage_url: str, name: str) -> StudyResults:

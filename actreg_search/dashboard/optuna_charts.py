@@ -42,7 +42,7 @@ import optuna
 import plotly.graph_objects as go
 
 from actreg_search.dashboard.data import OptunaInput, Target
-from actreg_search.dashboard.figures import HEIGHT, TEMPLATE
+from actreg_search.dashboard.charts import HEIGHT, TEMPLATE
 
 
 @dataclass(frozen=True)

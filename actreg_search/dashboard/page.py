@@ -9,13 +9,13 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from actreg_search import stats
+from actreg_search.results import stats
 from actreg_search.dashboard import data as d
-from actreg_search.dashboard.figures import HEIGHT
+from actreg_search.dashboard.charts import HEIGHT
 from actreg_search.dashboard.table import table_html, trial_table
 from actreg_search.errors import UserError
-from actreg_search.results import SplitCounts, StudyResults, TrialRecord
-from actreg_search.spec import StudySpec
+from actreg_search.results.records import SplitCounts, StudyResults, TrialRecord
+from actreg_search.spec.specs import StudySpec
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
 #: Pareto-optimal trials listed in the summary of a multi-objective study.

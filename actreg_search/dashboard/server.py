@@ -31,11 +31,11 @@ from urllib.parse import urlsplit
 
 from optuna.trial import TrialState
 
-from actreg_search.dashboard.report import LivePage, render_report
+from actreg_search.dashboard.html import LivePage, render_report
 from actreg_search.errors import UserError
-from actreg_search.reader import Source, load_results, trial_states
-from actreg_search.results import StateCounts
-from actreg_search.storage import open_reader, redact
+from actreg_search.store.reader import Source, load_results, trial_states
+from actreg_search.results.records import StateCounts
+from actreg_search.store.storage import open_reader, redact
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050

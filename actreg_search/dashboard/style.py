@@ -1,6 +1,6 @@
 """What every chart of ours shares: the template, colours and symbols, axes, error bars, the layout.
 
-:mod:`actreg_search.dashboard.figures` draws each chart with these.
+:mod:`actreg_search.dashboard.charts` draws each chart with these.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from optuna.trial import TrialState
 
 from actreg_search.dashboard.data.thinning import MAX_OTHER_ROWS, MAX_TABLE_ROWS
-from actreg_search.results import StudyResults, TrialRecord
-from actreg_search.vocab import Regularizer
+from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.vocab import Regularizer
 
 #: The validation column, listed only for a study with validation figures (not under ``validation = "test"``).
 VALIDATION_COLUMN = "validation accuracy (mean ± std)"

@@ -1,7 +1,7 @@
 """Training engines, by name: a registry of lazy factories.
 
 Importing this package imports no TensorFlow: an engine module (and with it
-TensorFlow, quietly, see :mod:`actreg_search.quiet`) is imported only when
+TensorFlow, quietly, see :mod:`actreg_search.engine.quiet`) is imported only when
 its factory is called. A new engine is one :class:`Engine` subclass and one
 entry in :data:`ENGINES`.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, SeedResult, TrialDone, TrialResult
-from actreg_search.quiet import import_tensorflow
-from actreg_search.vocab import EngineName
+from actreg_search.engine.quiet import import_tensorflow
+from actreg_search.spec.vocab import EngineName
 
 
 def _keras() -> Engine:

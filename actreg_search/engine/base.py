@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from actreg_search.config import TrialConfig
+from actreg_search.spec.trial import TrialConfig
 
 if TYPE_CHECKING:  # data imports scikit-learn and pandas, which reading results does not need
-    from actreg_search.data import Dataset
-    from actreg_search.spec import ModelSpec
+    from actreg_search.data.datasets import Dataset
+    from actreg_search.spec.specs import ModelSpec
 
 MAX_CURVE_POINTS = 200
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Monitor, NonFiniteLoss, TrialDone, curve_epochs
 from actreg_search.engine.stacked import StackedLoop
 

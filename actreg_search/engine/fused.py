@@ -46,8 +46,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Engine, Monitor, TrialDone, TrialResult, curve_epochs
 from actreg_search.engine.chunks import chunk_bounds, run_chunks
 from actreg_search.engine.keras_engine import KerasEngine
@@ -55,9 +55,9 @@ from actreg_search.engine.metrics import Counted, counted_seed_result, mean_of_f
 from actreg_search.engine.programs import ProgramCache, bucket_of, profile
 from actreg_search.engine.seeds import build_models
 from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop, permutations
-from actreg_search.models import prepare_model
-from actreg_search.regularize import marks_of, penalty_rows
-from actreg_search.spec import ModelSpec
+from actreg_search.models.build import prepare_model
+from actreg_search.models.regularize import marks_of, penalty_rows
+from actreg_search.spec.specs import ModelSpec
 
 ACCELERATOR_BATCH = 8
 """Trials trained together by default on a GPU (on a CPU: one, see :meth:`FusedEngine.default_batch`)."""

@@ -1,7 +1,7 @@
 """The reference engine: plain ``model.fit``, one seed after another, like the tutorial.
 
 Under a validation protocol each seed's model fits the seed's training
-samples only (a fold's view of the data, :meth:`~actreg_search.data.Dataset.fold`);
+samples only (a fold's view of the data, :meth:`~actreg_search.data.datasets.Dataset.fold`);
 under k-fold a seed fits one model per fold and its figures are the folds' means.
 """
 
@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
 from actreg_search.engine.metrics import accuracy, mean_of_folds, seed_result
-from actreg_search.models import build_model, make_loss, make_optimizer, prepare_model
-from actreg_search.regularize import marks_of
-from actreg_search.spec import ModelSpec
+from actreg_search.models.build import build_model, make_loss, make_optimizer, prepare_model
+from actreg_search.models.regularize import marks_of
+from actreg_search.spec.specs import ModelSpec
 
 
 class _CurveRecorder(keras.callbacks.Callback):

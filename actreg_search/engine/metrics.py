@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 import keras
 import numpy as np
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import NonFiniteLoss, SeedResult
-from actreg_search.models import make_loss
-from actreg_search.regularize import marks_of
+from actreg_search.models.build import make_loss
+from actreg_search.models.regularize import marks_of
 
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
@@ -123,7 +123,7 @@ def seed_result(
     validation_curve: list[float] | None = None,
 ) -> SeedResult:
     """Evaluate a trained model into a :class:`SeedResult`; its validation figures where ``data`` is a fold's view
-    (:meth:`~actreg_search.data.Dataset.fold`, with ``x_val``)."""
+    (:meth:`~actreg_search.data.datasets.Dataset.fold`, with ``x_val``)."""
     loss = training_loss(model, data)
     _check_finite(loss, seed, config)
     accuracies = accuracy(model, data.x_train, data.y_train), accuracy(model, data.x_test, data.y_test)

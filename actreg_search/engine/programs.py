@@ -2,7 +2,7 @@
 
 A trial's penalty (regularizer, placement, coefficients, which marked layers
 carry it) is not part of its program: the program's template model is built
-*probed* (:class:`~actreg_search.regularize.Probes`) and each row reads its
+*probed* (:class:`~actreg_search.models.regularize.Probes`) and each row reads its
 coefficients from an input. Its width is not either, where the model allows:
 the template of a model made of Dense and Activation layers is built at the
 width's *bucket* (:func:`bucket_of`), and a narrower trial's weights are
@@ -38,13 +38,13 @@ from typing import Any
 
 import keras
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset
 from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop
-from actreg_search.models import build_model
-from actreg_search.regularize import Probes
-from actreg_search.spec import ModelSpec
-from actreg_search.vocab import Regularizer
+from actreg_search.models.build import build_model
+from actreg_search.models.regularize import Probes
+from actreg_search.spec.specs import ModelSpec
+from actreg_search.spec.vocab import Regularizer
 
 MAX_PROGRAMS = 64
 """Programs a worker keeps (least recently used dropped first): about 6 MB each for the mlp."""

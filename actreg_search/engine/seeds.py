@@ -9,10 +9,10 @@ from collections.abc import Iterator, Sequence
 import keras
 import tensorflow as tf
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
-from actreg_search.models import build_model, prepare_model
-from actreg_search.spec import ModelSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset
+from actreg_search.models.build import build_model, prepare_model
+from actreg_search.spec.specs import ModelSpec
 
 
 _BUILDS = itertools.count()

@@ -11,7 +11,7 @@ the template is probed, so one compiled chunk trains trial after trial.
 
 Under a validation protocol a row is one model of a seed: the seed's model
 under hold-out, one of its fold models under k-fold
-(:mod:`actreg_search.splits`). Each row then has its own training indices and
+(:mod:`actreg_search.data.splits`). Each row then has its own training indices and
 validation indices into the training split, inputs of the program like its
 penalty, at fixed shapes (every fold of every seed the same sizes): a row's
 minibatches are drawn from its own training samples, and its validation hits
@@ -29,13 +29,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.metrics import Counted, output_sizes
-from actreg_search.models import make_loss, make_optimizer
-from actreg_search.regularize import Probes, marks_of
-from actreg_search.splits import Fold, fold_sizes
+from actreg_search.models.build import make_loss, make_optimizer
+from actreg_search.models.regularize import Probes, marks_of
+from actreg_search.data.splits import Fold, fold_sizes
 
 VECTORIZED_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Activation)
 """Layers that ``tf.vectorized_map`` turns into batched kernels XLA compiles well.

@@ -25,16 +25,16 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from actreg_search import attrs
-from actreg_search.config import TrialConfig
-from actreg_search.parser import load_spec, parse_spec
-from actreg_search.reader import load_results, record_of
-from actreg_search.results import Curves, SplitCounts, StudyResults, TrialRecord
-from actreg_search.spec import StudySpec
-from actreg_search.storage import open_storage
-from actreg_search.study import run_study
+from actreg_search.store import keys as attrs
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.parser import load_spec, parse_spec
+from actreg_search.store.reader import load_results, record_of
+from actreg_search.results.records import Curves, SplitCounts, StudyResults, TrialRecord
+from actreg_search.spec.specs import StudySpec
+from actreg_search.store.storage import open_storage
+from actreg_search.search.study import run_study
 from tests.fakes import FakeEngine
-from actreg_search.vocab import Placement, Regularizer
+from actreg_search.spec.vocab import Placement, Regularizer
 
 # --------------------------------------------------------------------------- synthetic studies
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from actreg_search.parser import load_spec
+from actreg_search.spec.parser import load_spec
 from actreg_search.dashboard import start_server
 from actreg_search.dashboard.server import fingerprint, is_loopback
 from actreg_search.errors import StorageError, UserError
-from actreg_search.study import run_study
+from actreg_search.search.study import run_study
 from tests.fakes import FakeEngine
 
 

@@ -11,11 +11,11 @@ import pytest
 from actreg_search.api.views import VIEWS, draw_view
 from actreg_search.dashboard import build_sections, render_report
 from actreg_search.dashboard import data as d
-from actreg_search.dashboard import figures as f
+from actreg_search.dashboard import charts as f
 from actreg_search.dashboard.page import best_html, meta_html, summary_html
 from actreg_search.dashboard.table import VALIDATION_COLUMN, table_html, trial_table
 from actreg_search.errors import UserError
-from actreg_search.results import SplitCounts
+from actreg_search.results.records import SplitCounts
 
 from .conftest import make_spec
 

@@ -15,15 +15,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset, load_dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.base import TrialResult
 from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import accuracy
 from actreg_search.engine.programs import bucket_of
-from actreg_search.spec import ON_TEST, DataSpec, Validation
-from actreg_search.vocab import Placement, Protocol, Regularizer
+from actreg_search.spec.specs import ON_TEST, DataSpec, Validation
+from actreg_search.spec.vocab import Placement, Protocol, Regularizer
 from tests.engine.test_programs import CASES
 
 SEEDS = [3, 7]

@@ -17,16 +17,16 @@ import optuna
 import pytest
 import tensorflow as tf
 
-from actreg_search.config import TrialConfig
-from actreg_search.spec import ON_TEST, DataSpec
-from actreg_search.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
-from actreg_search.data import Dataset, load_dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.specs import ON_TEST, DataSpec
+from actreg_search.spec.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
+from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine import stacked
 from actreg_search.engine.base import Monitor, NonFiniteLoss, curve_epochs
 from actreg_search.engine.fused import FusedEngine, permutations
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import accuracy
-from actreg_search.models import build_model, make_loss, make_optimizer
+from actreg_search.models.build import build_model, make_loss, make_optimizer
 
 COEFFICIENT = 1e-2
 

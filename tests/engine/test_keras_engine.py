@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from actreg_search.config import TrialConfig
-from actreg_search.spec import ON_TEST, DataSpec
-from actreg_search.vocab import Placement, Regularizer
-from actreg_search.data import load_dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.specs import ON_TEST, DataSpec
+from actreg_search.spec.vocab import Placement, Regularizer
+from actreg_search.data.datasets import load_dataset
 from actreg_search.engine import Monitor, NonFiniteLoss
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.keras_engine import KerasEngine

@@ -11,16 +11,16 @@ import numpy as np
 import optuna
 import pytest
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset, load_dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.base import Monitor, NonFiniteLoss, TrialResult
 from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.programs import ProgramCache, bucket_of, paddable, template_config
-from actreg_search.models import build_model
-from actreg_search.regularize import Probes, penalty_rows
-from actreg_search.spec import ON_TEST, DataSpec, ModelSpec
-from actreg_search.vocab import DatasetName, Family, Placement, Regularizer
+from actreg_search.models.build import build_model
+from actreg_search.models.regularize import Probes, penalty_rows
+from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
+from actreg_search.spec.vocab import DatasetName, Family, Placement, Regularizer
 
 SEEDS = [3, 7]
 CASES = [(Regularizer.NONE, None)] + [

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import load_dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import load_dataset
 from actreg_search.engine import seeds
-from actreg_search.models import build_model
-from actreg_search.spec import ON_TEST, DataSpec
-from actreg_search.vocab import Placement, Regularizer
+from actreg_search.models.build import build_model
+from actreg_search.spec.specs import ON_TEST, DataSpec
+from actreg_search.spec.vocab import Placement, Regularizer
 
 
 def test_models_built_for_the_seeds_have_set_random_seeds_weights_without_tensorflows_seed_but_once_in_a_while(

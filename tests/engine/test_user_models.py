@@ -12,12 +12,12 @@ import keras
 import numpy as np
 import pytest
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import Dataset, load_dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.fused import FusedEngine, build_models, unfusable_reason
 from actreg_search.engine.keras_engine import KerasEngine
-from actreg_search.spec import ON_TEST, DataSpec, ModelSpec
-from actreg_search.vocab import Placement, Regularizer
+from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
+from actreg_search.spec.vocab import Placement, Regularizer
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 TWO_LAYER = ModelSpec(builder=f"{STUDIES}/models/two_layer.py:build_without_dropout")

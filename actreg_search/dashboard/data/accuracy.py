@@ -27,8 +27,8 @@ from actreg_search.dashboard.data.base import (
     usable,
 )
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
-from actreg_search.figures import mean_std, sample_std
-from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.spec.measures import mean_std, sample_std
+from actreg_search.results.records import StudyResults, TrialRecord
 
 # --------------------------------------------------------------------------- history
 

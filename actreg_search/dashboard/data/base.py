@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from optuna.trial import TrialState
 
-from actreg_search.config import TrialConfig
-from actreg_search.results import StudyResults, TrialRecord
-from actreg_search.vocab import Placement, Regularizer
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.vocab import Placement, Regularizer
 
 #: Label of the unregularized model where a placement is expected.
 UNREGULARIZED = "none"
@@ -74,13 +74,13 @@ def selection_values(results: StudyResults, trial: TrialRecord) -> tuple[float, 
 def interval(values: Sequence[float]) -> tuple[float, float]:
     """The 95% interval of a mean accuracy (or any fraction) over seeds, within [0, 1].
 
-    :func:`actreg_search.intervals.accuracy_interval` (a t-interval on the logit
+    :func:`actreg_search.results.intervals.accuracy_interval` (a t-interval on the logit
     scale), so an error bar never passes 1.0 or 0.0. A single seed has no
     spread: its interval is the value itself. Values that are not fractions
     (never stored by actreg-search) give ``(nan, nan)``, drawn as no bar.
     """
     from actreg_search.errors import UserError
-    from actreg_search.intervals import accuracy_interval
+    from actreg_search.results.intervals import accuracy_interval
 
     if len(values) < 2:
         value = float(values[0]) if values else math.nan

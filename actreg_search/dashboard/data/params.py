@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from actreg_search.dashboard.data.base import Unavailable, nothing_completed
 from actreg_search.dashboard.data.thinning import MAX_OPTUNA_TRIALS, sample
-from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.results.records import StudyResults, TrialRecord
 
 #: The user attribute holding a trial's stored number in the in-memory study.
 NUMBER_ATTR = "trial"

@@ -20,7 +20,7 @@ from actreg_search.dashboard.data.base import (
     usable,
 )
 from actreg_search.dashboard.data.thinning import MAX_BOX_POINTS, quantile_sample
-from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.results.records import StudyResults, TrialRecord
 
 # --------------------------------------------------------------------------- learning curves
 
@@ -72,7 +72,7 @@ class CurvesData:
 def learning_curves(results: StudyResults) -> CurvesData | Unavailable:
     """Data of the learning-curves chart: :attr:`StudyResults.best_trial` and :attr:`StudyResults.best_unregularized`.
 
-    These are the trials whose curves :func:`actreg_search.reader.load_results`
+    These are the trials whose curves :func:`actreg_search.store.reader.load_results`
     reads with ``curves="drawn"``; a drawn trial without curves is a note.
     """
     best, plain = results.best_trial, results.best_unregularized

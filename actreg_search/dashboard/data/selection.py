@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from actreg_search.dashboard.data.base import Unavailable, describe, group_of, nothing_completed, rank, usable
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
-from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.results.records import StudyResults, TrialRecord
 
 #: The per-seed figures set against each other.
 VALIDATION, TEST = "validation_accuracy", "test_accuracy"

@@ -21,8 +21,8 @@ from actreg_search.dashboard.data.base import (
     usable,
 )
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
-from actreg_search.figures import mean_std
-from actreg_search.results import StudyResults, TrialRecord, pareto_numbers
+from actreg_search.spec.measures import mean_std
+from actreg_search.results.records import StudyResults, TrialRecord, pareto_numbers
 
 #: The figures drawn: accuracy and sparsity on the test set.
 DRAWN = ("test_accuracy", "sparsity")
@@ -78,7 +78,7 @@ def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> Sparsit
 
     The front is the study's own (:attr:`StudyResults.pareto_front`) when its
     objectives are accuracy and sparsity; otherwise the front of the two
-    means, by the same rule (:func:`~actreg_search.results.pareto_numbers`);
+    means, by the same rule (:func:`~actreg_search.results.records.pareto_numbers`);
     either way on the validation figures under a validation protocol (where
     every trial drawn has them), else on the test figures drawn.
     """

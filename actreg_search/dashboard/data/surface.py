@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from actreg_search.dashboard.data.base import Unavailable, describe, nothing_completed, strength, usable
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
-from actreg_search.results import StudyResults, TrialRecord
+from actreg_search.results.records import StudyResults, TrialRecord
 
 #: Points per axis of the interpolated coefficient × width surface.
 GRID_POINTS = 60

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from actreg_search.dashboard.data.base import rank
-from actreg_search.results import TrialRecord
+from actreg_search.results.records import TrialRecord
 
 #: Completed trials given to Optuna's charts (importances, parallel coordinates, slice, Pareto front).
 MAX_OPTUNA_TRIALS = 1_000

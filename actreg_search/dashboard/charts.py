@@ -1,0 +1,387 @@
+"""Drawing: each of our charts' data (from :mod:`actreg_search.dashboard.data`) as a plotly figure.
+
+Optuna's own charts (importances, parallel coordinates, slice, Pareto front)
+are drawn in :mod:`actreg_search.dashboard.optuna_charts`; the per-seed charts
+(learning curves, boxes) in :mod:`actreg_search.dashboard.charts_seeds`,
+imported here so that every chart of ours is named here; the colours, axes,
+error bars and layout every chart shares are in
+:mod:`actreg_search.dashboard.style`. Every error bar is a 95% interval over
+seeds within [0, 1], drawn asymmetric.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+
+from actreg_search.dashboard.data import HistoryData, PathData, SelectionData, SparsityData, WidthData
+from actreg_search.dashboard.charts_seeds import boxes_figure, curves_figure
+from actreg_search.dashboard.style import (
+    HEIGHT,
+    INTERVAL,
+    PLACEMENT_DASHES,
+    PLACEMENT_SYMBOLS,
+    REGULARIZER_COLORS,
+    TEMPLATE,
+    error_bars,
+    group_order,
+    group_style,
+    integer_axis,
+    layout,
+    rgba,
+    width_ticks,
+)
+
+ACCURACY = "mean test accuracy"
+
+__all__ = [
+    "ACCURACY",
+    "HEIGHT",
+    "TEMPLATE",
+    "boxes_figure",
+    "curves_figure",
+    "history_figure",
+    "integer_axis",
+    "path_figure",
+    "selection_figure",
+    "sparsity_figure",
+    "width_figure",
+]
+
+
+# --------------------------------------------------------------------------- 1. history
+
+
+def history_figure(data: HistoryData) -> go.Figure:
+    """Each completed trial's selection figure with its 95% interval, the best-so-far line, a star on the best."""
+    words = data.metric.replace("_", " ")
+    tests = ["" if t is None else f"<br>test accuracy {t:.4f}" for t in data.tests]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=data.numbers,
+            y=data.means,
+            error_y=error_bars(data.means, data.lows, data.highs, thickness=1, color="#9ab"),
+            mode="markers",
+            marker={"color": "#1f77b4", "size": 7},
+            name=f"trial (mean, {INTERVAL})",
+            text=data.labels,
+            customdata=list(zip(data.lows, data.highs, tests, strict=True)),
+            hovertemplate=(
+                f"%{{text}}<br>{words} %{{y:.4f}} [%{{customdata[0]:.4f}}, %{{customdata[1]:.4f}}]"
+                "%{customdata[2]}<extra></extra>"
+            ),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=data.numbers,
+            y=data.best_so_far,
+            mode="lines",
+            line={"color": "#d62728", "shape": "hv"},
+            name="best so far",
+            hovertemplate=f"best {words} so far %{{y:.4f}}<extra></extra>",
+        )
+    )
+    best = data.numbers.index(data.best_number)
+    fig.add_trace(
+        go.Scatter(
+            x=[data.best_number],
+            y=[data.means[best]],
+            mode="markers",
+            marker={"symbol": "star", "size": 16, "color": "#d62728", "line": {"width": 1, "color": "#222"}},
+            name=f"best: trial {data.best_number}",
+            text=[data.labels[best]],
+            customdata=[tests[best]],
+            hovertemplate=f"%{{text}}<br>{words} %{{y:.4f}}%{{customdata}}<extra>best</extra>",
+        )
+    )
+    return layout(
+        fig,
+        xaxis={"title": {"text": "trial"}, "zeroline": False, **integer_axis(data.numbers)},
+        yaxis_title=data.axis_title,
+    )
+
+
+# --------------------------------------------------------------------------- 2. validation against test
+
+
+def selection_figure(data: SelectionData) -> go.Figure:
+    """Mean test against mean validation accuracy of every completed trial, the ``y = x`` line, the chosen trial."""
+    fig = go.Figure()
+    values = [v for p in data.points for v in (p.validation, p.test)]
+    low, high = min(values), max(values)
+    pad = max(0.01, (high - low) * 0.05)
+    span = [max(0.0, low - pad), min(1.0, high + pad)]
+    fig.add_trace(
+        go.Scatter(
+            x=span,
+            y=span,
+            mode="lines",
+            line={"color": "#888", "dash": "dash", "width": 1},
+            name="test = validation",
+            hoverinfo="skip",
+        )
+    )
+    for group in sorted({p.group for p in data.points}, key=group_order):
+        members = [p for p in data.points if p.group == group]
+        color, symbol = group_style(group)
+        fig.add_trace(
+            go.Scatter(
+                x=[p.validation for p in members],
+                y=[p.test for p in members],
+                mode="markers",
+                marker={"color": color, "symbol": symbol, "size": 9, "opacity": 0.8},
+                name=group,
+                text=[p.label for p in members],
+                customdata=[100 * p.difference for p in members],
+                hovertemplate=(
+                    "%{text}<br>validation accuracy %{x:.4f}<br>test accuracy %{y:.4f}"
+                    "<br>test − validation %{customdata:+.1f} points<extra></extra>"
+                ),
+            )
+        )
+    best = data.best
+    fig.add_trace(
+        go.Scatter(
+            x=[best.validation],
+            y=[best.test],
+            mode="markers",
+            marker={"symbol": "star", "size": 18, "color": "#d62728", "line": {"width": 1, "color": "#222"}},
+            name=f"chosen: trial {best.number}",
+            text=[best.label],
+            customdata=[100 * best.difference],
+            hovertemplate=(
+                "%{text}<br>validation accuracy %{x:.4f}<br>test accuracy %{y:.4f}"
+                "<br>test − validation %{customdata:+.1f} points<extra>chosen</extra>"
+            ),
+        )
+    )
+    return layout(
+        fig,
+        xaxis={"title": {"text": "mean validation accuracy (what the study selects on)"}, "range": span},
+        yaxis={"title": {"text": "mean test accuracy (reported)"}, "range": span},
+    )
+
+
+# --------------------------------------------------------------------------- 3. regularization path
+
+
+def path_figure(data: PathData) -> go.Figure:
+    """Mean test accuracy against log10 coefficient: markers coloured by width, lines only within one width.
+
+    Each regularizer × placement is one legend entry (outline: regularizer,
+    shape: placement); a line joins only trials of the same width
+    (:attr:`PathLine.joined`), so width is never mixed into the coefficient's effect.
+    """
+    fig = go.Figure()
+    if data.reference is not None:
+        ref = data.reference
+        fig.add_hrect(y0=ref.low, y1=ref.high, fillcolor="#7f7f7f", opacity=0.18, line_width=0)
+        fig.add_hline(
+            y=ref.mean,
+            line={"color": "#555", "dash": "dash"},
+            annotation_text=(
+                f"unregularized: {ref.mean:.3f}, 95% interval [{ref.low:.3f}, {ref.high:.3f}] "
+                f"({ref.n_trials} trials, {ref.n_runs} runs)"
+            ),
+            annotation_position="bottom left",
+        )
+    widths = [w for line in data.lines for w in line.hidden_units]
+    ticks = width_ticks(widths)
+    low, high = math.log10(min(widths)), math.log10(max(widths))
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5
+    for index, line in enumerate(data.lines):
+        color = REGULARIZER_COLORS.get(line.regularizer, "#444")
+        for run in line.joined:
+            fig.add_trace(
+                go.Scatter(
+                    x=[line.log10_strength[i] for i in run],
+                    y=[line.means[i] for i in run],
+                    mode="lines",
+                    line={
+                        "color": rgba(color, 0.6),
+                        "dash": PLACEMENT_DASHES.get(line.placement, "solid"),
+                        "width": 1.5,
+                    },
+                    name=f"{line.name}, {line.hidden_units[run[0]]} units",
+                    legendgroup=line.name,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=line.log10_strength,
+                y=line.means,
+                error_y=error_bars(line.means, line.lows, line.highs, thickness=1, color=rgba(color, 0.7)),
+                mode="markers",
+                marker={
+                    "color": [math.log10(w) for w in line.hidden_units],
+                    "colorscale": "Viridis",
+                    "cmin": low,
+                    "cmax": high,
+                    "symbol": PLACEMENT_SYMBOLS.get(line.placement, "circle"),
+                    "size": 10,
+                    "line": {"color": color, "width": 2},
+                    "showscale": index == 0,
+                    "colorbar": {
+                        "title": {"text": "hidden<br>units"},
+                        "tickvals": [math.log10(t) for t in ticks],
+                        "ticktext": [str(t) for t in ticks],
+                    },
+                },
+                name=line.name,
+                legendgroup=line.name,
+                customdata=list(zip(line.numbers, line.hidden_units, line.lows, line.highs, strict=True)),
+                hovertemplate=(
+                    "trial %{customdata[0]}, %{customdata[1]} units<br>log10 coefficient %{x:.2f}"
+                    "<br>test accuracy %{y:.4f} [%{customdata[2]:.4f}, %{customdata[3]:.4f}]"
+                    "<extra>%{fullData.name}</extra>"
+                ),
+            )
+        )
+    return layout(
+        fig,
+        xaxis_title="log10(coefficient)   [l1_l2: log10(l1 + l2)]",
+        yaxis_title=ACCURACY,
+        legend={"title": {"text": "regularizer · placement"}, "x": 1.18},
+    )
+
+
+# --------------------------------------------------------------------------- 4. sparsity
+
+
+def sparsity_figure(data: SparsityData) -> go.Figure:
+    """Mean test accuracy against activation sparsity, one trace per group, the Pareto front marked.
+
+    A front chosen on the test figures drawn is a staircase through them; one
+    chosen on validation figures is rings on its trials, without a line.
+    """
+    fig = go.Figure()
+    by_number = {p.number: p for p in data.points}
+    front = [by_number[n] for n in data.pareto if n in by_number]
+    on_test = data.front_on == "test"  # else chosen on validation: rings only, no staircase through test figures
+    fig.add_trace(
+        go.Scatter(
+            x=[p.sparsity for p in front],
+            y=[p.accuracy for p in front],
+            mode="lines+markers" if on_test else "markers",
+            line={"color": "#222", "width": 2, "shape": "hv"},
+            marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "#222", "width": 2}},
+            name="Pareto front" if on_test else "Pareto front on validation",
+            hoverinfo="skip",
+        )
+    )
+    groups = sorted({p.group for p in data.points}, key=group_order)
+    for group in groups:
+        members = [p for p in data.points if p.group == group]
+        color, symbol = group_style(group)
+        sparsity = [p.sparsity for p in members]
+        accuracy = [p.accuracy for p in members]
+        fig.add_trace(
+            go.Scatter(
+                x=sparsity,
+                y=accuracy,
+                error_x=error_bars(
+                    sparsity, [p.sparsity_low for p in members], [p.sparsity_high for p in members],
+                    thickness=1, color=color,
+                ),
+                error_y=error_bars(
+                    accuracy, [p.accuracy_low for p in members], [p.accuracy_high for p in members],
+                    thickness=1, color=color,
+                ),
+                mode="markers",
+                marker={"color": color, "symbol": symbol, "size": 9},
+                name=group,
+                text=[p.label for p in members],
+                hovertemplate="%{text}<br>sparsity %{x:.3f}<br>test accuracy %{y:.4f}<extra></extra>",
+            )
+        )
+    return layout(
+        fig,
+        xaxis_title="activation sparsity (fraction of zero hidden activations, mean over seeds)",
+        yaxis_title=ACCURACY,
+    )
+
+
+# --------------------------------------------------------------------------- 8. coefficient × width
+
+
+def width_figure(data: WidthData) -> go.Figure:
+    """The interpolated accuracy surface over log10 coefficient × hidden width, with the trials on top."""
+    fig = go.Figure()
+    colorscale = "Viridis"
+    accuracies = [p.accuracy for p in data.points]
+    if data.grid is not None:
+        cells = [v for row in data.grid.z for v in row if v is not None]
+        accuracies += cells
+    low, high = min(accuracies), max(accuracies)
+    if data.grid is not None:
+        surface = {
+            "x": data.grid.x,
+            "y": data.grid.log10_width,
+            "z": [list(row) for row in data.grid.z],
+            "customdata": [[10**v] * len(data.grid.x) for v in data.grid.log10_width],
+        }
+        fig.add_trace(
+            go.Heatmap(
+                **surface,
+                colorscale=colorscale,
+                zmin=low,
+                zmax=high,
+                zsmooth="best",
+                opacity=0.8,
+                colorbar={"title": {"text": "mean test<br>accuracy"}},
+                hovertemplate="log10 coefficient %{x:.2f}<br>%{customdata:.0f} units<br>interpolated %{z:.4f}"
+                "<extra></extra>",
+                name="interpolated",
+            )
+        )
+        fig.add_trace(
+            go.Contour(
+                **surface,
+                contours={"coloring": "none"},
+                line={"color": "rgba(40,40,40,0.35)", "width": 1},
+                showscale=False,
+                showlegend=False,
+                hoverinfo="skip",
+                name="contours",
+            )
+        )
+    for regularizer in dict.fromkeys(p.regularizer for p in data.points):
+        members = [p for p in data.points if p.regularizer == regularizer]
+        fig.add_trace(
+            go.Scatter(
+                x=[p.log10_strength for p in members],
+                y=[math.log10(p.hidden_units) for p in members],
+                mode="markers",
+                marker={
+                    "color": [p.accuracy for p in members],
+                    "colorscale": colorscale,
+                    "cmin": low,
+                    "cmax": high,
+                    "symbol": [PLACEMENT_SYMBOLS.get(p.placement, "circle") for p in members],
+                    "size": 11,
+                    "line": {"color": REGULARIZER_COLORS.get(regularizer, "#222"), "width": 2},
+                    "showscale": data.grid is None and regularizer == data.points[0].regularizer,
+                    "colorbar": {"title": {"text": "mean test<br>accuracy"}},
+                },
+                name=regularizer,
+                text=[p.label for p in members],
+                hovertemplate="%{text}<br>test accuracy %{marker.color:.4f}<extra></extra>",
+            )
+        )
+    ticks = width_ticks([p.hidden_units for p in data.points])
+    return layout(
+        fig,
+        xaxis_title="log10(coefficient)   [l1_l2: log10(l1 + l2)]",
+        yaxis={
+            "title": {"text": "hidden units (log scale)"},
+            "tickvals": [math.log10(t) for t in ticks],
+            "ticktext": [str(t) for t in ticks],
+        },
+        legend={"title": {"text": "regularizer (outline)"}, "x": 1.18},
+    )

@@ -1,0 +1,118 @@
+"""Drawing of the per-seed charts: the learning curves and the per-seed boxes.
+
+:mod:`actreg_search.dashboard.charts` imports both, so every chart of ours is
+drawn by a name there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from actreg_search.dashboard.data import BoxData, BoxGroup, CurveBand, CurvesData
+from actreg_search.dashboard.style import (
+    REGULARIZER_COLORS,
+    TEST_COLOR,
+    TRAIN_COLOR,
+    VALIDATION_COLOR,
+    integer_axis,
+    layout,
+    rgba,
+    wrap,
+)
+
+__all__ = ["boxes_figure", "curves_figure"]
+
+
+# --------------------------------------------------------------------------- 6. learning curves
+
+
+def curves_figure(data: CurvesData) -> go.Figure:
+    """Train, validation (where measured) and test accuracy per epoch: mean and min–max band over seeds, per trial."""
+    fig = make_subplots(
+        rows=1,
+        cols=len(data.trials),
+        shared_yaxes=True,
+        subplot_titles=[wrap(t.title) for t in data.trials],
+        horizontal_spacing=0.06,
+    )
+    for col, trial in enumerate(data.trials, start=1):
+        bands = (("train", trial.train, TRAIN_COLOR), ("validation", trial.validation, VALIDATION_COLOR))
+        for name, band, color in (*bands, ("test", trial.test, TEST_COLOR)):
+            if band is not None:
+                _add_band(fig, band, name, color, col, show_legend=col == 1, seeds=trial.n_seeds)
+        fig.update_xaxes(title_text="epoch", row=1, col=col, **integer_axis(trial.train.epochs))
+    fig.update_yaxes(title_text="accuracy", row=1, col=1)
+    fig.update_annotations(font_size=12)
+    return layout(fig, margin={"l": 60, "r": 20, "t": 70, "b": 60})
+
+
+def _add_band(fig: go.Figure, band: CurveBand, name: str, color: str, col: int, show_legend: bool, seeds: int) -> None:
+    fig.add_trace(
+        go.Scatter(
+            x=list(band.epochs) + list(reversed(band.epochs)),
+            y=list(band.high) + list(reversed(band.low)),
+            fill="toself",
+            mode="lines",
+            fillcolor=rgba(color, 0.15),
+            line={"width": 0},
+            hoverinfo="skip",
+            name=f"{name} (min–max over {seeds} seeds)",
+            legendgroup=f"{name}-band",
+            showlegend=show_legend,
+        ),
+        row=1,
+        col=col,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=band.epochs,
+            y=band.mean,
+            mode="lines",
+            line={"color": color, "width": 2},
+            name=f"{name} (mean)",
+            legendgroup=name,
+            showlegend=show_legend,
+            hovertemplate=f"epoch %{{x}}<br>{name} accuracy %{{y:.4f}}<extra></extra>",
+        ),
+        row=1,
+        col=col,
+    )
+
+
+# --------------------------------------------------------------------------- 7. per-seed boxes
+
+
+def boxes_figure(data: BoxData) -> go.Figure:
+    """Per-seed test accuracy by placement and by regularizer, and the generalization gap by placement."""
+    panels: Sequence[tuple[str, tuple[BoxGroup, ...], str]] = (
+        ("test accuracy by placement", data.accuracy_by_placement, "placement"),
+        ("test accuracy by regularizer", data.accuracy_by_regularizer, "regularizer"),
+        ("generalization gap (train − test) by placement", data.gap_by_placement, "placement"),
+    )
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[p[0] for p in panels], horizontal_spacing=0.07)
+    for col, (_, groups, kind) in enumerate(panels, start=1):
+        for group in groups:
+            color = REGULARIZER_COLORS.get(group.name, "#1f77b4") if kind == "regularizer" else "#4c72b0"
+            if group.name == "none":
+                color = REGULARIZER_COLORS["none"]
+            fig.add_trace(
+                go.Box(
+                    y=group.values,
+                    name=f"{group.name}<br>({group.n_trials} trials)",
+                    boxpoints="all",
+                    jitter=0.4,
+                    pointpos=0,
+                    marker={"color": color, "size": 4, "opacity": 0.6},
+                    line={"color": color},
+                    showlegend=False,
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_yaxes(title_text="test accuracy per seed", row=1, col=1)
+    fig.update_yaxes(title_text="train − test accuracy per seed", row=1, col=3)
+    fig.update_annotations(font_size=12)
+    return layout(fig)

@@ -1,0 +1,144 @@
+"""From a :class:`TrialConfig` to a Keras model (no Optuna here).
+
+:func:`build_model` builds the study's model for a trial: a built-in family, or
+the user's (a builder or a ``.keras`` file, :mod:`actreg_search.models.user`).
+Every model comes back *marked* (:func:`~actreg_search.models.regularize.marks_of`):
+engines and activation statistics find its regularized layers there.
+
+The built-in families' layer names are part of the contract: the regularized
+layer is ``hidden`` (then ``hidden_2``, ... for a deeper mlp) and a
+``pre_activation`` layer's activation is ``hidden_activation``.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.models.regularize import ACTIVATION_SUFFIX, Probes, Reg, make_regularizer, set_marks
+from actreg_search.spec.specs import ModelSpec
+from actreg_search.usercode import load_function
+from actreg_search.models.user import build_from_builder, build_from_file, load_architecture
+from actreg_search.spec.vocab import Family, Placement
+
+HIDDEN = "hidden"
+HIDDEN_ACTIVATION = HIDDEN + ACTIVATION_SUFFIX
+OUTPUT = "output"
+
+
+def activation_layer_name(config: TrialConfig) -> str:
+    """Name of the layer whose output is the built-in ``hidden`` layer after its activation."""
+    return HIDDEN_ACTIVATION if config.placement is Placement.PRE_ACTIVATION else HIDDEN
+
+
+def hidden_name(index: int) -> str:
+    """The built-in mlp's ``index``-th (1-based) regularized layer: ``hidden``, ``hidden_2``, ..."""
+    return HIDDEN if index == 1 else f"{HIDDEN}_{index}"
+
+
+def build_model(
+    config: TrialConfig,
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    model: ModelSpec | None = None,
+    probes: Probes | None = None,
+) -> keras.Model:
+    """Build (uncompiled) and mark the model a config describes.
+
+    ``model`` is the study's ``[model]``: a user's builder or ``.keras`` file
+    is built by :mod:`actreg_search.models.user`; otherwise (or ``None``) the
+    built-in family of ``config.family``:
+
+    * mlp: ``config.hidden_layers`` Dense layers (``hidden``, ``hidden_2``, ...);
+    * cnn: a Conv2D (3×3, same padding), then 2×2 max pooling and a flatten;
+    * rnn: an LSTM (last output).
+
+    Placements (see :mod:`actreg_search.models.regularize`): for Dense and Conv2D,
+    ``pre_activation`` (``activity_regularizer`` on the layer with a linear
+    activation, the activation as its own layer after it: the tutorial's
+    preferred form), ``post_activation`` (on the activated output) and
+    ``kernel`` (weights, not outputs); for the LSTM, ``output``, ``kernel``
+    and ``recurrent``. The head is one sigmoid unit for two classes, a
+    softmax otherwise.
+
+    Weights are initialised from Keras' global seed: call
+    ``keras.utils.set_random_seed(seed)`` first for a reproducible model.
+
+    Args:
+        config: The trial's config.
+        input_shape: Shape of one sample.
+        n_classes: 2 gives one sigmoid unit, more give a softmax.
+        model: The study's ``[model]`` (``None``: the built-in family).
+        probes: Build the model probed (the penalty an input of the training
+            program, :class:`~actreg_search.models.regularize.Probes`) rather than
+            with the config's penalty.
+
+    Returns:
+        The marked model.
+
+    Raises:
+        SpecError: A user's model is unusable.
+        UserCodeError: A user's builder raised.
+    """
+    if model is not None and model.builder is not None:
+        return build_from_builder(model, config, input_shape, n_classes, probes)
+    if model is not None and model.file is not None:
+        return build_from_file(model, config, probes)
+    reg = Reg(config, probes)
+    inputs = keras.Input(shape=input_shape, name="features")
+    if config.family is Family.RNN:
+        x = reg.LSTM(name=HIDDEN)(inputs)
+    elif config.family is Family.CNN:
+        x = reg.Conv2D(kernel_size=3, padding="same", name=HIDDEN)(inputs)
+        x = keras.layers.MaxPooling2D(2, name="pool")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+    else:
+        x = inputs
+        for index in range(1, config.hidden_layers + 1):
+            x = reg.Dense(name=hidden_name(index))(x)
+    if n_classes == 2:
+        outputs = keras.layers.Dense(1, activation="sigmoid", name=OUTPUT)(x)
+    else:
+        outputs = keras.layers.Dense(n_classes, activation="softmax", name=OUTPUT)(x)
+    built = keras.Model(inputs, outputs, name=f"{config.family.value}_{config.regularizer.value}")
+    return set_marks(built, reg.marks)
+
+
+def prepare_model(model: ModelSpec | None) -> None:
+    """Load a user's model code or file now, before the engine seeds Keras for each seed.
+
+    Loading a ``.keras`` file makes its layers and weights, which draws from
+    Keras' random state; done inside a seed's build, the first seed to load it
+    would get other weights than the same seed gets later. Engines call this
+    before :func:`keras.utils.set_random_seed`, so a seed's model never depends
+    on what the process loaded before.
+    """
+    if model is not None and model.file is not None:
+        load_architecture(model.file)
+    if model is not None and model.builder is not None:
+        load_function(model.builder, "[model] builder")
+
+
+__all__ = [
+    "HIDDEN",
+    "HIDDEN_ACTIVATION",
+    "OUTPUT",
+    "activation_layer_name",
+    "build_model",
+    "make_loss",
+    "make_optimizer",
+    "make_regularizer",
+    "prepare_model",
+]
+
+
+def make_loss(n_classes: int) -> keras.losses.Loss:
+    """The Keras loss for a task with ``n_classes`` classes (batch-mean reduction)."""
+    if n_classes == 2:
+        return keras.losses.BinaryCrossentropy()
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def make_optimizer(config: TrialConfig) -> keras.optimizers.Optimizer:
+    """A fresh Keras optimizer for the config (Keras' defaults besides the rate)."""
+    return keras.optimizers.get({"class_name": config.optimizer.value, "config": {"learning_rate": config.learning_rate}})

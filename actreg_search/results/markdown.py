@@ -1,0 +1,265 @@
+"""A markdown report of a study's models: protocol, means, intervals, and the comparisons a reader needs.
+
+Written for the tutorial's case study (``studies/tutorial_case_study.toml``),
+but it reports any study: every completed trial is a row. Configs the tutorial
+ran are shown beside the tutorial's own single-run figures.
+
+What it says, in order:
+
+* the study's validation protocol, and the best trial's figure on the split
+  it was selected on next to its test figure (:func:`selection_lines`, which
+  ``show`` prints too): under a validation protocol the difference, test
+  minus validation, shows how much the selection flattered the best trial;
+  under ``validation = "test"`` the report says that the test figures are the
+  ones the trials were selected on;
+* one row per completed trial: mean ± std and confidence interval of train,
+  validation (where measured) and test accuracy, sparsity, and the
+  tutorial's figures;
+* each trial compared seed by seed with the best trial and with the best
+  unregularized trial, on the split asked for (``on``; test by default), with
+  Holm's correction over every comparison listed (:func:`~actreg_search.results.intervals.holm`),
+  rather than every pair of trials uncorrected (1,770 pairs for 60 trials: were
+  no trial better than another, about 5% of them, 88, would still "exclude 0").
+"""
+
+from __future__ import annotations
+
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.errors import UserError
+from actreg_search.results.intervals import holm
+from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.specs import ON_TEST
+from actreg_search.results.stats import (
+    SPLIT_OF,
+    MetricSummary,
+    PairedComparison,
+    figure_on,
+    format_p,
+    paired_comparison,
+    require_figure,
+    summary,
+)
+from actreg_search.spec.vocab import OptimizerName, Placement, Regularizer
+
+#: The tutorial's single runs (train, test accuracy), by config; None where it gave no number.
+TUTORIAL_SINGLE_RUN: dict[tuple[Regularizer, Placement | None, float], tuple[str, str]] = {
+    (Regularizer.NONE, None, 0.0): ("100%", "78%"),
+    (Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4): ("96%", "82%"),
+    (Regularizer.L1, Placement.POST_ACTIVATION, 1e-4): ("—", "worse than pre-activation"),
+}
+
+
+def tutorial_figures(config: TrialConfig) -> tuple[str, str] | None:
+    """The tutorial's single-run (train, test) accuracy for a config it ran, if any.
+
+    Only the tutorial's own setting counts: width 500, 4000 epochs, batch 32, Adam.
+    """
+    if (config.hidden_units, config.epochs, config.batch_size, config.optimizer) != (500, 4000, 32, OptimizerName.ADAM):
+        return None
+    return TUTORIAL_SINGLE_RUN.get((config.regularizer, config.placement, config.l1 + config.l2))
+
+
+# --------------------------------------------------------------------------- the protocol and the best trial
+
+
+def protocol_text(results: StudyResults) -> str:
+    """The study's protocol in words (:meth:`~actreg_search.spec.specs.Validation.describe`).
+
+    The figures the study selected on decide: a study whose objective is
+    measured on the test set is described as selected on the test set whatever
+    its spec says, so the label never claims a validation the figures lack.
+    """
+    return ON_TEST.describe() if results.selects_on_test else results.validation.describe()
+
+
+def selection_lines(results: StudyResults) -> list[str]:
+    """Plain sentences on how the study selects and what its best trial scored (``show`` and ``report``).
+
+    Under a validation protocol: the protocol (and the samples per split where
+    stored), then the best trial's validation accuracy next to its test
+    accuracy and the difference, test minus validation, in points. Under
+    ``validation = "test"``: that the trials were selected on the test set, so
+    the best trial's test accuracy is the figure it was chosen for, an
+    optimistic one. Empty without a completed trial.
+    """
+    best = results.best_trial
+    if best is None:
+        return []
+    split = f" ({results.split.describe()})" if results.split is not None else ""
+    name = _label(best)
+    test_mean, test_std = best.mean("test_accuracy"), best.std("test_accuracy")
+    test = f"test {_pct(test_mean)} ± {_pct(test_std)}" if test_mean is not None and test_std is not None else "no test accuracy"
+    if results.selects_on_test:
+        return [
+            f"protocol: {protocol_text(results)}{split}: trials are ranked on test accuracy, the figure reported, "
+            "so the best trial's test accuracy is optimistic (it was chosen for being the highest); "
+            "there is no validation figure to set beside it.",
+            f"best trial by test accuracy: trial {best.number} ({name}): {test}, selected on the test set.",
+        ]
+    ranked_on = results.selection_metric.replace("_", " ")
+    val_mean, val_std = best.mean("validation_accuracy"), best.std("validation_accuracy")
+    lines = [
+        f"protocol: {protocol_text(results)}{split}: trials are ranked on {ranked_on}; "
+        "test accuracy is measured for every trial and never used to choose.",
+    ]
+    if val_mean is None or val_std is None or test_mean is None:
+        lines.append(f"best trial by {ranked_on}: trial {best.number} ({name}): {test}; no validation accuracy recorded.")
+        return lines
+    lines.append(
+        f"best trial by {ranked_on}: trial {best.number} ({name}): validation {_pct(val_mean)} ± {_pct(val_std)}, "
+        f"{test}; test − validation: {_points(test_mean - val_mean)} points."
+    )
+    return lines
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def markdown_report(results: StudyResults, confidence: float = 0.95, on: str | None = None) -> str:
+    """Markdown: the protocol, one row per completed trial, then each trial against the best and the baseline.
+
+    Args:
+        results: The study.
+        confidence: Level of the intervals; the comparisons' family-wise error
+            rate is ``1 - confidence``.
+        on: The split the comparisons use: ``"test"`` (the default; ``None``
+            means it) or ``"validation"`` (:func:`~actreg_search.results.stats.figure_on`).
+
+    Raises:
+        UserError: The study has no completed trial, an unknown split, or
+            ``on="validation"`` on a study without validation figures.
+    """
+    trials = results.completed  # by number
+    if not trials:
+        raise UserError(f"study {results.name!r} has no completed trial to report")
+    metric = figure_on("accuracy", on)
+    require_figure(results, metric)
+    level = f"{confidence:.0%}"
+    counts = sorted({len(t.seeds) for t in trials})
+    seeds = f"{counts[0]} seed{'s' if counts[0] != 1 else ''} each" if len(counts) == 1 else f"{counts[0]} to {counts[-1]} seeds"
+    validation = any("validation_accuracy" in t.per_seed for t in trials)
+    lines = [f"## {results.name}: {len(trials)} models, {seeds}", ""]
+    lines += [f"- {sentence[0].upper()}{sentence[1:]}" for sentence in selection_lines(results)]
+    val_head = f"| validation accuracy (mean ± std) | validation {level} CI " if validation else ""
+    lines += [
+        "",
+        f"| trial | model | train accuracy (mean ± std) | train {level} CI {val_head}| test accuracy (mean ± std) "
+        f"| test {level} CI | sparsity | tutorial, single run (train / test) |",
+        "|---|---|---|---|" + ("---|---|" if validation else "") + "---|---|---|---|",
+    ]
+    lines += [_row(trial, confidence, validation) for trial in trials]
+    lines += ["", *_comparisons(results, metric, confidence)]
+    return "\n".join(lines) + "\n"
+
+
+def _row(trial: TrialRecord, confidence: float, validation: bool) -> str:
+    train = summary(trial, "train_accuracy", confidence)
+    test = summary(trial, "test_accuracy", confidence)
+    tutorial = tutorial_figures(trial.config) if trial.config else None
+    val = ""
+    if validation:
+        if "validation_accuracy" in trial.per_seed:
+            s = summary(trial, "validation_accuracy", confidence)
+            val = f"| {_pct(s.mean)} ± {_pct(s.std)} | {_ci(s)} "
+        else:
+            val = "| — | — "
+    return (
+        f"| {trial.number} | {_label(trial)} | {_pct(train.mean)} ± {_pct(train.std)} | {_ci(train)} {val}"
+        f"| {_pct(test.mean)} ± {_pct(test.std)} | {_ci(test)} "
+        f"| {trial.mean('sparsity'):.2f} | {' / '.join(tutorial) if tutorial else '—'} |"
+    )
+
+
+def _comparisons(results: StudyResults, metric: str, confidence: float) -> list[str]:
+    """Each trial against the best and against the best unregularized, Holm-corrected over all of them."""
+    ranked = results.ranked
+    best = ranked[0]
+    baseline = results.best_unregularized
+    ranked_on = results.selection_metric.replace("_", " ")
+    what = metric.replace("_", " ")
+    alpha = 1 - confidence
+    level = f"{confidence:.0%}"
+
+    against_best = [(best, t) for t in ranked[1:]]
+    against_baseline = (
+        []
+        if baseline is None or baseline.number == best.number
+        else [(baseline, t) for t in ranked if t.number not in (best.number, baseline.number)]
+    )
+    compared: dict[tuple[int, int], PairedComparison] = {}
+    refused: dict[tuple[int, int], str] = {}
+    for a, b in against_best + against_baseline:
+        try:
+            compared[a.number, b.number] = paired_comparison(a, b, metric, confidence)
+        except UserError as exc:
+            refused[a.number, b.number] = str(exc)
+    keys = list(compared)
+    adjusted = dict(zip(keys, holm([compared[k].p_value for k in keys]), strict=True))
+    raw_hits = sum(compared[k].p_value <= alpha for k in keys)
+    holm_hits = sum(adjusted[k] <= alpha for k in keys)
+
+    lines = [
+        f"### Comparisons on {what} ({SPLIT_OF[metric]} split), seed by seed",
+        "",
+        f"Each trial against the best trial (trial {best.number}, best by {ranked_on}) and against the best "
+        f"unregularized trial{f' (trial {baseline.number})' if baseline is not None else ''}: {len(keys)} comparisons. "
+        f"The {level} CIs of the mean paired difference and the p-values in each line are per comparison, uncorrected; "
+        f"the verdict after each line is Holm's step-down correction over all {len(keys)} comparisons listed, "
+        f"at a family-wise error rate of {alpha:.0%} (on the paired t-test's p-value, or the Wilcoxon test's where "
+        f"the t-test is undefined). After Holm, {holm_hits} of {len(keys)} differences are significant "
+        f"({raw_hits} without the correction).",
+    ]
+    if metric == results.selection_metric:
+        lines += [
+            "",
+            f"{what[0].upper()}{what[1:]} is the figure the trials were ranked on, so the best trial's lead on it is "
+            "optimistic: it was chosen for being ahead.",
+        ]
+    lines += ["", f"#### Against the best trial (trial {best.number}: {_label(best)})", ""]
+    lines += [_line(a, b, compared, refused, adjusted, alpha) for a, b in against_best] or ["- no other completed trial"]
+    lines += [""]
+    if baseline is None:
+        lines.append("#### Against the best unregularized trial: none completed")
+    elif baseline.number == best.number:
+        lines.append(f"#### Against the best unregularized trial: it is the best trial (trial {best.number}), above")
+    else:
+        head = f"#### Against the best unregularized trial (trial {baseline.number}: {_label(baseline)})"
+        if not against_baseline:
+            return [*lines, f"{head}: no trial but the best, compared with it above"]
+        lines += [head, "", f"(The best trial, trial {best.number}, is compared with it above.)", ""]
+        lines += [_line(a, b, compared, refused, adjusted, alpha) for a, b in against_baseline]
+    return lines
+
+
+def _line(
+    a: TrialRecord,
+    b: TrialRecord,
+    compared: dict[tuple[int, int], PairedComparison],
+    refused: dict[tuple[int, int], str],
+    adjusted: dict[tuple[int, int], float],
+    alpha: float,
+) -> str:
+    key = (a.number, b.number)
+    if key in refused:
+        return f"- {_label(b)}: not compared ({refused[key]})"
+    p = adjusted[key]
+    verdict = f"significant at {alpha:.0%} family-wise" if p <= alpha else "not significant"
+    return f"- {_label(b)}: {compared[key].describe()}; Holm p={format_p(p)}: {verdict}"
+
+
+def _label(trial: TrialRecord) -> str:
+    return trial.config.label() if trial.config else f"trial {trial.number}"
+
+
+def _ci(s: MetricSummary) -> str:
+    """The interval in percent; ``—`` for a single seed, which has none."""
+    return f"[{_pct(s.ci_low)}, {_pct(s.ci_high)}]" if s.n > 1 else "—"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _points(difference: float) -> str:
+    """A difference of fractions in signed percentage points, e.g. ``-1.5``."""
+    return f"{100 * difference + 0.0:+.1f}"

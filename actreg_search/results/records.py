@@ -1,0 +1,355 @@
+"""The read model: a stored study as typed, immutable records.
+
+:mod:`actreg_search.store.reader` builds these from storage; every reader of results
+(``run``'s summary, ``list``, ``show``, ``compare``, ``report``, ``export``, the
+dashboard and the live page) asks :class:`StudyResults` for the best trial, the
+top ``k``, the best unregularized trial, the state counts and the Pareto front,
+so there is one rule for each, and one tie rule (:func:`rank_key`).
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.trial import TrialState
+
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.measures import PER_SEED, sample_std
+from actreg_search.spec.specs import ON_TEST, StudySpec, Validation
+from actreg_search.spec.vocab import Regularizer
+
+__all__ = [
+    "PER_SEED",
+    "Curves",
+    "SplitCounts",
+    "StateCounts",
+    "StudyResults",
+    "StudySummary",
+    "TrialRecord",
+    "pareto_numbers",
+    "rank_key",
+]
+
+
+def rank_key(number: int, value: float | None, accuracies: Sequence[float]) -> tuple[float, float, int]:
+    """The one ranking of completed trials: higher value, then lower std over seeds, then earlier.
+
+    ``value`` is the first objective, the mean accuracy where the study selects
+    (validation, or test under ``validation = "test"``), and ``accuracies`` its
+    per-seed values: under a validation protocol nothing measured on the test
+    set enters the ranking. Accuracy on a few samples ties often (70 samples:
+    steps of 1/70), so the tie rule decides which trial is "the best" in every
+    command.
+    """
+    return (-(value if value is not None else float("-inf")), sample_std(accuracies), number)
+
+
+def pareto_numbers(points: Sequence[tuple[int, Sequence[float]]]) -> frozenset[int]:
+    """Numbers of the non-dominated points, every value maximized.
+
+    A point is dominated when another is at least as good in every value and
+    better in one. Points are swept best-first by their first value, each checked
+    against the front so far (numpy over the front), so 10,000 points take
+    milliseconds when the front is small.
+    """
+    if not points:
+        return frozenset()
+    numbers = np.array([n for n, _ in points])
+    values = np.array([list(v) for _, v in points], dtype=float)
+    order = np.lexsort(tuple(-values[:, i] for i in reversed(range(values.shape[1]))))
+    front: list[int] = []
+    for i in order:
+        if front:
+            kept = values[front]
+            if np.any(np.all(kept >= values[i], axis=1) & np.any(kept > values[i], axis=1)):
+                continue
+        front.append(int(i))
+    return frozenset(int(numbers[i]) for i in front)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """A trial's learning curves.
+
+    Attributes:
+        epochs: The 1-based epochs at which accuracies were recorded.
+        train: Per seed, train accuracy at each of ``epochs``.
+        test: Per seed, test accuracy at each of ``epochs``.
+        validation: Per seed, validation accuracy at each of ``epochs`` (empty under ``validation = "test"``).
+    """
+
+    epochs: tuple[int, ...]
+    train: tuple[tuple[float, ...], ...]
+    test: tuple[tuple[float, ...], ...]
+    validation: tuple[tuple[float, ...], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.epochs and self.train and self.test)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One stored trial, typed.
+
+    Attributes:
+        number: Optuna's trial number.
+        state: COMPLETE, FAIL, PRUNED, RUNNING or WAITING.
+        params: What the sampler chose.
+        config: The full config trained (``None`` if the trial failed before sampling).
+        values: Every objective's value, if complete (one for single-objective studies).
+        seeds: The seeds trained.
+        per_seed: Each of :data:`PER_SEED` to its per-seed values (``sparsity`` and
+            ``activation_mean`` over every marked layer together).
+        per_layer: ``sparsity`` and ``activation_mean`` of each marked layer: figure -> layer -> per-seed values.
+        wall_time_s: Training time of all seeds.
+        duration_s: Optuna's start-to-end time.
+        fail_reason: Why the trial failed or was pruned, if it did.
+        user_attrs: The stored attributes the read model uses (:data:`actreg_search.store.reader.READ`), as is.
+        distributions: The sampler's distribution of each parameter.
+        curves: The learning curves, where they were read (see :func:`actreg_search.store.reader.load_results`).
+    """
+
+    number: int
+    state: TrialState
+    params: dict[str, Any]
+    config: TrialConfig | None
+    values: tuple[float, ...]
+    seeds: tuple[int, ...]
+    per_seed: dict[str, tuple[float, ...]]
+    wall_time_s: float | None
+    duration_s: float | None
+    fail_reason: str | None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    distributions: Mapping[str, BaseDistribution] = field(default_factory=dict, repr=False)
+    curves: Curves | None = field(default=None, repr=False)
+    per_layer: Mapping[str, Mapping[str, tuple[float, ...]]] = field(default_factory=dict, repr=False)
+
+    @property
+    def value(self) -> float | None:
+        """The first objective: mean accuracy over seeds where the study selects (validation, or test), if complete."""
+        return self.values[0] if self.values else None
+
+    @property
+    def selection_metric(self) -> str:
+        """The per-seed accuracy this trial is ranked by: ``validation_accuracy`` where it was measured, else ``test_accuracy``."""
+        return "validation_accuracy" if "validation_accuracy" in self.per_seed else "test_accuracy"
+
+    @property
+    def complete(self) -> bool:
+        """Whether the trial finished with a value."""
+        return self.state is TrialState.COMPLETE and bool(self.values)
+
+    @property
+    def regularized(self) -> bool | None:
+        """Whether a penalty was applied (``None`` without a config)."""
+        return None if self.config is None else self.config.regularizer is not Regularizer.NONE
+
+    def mean(self, name: str) -> float | None:
+        """Mean over seeds of a per-seed figure, if recorded."""
+        values = self.per_seed.get(name)
+        return statistics.fmean(values) if values else None
+
+    def std(self, name: str) -> float | None:
+        """Sample std over seeds of a per-seed figure, if recorded."""
+        values = self.per_seed.get(name)
+        return sample_std(values) if values else None
+
+    @functools.cached_property
+    def rank_key(self) -> tuple[float, float, int]:
+        """This trial's place in :func:`rank_key`'s order."""
+        return rank_key(self.number, self.value, self.per_seed.get(self.selection_metric, ()))
+
+
+@dataclass(frozen=True)
+class SplitCounts:
+    """How many samples a study's seeds train on, validate on and are tested on.
+
+    Attributes:
+        train: Samples each seed's model trains on (the training split less its validation samples).
+        validation: Samples each model validates on (0 under ``validation = "test"``).
+        test: Samples in the test set.
+        folds: Models per seed (k under k-fold cross-validation, else 1).
+    """
+
+    train: int
+    validation: int
+    test: int
+    folds: int = 1
+
+    def describe(self) -> str:
+        """E.g. ``24 train / 6 validation / 70 test``, with ``× 5 folds`` under k-fold."""
+        parts = [f"{self.train} train"]
+        if self.validation:
+            parts.append(f"{self.validation} validation")
+        parts.append(f"{self.test} test")
+        text = " / ".join(parts)
+        return f"{text} (per fold, {self.folds} folds a seed)" if self.folds > 1 else text
+
+
+@dataclass(frozen=True)
+class StateCounts:
+    """How many trials are in each state."""
+
+    complete: int = 0
+    pruned: int = 0
+    failed: int = 0
+    running: int = 0
+    waiting: int = 0
+
+    @classmethod
+    def of(cls, states: Sequence[TrialState]) -> StateCounts:
+        """Count a sequence of states."""
+        return cls(
+            complete=sum(s is TrialState.COMPLETE for s in states),
+            pruned=sum(s is TrialState.PRUNED for s in states),
+            failed=sum(s is TrialState.FAIL for s in states),
+            running=sum(s is TrialState.RUNNING for s in states),
+            waiting=sum(s is TrialState.WAITING for s in states),
+        )
+
+    @property
+    def total(self) -> int:
+        """Every trial."""
+        return self.complete + self.pruned + self.failed + self.running + self.waiting
+
+    @property
+    def finished(self) -> int:
+        """Complete and pruned trials: what counts toward a study's target."""
+        return self.complete + self.pruned
+
+    def of_state(self, state: TrialState) -> int:
+        """The count of one state."""
+        return {
+            TrialState.COMPLETE: self.complete,
+            TrialState.PRUNED: self.pruned,
+            TrialState.FAIL: self.failed,
+            TrialState.RUNNING: self.running,
+            TrialState.WAITING: self.waiting,
+        }[state]
+
+    def describe(self) -> str:
+        """E.g. ``3 complete, 1 failed, 0 pruned, 0 running``."""
+        return f"{self.complete} complete, {self.failed} failed, {self.pruned} pruned, {self.running} running"
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """A stored study, read back.
+
+    Attributes:
+        name: The study's name.
+        trials: Every trial, by number.
+        spec: The study file the study was created from (``None`` for studies
+            not made by actreg_search).
+        objectives: The per-seed figure each objective selects on, e.g.
+            ``("validation_accuracy", "validation_sparsity")``, or
+            ``("test_accuracy", "sparsity")`` under ``validation = "test"``.
+        split: Samples per split (``None`` for a study stored before they were recorded).
+    """
+
+    name: str
+    trials: tuple[TrialRecord, ...]
+    spec: StudySpec | None
+    objectives: tuple[str, ...] = ("test_accuracy",)
+    split: SplitCounts | None = None
+
+    @property
+    def validation(self) -> Validation:
+        """The study's validation protocol (a study not made by actreg_search, or made before validation existed: the test set)."""
+        return self.spec.validation if self.spec is not None else ON_TEST
+
+    @property
+    def selection_metric(self) -> str:
+        """The per-seed accuracy the study selects on: ``validation_accuracy``, or ``test_accuracy`` under ``"test"``."""
+        return self.objectives[0]
+
+    @property
+    def selects_on_test(self) -> bool:
+        """Whether the study chose its best trial on the test set (its test figures are then optimistic)."""
+        return self.selection_metric == "test_accuracy"
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has several objectives."""
+        return len(self.objectives) > 1
+
+    @functools.cached_property
+    def counts(self) -> StateCounts:
+        """Trials by state."""
+        return StateCounts.of([t.state for t in self.trials])
+
+    def count(self, state: TrialState) -> int:
+        """Number of trials in a state."""
+        return self.counts.of_state(state)
+
+    @functools.cached_property
+    def completed(self) -> list[TrialRecord]:
+        """Completed trials, by number."""
+        return [t for t in self.trials if t.complete]
+
+    @functools.cached_property
+    def ranked(self) -> list[TrialRecord]:
+        """Completed trials, best first (:func:`rank_key`)."""
+        return sorted(self.completed, key=lambda t: t.rank_key)
+
+    @property
+    def best_trial(self) -> TrialRecord | None:
+        """The best completed trial by the study's selection figure (:func:`rank_key`), if any."""
+        return self.ranked[0] if self.ranked else None
+
+    def top(self, k: int) -> list[TrialRecord]:
+        """The ``k`` best completed trials, best first."""
+        return self.ranked[:k]
+
+    def best(self, k: int) -> list[TrialRecord]:
+        """The top ``k`` trials; for a multi-objective study, the Pareto front's, ranked the same way."""
+        if not self.multi_objective:
+            return self.top(k)
+        return [t for t in self.ranked if t.number in self.pareto_front][:k]
+
+    @property
+    def best_unregularized(self) -> TrialRecord | None:
+        """The best completed trial without a penalty, if any."""
+        return next((t for t in self.ranked if t.regularized is False), None)
+
+    @property
+    def best_regularized(self) -> TrialRecord | None:
+        """The best completed trial with a penalty, if any."""
+        return next((t for t in self.ranked if t.regularized), None)
+
+    @functools.cached_property
+    def pareto_front(self) -> frozenset[int]:
+        """Numbers of the Pareto-optimal completed trials (every objective maximized); empty for one objective."""
+        if not self.multi_objective:
+            return frozenset()
+        return pareto_numbers([(t.number, t.values) for t in self.completed if len(t.values) == len(self.objectives)])
+
+    @functools.cached_property
+    def _by_number(self) -> dict[int, TrialRecord]:
+        return {t.number: t for t in self.trials}
+
+    def trial(self, number: int) -> TrialRecord | None:
+        """The trial with this number, if any."""
+        return self._by_number.get(number)
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """A study in brief: its trial counts and its best trial, read without loading trials.
+
+    Attributes:
+        name: The study.
+        counts: Trials by state.
+        best_value: The best trial's first objective (:func:`rank_key`).
+        best_trial: Its number.
+    """
+
+    name: str
+    counts: StateCounts
+    best_value: float | None
+    best_trial: int | None

@@ -1,0 +1,163 @@
+"""Check a user's model once, before a run touches storage.
+
+:func:`check_model` builds the study's model (a builder's or a ``.keras``
+file's) on the study's data, once without a penalty and once per placement the
+space holds, and checks what the parser could not see without running the
+user's code: which layers are marked, which layer type takes the searched size,
+which placements apply to the marked layers, and whether the output fits the
+data. Every problem is one line (:class:`~actreg_search.errors.SpecError` or
+:class:`~actreg_search.errors.UserCodeError`). A built-in model needs no check
+and imports nothing here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.errors import SpecError
+from actreg_search.engine.quiet import import_tensorflow
+from actreg_search.search.space import ALL_LAYERS as ALL
+from actreg_search.spec.specs import Choice, StudySpec
+from actreg_search.spec.vocab import EngineName, Placement, Regularizer
+
+if TYPE_CHECKING:
+    from actreg_search.data.datasets import Dataset
+    from actreg_search.models.regularize import Mark
+
+
+def check_model(spec: StudySpec, data: Dataset) -> str | None:
+    """Build a user's model once per placement and check it against the study and its data.
+
+    Args:
+        spec: The validated study.
+        data: Its dataset (input shape and classes).
+
+    Returns:
+        A one-line note for ``run`` when the fused engine cannot fuse the model
+        (its trials then train on the keras engine), else ``None``.
+
+    Raises:
+        SpecError: Missing file or function, no Keras model, no marked layer,
+            an unknown layer name, a refused ``.keras`` file, a placement that
+            does not apply, sizes of several layer types to search, or an
+            output that does not fit the data.
+        UserCodeError: The builder raised.
+    """
+    model = spec.model
+    if not model.user:
+        return None
+    import_tensorflow()
+    from actreg_search.engine.fused import unfusable_reason
+    from actreg_search.models.build import build_model
+    from actreg_search.models.regularize import marks_of
+
+    base = _config(spec, Regularizer.NONE, None)
+    built = build_model(base, data.input_shape, data.n_classes, model)
+    marks = marks_of(built).layers
+    origin = model.origin
+    _check_io(built, data, origin)
+    _check_layers(spec, marks, origin)
+    _check_size(spec, marks, origin)
+    carrying = _carrying(spec, marks)
+    regularizers = [r for r in spec.space.regularizer.values if r is not Regularizer.NONE]
+    for placement in spec.space.placement.values if regularizers else ():
+        for mark in carrying:
+            allowed = _placements(mark.kind)
+            if placement not in allowed:
+                common = [p.value for p in allowed if all(p in _placements(m.kind) for m in carrying)]
+                raise SpecError(
+                    f"[space] placement: {placement.value!r} does not apply to the {mark.kind} layer {mark.name!r} of "
+                    f"{origin}; allowed for its regularized layers: {', '.join(common) or 'none in common'}"
+                )
+        config = dataclasses.replace(_config(spec, regularizers[0], placement), layers=tuple(m.name for m in carrying))
+        build_model(config, data.input_shape, data.n_classes, model)
+    if model.engine is EngineName.FUSED:
+        reason = unfusable_reason(built)
+        if reason is not None:
+            return f"the fused engine cannot fuse {origin} ({reason}): its trials train on the keras engine"
+    return None
+
+
+def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | None) -> TrialConfig:
+    """A config of the study's model, sized as the first searched size."""
+    size = spec.space.hidden_units
+    units = int(size.values[0] if isinstance(size, Choice) else size.low) if size is not None else spec.model.hidden_units
+    return TrialConfig(
+        regularizer=regularizer,
+        placement=placement,
+        l1=1e-4 if regularizer in (Regularizer.L1, Regularizer.L1_L2) else 0.0,
+        l2=1e-4 if regularizer in (Regularizer.L2, Regularizer.L1_L2) else 0.0,
+        hidden_units=units,
+        activation=spec.model.activation,
+        family=spec.model.family,
+        epochs=spec.model.epochs,
+        batch_size=spec.model.batch_size,
+        optimizer=spec.model.optimizer,
+        learning_rate=spec.model.learning_rate,
+    )
+
+
+def _placements(kind: str) -> tuple[Placement, ...]:
+    from actreg_search.models.regularize import placements_of
+
+    return placements_of(kind)
+
+
+def _check_io(built: object, data: Dataset, origin: str) -> None:
+    """One input shaped like a sample of the data; one output of 1 sigmoid unit (2 classes) or one per class."""
+    inputs, outputs = list(built.inputs), list(built.outputs)  # type: ignore[attr-defined]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise SpecError(f"{origin}: the model must have one input and one output, it has {len(inputs)} and {len(outputs)}")
+    shape = tuple(inputs[0].shape[1:])
+    if len(shape) != len(data.input_shape) or any(s is not None and s != d for s, d in zip(shape, data.input_shape)):
+        raise SpecError(f"{origin}: the model's input shape {shape} does not fit the data's samples, shaped {data.input_shape}")
+    width = outputs[0].shape[-1]
+    wanted = 1 if data.n_classes == 2 else data.n_classes
+    if width != wanted:
+        head = "1 sigmoid unit" if data.n_classes == 2 else f"{data.n_classes} softmax units"
+        raise SpecError(f"{origin}: the model's output has {width} units; {data.n_classes} classes need {head}")
+
+
+def _check_layers(spec: StudySpec, marks: tuple[Mark, ...], origin: str) -> None:
+    """``[space] layers`` names marked layers (or ``all``)."""
+    if spec.space.layers is None:
+        return
+    names = [m.name for m in marks]
+    for name in spec.space.layers.values:
+        if name != ALL and name not in names:
+            raise SpecError(f"[space] layers: {name!r} is not a marked layer of {origin}; allowed: {', '.join([*names, ALL])}")
+
+
+def _check_size(spec: StudySpec, marks: tuple[Mark, ...], origin: str) -> None:
+    """The marked layers without a fixed size are of one type, the one whose size key the study uses."""
+    from actreg_search.models.regularize import LAYER_FAMILIES
+
+    sized = [m for m in marks if m.sized]
+    kinds = sorted({m.kind for m in sized})
+    family = spec.model.family
+    if len(kinds) > 1:
+        listed = " and ".join(f"{kind} ({', '.join(m.name for m in sized if m.kind == kind)})" for kind in kinds)
+        raise SpecError(
+            f"{origin}: marked layers without a fixed size are {listed}; a study searches one size: give all but one layer type a fixed size"
+        )
+    if kinds and LAYER_FAMILIES[kinds[0]] is not family:
+        key = LAYER_FAMILIES[kinds[0]].size_key
+        raise SpecError(
+            f"{origin}: the {kinds[0]} layer {sized[0].name!r} takes the trial's size, which is {key}, not {family.size_key}: "
+            f"write {key} in [model] or [space]"
+        )
+    searched = spec.space.hidden_units
+    if not kinds and searched is not None and not (isinstance(searched, Choice) and searched.fixed):
+        raise SpecError(f"[space] {family.size_key}: no marked layer of {origin} takes the trial's size (each has a fixed size)")
+
+
+def _carrying(spec: StudySpec, marks: tuple[Mark, ...]) -> list[Mark]:
+    """The marked layers some trial puts the penalty on."""
+    if spec.space.layers is None or ALL in spec.space.layers.values:
+        return list(marks)
+    return [m for m in marks if m.name in spec.space.layers.values]
+
+
+__all__ = ["check_model"]

@@ -1,0 +1,496 @@
+"""Study files: TOML text to a validated :class:`~actreg_search.spec.specs.StudySpec`.
+
+:func:`load_spec` reads and validates the whole file before anything touches
+storage; every problem is a :class:`~actreg_search.errors.SpecError` whose
+message names the file, the key, what was wrong and what is allowed.
+
+The parser is written by hand rather than with a validation library (pydantic,
+attrs+cattrs): their messages name a location path and a type, while a study
+file's messages must also name the allowed values in the study file's own terms
+("[space] placement: 'output' does not apply to family 'mlp'; allowed: ..."), and
+the rules between tables (sizes by family, grid samplers and ranges) are most of
+the work anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from actreg_search.spec.data_parser import STORED, parse_data
+from actreg_search.errors import SpecError
+from actreg_search.spec.specs import (
+    DEFAULT_VALIDATION,
+    Choice,
+    DataSpec,
+    ModelSpec,
+    Param,
+    Range,
+    SpaceSpec,
+    StudySection,
+    StudySpec,
+)
+from actreg_search.spec.vocab import (
+    ACTIVATIONS,
+    SIZE_KEYS,
+    EngineName,
+    Family,
+    Metric,
+    OptimizerName,
+    Placement,
+    PrunerName,
+    Regularizer,
+    SamplerName,
+)
+
+#: The objective name of studies made before validation existed: ``accuracy`` measured on the test set.
+OLD_ACCURACY = "test_accuracy"
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a study file.
+
+    Args:
+        path: A TOML study file.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: The file is missing, unreadable, not TOML, or invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such study file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read study file ({exc.__class__.__name__})") from None
+    return parse_spec(text, source=str(path))
+
+
+def parse_spec(text: str, source: str = "<memory>") -> StudySpec:
+    """Validate a study file's TOML text.
+
+    Args:
+        text: TOML text.
+        source: Name used in error messages.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: The text is not TOML or does not describe a valid study.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML ({exc})") from None
+    return _Parser(source).spec(raw)
+
+
+class _Parser:
+    """Turns raw TOML tables into specs, with errors that name file and key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> SpecError:
+        return SpecError(f"{self.source}: {key}: {problem}")
+
+    def table(self, raw: Mapping[str, Any], name: str, allowed: Sequence[str], required: bool) -> dict[str, Any]:
+        if name not in raw:
+            if required:
+                raise self.fail(f"[{name}]", "missing table")
+            return {}
+        table = raw[name]
+        if not isinstance(table, dict):
+            raise self.fail(f"[{name}]", "must be a table")
+        for key in table:
+            if key not in allowed:
+                raise self.fail(f"[{name}] {key}", f"unknown key; allowed: {', '.join(allowed)}")
+        return table
+
+    def spec(self, raw: Mapping[str, Any]) -> StudySpec:
+        tables = ("study", "data", "model", "space")
+        for key in raw:
+            if key not in tables:
+                raise self.fail(f"[{key}]", f"unknown table; allowed: {', '.join(tables)}")
+        study_table = self.table(raw, "study", _fields(StudySection), required=True)
+        study = self.study(study_table)
+        space_keys = tuple(k for k in _fields(SpaceSpec) if k != "hidden_units") + SIZE_KEYS
+        space_table = self.table(raw, "space", space_keys, required=False)
+        model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False), space_table)
+        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False), model.family)
+        self.old_accuracy(study_table, data)
+        space = self.space(space_table, study.sampler, model)
+        if space.hidden_units is None:
+            space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
+        return StudySpec(study=study, data=data, model=model, space=space, source=self.source)
+
+    # -- scalar helpers
+
+    def integer(self, table: Mapping[str, Any], section: str, key: str, default: int, minimum: int | None) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"[{section}] {key}", f"must be an integer, got {_show(value)}")
+        if minimum is not None and value < minimum:
+            raise self.fail(f"[{section}] {key}", f"must be ≥ {minimum}, got {value}")
+        return value
+
+    def number(self, table: Mapping[str, Any], section: str, key: str, default: float, positive: bool) -> float:
+        value = table.get(key, default)
+        value = self.finite(value, f"[{section}] {key}")
+        if positive and value <= 0:
+            raise self.fail(f"[{section}] {key}", f"must be > 0, got {value}")
+        if not positive and value < 0:
+            raise self.fail(f"[{section}] {key}", f"must be ≥ 0, got {value}")
+        return value
+
+    def finite(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"must be a number, got {_show(value)}")
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be finite, got {value}")
+        return float(value)
+
+    def enum(self, table: Mapping[str, Any], section: str, key: str, kind: type[E], default: E) -> E:
+        return self.enum_value(table.get(key, default), f"[{section}] {key}", kind)
+
+    def enum_value(self, value: Any, key: str, kind: type[E]) -> E:
+        allowed = ", ".join(str(m.value) for m in kind)
+        if isinstance(value, kind):
+            return value
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, one of: {allowed}; got {_show(value)}")
+        try:
+            return kind(value)
+        except ValueError:
+            raise self.fail(key, f"unknown value {value!r}; allowed: {allowed}") from None
+
+    # -- tables
+
+    def study(self, t: Mapping[str, Any]) -> StudySection:
+        name = t.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail("[study] name", f"must be a non-empty string, got {_show(name)}")
+        seeds = self.seeds(t.get("seeds", 5))
+        storage = t.get("storage")
+        if storage is not None and (not isinstance(storage, str) or not storage.strip()):
+            raise self.fail("[study] storage", f"must be a storage URL string, got {_show(storage)}")
+        objectives = self.objectives(t.get("objectives", [Metric.ACCURACY.value]))
+        multi = len(objectives) > 1
+        pruner = self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE)
+        if multi and pruner is not PrunerName.NONE:
+            raise self.fail("[study] pruner", "pruning needs a single objective; use pruner = \"none\" with several objectives")
+        default_sampler = SamplerName.NSGA2 if multi else SamplerName.TPE
+        return StudySection(
+            name=name,
+            sampler=self.enum(t, "study", "sampler", SamplerName, default_sampler),
+            n_trials=self.integer(t, "study", "n_trials", 20, minimum=1),
+            seeds=seeds,
+            seed=self.integer(t, "study", "seed", 0, minimum=0),
+            storage=storage,
+            pruner=pruner,
+            objectives=objectives,
+            batch=None if "batch" not in t else self.integer(t, "study", "batch", 1, minimum=1),
+        )
+
+    def objectives(self, value: Any) -> tuple[Metric, ...]:
+        """``[study] objectives``: one name or a list, ``accuracy`` first.
+
+        The old spelling ``test_accuracy`` reads as ``accuracy`` here; whether
+        the study may use it depends on ``[data] validation``, parsed later
+        (:meth:`old_accuracy`).
+        """
+        key = "[study] objectives"
+
+        def metric(name: Any) -> Metric:
+            return Metric.ACCURACY if name == OLD_ACCURACY else self.enum_value(name, key, Metric)
+
+        metrics = self.distinct_items(value, key, metric, "objectives")
+        if metrics[0] is not Metric.ACCURACY:
+            raise self.fail(key, f"the first objective must be accuracy, got {metrics[0].value!r}")
+        return metrics
+
+    def old_accuracy(self, t: Mapping[str, Any], data: DataSpec) -> None:
+        """Refuse the old objective name ``test_accuracy`` where the study does not select on the test set.
+
+        A stored spec may name it (studies stored before validation existed;
+        they read as ``validation = "test"``), and so may a new study that says
+        ``[data] validation = "test"``; under a validation protocol, said or
+        defaulted, the name would be a lie.
+
+        Args:
+            t: The raw ``[study]`` table (already validated by :meth:`study`).
+            data: The parsed ``[data]`` table.
+
+        Raises:
+            SpecError: ``test_accuracy`` named under a validation protocol.
+        """
+        value = t.get("objectives")
+        named = value == OLD_ACCURACY or (isinstance(value, list) and any(v == OLD_ACCURACY for v in value))
+        if not named or self.source == STORED or (data.validation is not None and data.validation.on_test):
+            return
+        protocol = "" if data.validation is not None else f", by default {DEFAULT_VALIDATION.describe()}"
+        raise self.fail(
+            "[study] objectives",
+            f"{OLD_ACCURACY!r} would select on the test set; name the figure without a split: \"accuracy\" "
+            f"(measured on the validation samples under [data] validation{protocol}), "
+            f'or set [data] validation = "test" to select on the test set as the tutorial does',
+        )
+
+    def seeds(self, value: Any) -> tuple[int, ...]:
+        key = "[study] seeds"
+        if isinstance(value, list):
+            if not value:
+                raise self.fail(key, "must not be an empty list")
+            for s in value:
+                if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                    raise self.fail(key, f"seeds must be integers ≥ 0, got {_show(s)}")
+            if len(set(value)) != len(value):
+                raise self.fail(key, f"seeds must be distinct, got {value}")
+            return tuple(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a count or a list of integers, got {_show(value)}")
+        if value < 1:
+            raise self.fail(key, f"must be ≥ 1, got {value}")
+        return tuple(range(value))
+
+    def data(self, t: Mapping[str, Any], family: Family) -> DataSpec:
+        return parse_data(self, t, family)  # the [data] table has its own module
+
+    def string(self, t: Mapping[str, Any], section: str, key: str) -> str:
+        value = t.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"[{section}] {key}", f"must be a non-empty string, got {_show(value)}")
+        return value
+
+    def model(self, t: Mapping[str, Any], space: Mapping[str, Any]) -> ModelSpec:
+        d = ModelSpec()
+        builder, file, regularize = self.user_model(t)
+        user = builder is not None or file is not None
+        if user and "family" not in t:  # a user's model: the family is the searched size's layer type
+            sized = [key for key in SIZE_KEYS if key in t or key in space]
+            family = _FAMILY_OF_SIZE[sized[0]] if len(sized) == 1 else d.family
+        else:
+            family = self.enum(t, "model", "family", Family, d.family)
+        for key in SIZE_KEYS:
+            if key in t and key != family.size_key:
+                raise self.fail(f"[model] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
+        if file is not None and family.size_key in t:
+            raise self.fail(f"[model] {family.size_key}", "does not apply to a model from a .keras file (the file fixes every size)")
+        activation = t.get("activation", d.activation)
+        if activation not in ACTIVATIONS:
+            raise self.fail(
+                "[model] activation", f"unknown value {_show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
+            )
+        hidden_layers = self.integer(t, "model", "hidden_layers", d.hidden_layers, minimum=1)
+        if hidden_layers != 1 and (user or family is not Family.MLP):
+            raise self.fail("[model] hidden_layers", "applies to the built-in mlp only")
+        return ModelSpec(
+            family=family,
+            hidden_units=self.integer(t, "model", family.size_key, family.default_size, minimum=1),
+            builder=builder,
+            file=file,
+            regularize=regularize,
+            hidden_layers=hidden_layers,
+            activation=activation,
+            epochs=self.integer(t, "model", "epochs", d.epochs, minimum=1),
+            batch_size=self.integer(t, "model", "batch_size", d.batch_size, minimum=1),
+            optimizer=self.enum(t, "model", "optimizer", OptimizerName, d.optimizer),
+            learning_rate=self.number(t, "model", "learning_rate", d.learning_rate, positive=True),
+            engine=self.enum(t, "model", "engine", EngineName, d.engine),
+        )
+
+    def user_model(self, t: Mapping[str, Any]) -> tuple[str | Callable[..., Any] | None, str | None, tuple[str, ...] | None]:
+        """``[model] builder``, ``file`` and ``regularize``, paths resolved against the study file.
+
+        Nothing is imported or opened here: a stored spec is read on machines
+        without the user's files, and the model is checked where it trains.
+        """
+        builder, file = t.get("builder"), t.get("file")
+        if builder is not None and file is not None:
+            raise self.fail("[model] builder", "give builder or file, not both")
+        if builder is not None and not callable(builder):
+            if not isinstance(builder, str) or not builder.strip():
+                raise self.fail("[model] builder", f"must be 'file.py:function', got {_show(builder)}")
+            path, sep, name = builder.rpartition(":")
+            if not sep or not path or not name.isidentifier():
+                raise self.fail("[model] builder", f"must be 'file.py:function', got {builder!r}")
+            builder = f"{self.resolve(path)}:{name}"
+        if file is not None:
+            if not isinstance(file, str) or not file.strip():
+                raise self.fail("[model] file", f"must be the path of a .keras file, got {_show(file)}")
+            if not file.endswith(".keras"):
+                raise self.fail("[model] file", f"must be a .keras file, got {file!r}")
+            file = self.resolve(file)
+        raw = t.get("regularize")
+        if raw is not None and file is None:
+            raise self.fail("[model] regularize", "applies to a model from a .keras file (a builder marks its layers with reg.*)")
+        if file is not None and raw is None:
+            raise self.fail("[model] regularize", "a model from a .keras file needs the names of the layers to regularize")
+        regularize = None
+        if raw is not None:
+            regularize = self.distinct_items(raw, "[model] regularize", lambda v: self.layer_name(v, "[model] regularize"), "layer names")
+            if "all" in regularize:
+                raise self.fail("[model] regularize", "'all' is not a layer name; list the layers")
+        return builder, file, regularize
+
+    def resolve(self, path: str) -> str:
+        """A path relative to the study file's folder, made absolute (a stored spec's paths are kept as they are)."""
+        if self.source.startswith("<"):
+            return path
+        return str((Path(self.source).parent / path).resolve())
+
+    def layer_name(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be layer names, got {_show(value)}")
+        return value
+
+    def space(self, t: Mapping[str, Any], sampler: SamplerName, model: ModelSpec) -> SpaceSpec:
+        d = SpaceSpec()
+        family = model.family
+        grid = sampler is SamplerName.GRID
+        for key in SIZE_KEYS:
+            if key in t and key != family.size_key:
+                raise self.fail(f"[space] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
+        if model.file is not None and family.size_key in t:
+            raise self.fail(f"[space] {family.size_key}", "does not apply to a model from a .keras file (the file fixes every size)")
+        regularizer = self.choice(t, "regularizer", Regularizer, d.regularizer)
+        placement = self.choice(t, "placement", Placement, Choice(family.placements))
+        if not model.user:  # a user's layers are known once the model is built (usermodel.check_model)
+            for value in placement.values:
+                if value not in family.placements:
+                    allowed = ", ".join(p.value for p in family.placements)
+                    raise self.fail("[space] placement", f"{value.value!r} does not apply to family {family.value!r}; allowed: {allowed}")
+        coefficient = self.param(t.get("coefficient", d.coefficient), "coefficient", integer=False, grid=grid)
+        size = family.size_key
+        optional = {
+            key: None if t.get(key) is None else self.param(t[key], key, integer=False, grid=grid)
+            for key in ("l1_coefficient", "l2_coefficient")
+        }
+        hidden_units = None if t.get(size) is None else self.param(t[size], size, integer=True, grid=grid)
+        layers = None
+        if t.get("layers") is not None:
+            if not model.user:
+                raise self.fail("[space] layers", "applies to a builder's or a .keras file's marked layers; the built-in mlp has hidden_layers")
+            layers = Choice(self.distinct_items(t["layers"], "[space] layers", lambda v: self.layer_name(v, "[space] layers")))
+            if model.regularize is not None:
+                for name in layers.values:
+                    if name != "all" and name not in model.regularize:
+                        allowed = ", ".join((*model.regularize, "all"))
+                        raise self.fail("[space] layers", f"{name!r} is not a regularized layer; allowed: {allowed}")
+        hidden_layers = None
+        if t.get("hidden_layers") is not None:
+            if model.user or family is not Family.MLP:
+                raise self.fail("[space] hidden_layers", "applies to the built-in mlp only")
+            hidden_layers = self.param(t["hidden_layers"], "hidden_layers", integer=True, grid=grid)
+        return SpaceSpec(
+            regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers, **optional
+        )
+
+    def choice(self, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
+        if key not in t:
+            return default
+        name = f"[space] {key}"
+        return Choice(self.distinct_items(t[key], name, lambda v: self.enum_value(v, name, kind)))
+
+    def param(self, value: Any, name: str, integer: bool, grid: bool) -> Param:
+        key = f"[space] {name}"
+        if isinstance(value, (Choice, Range)):
+            if grid and isinstance(value, Range):
+                raise self.fail(key, "the grid sampler needs a list of values, not a range")
+            return value
+        if isinstance(value, dict):
+            return self.range(value, key, integer, grid)
+        return Choice(self.distinct_items(value, key, lambda v: self.param_value(v, key, integer)))
+
+    def distinct_items(self, value: Any, key: str, check: Callable[[Any], T], noun: str = "values") -> tuple[T, ...]:
+        """One value or a non-empty list of distinct values, each passed through ``check``."""
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise self.fail(key, "must not be an empty list")
+        checked = tuple(check(v) for v in items)
+        if len(set(checked)) != len(checked):
+            raise self.fail(key, f"{noun} must be distinct, got {value}")
+        return checked
+
+    def param_value(self, value: Any, key: str, integer: bool) -> float | int:
+        if integer:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(key, f"must be an integer, got {_show(value)}")
+            if value < 1:
+                raise self.fail(key, f"must be ≥ 1, got {value}")
+            return value
+        number = self.finite(value, key)
+        if number <= 0:
+            raise self.fail(key, f"must be > 0, got {value}")
+        return number
+
+    def range(self, value: Mapping[str, Any], key: str, integer: bool, grid: bool) -> Range:
+        if grid:
+            raise self.fail(key, "the grid sampler needs a list of values, not a range")
+        allowed = ("low", "high", "log")
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}", f"unknown key; allowed: {', '.join(allowed)}")
+        for k in ("low", "high"):
+            if k not in value:
+                raise self.fail(key, f"a range needs '{k}'")
+        low = self.param_value(value["low"], f"{key}.low", integer)
+        high = self.param_value(value["high"], f"{key}.high", integer)
+        if low > high:
+            raise self.fail(key, f"low must be ≤ high, got low={low}, high={high}")
+        log = value.get("log", False)
+        if not isinstance(log, bool):
+            raise self.fail(f"{key}.log", f"must be true or false, got {_show(log)}")
+        return Range(low=low, high=high, log=log, integer=integer)
+
+
+_MODEL_KEYS = (
+    "family",
+    *SIZE_KEYS,
+    "builder",
+    "file",
+    "regularize",
+    "hidden_layers",
+    "activation",
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "learning_rate",
+    "engine",
+)
+_FAMILY_OF_SIZE = {family.size_key: family for family in Family}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "source")
+
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return f"{value!r} ({type(value).__name__})"
+
+
+
+def parse_raw(raw: Mapping[str, Any], source: str = STORED) -> StudySpec:
+    """Validate a study-file-shaped dict (as from :func:`spec_to_raw`).
+
+    With the default ``source`` the dict is a stored spec, read as its study
+    was made: a missing ``[data] validation`` is ``"test"`` and the objective
+    ``test_accuracy`` reads as ``accuracy`` (studies stored before validation
+    existed selected on the test set).
+    """
+    return _Parser(source).spec(raw)

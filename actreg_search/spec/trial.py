@@ -1,0 +1,110 @@
+"""The per-trial config: everything one trial trains, with no Optuna in it."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from actreg_search.spec.vocab import Family, OptimizerName, Placement, Regularizer
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """Everything needed to build and train one trial's model (no Optuna here).
+
+    ``layers`` names the marked layers that carry the penalty (``None``: every
+    marked layer); ``hidden_layers`` is the built-in mlp's depth; ``sized`` is
+    ``False`` when the model takes no size from the trial (a ``.keras`` file
+    fixes every layer's size), so ``hidden_units`` means nothing. Which model
+    the config is trained on (built-in or the user's) is the study's
+    :class:`~actreg_search.spec.specs.ModelSpec`, not part of the config.
+    """
+
+    regularizer: Regularizer
+    placement: Placement | None
+    l1: float
+    l2: float
+    hidden_units: int
+    activation: str = "relu"
+    family: Family = Family.MLP
+    epochs: int = 4000
+    batch_size: int = 32
+    optimizer: OptimizerName = OptimizerName.ADAM
+    learning_rate: float = 0.001
+    layers: tuple[str, ...] | None = None
+    hidden_layers: int = 1
+    sized: bool = True
+
+    def __post_init__(self) -> None:
+        if (self.regularizer is Regularizer.NONE) != (self.placement is None):
+            raise ValueError("placement must be None exactly when regularizer is none")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (enums as their values)."""
+        return {
+            f.name: (v.value if isinstance(v, enum.Enum) else list(v) if isinstance(v, tuple) else v)
+            for f in dataclasses.fields(self)
+            for v in [getattr(self, f.name)]
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> TrialConfig:
+        """Inverse of :meth:`to_dict`."""
+        placement = raw.get("placement")
+        layers = raw.get("layers")
+        return cls(
+            regularizer=Regularizer(raw["regularizer"]),
+            placement=Placement(placement) if placement else None,
+            l1=float(raw["l1"]),
+            l2=float(raw["l2"]),
+            hidden_units=int(raw["hidden_units"]),
+            activation=str(raw["activation"]),
+            family=Family(raw["family"]),
+            epochs=int(raw["epochs"]),
+            batch_size=int(raw["batch_size"]),
+            optimizer=OptimizerName(raw["optimizer"]),
+            learning_rate=float(raw["learning_rate"]),
+            layers=None if layers is None else tuple(str(name) for name in layers),
+            hidden_layers=int(raw.get("hidden_layers", 1)),
+            sized=bool(raw.get("sized", True)),
+        )
+
+    def label(self) -> str:
+        """A short description, e.g. ``l1 · pre_activation 1.0e-04, 500 units``."""
+        size = f"{self.hidden_units} {'filters' if self.family is Family.CNN else 'units'}" if self.sized else ""
+        if self.hidden_layers != 1:
+            size += f" × {self.hidden_layers} layers"
+        if self.layers is not None and self.placement is not None:
+            size += f", on {'+'.join(self.layers)}"
+        size = size.removeprefix(", ")
+        if self.placement is None:
+            return f"none, {size}" if size else "none"
+        if self.regularizer is Regularizer.L1_L2:
+            coefficient = f"l1 {self.l1:.1e} + l2 {self.l2:.1e}"
+        else:
+            coefficient = f"{self.l1 or self.l2:.1e}"
+        return f"{self.regularizer.value} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
+
+    def space_values(self) -> dict[str, Any]:
+        """This config as fixed ``[space]`` values, ready to paste into a study file."""
+        out: dict[str, Any] = {"regularizer": self.regularizer.value}
+        if self.placement is not None:
+            out["placement"] = self.placement.value
+        if self.regularizer is Regularizer.L1_L2:
+            out["l1_coefficient"] = self.l1
+            out["l2_coefficient"] = self.l2
+        elif self.regularizer is Regularizer.L1:
+            out["coefficient"] = self.l1
+        elif self.regularizer is Regularizer.L2:
+            out["coefficient"] = self.l2
+        if self.sized:
+            out[self.family.size_key] = self.hidden_units
+        if self.layers is not None:
+            out["layers"] = self.layers[0] if len(self.layers) == 1 else list(self.layers)
+        if self.hidden_layers != 1:
+            out["hidden_layers"] = self.hidden_layers
+        return out
+

@@ -1,0 +1,140 @@
+"""The vocabulary of a study: regularizers, placements, families and the other named choices.
+
+Every name a study file may use for a choice is an enum member here; the study
+file's parser (:mod:`actreg_search.spec.parser`), the search space and the engines all
+speak these types. Nothing here imports beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Regularizer(str, enum.Enum):
+    """Which penalty is applied."""
+
+    NONE = "none"
+    L1 = "l1"
+    L2 = "l2"
+    L1_L2 = "l1_l2"
+
+
+class Placement(str, enum.Enum):
+    """Where the penalty is applied (see ``docs/placements.md``)."""
+
+    PRE_ACTIVATION = "pre_activation"
+    POST_ACTIVATION = "post_activation"
+    KERNEL = "kernel"
+    OUTPUT = "output"
+    RECURRENT = "recurrent"
+
+
+class SamplerName(str, enum.Enum):
+    """Optuna samplers a study can use."""
+
+    TPE = "tpe"
+    RANDOM = "random"
+    GRID = "grid"
+    CMAES = "cmaes"
+    NSGA2 = "nsga2"
+
+
+class Metric(str, enum.Enum):
+    """What a study can maximize: a figure without a split, averaged over seeds.
+
+    The study's :class:`Protocol` decides where it is measured: on each seed's
+    validation samples, or on the test set under ``"test"``
+    (:func:`actreg_search.spec.specs.selection_field`). ``"test_accuracy"``, the
+    spelling of studies made before validation existed, reads as ``accuracy``
+    where the study selects on the test set.
+    """
+
+    ACCURACY = "accuracy"
+    SPARSITY = "sparsity"
+
+
+class Protocol(str, enum.Enum):
+    """How a study measures the figures it selects on (``[data] validation``)."""
+
+    HOLDOUT = "holdout"
+    """Each seed holds out its own stratified fraction of the training split."""
+    KFOLD = "kfold"
+    """Each seed trains k times, once on each k-1 folds of the training split, and validates on the k-th."""
+    TEST = "test"
+    """The tutorial's protocol: selection on the test set."""
+
+
+class PrunerName(str, enum.Enum):
+    """Optuna pruners a study can use."""
+
+    NONE = "none"
+    MEDIAN = "median"
+    HYPERBAND = "hyperband"
+
+
+class DatasetName(str, enum.Enum):
+    """Datasets that can be loaded without a download."""
+
+    CIRCLES = "circles"
+    MOONS = "moons"
+    DIGITS = "digits"
+    CSV = "csv"
+    NPZ = "npz"
+    PYTHON = "python"
+
+
+class Family(str, enum.Enum):
+    """Model families: which layer is regularized."""
+
+    MLP = "mlp"
+    CNN = "cnn"
+    RNN = "rnn"
+
+    @property
+    def size_key(self) -> str:
+        """The study-file key (and Optuna parameter) for the regularized layer's size."""
+        return _SIZE_KEYS[self]
+
+    @property
+    def placements(self) -> tuple[Placement, ...]:
+        """Placements that apply to this family's regularized layer."""
+        return _PLACEMENTS[self]
+
+    @property
+    def default_size(self) -> int:
+        """The regularized layer's size when the study file gives none."""
+        return _DEFAULT_SIZES[self]
+
+
+_SIZE_KEYS = {Family.MLP: "hidden_units", Family.CNN: "filters", Family.RNN: "units"}
+_DEFAULT_SIZES = {Family.MLP: 500, Family.CNN: 16, Family.RNN: 32}
+_PLACEMENTS = {
+    Family.MLP: (Placement.PRE_ACTIVATION, Placement.POST_ACTIVATION, Placement.KERNEL),
+    Family.CNN: (Placement.PRE_ACTIVATION, Placement.POST_ACTIVATION, Placement.KERNEL),
+    Family.RNN: (Placement.OUTPUT, Placement.KERNEL, Placement.RECURRENT),
+}
+SIZE_KEYS = tuple(_SIZE_KEYS.values())
+
+
+class EngineName(str, enum.Enum):
+    """Training engines."""
+
+    KERAS = "keras"
+    FUSED = "fused"
+
+
+class OptimizerName(str, enum.Enum):
+    """Keras optimizers a model can be trained with."""
+
+    ADAM = "adam"
+    SGD = "sgd"
+    RMSPROP = "rmsprop"
+
+
+ACTIVATIONS = ("relu", "elu", "selu", "gelu", "tanh", "sigmoid", "swish", "softplus")
+DEFAULT_STORAGE = "sqlite:///actreg.db"
+#: ``run`` replaces a worker once its resident memory has grown this much since
+#: its first trial. TensorFlow keeps every XLA program it compiled for the life
+#: of the process; with a worker's compiled programs reused across batches of
+#: trials this is only a safety valve.
+DEFAULT_RECYCLE_MB = 1000
