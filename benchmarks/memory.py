@@ -23,10 +23,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
 
-from actreg_search.parser import parse_spec
-from actreg_search.attrs import WORKER, WORKER_RSS_MB
-from actreg_search.results import TrialRecord
-from actreg_search.study import RunObserver, run_study
+from actreg_search.spec.parser import parse_spec
+from actreg_search.results.records import TrialRecord
+from actreg_search.search.study import RunObserver, run_study
 
 STUDY = """
 [study]
@@ -57,10 +56,10 @@ class MemoryProbe(RunObserver):
         self.start = time.perf_counter()
 
     def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
-        if WORKER_RSS_MB not in record.user_attrs:
+        if record.worker_rss_mb is None or record.worker is None:
             return
-        self.rss_mb.append(record.user_attrs[WORKER_RSS_MB])
-        self.workers.append(record.user_attrs[WORKER])
+        self.rss_mb.append(record.worker_rss_mb)
+        self.workers.append(record.worker)
         n = len(self.rss_mb)
         if n % self.every == 0 or n == 10:
             print(

@@ -53,6 +53,7 @@ class FakeEngine(Engine):
         sleep_s: Seconds to sleep per epoch (to catch a trial mid-training).
         prune: Configs whose training raises ``optuna.TrialPruned`` halfway.
         batch: What :meth:`default_batch` says.
+        profile_path: Accepted as an engine factory's is (the timing log); unused.
 
     Attributes:
         trained: Every config trained, in order (not in worker processes).
@@ -70,6 +71,7 @@ class FakeEngine(Engine):
         sleep_s: float = 0.0,
         prune: ConfigTest = _never,
         batch: int = 1,
+        profile_path: str | None = None,
     ) -> None:
         self.diverge = diverge
         self.error = error

@@ -4,7 +4,7 @@
 (e.g. from :func:`~actreg_search.api.building.make_spec`), applies the same
 overrides as the command's options and runs the study loop
 (:func:`actreg_search.search.study.run_study`). The CLI's ``run`` is this function
-plus its one-line summary. :func:`delete` is ``actreg-search delete --yes``.
+plus its one-line summary.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from actreg_search.spec.vocab import EngineName
 
 if TYPE_CHECKING:
     from actreg_search.engine.base import Engine
-    from actreg_search.search.batches import RunObserver
-    from actreg_search.results.records import StateCounts
+    from actreg_search.search.observer import RunObserver
     from actreg_search.search.study import RunSummary
 
 
@@ -68,7 +67,7 @@ def run(
         engine: ``"fused"`` or ``"keras"`` (overrides ``[model] engine``), or
             an :class:`~actreg_search.engine.base.Engine` object to train with.
         progress: ``True``: the CLI's progress display (on stderr);
-            ``False``: none; or your own :class:`~actreg_search.search.batches.RunObserver`.
+            ``False``: none; or your own :class:`~actreg_search.search.observer.RunObserver`.
 
     Returns:
         What the run did: ``study_name``, ``finished``, ``ran``, ``failed``,
@@ -84,7 +83,7 @@ def run(
     from actreg_search.search import study as study_loop
     from actreg_search.api.building import check_spec, load_spec
     from actreg_search.search.progress import RichProgress
-    from actreg_search.store.storage import resolve_url
+    from actreg_search.settings import Settings
 
     spec = load_spec(study) if isinstance(study, (str, Path)) else check_spec(study)
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
@@ -102,29 +101,12 @@ def run(
     recycle_mb = recycle_mb or None
     if jobs > 1 or recycle_mb is not None:
         _check_portable(spec, trainer, jobs, recycle_mb)
-    url = resolve_url(storage, spec.study.storage)
+    settings = Settings.from_environ()
+    url = settings.storage_url(storage, spec.study.storage)
     with _optuna_quiet(optuna), _observer(progress, RichProgress) as observer:
-        return study_loop.run_study(spec, url, observer, jobs=jobs, recycle_mb=recycle_mb, engine=trainer)
-
-
-def delete(name: str, storage: str | None = None) -> StateCounts:
-    """Delete a stored study and every trial in it, without asking (``actreg-search delete --yes``).
-
-    Returns:
-        How many trials of each state were deleted.
-
-    Raises:
-        StorageError: The storage or the study does not exist.
-    """
-    import optuna
-
-    from actreg_search.store.reader import summarize
-    from actreg_search.store.storage import open_storage, resolve_url
-
-    store = open_storage(resolve_url(storage), create=False)
-    counts = summarize(store, name).counts
-    optuna.delete_study(study_name=name, storage=store)
-    return counts
+        return study_loop.run_study(
+            spec, url, observer, jobs=jobs, recycle_mb=recycle_mb, engine=trainer, settings=settings
+        )
 
 
 def _with_engine(spec: StudySpec, engine: str | EngineName) -> StudySpec:

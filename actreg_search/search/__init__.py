@@ -1,1 +1,2 @@
-"""The search: the study loop, the batch runner, the space, samplers, pruners, heartbeats and worker processes."""
+"""The search: opening a study, its plan, the study loop, batches of trials, the space, samplers, pruners,
+heartbeats, worker processes and the run's display."""

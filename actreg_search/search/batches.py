@@ -4,7 +4,7 @@
 (:meth:`~actreg_search.engine.base.Engine.train_many` trains them; a batch of
 one is the same path); everything it writes on a trial goes through
 :class:`~actreg_search.store.recorder.TrialRecorder`. The engine's progress goes
-to a :class:`RunObserver` (the display), and its intermediate values to
+to a :class:`~actreg_search.search.observer.RunObserver` (the display), and its intermediate values to
 Optuna's pruner, through one :class:`TrialMonitor` per trial. While a batch
 trains, every trial of it not yet ended keeps a heartbeat
 (:mod:`actreg_search.search.heartbeat`). Nothing here imports TensorFlow: the engine
@@ -20,85 +20,27 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import optuna
-import psutil
 from optuna.trial import FrozenTrial, TrialState
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult
+from actreg_search.internals.optuna_private import trial_id
 from actreg_search.search.heartbeat import BatchHeartbeat
-from actreg_search.store.recorder import TrialRecorder
-from actreg_search.results.records import TrialRecord
+from actreg_search.search.observer import RunObserver
+from actreg_search.search.plan import FINISHED
 from actreg_search.search.space import suggest_config
+from actreg_search.search.workers import rss_mb
 from actreg_search.spec.specs import StudySpec
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import PrunerName
+from actreg_search.store.recorder import TrialRecorder
 
 if TYPE_CHECKING:  # data imports scikit-learn and pandas, which a finished study's run does not need
     from actreg_search.data.datasets import Dataset
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-"""The states that count toward a study's target."""
-SURPLUS = "surplus: other workers already claimed the study's target"
+SURPLUS_REASON = "surplus: other workers already claimed the study's target"
 """The fail reason of a trial started after other workers had claimed the last trials."""
-INTERRUPTED = "interrupted"
-"""The fail reason of a trial cut short by Ctrl-C."""
-
-
-class RunObserver:
-    """Hooks for showing a run's progress; the default shows nothing."""
-
-    def on_run_start(self, study_name: str, target: int, finished: int) -> None:
-        """The run starts with ``finished`` of ``target`` trials done."""
-
-    def on_trial_start(self, number: int, config: TrialConfig, total_epochs: int) -> None:
-        """Trial ``number`` starts; it will train ``total_epochs`` seed-epochs."""
-
-    def on_epochs(self, done: int, total: int) -> None:
-        """The current trial has trained ``done`` of ``total`` seed-epochs."""
-
-    def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
-        """A trial ended (any state)."""
-
-
-class GuardedObserver(RunObserver):
-    """Passes every hook on to ``inner`` until one fails with an ``OSError``; then shows nothing.
-
-    Showing progress must never cost a trial or the run's bookkeeping: once
-    the terminal or pipe the display writes to is gone (``tee`` killed by the
-    same Ctrl-C, a closed SSH session), the run goes on without a display.
-
-    Attributes:
-        inner: The observer guarded.
-        broken: The error that turned the display off, if one did.
-    """
-
-    def __init__(self, inner: RunObserver) -> None:
-        self.inner = inner
-        self.broken: OSError | None = None
-
-    def _call(self, hook: Callable[[], None]) -> None:
-        if self.broken is not None:
-            return
-        try:
-            hook()
-        except OSError as exc:
-            self.broken = exc
-
-    def on_run_start(self, study_name: str, target: int, finished: int) -> None:
-        self._call(lambda: self.inner.on_run_start(study_name, target, finished))
-
-    def on_trial_start(self, number: int, config: TrialConfig, total_epochs: int) -> None:
-        self._call(lambda: self.inner.on_trial_start(number, config, total_epochs))
-
-    def on_epochs(self, done: int, total: int) -> None:
-        self._call(lambda: self.inner.on_epochs(done, total))
-
-    def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
-        self._call(lambda: self.inner.on_trial_end(record, best_value))
-
-
-def rss_mb() -> float:
-    """This process's resident memory in MiB."""
-    return psutil.Process().memory_info().rss / 2**20
+INTERRUPTED_REASON = "interrupted"
+"""The fail reason of a trial cut short by Ctrl-C (its record also says :func:`~actreg_search.store.reader.interrupted`)."""
 
 
 class TrialMonitor(Monitor):
@@ -110,7 +52,7 @@ class TrialMonitor(Monitor):
         prunable: Whether to report intermediate values (only to a pruner; Optuna has none with
             several objectives).
         checkpoint: Called at each progress report; raises ``KeyboardInterrupt``
-            once a stop was requested (see :class:`~actreg_search.search.workers.StopRequest`).
+            once a stop was requested (:meth:`~actreg_search.search.workers.StopRequest.check`).
     """
 
     def __init__(
@@ -206,7 +148,7 @@ class Objective:
                         batch.fail_open(f"{type(exc).__name__}: {exc}")
                     batch.fail_open("the engine never reported this trial's end")
             except KeyboardInterrupt:
-                batch.fail_open(INTERRUPTED, interrupted=True)
+                batch.fail_open(INTERRUPTED_REASON, interrupted=True)
                 raise
             return batch.told
 
@@ -230,7 +172,7 @@ class _Batch:
             warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
             trial = self.study.ask()
         self.open[trial.number] = trial
-        self.heartbeat.add(trial._trial_id)  # storage names a trial by id; Optuna keeps it private
+        self.heartbeat.add(trial_id(trial))
         return trial
 
     def prepare(self, trial: optuna.Trial) -> None:
@@ -238,7 +180,7 @@ class _Batch:
         objective = self.objective
         ahead = self.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING))
         if sum(t.number < trial.number for t in ahead) >= objective.target:
-            self.fail(trial, SURPLUS)
+            self.fail(trial, SURPLUS_REASON)
             return
         try:
             config = suggest_config(trial, objective.spec)
@@ -279,7 +221,8 @@ class _Batch:
         try:
             TrialRecorder(trial, self.objective.storage).failed(reason, seed=seed, interrupted=interrupted)
         except optuna.exceptions.UpdateFinishedTrialError:
-            pass  # ended elsewhere (see tell)
+            self.close(trial)  # another worker ended it first: see tell
+            return
         self.tell(trial, TrialState.FAIL)
 
     def fail_open(self, reason: str, *, interrupted: bool = False) -> None:
@@ -287,15 +230,22 @@ class _Batch:
         for number in sorted(self.open):
             self.fail(self.open[number], reason, interrupted=interrupted)
 
-    def tell(self, trial: optuna.Trial, state: TrialState, values: list[float] | None = None) -> None:
-        """End ``trial`` in storage (once: a second report of the same trial is an engine's bug)."""
+    def close(self, trial: optuna.Trial) -> None:
+        """Stop keeping ``trial`` (once: a second report of the same trial is an engine's bug)."""
         if self.open.pop(trial.number, None) is None:
             raise RuntimeError(f"trial {trial.number} was reported ended twice")
-        self.heartbeat.discard(trial._trial_id)
+        self.heartbeat.discard(trial_id(trial))
+
+    def tell(self, trial: optuna.Trial, state: TrialState, values: list[float] | None = None) -> None:
+        """End ``trial`` in storage and pass it on, as this run's.
+
+        A trial another worker ended first (it took the trial's heartbeat for
+        a dead worker's, :func:`~actreg_search.search.loop.fail_stale_trials`)
+        keeps that worker's record, is not this run's, and this worker goes on.
+        """
+        self.close(trial)
         frozen = self.study.tell(trial, values, state=state, skip_if_finished=True)
-        if frozen.state is not state:
-            # Another worker ended it first (it took the trial's heartbeat for a dead worker's):
-            # its record stands, and this worker goes on.
+        if frozen.state is not state:  # ended elsewhere
             return
         self.told.append(frozen)
         self.objective.on_told(frozen)

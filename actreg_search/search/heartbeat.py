@@ -2,17 +2,19 @@
 
 A trial whose worker dies (SIGKILL, a lost machine) stays RUNNING in storage;
 Optuna's heartbeats let any other ``run`` fail it once its last heartbeat is
-older than the grace period (:func:`actreg_search.store.storage.grace_period`) and
-queue it again (:func:`actreg_search.search.study._fail_stale_trials`).
+older than the grace period (``grace_period_s`` of
+:func:`actreg_search.store.storage.open_storage`) and queue it again
+(:func:`actreg_search.search.loop.fail_stale_trials`).
 
 This is written here rather than taken from Optuna because Optuna's
-heartbeat thread is private (``optuna.storages._heartbeat``) and tied to
+heartbeat thread is private and tied to
 :meth:`optuna.Study.optimize`, which beats for the one trial it runs. The
 study loop asks for trials in batches and trains them together
 (:meth:`~actreg_search.engine.base.Engine.train_many`), so one thread here
 beats for every trial of the batch still running, through the storage's
 public ``record_heartbeat`` and ``get_heartbeat_interval``
-(:class:`optuna.storages.RDBStorage`), until each is told.
+(:class:`optuna.storages.RDBStorage`), until each is told. Trials are named by
+their storage id (:func:`~actreg_search.internals.optuna_private.trial_id`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 When the display's output goes away mid-run (``run ... | tee log`` and Ctrl-C
 kills ``tee`` too), the display goes quiet instead of taking the run down: its
 console is a :class:`~actreg_search.console.PipeSafeConsole`, and the run
-guards its observer anyway (:class:`~actreg_search.search.batches.GuardedObserver`).
+guards its observer anyway (:class:`~actreg_search.search.observer.GuardedObserver`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actreg_search import console as streams
-from actreg_search.spec.trial import TrialConfig
-from actreg_search.search.batches import RunObserver
 from actreg_search.results.records import TrialRecord
+from actreg_search.search.observer import RunObserver
+from actreg_search.spec.measures import SPARSITY, TEST_ACCURACY, VALIDATION_ACCURACY
+from actreg_search.spec.trial import TrialConfig
 
 
 class RichProgress(RunObserver):
@@ -68,11 +69,11 @@ class RichProgress(RunObserver):
     def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
         label = record.config.label() if record.config else ""
         if record.complete:
-            validation = record.mean("validation_accuracy")
-            chosen_on = f"validation {validation:.3f}±{record.std('validation_accuracy'):.3f} " if validation is not None else ""
+            validation = record.mean(VALIDATION_ACCURACY)
+            chosen_on = f"validation {validation:.3f}±{record.std(VALIDATION_ACCURACY):.3f} " if validation is not None else ""
             line = (
-                f"trial {record.number} {label}: {chosen_on}test {record.mean('test_accuracy'):.3f}"
-                f"±{record.std('test_accuracy'):.3f} sparsity {record.mean('sparsity'):.2f} "
+                f"trial {record.number} {label}: {chosen_on}test {record.mean(TEST_ACCURACY):.3f}"
+                f"±{record.std(TEST_ACCURACY):.3f} sparsity {record.mean(SPARSITY):.2f} "
                 f"{record.wall_time_s:.1f}s"
             )
         else:

@@ -3,10 +3,11 @@
 A run with ``--jobs N`` (or with memory recycling) trains in worker
 processes, each its own TensorFlow and seeds, pinned to its own share of the
 CPUs (:func:`cpu_shares`). The parent (:func:`run_workers`) only supervises:
-it relays the workers' progress events to the display, replaces a worker that
-asks to be recycled (:class:`MemoryBudget`) or crashed, forwards Ctrl-C
-(:class:`StopRequest`) and always joins its workers before it returns, so a
-failing display or a second Ctrl-C never leaves a trial half-recorded.
+it relays the workers' progress events (:class:`RelayObserver`, :func:`relay`),
+replaces a worker that asks to be recycled (:class:`MemoryBudget`) or crashed,
+forwards Ctrl-C (the run's :class:`StopRequest`) and always joins its workers
+before it returns, so a failing display or a second Ctrl-C never leaves a
+trial half-recorded.
 
 The worker's study loop is not here: the caller passes it in (a picklable
 :data:`WorkerLoop`), so this module knows processes, not studies.
@@ -26,17 +27,18 @@ import os
 import queue
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import optuna
+import psutil
 
-from actreg_search.spec.trial import TrialConfig
-from actreg_search.search.batches import RunObserver, rss_mb
 from actreg_search.engine.quiet import import_tensorflow
+from actreg_search.results.records import TrialRecord
+from actreg_search.search.observer import RunObserver
+from actreg_search.spec.trial import TrialConfig
 
 POLL_S = 0.5
 """How often the parent looks at its workers, their events and the storage."""
@@ -54,6 +56,10 @@ class StopRequest:
     mid-call. So the first SIGINT only sets :attr:`requested`, which a trial
     checks whenever the engine reports progress (:meth:`check`) and the run
     loop checks between trials; a second SIGINT interrupts at once.
+
+    A run makes one and passes it down (a worker process makes its own: the
+    signal handler is per process); it takes SIGINT only while
+    :meth:`installed`.
     """
 
     def __init__(self) -> None:
@@ -83,10 +89,6 @@ class StopRequest:
             signal.signal(signal.SIGINT, previous)
 
 
-STOP = StopRequest()
-"""This process's stop request (one per process: the signal handler is per process)."""
-
-
 class WorkerExit(enum.IntEnum):
     """A worker's exit code: why it stopped (any other code is a crash)."""
 
@@ -95,10 +97,10 @@ class WorkerExit(enum.IntEnum):
     INTERRUPTED = 130
 
 
-WorkerLoop = Callable[[RunObserver, Callable[[], bool]], WorkerExit]
+WorkerLoop = Callable[[RunObserver, Callable[[], bool], StopRequest], WorkerExit]
 """A worker's study loop: runs trials, showing progress on the observer, until done,
-interrupted, or the recycle check (called after each batch of trials) says to hand over.
-It must pickle (a module-level function, or a ``functools.partial`` of one)."""
+interrupted (the stop request), or the recycle check (called after each batch of trials)
+says to hand over. It must pickle (a module-level function, or a ``functools.partial`` of one)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,11 @@ def cpu_shares(jobs: int) -> list[CpuShare]:
     return [CpuShare(frozenset(cpus[begin:end]), end - begin) for begin, end in itertools.pairwise(bounds)]
 
 
+def rss_mb() -> float:
+    """This process's resident memory in MiB."""
+    return psutil.Process().memory_info().rss / 2**20
+
+
 class MemoryBudget:
     """True once this process grew ``budget_mb`` past its size after the first trial."""
 
@@ -155,7 +162,7 @@ class MemoryBudget:
 
 
 class RelayObserver(RunObserver):
-    """Sends a worker's trial starts and epoch counts to the parent process (it reads trial ends from storage)."""
+    """Sends a worker's trial starts, epoch counts and trial ends to the parent process (:func:`relay`)."""
 
     def __init__(self, events: multiprocessing.queues.Queue) -> None:
         self.events = events
@@ -166,9 +173,12 @@ class RelayObserver(RunObserver):
     def on_epochs(self, done: int, total: int) -> None:
         self.events.put(("epochs", done, total))
 
+    def on_trial_end(self, record: TrialRecord, best_value: float | None) -> None:
+        self.events.put(("end", record, best_value))
 
-def relay(events: multiprocessing.queues.Queue, observer: RunObserver) -> None:
-    """Pass the workers' queued progress events to the observer."""
+
+def relay(events: multiprocessing.queues.Queue, progress: RunObserver, ends: RunObserver) -> None:
+    """Pass the workers' queued events on: trial starts and epoch counts to ``progress``, trial ends to ``ends``."""
     while True:
         try:
             event = events.get_nowait()
@@ -176,12 +186,14 @@ def relay(events: multiprocessing.queues.Queue, observer: RunObserver) -> None:
             return
         if event[0] == "start":
             _, number, config, total = event
-            observer.on_trial_start(number, TrialConfig.from_dict(config), total)
+            progress.on_trial_start(number, TrialConfig.from_dict(config), total)
+        elif event[0] == "epochs":
+            progress.on_epochs(event[1], event[2])
         else:
-            observer.on_epochs(event[1], event[2])
+            ends.on_trial_end(event[1], event[2])
 
 
-def die_with_parent() -> None:
+def die_with_parent(stop: StopRequest) -> None:
     """Have the kernel kill this process when its parent dies (Linux); else stop after the trial."""
     parent = os.getppid()
     try:
@@ -194,7 +206,7 @@ def die_with_parent() -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
-        STOP.requested = True
+        stop.requested = True
 
     threading.Thread(target=watch, daemon=True).start()
 
@@ -210,8 +222,9 @@ def _worker_main(loop: WorkerLoop, recycle_mb: int | None, events: multiprocessi
     migrate between cores. TensorFlow's start-up lines are silenced.
     """
     os.setpgrp()
-    with STOP.installed():  # from the start: a Ctrl-C forwarded while TensorFlow loads stops the loop at once
-        die_with_parent()
+    stop = StopRequest()
+    with stop.installed():  # from the start: a Ctrl-C forwarded while TensorFlow loads stops the loop at once
+        die_with_parent(stop)
         tf = import_tensorflow()
         if share.cpus is not None:
             with contextlib.suppress(OSError):  # a container may forbid it; run unpinned then
@@ -219,7 +232,7 @@ def _worker_main(loop: WorkerLoop, recycle_mb: int | None, events: multiprocessi
         tf.config.threading.set_intra_op_parallelism_threads(share.threads)
         tf.config.threading.set_inter_op_parallelism_threads(share.threads)
         optuna.logging.set_verbosity(optuna.logging.ERROR)
-        code = loop(RelayObserver(events), MemoryBudget(recycle_mb))
+        code = loop(RelayObserver(events), MemoryBudget(recycle_mb), stop)
     events.close()
     events.join_thread()
     sys.exit(int(code))
@@ -229,7 +242,10 @@ def run_workers(
     loop: WorkerLoop,
     jobs: int,
     recycle_mb: int | None,
-    observer: RunObserver,
+    stop: StopRequest,
+    *,
+    progress: RunObserver,
+    ends: RunObserver,
     more: Callable[[], bool],
     poll: Callable[[], None],
 ) -> None:
@@ -238,7 +254,7 @@ def run_workers(
     A worker that exits to be recycled, or crashes, is replaced in its slot
     (and CPU share) while ``more()`` says trials remain and no stop was
     requested (at most :data:`MAX_CRASHES` crashes in all). The first Ctrl-C
-    (:data:`STOP`, installed by the caller) is forwarded once to every worker,
+    (``stop``, installed by the caller) is forwarded once to every worker,
     which fails its current trial as interrupted and exits; a second one is
     forwarded too, interrupting them at once. Whatever happens here (a display
     that fails, an error reading the storage), the workers are stopped and
@@ -248,15 +264,15 @@ def run_workers(
         loop: What each worker runs.
         jobs: Number of workers.
         recycle_mb: A worker hands over once it grew this many MiB (``None``: never).
-        observer: The display; gets the workers' trial starts and epoch counts.
+        stop: The run's stop request.
+        progress: The display; gets the workers' trial starts and epoch counts.
+        ends: Gets the trials the workers ended (:meth:`~RunObserver.on_trial_end`), each once.
         more: Whether the study needs more trials (asked before replacing a worker).
-        poll: Called every :data:`POLL_S` (the caller reports ended trials).
+        poll: Called every :data:`POLL_S`.
     """
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     shares = cpu_shares(jobs)
-    cache = contextlib.ExitStack()
-    cache.enter_context(shared_xla_cache())
 
     def launch(slot: int) -> multiprocessing.process.BaseProcess:
         process = context.Process(target=_worker_main, args=(loop, recycle_mb, events, shares[slot]), daemon=True)
@@ -269,22 +285,22 @@ def run_workers(
         for slot in range(jobs):
             running[slot] = launch(slot)
         while running:
-            if STOP.requested and not forwarded:
+            if stop.requested and not forwarded:
                 forwarded = True
                 _interrupt(running.values())
             time.sleep(POLL_S)
-            relay(events, observer)
+            relay(events, progress, ends)
             poll()
             for slot, process in [(s, p) for s, p in running.items() if not p.is_alive()]:
                 del running[slot]
                 crashed = process.exitcode not in tuple(WorkerExit)
                 crashes += crashed
                 wanted = process.exitcode == WorkerExit.RECYCLE or (crashed and crashes <= MAX_CRASHES)
-                if wanted and not STOP.requested and more():
+                if wanted and not stop.requested and more():
                     running[slot] = launch(slot)
         clean = True
     except KeyboardInterrupt:  # a second Ctrl-C: interrupt the workers' trials now
-        STOP.requested = True
+        stop.requested = True
         _interrupt(running.values())
         clean = True
     finally:
@@ -292,46 +308,8 @@ def run_workers(
             _interrupt(running.values())
         _join(running.values())
         with contextlib.suppress(Exception):
-            relay(events, observer)
+            relay(events, progress, ends)
         events.close()
-        cache.close()
-
-
-XLA_FLAGS_VAR = "TF_XLA_FLAGS"
-XLA_CACHE_FLAG = "--tf_xla_persistent_cache_directory"
-
-
-@contextlib.contextmanager
-def shared_xla_cache() -> Iterator[None]:
-    """Let the workers of this run share their XLA-compiled programs through TensorFlow's persistent cache.
-
-    Every worker compiles each program its trials need (a model and width
-    bucket, see :mod:`actreg_search.engine.programs`); with two workers the
-    second compiles again what the first already did. TensorFlow can keep
-    compiled XLA executables in a directory (``TF_XLA_FLAGS``' persistent
-    cache) and load them instead of compiling: the workers started here get a
-    directory of this run's, removed when the run ends, so that a worker's
-    first use of a program another worker compiled would cost only its
-    tracing. Measured: in one process, with the directory set, a second
-    process loads the entries (a width-500 program's first call 0.37 s
-    instead of 0.85 s); but the worker processes started here leave the
-    directory empty (docs/performance.md; cause not found), so for now each
-    worker compiles its own. A cache directory the user set in
-    ``TF_XLA_FLAGS`` is left as it is.
-    """
-    flags = os.environ.get(XLA_FLAGS_VAR, "")
-    if XLA_CACHE_FLAG in flags:
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="actreg-xla-") as folder:
-        os.environ[XLA_FLAGS_VAR] = f"{flags} {XLA_CACHE_FLAG}={folder}".strip()
-        try:
-            yield
-        finally:
-            if flags:
-                os.environ[XLA_FLAGS_VAR] = flags
-            else:
-                os.environ.pop(XLA_FLAGS_VAR, None)
 
 
 def _interrupt(processes: Iterable[multiprocessing.process.BaseProcess]) -> None:

@@ -2,6 +2,8 @@
 
 Written by :mod:`actreg_search.store.recorder` (the only writer) and read by
 :mod:`actreg_search.store.reader` (the only reader); nothing else names a key.
+Optuna's own attributes (a heartbeat retry's) are read in
+:mod:`actreg_search.internals.optuna_private`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ LAYER_SPARSITY = "layer_sparsity"
 LAYER_ACTIVATION_MEAN = "layer_activation_mean"
 FAIL_REASON = "fail_reason"
 FAIL_SEED = "fail_seed"
+#: ``True`` on a trial failed because a stop was requested (Ctrl-C): the next run queues it again.
 INTERRUPTED = "interrupted"
 WORKER = "worker"
 WORKER_RSS_MB = "worker_rss_mb"
@@ -35,8 +38,3 @@ WORKER_CPUS = "worker_cpus"
 
 #: Attributes holding learning curves: the big ones, read only for the trials a chart draws.
 CURVES = (CURVE_EPOCHS, TRAIN_CURVE, TEST_CURVE, VALIDATION_CURVE)
-
-#: Optuna's own system attributes that the read side uses: the reason Optuna gives a failed
-#: trial, and the trial a heartbeat retry re-runs.
-OPTUNA_FAIL_REASON = "fail_reason"
-OPTUNA_RETRY_OF = "failed_trial"

@@ -1,12 +1,14 @@
-"""The one writer of trial attributes: what a trial trained, how it ended, and its figures.
+"""The one writer of stored attributes: a study's file and splits; what a trial trained, how it ended, its figures.
 
-:class:`TrialRecorder` is the only code that sets actreg_search's attributes on
-an Optuna trial (keys in :mod:`actreg_search.store.keys`, precision in
-:mod:`actreg_search.spec.measures`); :mod:`actreg_search.store.reader` reads them back.
+:func:`record_study` and :class:`TrialRecorder` are the only code that sets
+actreg_search's attributes on an Optuna study or trial (keys in
+:mod:`actreg_search.store.keys`, precision in :mod:`actreg_search.spec.measures`);
+:mod:`actreg_search.store.reader` reads them back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import socket
@@ -22,6 +24,8 @@ from actreg_search.spec import measures as figures
 from actreg_search.store import keys as attrs
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.engine.base import TrialResult
+from actreg_search.results.records import SplitCounts
+from actreg_search.spec.specs import StudySpec, spec_to_raw
 from actreg_search.store.storage import one_transaction
 
 _PACKAGES = ("actreg-search", "keras", "tensorflow-cpu", "tensorflow", "optuna", "numpy", "scikit-learn")
@@ -37,6 +41,16 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def record_study(study: optuna.Study, spec: StudySpec, split: SplitCounts | None = None) -> None:
+    """Store a study's study file and (given by the run, not a worker) its samples per split, the first time only:
+    a rerun, whose run settings may differ, keeps what the study was made with."""
+    stored = study.user_attrs
+    if attrs.SPEC not in stored:
+        study.set_user_attr(attrs.SPEC, spec_to_raw(spec))
+    if split is not None and attrs.SPLIT not in stored:
+        study.set_user_attr(attrs.SPLIT, dataclasses.asdict(split))
 
 
 def completed_attrs(result: TrialResult) -> dict[str, Any]:

@@ -1,14 +1,14 @@
-"""Where studies live: resolving, checking and opening Optuna RDB storages.
+"""Where studies live: checking and opening Optuna RDB storages.
 
-Precedence, lowest first: the default ``sqlite:///actreg.db``, the study file's
-``storage``, the ``ACTREG_STORAGE`` environment variable, ``--storage``.
-Passwords in URLs are never printed: use :func:`redact` for any message.
+Which URL to open is the caller's (:meth:`actreg_search.settings.Settings.storage_url`
+resolves it: ``--storage``, then ``ACTREG_STORAGE``, then the study file's, then
+the default), and so is the heartbeat grace period: nothing here reads the
+environment. Passwords in URLs are never printed: use :func:`redact` for any message.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -17,36 +17,16 @@ from pathlib import Path
 import optuna
 import sqlalchemy.event
 import sqlalchemy.exc
-import sqlalchemy.orm
 from sqlalchemy.engine import URL, make_url
 
-from actreg_search.spec.vocab import DEFAULT_STORAGE
 from actreg_search.errors import StorageError
+from actreg_search.internals.optuna_private import has_study_tables, sessions_joined
+from actreg_search.settings import GRACE_PERIOD_S
 
-ENV_VAR = "ACTREG_STORAGE"
 SQLITE_BUSY_TIMEOUT_S = 60
-GRACE_ENV_VAR = "ACTREG_GRACE_PERIOD"
-#: A trial whose worker sent no heartbeat for this long (it died) is failed and
-#: re-queued once with the same parameters; ACTREG_GRACE_PERIOD overrides it.
-GRACE_PERIOD_S = 60
 SCHEMA_RACE_TRIES = 5
 """Attempts at opening a storage whose tables another process is creating at the same moment."""
 _SCHEMA_RACE = ("already exists", "unique constraint failed", "duplicate key")
-
-
-def grace_period() -> int:
-    """Seconds without a heartbeat after which a running trial counts as dead."""
-    raw = os.environ.get(GRACE_ENV_VAR)
-    if raw is None:
-        return GRACE_PERIOD_S
-    if not raw.isdigit() or int(raw) < 2:
-        raise StorageError(f"{GRACE_ENV_VAR}={raw!r}: must be a whole number of seconds ≥ 2")
-    return int(raw)
-
-
-def resolve_url(cli: str | None = None, study_file: str | None = None) -> str:
-    """The storage URL to use, by precedence (``--storage`` wins)."""
-    return cli or os.environ.get(ENV_VAR) or study_file or DEFAULT_STORAGE
 
 
 def redact(url: str) -> str:
@@ -86,13 +66,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
+def open_storage(url: str, create: bool, *, grace_period_s: int = GRACE_PERIOD_S) -> optuna.storages.RDBStorage:
     """Open an Optuna RDB storage.
 
     Args:
         url: SQLAlchemy URL.
         create: Whether a missing SQLite file may be created; reading commands
             pass ``False`` so that a typo never leaves an empty database behind.
+        grace_period_s: Seconds without a heartbeat after which a running
+            trial counts as dead (:attr:`actreg_search.settings.Settings.grace_period_s`);
+            its trials beat every quarter of it, at most every 10 s.
 
     Returns:
         The storage (SQLite gets a long busy timeout, for parallel workers).
@@ -102,10 +85,9 @@ def open_storage(url: str, create: bool) -> optuna.storages.RDBStorage:
             creating) or not a database, or the server is unreachable.
     """
     parsed = parse_url(url)
-    grace = grace_period()
     engine_kwargs = _engine_kwargs(url, parsed, create)
     with _translated_errors(url, parsed):
-        storage = _rdb_storage(url, engine_kwargs, grace)
+        storage = _rdb_storage(url, engine_kwargs, grace_period_s)
         if sqlite_path(url) is not None:
             _immediate_transactions(storage.engine)
         return storage
@@ -147,24 +129,19 @@ def one_transaction(storage: optuna.storages.BaseStorage | None) -> Iterator[Non
     Optuna commits each trial attribute on its own, so a completed trial's ~30
     attributes were ~30 commits: 62 ms in SQLite's default journal on the
     2-core VM, 31 ms as one (``benchmarks/study.py`` reads the difference off a
-    whole run). Optuna has no public batch write, so for the block this gives
-    the RDB storage's session registry (its ``scoped_session`` attribute), for
-    this thread only, a session joined to one outer transaction, in which each
-    of Optuna's commits only releases a savepoint; an error inside rolls every
-    write of the block back. Other threads (the heartbeat) keep their own
-    sessions and wait for the commit. Any other storage, ``None``, or an RDB
-    storage without that attribute writes as before, one commit per write.
+    whole run). Optuna has no public batch write, so for the block this
+    thread's writes join one outer transaction, in which each of Optuna's
+    commits only releases a savepoint (through the storage's private session
+    registry: :func:`~actreg_search.internals.optuna_private.sessions_joined`);
+    an error inside rolls every write of the block back. Other threads (the
+    heartbeat) keep their own sessions and wait for the commit. Any other
+    storage, or ``None``, writes as before, one commit per write.
     """
-    scoped = getattr(storage, "scoped_session", None)
-    if not isinstance(storage, optuna.storages.RDBStorage) or not isinstance(scoped, sqlalchemy.orm.scoped_session):
+    if not isinstance(storage, optuna.storages.RDBStorage):
         yield
         return
-    with storage.engine.connect() as connection, connection.begin():
-        scoped.registry.set(sqlalchemy.orm.Session(bind=connection, join_transaction_mode="create_savepoint"))
-        try:
-            yield
-        finally:
-            scoped.remove()
+    with storage.engine.connect() as connection, connection.begin(), sessions_joined(storage, connection):
+        yield
 
 
 def open_reader(url: str) -> sqlalchemy.engine.Engine:
@@ -184,8 +161,8 @@ def open_reader(url: str) -> sqlalchemy.engine.Engine:
     with _translated_errors(url, parsed):
         engine = sqlalchemy.create_engine(url, **engine_kwargs)
         with engine.connect() as conn:
-            tables = sqlalchemy.inspect(conn).get_table_names()
-    if "studies" not in tables or "trials" not in tables:
+            optuna_tables = has_study_tables(conn)
+    if not optuna_tables:
         engine.dispose()
         raise StorageError(f"storage {redact(url)}: holds no Optuna studies (no 'studies' table); nothing to read")
     return engine

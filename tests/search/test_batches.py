@@ -1,4 +1,4 @@
-"""Batches of trials through the objective (fake engine, ask and tell), and the guard around a display."""
+"""Batches of trials through the objective (fake engine, ask and tell): each trial recorded and told as it ends."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from optuna.trial import TrialState
 from actreg_search.store import keys as attrs
 from actreg_search.data.datasets import load_dataset
 from actreg_search.engine.base import Engine
-from actreg_search.search.batches import INTERRUPTED, SURPLUS, GuardedObserver, Objective, RunObserver
+from actreg_search.search.batches import INTERRUPTED_REASON, SURPLUS_REASON, Objective
+from actreg_search.search.observer import RunObserver
 from actreg_search.spec.parser import load_spec
 from tests.fakes import FakeEngine
 
@@ -107,7 +108,7 @@ def test_a_stop_request_interrupts_every_unfinished_trial_of_the_batch(write_stu
     assert trials[3].state is TrialState.FAIL and trials[3].user_attrs[attrs.FAIL_REASON].startswith("non-finite")
     for trial in trials[:3]:
         assert trial.state is TrialState.FAIL
-        assert trial.user_attrs[attrs.FAIL_REASON] == INTERRUPTED and trial.user_attrs[attrs.INTERRUPTED] is True
+        assert trial.user_attrs[attrs.FAIL_REASON] == INTERRUPTED_REASON and trial.user_attrs[attrs.INTERRUPTED] is True
 
 
 def test_a_stop_request_interrupts_at_the_next_progress_report(write_study):
@@ -130,7 +131,7 @@ def test_a_trial_past_the_target_fails_as_surplus_without_training(write_study):
     study = _study()
     _objective(spec, engine, target=1).run_batch(study, 2)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.FAIL]
-    assert study.trials[1].user_attrs[attrs.FAIL_REASON] == SURPLUS
+    assert study.trials[1].user_attrs[attrs.FAIL_REASON] == SURPLUS_REASON
     assert len(engine.trained) == 1
 
 
@@ -173,23 +174,3 @@ def test_an_engine_that_breaks_off_a_batch_fails_its_unfinished_trials(write_stu
     _objective(spec, _Silent()).run_batch(study, 2)
     assert [t.state for t in study.trials[3:]] == [TrialState.COMPLETE, TrialState.FAIL]
     assert "never reported" in study.trials[4].user_attrs[attrs.FAIL_REASON]
-
-
-def test_the_guard_turns_a_broken_display_off(write_study):
-    spec = load_spec(write_study(space='regularizer = ["none"]\n'))
-    inner = _Recording(fail_with=BrokenPipeError(32, "Broken pipe"))
-    guarded = GuardedObserver(inner)
-    study = _study()
-    objective = _objective(spec, FakeEngine(), guarded)
-    objective.run_batch(study, 1)
-    objective.run_batch(study, 1)
-    assert all(t.state is TrialState.COMPLETE for t in study.trials)
-    assert isinstance(guarded.broken, BrokenPipeError)
-    assert inner.events == [("start", 0, 8)]  # nothing after it broke
-
-
-def test_the_guard_lets_other_errors_through():
-    guarded = GuardedObserver(_Recording(fail_with=RuntimeError("bug")))
-    with pytest.raises(RuntimeError):
-        guarded.on_trial_start(0, None, 1)
-    assert guarded.broken is None

@@ -36,7 +36,7 @@ def _record() -> TrialRecord:
     )
     return TrialRecord(
         number=0, state=TrialState.FAIL, params={}, config=config, values=(), seeds=(0,), per_seed={},
-        wall_time_s=None, duration_s=None, fail_reason="interrupted", user_attrs={}, distributions={}, curves=None,
+        wall_time_s=None, duration_s=None, fail_reason="interrupted", distributions={}, curves=None,
     )
 
 
@@ -50,11 +50,16 @@ def test_a_broken_pipe_quiets_the_display_and_closing_raises_nothing(broken_pipe
 
 
 def test_the_last_line_on_a_broken_pipe_is_dropped_and_the_exit_flush_cannot_fail(broken_pipe, monkeypatch):
+    import stat
+
     monkeypatch.setattr(sys, "stdout", broken_pipe)
+    assert stat.S_ISFIFO(os.fstat(broken_pipe.fileno()).st_mode)
     emit("tiny: interrupted; ...\n")
     flush_streams()
-    broken_pipe.write("more\n")
-    broken_pipe.flush()  # the interpreter's last flush: now to /dev/null
+    now, null = os.fstat(broken_pipe.fileno()), os.stat(os.devnull)
+    assert (now.st_dev, now.st_ino, now.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)  # pointed at /dev/null
+    assert broken_pipe.write("more\n") == 5
+    broken_pipe.flush()  # the interpreter's last flush: now to /dev/null, no BrokenPipeError
 
 
 def test_the_last_line_is_printed(capsys):

@@ -6,7 +6,6 @@ takes milliseconds; one real end-to-end trial checks what training records.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,14 +24,14 @@ import pytest
 import sqlalchemy
 from optuna.trial import TrialState
 
-from actreg_search.store import keys as attrs
 from actreg_search.errors import SpecError
+from actreg_search.internals.optuna_private import trial_id
+from actreg_search.results.records import TrialRecord
+from actreg_search.search.batches import SURPLUS_REASON
+from actreg_search.search.observer import RunObserver
 from actreg_search.spec.measures import PER_SEED
-from actreg_search.search.batches import RunObserver
 from actreg_search.spec.parser import load_spec
 from actreg_search.store.reader import load_results
-from actreg_search.results.records import TrialRecord
-from actreg_search.spec.specs import ON_TEST
 from actreg_search.store.storage import open_storage
 from actreg_search.search.study import StopReason, run_study
 from actreg_search.spec.vocab import Regularizer
@@ -72,7 +72,7 @@ def test_resume_counts_toward_the_total(write_study, storage_url):
     assert (again.ran, again.reason) == (0, StopReason.TARGET_REACHED)
     stored = load_results(open_storage(storage_url, create=False), "tiny")
     assert len(stored.trials) == 5
-    assert (again.best_trial, again.best_value) == (stored.best_trial.number, stored.best_trial.value)
+    assert (again.best_trial, again.best_value) == (stored.best.number, stored.best.value)
 
 
 def test_one_real_trial_records_what_it_trained(write_study, storage_url):
@@ -102,7 +102,7 @@ def test_a_diverging_trial_fails_and_the_study_goes_on(write_study, storage_url)
     failed = states["l2"]
     assert failed.state is TrialState.FAIL
     assert failed.fail_reason.startswith("non-finite loss on seed 0")
-    assert failed.user_attrs["fail_seed"] == 0
+    assert _trials(storage_url)[failed.number].user_attrs["fail_seed"] == 0
 
 
 def test_an_engine_error_fails_the_trial_with_its_reason(write_study, storage_url):
@@ -129,71 +129,13 @@ def test_grid_runs_each_distinct_config_once(write_study, storage_url):
     assert rerun.ran == 0
 
 
-def test_changed_settings_are_refused_before_any_trial(write_study, storage_url):
-    spec = load_spec(write_study(n_trials=1))
-    run_study(spec, storage_url, engine=FakeEngine())
-    with pytest.raises(SpecError, match=r"\[model\] epochs: stored 4, now 9") as refused:
-        run_study(spec.with_overrides(epochs=9), storage_url, engine=FakeEngine())
-    assert "--name NEW" in str(refused.value) and "actreg-search delete tiny" in str(refused.value)
-    assert len(_trials(storage_url)) == 1
-    other = run_study(spec.with_overrides(epochs=9, name="tiny-9"), storage_url, engine=FakeEngine())
-    assert (other.study_name, other.finished) == ("tiny-9", 1)
-
-
-def test_a_resume_keeps_the_stored_protocol_and_refuses_another(write_study, storage_url):
-    """No [data] validation on a resume is no change of settings; naming another protocol is one."""
-    path = write_study(n_trials=1)
-    path.write_text(path.read_text().replace("train_size = 30", "train_size = 30\nvalidation = { folds = 3 }"))
-    first = run_study(load_spec(path), storage_url, engine=FakeEngine())
-    assert first.finished == 1
-    unsaid = path.with_name("unsaid.toml")
-    unsaid.write_text(path.read_text().replace("validation = { folds = 3 }\n", ""))
-    again = run_study(load_spec(unsaid).with_overrides(n_trials=2), storage_url, engine=FakeEngine())
-    assert (again.finished, again.ran) == (2, 1)
-    stored = load_results(open_storage(storage_url, create=False), "tiny")
-    assert stored.validation.folds == 3 and stored.selection_metric == "validation_accuracy"
-    assert stored.split is not None and (stored.split.train, stored.split.validation, stored.split.folds) == (20, 10, 3)
-    other = path.with_name("other.toml")
-    other.write_text(path.read_text().replace("validation = { folds = 3 }", "validation = 0.2"))
-    with pytest.raises(SpecError, match=r"\[data\] validation: stored \{'folds': 3\}, now 0.2"):
-        run_study(load_spec(other).with_overrides(n_trials=3), storage_url, engine=FakeEngine())
-    assert len(_trials(storage_url)) == 2
-
-
-def test_a_study_stored_before_validation_resumes_on_the_test_set(write_study, storage_url):
-    spec = load_spec(write_study(n_trials=1))
-    legacy = dataclasses.replace(spec, data=dataclasses.replace(spec.data, validation=ON_TEST))
-    run_study(legacy, storage_url, engine=FakeEngine())
-    storage = open_storage(storage_url, create=False)
-    study = optuna.load_study(study_name="tiny", storage=storage)
-    raw = study.user_attrs[attrs.SPEC]
-    raw["data"].pop("validation")  # as a study made before [data] validation stored it
-    study.set_user_attr(attrs.SPEC, raw)
-    resumed = run_study(spec.with_overrides(n_trials=2), storage_url, engine=FakeEngine())  # the file says nothing
-    assert resumed.finished == 2
-    trials = _trials(storage_url)
-    assert all("validation_accuracy" not in t.user_attrs for t in trials)  # selected on the test set, as stored
-    assert trials[1].value == pytest.approx(trials[1].user_attrs["test_accuracy_mean"])
-
-
-def test_interrupted_trial_is_failed_then_retried_with_its_params(write_study, storage_url):
-    spec = load_spec(write_study(n_trials=2))
-    summary = run_study(spec, storage_url, engine=FakeEngine(interrupt=lambda c: True))
-    assert summary.reason is StopReason.INTERRUPTED and summary.finished == 0
-    summary = run_study(spec, storage_url, engine=FakeEngine())
-    assert summary.finished == 2
-    trials = _trials(storage_url)
-    assert trials[0].state is TrialState.FAIL and trials[0].user_attrs["fail_reason"] == "interrupted"
-    assert trials[1].params == trials[0].params and trials[1].state is TrialState.COMPLETE
-
-
 def _stale_running_trial(storage_url: str) -> int:
     """A trial left RUNNING by a worker that died an hour ago (its last heartbeat backdated)."""
     storage = open_storage(storage_url, create=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Optuna: heartbeats are meant for Study.optimize, not ask()
         trial = optuna.load_study(study_name="tiny", storage=storage).ask()
-    storage.record_heartbeat(trial._trial_id)
+    storage.record_heartbeat(trial_id(trial))
     with storage.engine.begin() as conn:
         conn.execute(sqlalchemy.text("UPDATE trial_heartbeats SET heartbeat = '2000-01-01 00:00:00'"))
     return trial.number
@@ -219,6 +161,50 @@ def test_trials_queued_before_the_run_count_as_this_runs(write_study, storage_ur
     study.enqueue_trial(study.trials[0].params)
     summary = run_study(spec, storage_url, engine=FakeEngine())
     assert (summary.finished, summary.ran, summary.failed) == (2, 1, 0)
+
+
+class _Together(RunObserver):
+    """Holds a run at its start until the other run has started too: two runs on one study at once."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        self.barrier = barrier
+
+    def on_run_start(self, study_name: str, target: int, finished: int) -> None:
+        self.barrier.wait(timeout=120)
+
+
+def test_each_of_two_runs_on_one_study_counts_the_trials_it_ran(write_study, storage_url):
+    """Several runs on one study: each says what it ran, not what the study ran since it started.
+
+    (Seen with six ``run`` processes on PostgreSQL: workers ran 2-30 trials each, every process said "83 run now".)
+    """
+    spec = load_spec(write_study(n_trials=10, seeds=1, epochs=10))
+    run_study(spec.with_overrides(n_trials=1), storage_url, engine=FakeEngine())  # before: neither run's
+    barrier = threading.Barrier(2)
+    summaries = {}
+    errors = []
+
+    def run(slot: int) -> None:
+        engine = FakeEngine(sleep_s=0.01, error=lambda c: c.regularizer is Regularizer.L2)  # some trials fail
+        try:
+            summaries[slot] = run_study(spec, storage_url, _Together(barrier), engine=engine)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    ended = [t for t in _trials(storage_url)[1:] if t.state.is_finished()]
+    failed = [t for t in ended if t.state is TrialState.FAIL and t.user_attrs.get("fail_reason") != SURPLUS_REASON]
+    first, second = summaries[0], summaries[1]
+    assert first.finished == second.finished == 10
+    assert first.ran and second.ran, (first.ran, second.ran)  # both ran trials, together
+    assert first.ran + second.ran == len(ended), (first.ran, second.ran, len(ended))
+    assert first.failed + second.failed == len(failed)
 
 
 def test_failing_stale_trials_warns_nothing(write_study, storage_url):
@@ -272,15 +258,15 @@ def test_multi_objective_study_end_to_end(write_study, storage_url, tmp_path, ca
             pytest.approx(trial.user_attrs["validation_accuracy_mean"]), pytest.approx(trial.user_attrs["validation_sparsity_mean"])
         ]
     stored = load_results(open_storage(storage_url, create=False), "tiny")
-    assert stored.pareto_front == {t.number for t in study.best_trials}
-    assert {t.number for t in stored.best(10)} == stored.pareto_front
+    assert stored.pareto_numbers == {t.number for t in study.best_trials}
+    assert {t.number for t in stored.leading(10)} == stored.pareto_numbers
 
     assert main(["show", "tiny", "--storage", storage_url]) == 0
     assert "Pareto front (validation_accuracy, validation_sparsity)" in capsys.readouterr().out
     out = tmp_path / "front.json"
     assert main(["export", "tiny", "--storage", storage_url, "--top", "10", "--out", str(out)]) == 0
     entries = json.loads(out.read_text())
-    assert {e["trial"] for e in entries} == stored.pareto_front
+    assert {e["trial"] for e in entries} == stored.pareto_numbers
     assert all(len(e["objective_values"]) == 2 for e in entries)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,11 +109,14 @@ def test_four_workers_then_one_killed_mid_trial(write_study, postgres_url):
     ]
     storage = open_storage(postgres_url, create=True)  # the four runs may be creating the schema right now
     victim = _kill_a_worker_mid_trial(storage, "pg-four", deadline=time.monotonic() + 300)
-    for worker in workers:
-        worker.wait(timeout=600)
-    assert all(w.returncode == 0 for w in workers), [w.stderr.read()[-2000:] for w in workers]
+    outputs = [worker.communicate(timeout=600) for worker in workers]
+    assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
 
     trials = _trials(storage, "pg-four")
+    # Each run says what its workers ran, not the study's count (which every run said before). The
+    # killed trial was ended by a stale heartbeat, in no run; the killed worker's last end event may be lost with it.
+    ran = [int(re.search(r"(\d+) run now", out).group(1)) for out, _ in outputs]
+    assert len(trials) - 2 <= sum(ran) <= len(trials) - 1, (ran, len(trials))
     assert len({t.number for t in trials}) == len(trials)
     assert sum(t.state is TrialState.COMPLETE for t in trials) == n
     killed = trials[victim.number]

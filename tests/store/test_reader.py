@@ -15,7 +15,16 @@ from actreg_search.spec.trial import TrialConfig
 from actreg_search.engine.base import SeedResult, TrialResult
 from actreg_search.errors import StorageError
 from actreg_search.spec.parser import parse_spec
-from actreg_search.store.reader import list_studies, load_results, record_of, summarize, trial_states
+from actreg_search.store.reader import (
+    interrupted,
+    list_studies,
+    load_results,
+    record_of,
+    stored_spec,
+    stored_study_file,
+    summarize,
+    trial_states,
+)
 from actreg_search.store.recorder import completed_attrs
 from actreg_search.spec.specs import ON_TEST, spec_to_raw
 from actreg_search.store.storage import open_storage
@@ -75,7 +84,7 @@ def test_records_match_optunas_own_trials_without_the_curves(stored):
             expected.per_seed, expected.wall_time_s, expected.fail_reason)
         assert dict(record.distributions) == dict(expected.distributions)
         assert record.duration_s == pytest.approx(expected.duration_s or 0, abs=1e-3) or record.duration_s is None
-        assert attrs.TRAIN_CURVE not in record.user_attrs
+        assert (record.worker, record.worker_rss_mb) == (expected.worker, expected.worker_rss_mb)
 
 
 def test_curves_are_read_only_for_the_trials_asked_for(stored):
@@ -90,7 +99,7 @@ def test_curves_are_read_only_for_the_trials_asked_for(stored):
 def test_every_reader_names_the_same_best_trial_on_a_tie(stored):
     """Trials 0 and 1 tie on the mean; the steadier (1) is the best for list, run's summary and show alike."""
     storage, _ = stored
-    assert load_results(storage, "s").best_trial.number == 1
+    assert load_results(storage, "s").best.number == 1
     summary = summarize(storage, "s")
     assert (summary.best_trial, summary.best_value) == (1, pytest.approx(0.8))
     assert summary.counts.complete == 3 and summary.counts.failed == 1
@@ -130,3 +139,20 @@ def test_reading_imports_no_training_code(stored, storage_url):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_study_file_as_stored_and_as_read(stored, storage_url):
+    storage, study = stored
+    assert stored_study_file(storage, "s") == study.user_attrs[attrs.SPEC]
+    assert stored_spec(storage, "s") == SPEC.resolved(ON_TEST)
+    assert stored_study_file(storage, "missing") is None and stored_spec(storage, "missing") is None
+    optuna.create_study(study_name="foreign", storage=storage)  # not made by actreg-search
+    assert stored_study_file(storage, "foreign") is None
+    study.set_user_attr(attrs.SPEC, {"study": {"name": 3}})  # a file this version cannot read
+    assert stored_study_file(storage, "s") == {"study": {"name": 3}} and stored_spec(storage, "s") is None
+
+
+def test_an_interrupted_trial_says_so():
+    stopped = optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={attrs.INTERRUPTED: True, attrs.FAIL_REASON: "interrupted"})
+    failed = optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={attrs.FAIL_REASON: "interrupted"})
+    assert interrupted(stopped) and not interrupted(failed)

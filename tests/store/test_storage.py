@@ -6,17 +6,17 @@ import optuna
 import pytest
 
 from actreg_search.errors import StorageError
+from actreg_search.settings import GRACE_PERIOD_S, GRACE_VAR
 from actreg_search.store.reader import summarize
-from actreg_search.store.storage import ENV_VAR, one_transaction, open_storage, redact, resolve_url
+from actreg_search.store.storage import one_transaction, open_storage, redact
 
 
-def test_precedence(monkeypatch):
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    assert resolve_url() == "sqlite:///actreg.db"
-    assert resolve_url(study_file="sqlite:///f.db") == "sqlite:///f.db"
-    monkeypatch.setenv(ENV_VAR, "sqlite:///env.db")
-    assert resolve_url(study_file="sqlite:///f.db") == "sqlite:///env.db"
-    assert resolve_url(cli="sqlite:///cli.db", study_file="sqlite:///f.db") == "sqlite:///cli.db"
+def test_the_grace_period_is_the_callers_and_sets_the_heartbeat(storage_url, monkeypatch):
+    monkeypatch.setenv(GRACE_VAR, "not a number")  # nothing here reads the environment
+    default = open_storage(storage_url, create=True)
+    assert (default.grace_period, default.get_heartbeat_interval()) == (GRACE_PERIOD_S, 10)
+    short = open_storage(storage_url, create=False, grace_period_s=8)
+    assert (short.grace_period, short.get_heartbeat_interval()) == (8, 2)
 
 
 def test_password_never_shown():
@@ -166,32 +166,60 @@ def test_open_reader_reads_without_writing(tmp_path, storage_url):
 
 
 ASK_QUEUED = """
-import json, sys, warnings
-import optuna
+import json, sys, time, warnings
+import optuna, sqlalchemy
 from actreg_search.store.storage import open_storage
 warnings.simplefilter("ignore")
-study = optuna.load_study(study_name="race", storage=open_storage(sys.argv[1], create=False))
-print(json.dumps([study.ask().number for _ in range(int(sys.argv[2]))]))
+storage = open_storage(sys.argv[1], create=False)
+
+@sqlalchemy.event.listens_for(storage.engine, "before_cursor_execute")
+def slow_claim(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip().upper().startswith("UPDATE TRIALS SET STATE"):
+        time.sleep(0.03)  # between reading a queued trial as waiting and claiming it: where the other worker reads it too
+
+study = optuna.load_study(study_name="race", storage=storage)
+print("ready", flush=True)
+start = float(sys.stdin.readline())
+time.sleep(max(0.0, start - time.time()))
+print(json.dumps([study.ask().number for _ in range(int(sys.argv[2]))]), flush=True)
 """
 
 
 def test_two_workers_never_claim_the_same_queued_trial(tmp_path):
-    """sqlite3 began a transaction at its first write, so two workers could both pop one waiting trial."""
+    """sqlite3 began a transaction at its first write, so two workers could both pop one waiting trial.
+
+    Optuna reads a queued trial's state, then claims it: each worker here
+    waits a moment between the two, and both start asking at the same instant,
+    so without the write lock taken before the read (``BEGIN IMMEDIATE``)
+    the workers' reads and claims interleave and they claim trials twice
+    (measured: every run, most of the trials).
+    """
     import json
     import subprocess
-
+    import time
 
     url = f"sqlite:///{tmp_path / 'race.db'}"
     study = optuna.create_study(study_name="race", storage=open_storage(url, create=True))
-    for x in range(200):
+    for x in range(40):
         study.enqueue_trial({"x": x})
     workers = [
-        subprocess.Popen([sys.executable, "-c", ASK_QUEUED, url, "100"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", ASK_QUEUED, url, "20"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
-    first, second = (json.loads(worker.communicate(timeout=120)[0]) for worker in workers)
-    assert not set(first) & set(second)
-    assert sorted(first + second) == list(range(200))
+    for worker in workers:
+        assert worker.stdout.readline() == "ready\n", worker.communicate(timeout=60)
+    start = time.time() + 0.2
+    for worker in workers:
+        worker.stdin.write(f"{start}\n")
+        worker.stdin.close()
+    first, second = (json.loads(worker.stdout.read()) for worker in workers)
+    for worker in workers:
+        worker.wait(timeout=120)
+    assert first and second  # both claimed trials: the race was run
+    assert not set(first) & set(second), f"claimed by both: {sorted(set(first) & set(second))}"
+    assert sorted(first + second) == list(range(40))
 
 
 def test_one_transaction_writes_a_trials_attributes_all_or_none(tmp_path):

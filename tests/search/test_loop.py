@@ -1,19 +1,23 @@
-"""The study loop in batches: trials asked together, ended one by one, interrupted, heartbeating (fake engine)."""
+"""The study loop (search/loop.py) in batches: trials asked together, ended one by one, interrupted, heartbeating,
+and what the run's tally hears of (fake engine)."""
 
 from __future__ import annotations
 
-import warnings
 
 import optuna
 import sqlalchemy
 from optuna.trial import TrialState
 
-from actreg_search.search.batches import RunObserver
+from actreg_search.internals.optuna_private import trial_id
+from actreg_search.results.records import TrialRecord
+from actreg_search.search.batches import SURPLUS_REASON
+from actreg_search.search.loop import TrialsRan
+from actreg_search.search.observer import RunObserver
+from actreg_search.settings import Settings
 from actreg_search.spec.parser import load_spec
 from actreg_search.store.reader import load_results
-from actreg_search.results.records import TrialRecord
 from actreg_search.store.storage import open_storage
-from actreg_search.search.study import Plan, StopReason, run_study
+from actreg_search.search.study import StopReason, run_study
 from tests.fakes import FakeEngine
 
 GRID = """
@@ -25,7 +29,6 @@ coefficient = [1e-4]
 
 def _trials(storage_url: str, name: str = "tiny") -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=storage_url).trials
-
 
 
 # Trials queued with these l1 coefficients end as their names say on _batch_engine (random draws never hit them).
@@ -105,21 +108,6 @@ def test_asks_never_exceed_what_the_study_needs(write_study, storage_url):
     assert len(_trials(storage_url)) == 7
 
 
-def test_room_leaves_out_finished_and_running_trials_and_taken_grid_configs(write_study, storage_url):
-    spec = load_spec(write_study(n_trials=6))
-    run_study(spec.with_overrides(n_trials=2), storage_url, engine=FakeEngine())
-    study = optuna.load_study(study_name="tiny", storage=storage_url)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # heartbeats and ask()
-        study.ask()  # running elsewhere
-    assert Plan.of(spec).room(study) == 6 - 2 - 1
-
-    grid = load_spec(write_study(filename="grid.toml", sampler="grid", n_trials=10, space=GRID))
-    summary = run_study(grid.with_overrides(name="grid", n_trials=1), storage_url, engine=FakeEngine())
-    assert summary.target == 1
-    assert Plan.of(grid).room(optuna.load_study(study_name="grid", storage=storage_url)) == 3 - 1
-
-
 def test_a_grid_in_batches_runs_each_config_once(write_study, storage_url):
     spec = load_spec(write_study(sampler="grid", n_trials=10, space=GRID))
     engine = FakeEngine()
@@ -144,7 +132,6 @@ def test_a_study_reruns_with_another_batch(write_study, storage_url):
 
 def test_every_trial_of_a_batch_keeps_its_heartbeat(write_study, storage_url, monkeypatch):
     """Each trial beats when asked and then every interval until it ends, all of the batch together."""
-    monkeypatch.setenv("ACTREG_GRACE_PERIOD", "4")  # a heartbeat a second
     beats: list[int] = []
     record = optuna.storages.RDBStorage.record_heartbeat
 
@@ -154,9 +141,10 @@ def test_every_trial_of_a_batch_keeps_its_heartbeat(write_study, storage_url, mo
 
     monkeypatch.setattr(optuna.storages.RDBStorage, "record_heartbeat", spy)
     spec = load_spec(write_study(n_trials=3, seeds=1, epochs=10))
-    summary = run_study(spec.with_overrides(batch=3), storage_url, engine=FakeEngine(sleep_s=0.05))  # 1.5 s
+    settings = Settings(grace_period_s=4)  # a heartbeat a second
+    summary = run_study(spec.with_overrides(batch=3), storage_url, engine=FakeEngine(sleep_s=0.05), settings=settings)  # 1.5 s
     assert summary.finished == 3
-    ids = [t._trial_id for t in _trials(storage_url)]
+    ids = [trial_id(t) for t in _trials(storage_url)]
     assert all(beats.count(i) >= 2 for i in ids), beats
     with open_storage(storage_url, create=False).engine.connect() as conn:
         rows = conn.execute(sqlalchemy.text("SELECT trial_id FROM trial_heartbeats")).scalars().all()
@@ -182,7 +170,7 @@ def test_a_trial_another_worker_ended_first_does_not_stop_this_one(write_study, 
             if self.calls == 1:  # another worker fails the batch's first trial, as fail_stale_trials does
                 other = optuna.load_study(study_name="tiny", storage=storage_url)
                 running = other.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                other._storage.set_trial_state_values(running[0]._trial_id, state=TrialState.FAIL)
+                other._storage.set_trial_state_values(trial_id(running[0]), state=TrialState.FAIL)
             for index, config in enumerate(configs):
                 done(index, self.fake.train(config, data, seeds))
 
@@ -190,4 +178,20 @@ def test_a_trial_another_worker_ended_first_does_not_stop_this_one(write_study, 
     summary = run_study(spec.with_overrides(batch=2, n_trials=2), storage_url, engine=EndedElsewhere())
     states = [t.state for t in _trials(storage_url)]
     assert states[:3] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
-    assert summary.finished == 2
+    assert (summary.finished, summary.ran, summary.failed) == (2, 2, 0)  # the trial failed elsewhere is not this run's
+
+
+def _record(number: int, state: TrialState, reason: str | None = None) -> TrialRecord:
+    return TrialRecord(
+        number=number, state=state, params={}, config=None, values=(), seeds=(), per_seed={},
+        wall_time_s=None, duration_s=None, fail_reason=reason,
+    )
+
+
+def test_the_tally_counts_what_the_loop_ended_and_a_surplus_trial_is_no_failure():
+    ran = TrialsRan()
+    for record in (_record(0, TrialState.COMPLETE), _record(1, TrialState.FAIL, "RuntimeError: x"),
+                   _record(2, TrialState.PRUNED), _record(3, TrialState.FAIL, SURPLUS_REASON)):
+        ran.on_trial_end(record, None)
+    assert (ran.ran, ran.failed) == (4, 1)
+    assert [r.number for r in ran.records] == [0, 1, 2, 3]
