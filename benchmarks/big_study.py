@@ -33,10 +33,10 @@ def build(folder: Path, n_trials: int, source_trials: int) -> str:
     import optuna
     from optuna.trial import TrialState
 
-    from actreg_search import attrs
-    from actreg_search.parser import load_spec
-    from actreg_search.spec import ON_TEST, spec_to_raw
-    from actreg_search.study import run_study
+    from actreg_search.store import keys as attrs
+    from actreg_search.spec.parser import load_spec
+    from actreg_search.spec.specs import ON_TEST, spec_to_raw
+    from actreg_search.search.study import run_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_spec(ROOT / "studies" / "circles_tutorial.toml").with_overrides(n_trials=source_trials, name="source")

@@ -44,14 +44,15 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from actreg_search.config import TrialConfig  # noqa: E402
-from actreg_search.parser import load_spec  # noqa: E402
-from actreg_search.spec import ON_TEST, DataSpec, ModelSpec  # noqa: E402
-from actreg_search.vocab import Placement, Regularizer  # noqa: E402
-from actreg_search.data import Dataset, load_dataset  # noqa: E402
+from actreg_search.spec.trial import TrialConfig  # noqa: E402
+from actreg_search.spec.parser import load_spec  # noqa: E402
+from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec  # noqa: E402
+from actreg_search.spec.vocab import Placement, Regularizer  # noqa: E402
+from actreg_search.data.datasets import Dataset, load_dataset  # noqa: E402
 from actreg_search.engine.base import curve_epochs  # noqa: E402
 from actreg_search.engine.fused import FusedEngine  # noqa: E402
 from actreg_search.engine.keras_engine import KerasEngine  # noqa: E402
+from actreg_search.spec.measures import TEST_ACCURACY  # noqa: E402
 
 SEEDS = 5
 WIDTH = 500
@@ -80,7 +81,7 @@ def keras_engine_fit(config: TrialConfig, data: Dataset, epochs: int, seed: int)
     """One seed through the keras engine, recording curves as often as a full trial does."""
     every = curve_epochs(config.epochs)[0]
     short = dataclasses.replace(config, epochs=epochs)
-    KerasEngine.fit(short, data, seed, tuple(range(every, epochs + 1, every)))
+    KerasEngine.fit_recorded(short, data, seed, tuple(range(every, epochs + 1, every)))
 
 
 def scaled(fit: Callable[[int, int], None], short: int, long: int, epochs: int) -> tuple[float, str]:
@@ -261,7 +262,7 @@ def builder_trials(quick: bool) -> None:
               f"batch {model.batch_size}, h1 {model.hidden_units} + h2 8 units, L1 1e-4 pre_activation: "
               f"keras engine {keras_time:.1f} s, fused {fused_time:.1f} s ({fused_result.engine}), "
               f"keras / fused = {keras_time / fused_time:.1f}x; "
-              f"test accuracy {keras_result.mean('test_accuracy'):.3f} vs {fused_result.mean('test_accuracy'):.3f}")
+              f"test accuracy {keras_result.mean(TEST_ACCURACY):.3f} vs {fused_result.mean(TEST_ACCURACY):.3f}")
 
 
 def _listed(times: list[float]) -> str:

@@ -20,15 +20,15 @@ import argparse
 import statistics
 import time
 
-from actreg_search.quiet import import_tensorflow
+from actreg_search.engine.quiet import import_tensorflow
 
 import_tensorflow()
 
-from actreg_search.config import TrialConfig  # noqa: E402
-from actreg_search.data import load_dataset  # noqa: E402
+from actreg_search.spec.trial import TrialConfig  # noqa: E402
+from actreg_search.data.datasets import load_dataset  # noqa: E402
 from actreg_search.engine.fused import FusedEngine  # noqa: E402
-from actreg_search.spec import DEFAULT_VALIDATION, DataSpec, Validation  # noqa: E402
-from actreg_search.vocab import Placement, Protocol, Regularizer  # noqa: E402
+from actreg_search.spec.specs import DEFAULT_VALIDATION, DataSpec, Validation  # noqa: E402
+from actreg_search.spec.vocab import Placement, Protocol, Regularizer  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
 

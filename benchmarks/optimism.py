@@ -39,8 +39,9 @@ from scipy import stats as scipy_stats
 from sklearn.datasets import make_circles
 
 import actreg_search
-from actreg_search.parser import load_spec
-from actreg_search.spec import ON_TEST, StudySpec
+from actreg_search.spec.measures import TEST_ACCURACY, VALIDATION_ACCURACY
+from actreg_search.spec.parser import load_spec
+from actreg_search.spec.specs import ON_TEST, StudySpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FRESH = 10_000
@@ -54,7 +55,7 @@ def _search(spec: StudySpec, storage: str, n_trials: int, jobs: int) -> actreg_s
 def _fresh_accuracy(spec: StudySpec, config: object, x: np.ndarray, y: np.ndarray, final: bool = False) -> float:
     """Each seed's models trained again as in the search (``final``: on the whole training split, as
     ``export --model`` trains the final model), scored on fresh samples; the mean over seeds and folds."""
-    from actreg_search.data import dataset_for  # noqa: PLC0415 - TensorFlow only once the searches ran
+    from actreg_search.data.datasets import dataset_for  # noqa: PLC0415 - TensorFlow only once the searches ran
     from actreg_search.engine.fused import FusedEngine  # noqa: PLC0415
     from actreg_search.engine.metrics import accuracy  # noqa: PLC0415
 
@@ -92,7 +93,7 @@ def circles(draws: range, n_trials: int, jobs: int, storage: str) -> None:
             results = _search(spec, storage, n_trials, jobs)
             best = results.best
             assert best is not None and best.config is not None
-            claimed = best.mean("test_accuracy")
+            claimed = best.mean(TEST_ACCURACY)
             x, y = x_fresh.astype("float32"), y_fresh.astype("float32")
             fresh = _fresh_accuracy(spec, best.config, x, y)
             final = _fresh_accuracy(spec, best.config, x, y, final=True)
@@ -132,12 +133,12 @@ def digits(n_trials: int, jobs: int, storage: str) -> None:
     results = _search(spec, storage, n_trials, jobs)
     best = results.best
     assert best is not None
-    val, test = best.mean("validation_accuracy"), best.mean("test_accuracy")
+    val, test = best.mean(VALIDATION_ACCURACY), best.mean(TEST_ACCURACY)
     print(
         f"digits (mlp, {n_trials} trials, 20% hold-out): best trial {best.number}: validation {val:.4f} (chosen on), "
         f"test {test:.4f}, test - validation {100 * (test - val):+.1f} points; {time.perf_counter() - start:.0f} s"
     )
-    rows = [(t.mean("validation_accuracy"), t.mean("test_accuracy")) for t in results.trials if t.complete]
+    rows = [(t.mean(VALIDATION_ACCURACY), t.mean(TEST_ACCURACY)) for t in results.trials if t.complete]
     gaps = [100 * (t - v) for v, t in rows]
     print(f"  over all {len(rows)} trials: test - validation {statistics.fmean(gaps):+.1f} points on average (the chosen trial's is selection)")
 

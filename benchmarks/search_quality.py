@@ -29,11 +29,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
 
-from actreg_search.parser import load_spec
-from actreg_search.spec import ON_TEST
-from actreg_search.reader import load_results
-from actreg_search.storage import open_reader
-from actreg_search.study import run_study
+from actreg_search.spec.parser import load_spec
+from actreg_search.spec.specs import ON_TEST
+from actreg_search.store.reader import load_results
+from actreg_search.store.storage import open_reader
+from actreg_search.search.study import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = (60, 100)

@@ -6,7 +6,7 @@ Usage: python benchmarks/study.py [--n-trials 100] [--study studies/circles_tuto
 Paths:
 
 * ``one program per trial``: a program of its own for every trial, its penalty
-  and width baked in (``FusedEngine(share=False)``), batch 1, workers replaced
+  and width baked in (``_engine_helpers.OwnProgramEngine``), batch 1, workers replaced
   every 150 MB (the defaults before programs were shared);
 * ``shared programs``: the defaults now (programs shared, the engine's
   default batch, ``--recycle-mb 1000``: with ``--jobs 1`` too, the trials
@@ -17,7 +17,7 @@ The first run draws its trials with the study's sampler; every other run is
 given exactly those trials' parameters, queued, so every run trains the same
 configs. Each run is ``run_study`` in this process (as ``actreg-search run``
 calls it), workers as the CLI starts them. The engine appends a line per
-trained group to a profile file (``ACTREG_PROFILE``): compiled or not, the
+trained group to a profile file (its ``profile_path``, ``ACTREG_PROFILE``): compiled or not, the
 compile time (the first chunk's time beyond what its epochs took in the later
 chunks: tracing and XLA compilation), training, final figures. From those and the run's wall time it prints per run:
 the compile count, the split of the workers' time (start-up: a worker's start
@@ -47,13 +47,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
 
-from actreg_search.attrs import SPEC as SPEC_ATTR
-from actreg_search.engine.programs import PROFILE_ENV
-from actreg_search.parser import load_spec
-from actreg_search.spec import ON_TEST
-from actreg_search.spec import Choice, StudySpec
-from actreg_search.study import run_study
-from actreg_search.vocab import DEFAULT_RECYCLE_MB
+from actreg_search.store.keys import SPEC as SPEC_ATTR
+from actreg_search.spec.parser import load_spec
+from actreg_search.spec.specs import ON_TEST
+from actreg_search.spec.specs import Choice, StudySpec
+from actreg_search.search.study import run_study
+from actreg_search.spec.vocab import DEFAULT_RECYCLE_MB
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_RECYCLE_MB = 150
@@ -93,22 +92,29 @@ def replay(spec: StudySpec, source_url: str, url: str) -> None:
             target.enqueue_trial(trial.params)
 
 
+def fused_engine(share: bool, profile_path: str | None = None) -> object:
+    """The fused engine (``share``: today's shared programs; else a program of its own for every trial)."""
+    from actreg_search.engine import make_fused_engine
+
+    if share:
+        return make_fused_engine(profile_path=profile_path)
+    from _engine_helpers import OwnProgramEngine
+
+    return OwnProgramEngine(profile_path=profile_path)
+
+
 def measure(spec: StudySpec, path: Path_, jobs: int, url: str, folder: str) -> Measured:
     """Run the study one way and split its time from the engine's profile."""
-    from actreg_search.engine import fused_engine as FusedEngine
-
     profile = Path(folder) / f"profile-{path.label.replace(' ', '-')}-{jobs}.jsonl"
-    os.environ[PROFILE_ENV] = str(profile)
     start_wall, start = time.time(), time.perf_counter()
     summary = run_study(
         spec.with_overrides(batch=path.batch) if path.batch else spec,
         url,
         jobs=jobs,
         recycle_mb=path.recycle_mb,
-        engine=FusedEngine(share=path.share),
+        engine=fused_engine(path.share, str(profile)),
     )
     wall = time.perf_counter() - start
-    del os.environ[PROFILE_ENV]
     groups = [json.loads(line) for line in profile.read_text().splitlines()] if profile.exists() else []
     workers: dict[int, list[dict]] = {}
     for group in groups:
@@ -143,12 +149,10 @@ def measure(spec: StudySpec, path: Path_, jobs: int, url: str, folder: str) -> M
 
 def marginal_500(spec: StudySpec, trials: int, folder: str) -> tuple[float, float]:
     """Seconds per trial of ``trials`` width-500 trials in a warm process, shared programs and one program per trial."""
-    from actreg_search.engine import fused_engine as FusedEngine
-
     fixed = replace(spec, space=replace(spec.space, hidden_units=Choice((500,))))
     out = []
     for share in (True, False):
-        engine = FusedEngine(share=share)
+        engine = fused_engine(share)
         url = f"sqlite:///{folder}/marginal-{share}.db"
         run_study(fixed.with_overrides(n_trials=3, name=f"marginal-{share}"), url, engine=engine)  # compiles, warms up
         start = time.perf_counter()

@@ -22,14 +22,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import tensorflow as tf
 
-from actreg_search.config import TrialConfig
-from actreg_search.data import load_dataset
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.data.datasets import load_dataset
 from actreg_search.engine.base import curve_epochs
-from actreg_search.engine.fused import build_models, chunk_bounds
+from actreg_search.engine.chunks import chunk_bounds
 from actreg_search.engine.programs import ProgramCache, ProgramKey, template_config
-from actreg_search.regularize import penalty_rows
-from actreg_search.spec import ON_TEST, DataSpec
-from actreg_search.vocab import Placement, Regularizer
+from actreg_search.engine.seeds import build_models
+from actreg_search.models.probes import penalty_rows
+from actreg_search.spec.specs import ON_TEST, DataSpec
+from actreg_search.spec.vocab import Placement, Regularizer
 
 
 def time_width(width: int, repeats: int, seeds: list[int]) -> float:
@@ -38,16 +39,17 @@ def time_width(width: int, repeats: int, seeds: list[int]) -> float:
     config = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, width)
     key = ProgramKey(None, template_config(config, width), id(data), len(seeds), padded=True)
     loop, probes, _ = ProgramCache().get(key, data)
-    models = build_models(config, data, seeds, None)
+    models = build_models(config, data, seeds, None, seed_tensorflow=False)
     coefs = np.stack([penalty_rows(config, probes.points) for _ in seeds])
     points = len(curve_epochs(config.epochs))
     best = float("inf")
     for attempt in range(repeats + 1):  # the first compiles
         loop.load(models, seeds, coefs)
-        hits = tf.zeros((points, len(seeds)), tf.int32), tf.zeros((points, len(seeds)), tf.int32), tf.zeros((len(seeds),), tf.int32)
+        hits = tuple(tf.zeros((points, len(seeds)), tf.int32) for _ in range(3))
+        first_bad = tf.zeros((len(seeds),), tf.int32)
         start = time.perf_counter()
         for begin, end in chunk_bounds(config.epochs):
-            *hits, _ = loop.train(begin, end, *hits)
+            *hits, first_bad, _ = loop.train(begin, end, hits, first_bad)
         hits[0].numpy()
         if attempt:
             best = min(best, time.perf_counter() - start)

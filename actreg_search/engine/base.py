@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from actreg_search.spec.measures import sample_std
 from actreg_search.spec.trial import TrialConfig
 
-if TYPE_CHECKING:  # data imports scikit-learn and pandas, which reading results does not need
+if TYPE_CHECKING:  # data imports scikit-learn and pandas, keras TensorFlow: reading results needs neither
+    import keras
+
     from actreg_search.data.datasets import Dataset
     from actreg_search.spec.specs import ModelSpec
 
@@ -155,13 +158,28 @@ batch, and its result or the exception that ended it (``NonFiniteLoss``,
 
 
 class Engine(abc.ABC):
-    """Trains a config on several seeds; several configs at once where the engine can."""
+    """Trains a config on several seeds; several configs at once where the engine can.
+
+    Engines are made by the registry, :func:`actreg_search.engine.get_engine`,
+    which imports TensorFlow quietly first.
+    """
 
     name: ClassVar[str]
 
     def default_batch(self) -> int:
         """How many trials this engine trains together when the study does not say (``[study] batch``)."""
         return 1
+
+    def unfit_reason(self, model: keras.Model) -> str | None:
+        """Why this engine cannot train ``model`` itself, or ``None`` when it can (by default, any model).
+
+        An engine hands the trials of a model it cannot train to the keras
+        engine, which trains any Keras model; a run says so before it starts.
+
+        Args:
+            model: A built, marked model of the study.
+        """
+        return None
 
     def train_many(
         self,
@@ -231,8 +249,3 @@ def curve_epochs(epochs: int, max_points: int = MAX_CURVE_POINTS) -> tuple[int, 
     """The 1-based epochs at which curves are recorded: every ``ceil(epochs/max_points)``."""
     step = max(1, math.ceil(epochs / max_points))
     return tuple(range(step, epochs + 1, step))
-
-
-def sample_std(values: Sequence[float]) -> float:
-    """Sample standard deviation (ddof=1), 0 for fewer than two values."""
-    return statistics.stdev(values) if len(values) > 1 else 0.0

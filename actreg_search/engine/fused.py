@@ -16,7 +16,7 @@ compiled with XLA; other models (Conv2D, LSTM, Dropout, ...) run one traced
 copy per seed in a plain TensorFlow graph (see :data:`VECTORIZED_LAYERS`).
 Random layers keep their seed generators' state with the other non-trainable
 variables, so each seed draws its own dropout masks, the same every run. A
-model neither path can take (see :func:`unfusable_reason`) is trained by the
+model neither path can take (see :meth:`FusedEngine.unfit_reason`) is trained by the
 keras engine instead, and its result says so (``engine = "keras"``).
 
 The program is shared (:mod:`actreg_search.engine.programs`): the model it
@@ -33,31 +33,41 @@ non-finite losses. Train and test accuracies at
 the curve epochs are computed inside the loop; a trial's final figures, after
 it, on the program's own model (:meth:`StackedLoop.evaluate`). The trained
 weights are copied into the seeds' Keras models only when they are asked for
-(:meth:`FusedEngine.fit_many`).
+(:meth:`FusedEngine.fit_models`, ``export --model``).
+
+With a ``profile_path`` (``ACTREG_PROFILE``), each trained program appends one
+JSON line to that file (what it compiled and where its time went), which
+``benchmarks/study.py`` reads; nothing is written otherwise.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset
+from actreg_search.data.splits import Fold
+from actreg_search.engine import get_engine
 from actreg_search.engine.base import Engine, Monitor, TrialDone, TrialResult, curve_epochs
-from actreg_search.engine.chunks import chunk_bounds, run_chunks
-from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.engine.chunks import run_chunks
 from actreg_search.engine.metrics import Counted, counted_seed_result, mean_of_folds
-from actreg_search.engine.programs import ProgramCache, bucket_of, profile
-from actreg_search.engine.seeds import build_models
-from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop, permutations
+from actreg_search.engine.programs import ProgramCache, bucket_of
+from actreg_search.engine.seeds import build_models, seeds_tensorflow
+from actreg_search.engine.stacked import StackedLoop, vectorizes
 from actreg_search.models.build import prepare_model
-from actreg_search.models.regularize import marks_of, penalty_rows
+from actreg_search.models.marks import marks_of
+from actreg_search.models.probes import penalty_rows
 from actreg_search.spec.specs import ModelSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import EngineName
 
 ACCELERATOR_BATCH = 8
 """Trials trained together by default on a GPU (on a CPU: one, see :meth:`FusedEngine.default_batch`)."""
@@ -93,32 +103,39 @@ class FusedFit:
 class FusedEngine(Engine):
     """Trains all seeds of a trial at once, and several trials in one program, in compiled TensorFlow loops.
 
+    Programs are shared across trials (:mod:`~actreg_search.engine.programs`):
+    the penalty an input, the width bucketed, each program compiled once per
+    worker.
+
     Args:
-        share: Train in programs shared across trials (:mod:`~actreg_search.engine.programs`):
-            the penalty an input, the width bucketed, each program compiled
-            once per worker. ``False``: a program of its own for every trial,
-            its penalty and width baked in (how every trial trained before
-            programs were shared; kept to measure against).
         merge: How a batch's trials of one model but different widths train:
             ``True``: all in one program, padded to the widest one's bucket;
             ``False``: one program per bucket. ``None``: merge on a GPU, where
             one program of many rows costs about what one of few does, not on
             a CPU, where time grows with rows × width.
+        profile_path: A file to append one JSON timing record to per trained
+            program (``None``: none is written).
+
+    Attributes:
+        cache: The worker's compiled programs.
+        builds: Trials whose models this engine has built: decides which
+            builds set TensorFlow's seed too (:func:`~actreg_search.engine.seeds.seeds_tensorflow`).
     """
 
-    name = "fused"
+    name = EngineName.FUSED.value
 
-    def __init__(self, share: bool = True, merge: bool | None = None) -> None:
-        self.share = share
+    def __init__(self, merge: bool | None = None, profile_path: str | None = None) -> None:
         self.merge = merge
+        self.profile_path = profile_path
         self.cache = ProgramCache()
+        self.builds = 0
 
-    def __reduce__(self) -> tuple[object, tuple[bool, bool | None]]:
+    def __reduce__(self) -> tuple[object, tuple[bool | None, str | None]]:
         # A worker builds its own programs, and unpickling goes through the
         # registry's factory, which imports TensorFlow quietly.
-        from actreg_search.engine import fused_engine
+        from actreg_search.engine import make_fused_engine
 
-        return fused_engine, (self.share, self.merge)
+        return make_fused_engine, (self.merge, self.profile_path)
 
     def default_batch(self) -> int:
         """Trials asked for and trained together by default.
@@ -132,6 +149,25 @@ class FusedEngine(Engine):
         over many buckets a batch costs more than it saves.
         """
         return ACCELERATOR_BATCH if _on_accelerator() else 1
+
+    def unfit_reason(self, model: keras.Model) -> str | None:
+        """Why the fused engine cannot train ``model``, or ``None`` when it can.
+
+        The fused engine needs one input and one output, and layers whose whole
+        state is Keras variables: Keras' own layers. A layer of another module
+        (the user's own subclass) may keep state or randomness outside them, so
+        such a model trains on the keras engine.
+        """
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            return f"it has {len(model.inputs)} inputs and {len(model.outputs)} outputs (the fused engine takes one of each)"
+        pending = list(model.layers)
+        while pending:
+            layer = pending.pop()
+            module = type(layer).__module__
+            if not module.startswith("keras."):
+                return f"layer {layer.name!r} is a {type(layer).__name__} from {module}, not a Keras layer"
+            pending.extend(getattr(layer, "layers", []))
+        return None
 
     def train(
         self,
@@ -179,50 +215,10 @@ class FusedEngine(Engine):
             done(index, TrialResult(results, curve_epochs(config.epochs), wall_time_s, self.name, layers))
 
         def fallback(index: int, _: str) -> None:  # the keras engine's own train_many reports its ending
-            KerasEngine().train_many([configs[index]], data, seeds, [monitors[index]], lambda __, end: done(index, end), model)
+            keras_engine = get_engine(EngineName.KERAS)
+            keras_engine.train_many([configs[index]], data, seeds, [monitors[index]], lambda __, end: done(index, end), model)
 
         self._train(configs, data, seeds, monitors, done, finish, fallback, model, keep_models=False)
-
-    def fit_many(
-        self,
-        configs: Sequence[TrialConfig],
-        data: Dataset,
-        seeds: Sequence[int],
-        model: ModelSpec | None = None,
-        monitors: Sequence[Monitor] | None = None,
-    ) -> list[FusedFit]:
-        """Train ``configs`` as :meth:`train_many` would and return their trained models.
-
-        Args:
-            configs: What to train.
-            data: The worker's dataset.
-            seeds: The seeds; seed ``s`` gives the model that
-                ``keras.utils.set_random_seed(s)`` followed by ``build_model``
-                gives, and its own minibatch order.
-            model: The study's ``[model]`` (``None``: the built-in family).
-            monitors: One per config (default: none).
-
-        Returns:
-            Per config, the trained models and their accuracy curves.
-
-        Raises:
-            ValueError: A model cannot be fused (:func:`unfusable_reason`).
-            NonFiniteLoss: A seed's loss became NaN or infinite (the first
-                trial that ended early raises what ended it, e.g.
-                ``optuna.TrialPruned`` from its monitor).
-        """
-        fits: dict[int, FusedFit] = {}
-        ended: list[Exception] = []
-
-        def unfusable(_: int, reason: str) -> None:
-            ended.append(ValueError(f"the fused engine cannot train this model: {reason}"))
-
-        monitors = monitors or [Monitor() for _ in configs]
-        finish = lambda index, trained, _: fits.__setitem__(index, trained.fit)  # noqa: E731
-        self._train(configs, data, seeds, monitors, lambda _, exc: ended.append(exc), finish, unfusable, model, keep_models=True)
-        if ended:
-            raise ended[0]
-        return [fits[i] for i in range(len(configs))]
 
     def fit_models(
         self,
@@ -232,8 +228,38 @@ class FusedEngine(Engine):
         monitor: Monitor | None = None,
         model: ModelSpec | None = None,
     ) -> FusedFit:
-        """One config's trained models (see :meth:`fit_many`)."""
-        return self.fit_many([config], data, seeds, model, [monitor or Monitor()])[0]
+        """Train ``config`` as :meth:`train` would and return its trained models (``export --model``).
+
+        Args:
+            config: What to train.
+            data: The worker's dataset.
+            seeds: The seeds; seed ``s`` gives the model that
+                ``keras.utils.set_random_seed(s)`` followed by ``build_model``
+                gives, and its own minibatch order.
+            monitor: Receives the training's progress.
+            model: The study's ``[model]`` (``None``: the built-in family).
+
+        Returns:
+            The trained models and their accuracy curves.
+
+        Raises:
+            ValueError: The model cannot be fused (:meth:`unfit_reason`).
+            NonFiniteLoss: A seed's loss became NaN or infinite (or what else
+                ended the training, e.g. ``optuna.TrialPruned`` from the monitor).
+        """
+        fits: list[FusedFit] = []
+        ended: list[Exception] = []
+
+        def unfusable(_: int, reason: str) -> None:
+            ended.append(ValueError(f"the fused engine cannot train this model: {reason}"))
+
+        def finish(_: int, trained: _Trained, __: float) -> None:
+            fits.append(trained.fit)
+
+        self._train([config], data, seeds, [monitor or Monitor()], lambda _, exc: ended.append(exc), finish, unfusable, model, keep_models=True)
+        if ended:
+            raise ended[0]
+        return fits[0]
 
     def _train(
         self,
@@ -251,34 +277,50 @@ class FusedEngine(Engine):
 
         A trial whose model cannot be built, diverges or is pruned goes to
         ``done``; one the fused engine cannot train goes to ``fallback``, with
-        :func:`unfusable_reason`'s reason. ``keep_models``: copy the trained
+        :meth:`unfit_reason`'s reason. ``keep_models``: copy the trained
         weights into each trial's Keras models (else they keep their initial ones).
         """
         prepare_model(model)
         merge = _on_accelerator() if self.merge is None else self.merge
         groups: dict[object, list[int]] = {}
         for index, config in enumerate(configs):
-            key: object = index
-            if self.share:
-                key = self.cache.key(config, data, model, 1, _rows_per_trial(data, seeds))
-                key = key.family() if merge else key
-            groups.setdefault(key, []).append(index)
+            groups.setdefault(self._group_key(config, data, seeds, model, merge), []).append(index)
         for members in groups.values():
             built = {}
             # The trained models are wanted: one per row (a seed's fold models start alike); else one per seed.
             model_seeds = [seed for seed in seeds for _ in data.folds(seed)] if keep_models else seeds
             for index in members:
+                seed_tensorflow = seeds_tensorflow(self.builds)
+                self.builds += 1
                 try:
-                    built[index] = build_models(configs[index], data, model_seeds, model)
+                    built[index] = build_models(configs[index], data, model_seeds, model, seed_tensorflow=seed_tensorflow)
                 except Exception as exc:  # noqa: BLE001 - a user's builder failed: this trial's ending
                     done(index, exc)
-            reasons = {i: unfusable_reason(nets[0]) for i, nets in built.items()}
+            reasons = {i: self.unfit_reason(nets[0]) for i, nets in built.items()}
             fusable = [i for i in built if reasons[i] is None]
             for index in (i for i in built if reasons[i] is not None):
                 fallback(index, str(reasons[index]))
-            together = fusable and self.share and _vectorized(built[fusable[0]][0])
+            together = fusable and vectorizes(built[fusable[0]][0])  # several trials in one program pay only then
             for group in [fusable] if together else [[i] for i in fusable]:
                 self._train_group(group, configs, built, data, seeds, monitors, done, finish, model, keep_models)
+
+    def _group_key(self, config: TrialConfig, data: Dataset, seeds: Sequence[int], model: ModelSpec | None, merge: bool) -> object:
+        """What the trials of a batch that train in one program share: a :class:`~actreg_search.engine.programs.ProgramKey`
+        (with ``merge``, its family: any width)."""
+        rows = sum(len(data.folds(seed)) for seed in seeds)  # a trial's: k fold models a seed under k-fold
+        key = self.cache.key(config, data, model, 1, rows)
+        return key.family() if merge else key
+
+    def _program(
+        self, group: list[int], configs: Sequence[TrialConfig], data: Dataset, model: ModelSpec | None, folds: Sequence[Fold]
+    ) -> tuple[StackedLoop, np.ndarray | None, bool, int]:
+        """The program the trials ``group`` train in, from the cache: ``(loop, each row's penalty
+        coefficients, whether it is new, its width)``; ``folds`` are a trial's rows."""
+        widest = max(bucket_of(configs[i].hidden_units) for i in group)
+        key = self.cache.key(configs[group[0]], data, model, len(group), len(folds), widest)
+        loop, probes, compiled = self.cache.get(key, data)
+        coefs = np.stack([penalty_rows(configs[i], probes.points) for i in group for _ in folds])
+        return loop, coefs, compiled, key.config.hidden_units
 
     def _train_group(
         self,
@@ -295,21 +337,12 @@ class FusedEngine(Engine):
     ) -> None:
         """Train the trials ``group`` in one program: rows ``(slot × seeds + k) × folds + f``."""
         start = time.perf_counter()
-        config = configs[group[0]]
         folds = [fold for seed in seeds for fold in data.folds(seed)]
         per_seed = len(folds) // len(seeds)
         # A seed's fold models all start from the seed's model: its one model in every fold's row, or one model a row.
         repeat = 1 if keep_models else per_seed
         rows = [net for index in group for net in built[index] for _ in range(repeat)]
-        if self.share:
-            widest = max(bucket_of(configs[i].hidden_units) for i in group)
-            key = self.cache.key(config, data, model, len(group), len(folds), widest)
-            loop, probes, compiled = self.cache.get(key, data)
-            coefs = np.stack([penalty_rows(configs[i], probes.points) for i in group for _ in folds])
-            width = key.config.hidden_units
-        else:
-            loop, compiled, coefs = StackedLoop(rows[0], None, config, data, len(rows)), True, None
-            width = config.hidden_units
+        loop, coefs, compiled, width = self._program(group, configs, data, model, folds)
         loop.load(rows, [seed for _ in group for seed in seeds for _ in range(per_seed)], coefs, folds * len(group))
         chunks = run_chunks(loop, group, configs, data, seeds, monitors, done)
         trained = time.perf_counter()
@@ -326,7 +359,7 @@ class FusedEngine(Engine):
                 fit = FusedFit(built[index], chunks.train[slot], chunks.test[slot], validation)
                 mine = [] if keep_models else [counted[k] for k in range(slot * n, (slot + 1) * n)]
                 finish(index, _Trained(fit, mine), trained - start)
-        profile(
+        self._profile(
             {
                 "trials": len(group),
                 "rows": len(rows),
@@ -338,19 +371,20 @@ class FusedEngine(Engine):
             }
         )
 
+    def _profile(self, event: dict[str, Any]) -> None:
+        """Append one timing record to :attr:`profile_path` (nothing without one)."""
+        if self.profile_path:
+            with open(self.profile_path, "a", encoding="utf-8") as out:
+                out.write(json.dumps({"pid": os.getpid(), "time": time.time(), **event}) + "\n")
+
 
 @dataclass(frozen=True)
 class _Trained:
     """One trial trained to the end: its models and curves, and each seed's final figures as the program counted them
-    (none when the models were given the trained weights instead, :meth:`FusedEngine.fit_many`)."""
+    (none when the models were given the trained weights instead, :meth:`FusedEngine.fit_models`)."""
 
     fit: FusedFit
     counted: list[Counted]
-
-
-def _rows_per_trial(data: Dataset, seeds: Sequence[int]) -> int:
-    """A trial's rows: its seeds' models, k of them a seed under k-fold cross-validation."""
-    return sum(len(data.folds(seed)) for seed in seeds)
 
 
 def _on_accelerator() -> bool:
@@ -358,30 +392,4 @@ def _on_accelerator() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def _vectorized(model: keras.Model) -> bool:
-    """Whether ``model`` trains vectorised over rows (several trials in one program pay only then)."""
-    return all(isinstance(layer, VECTORIZED_LAYERS) for layer in model.layers)
-
-
-def unfusable_reason(model: keras.Model) -> str | None:
-    """Why the fused engine cannot train ``model``, or ``None`` when it can.
-
-    The fused engine needs one input and one output, and layers whose whole
-    state is Keras variables: Keras' own layers. A layer of another module
-    (the user's own subclass) may keep state or randomness outside them, so
-    such a model trains on the keras engine.
-    """
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        return f"it has {len(model.inputs)} inputs and {len(model.outputs)} outputs (the fused engine takes one of each)"
-    pending = list(model.layers)
-    while pending:
-        layer = pending.pop()
-        module = type(layer).__module__
-        if not module.startswith("keras."):
-            return f"layer {layer.name!r} is a {type(layer).__name__} from {module}, not a Keras layer"
-        pending.extend(getattr(layer, "layers", []))
-    return None
-
-
-
-__all__ = ["VECTORIZED_LAYERS", "FusedEngine", "FusedFit", "build_models", "chunk_bounds", "permutations", "unfusable_reason"]
+__all__ = ["ACCELERATOR_BATCH", "FusedEngine", "FusedFit"]

@@ -13,13 +13,15 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
 from actreg_search.engine.metrics import accuracy, mean_of_folds, seed_result
 from actreg_search.models.build import build_model, make_loss, make_optimizer, prepare_model
-from actreg_search.models.regularize import marks_of
+from actreg_search.models.marks import marks_of
+from actreg_search.spec.measures import TEST_ACCURACY, VALIDATION_ACCURACY
 from actreg_search.spec.specs import ModelSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import EngineName
 
 
 class _CurveRecorder(keras.callbacks.Callback):
@@ -51,7 +53,13 @@ class _CurveRecorder(keras.callbacks.Callback):
 class KerasEngine(Engine):
     """Trains each seed with ``model.fit``; slow, but the reference for every other engine."""
 
-    name = "keras"
+    name = EngineName.KERAS.value
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        # Unpickled (in a worker) through the registry, which imports TensorFlow quietly.
+        from actreg_search.engine import get_engine
+
+        return get_engine, (self.name,)
 
     def train(
         self,
@@ -73,14 +81,13 @@ class KerasEngine(Engine):
             for f, fold in enumerate(data.folds(seed)):
                 begun = (len(results) + f / k) * config.epochs  # seed-epochs before this fold model
                 view = data.fold(fold)
-                net = self.fit(
+                net, recorder = self.fit_recorded(
                     config, view, seed, points, lambda e, b=begun, k=k: monitor.on_epochs(int(b + e / k), total), model
                 )
                 layers = marks_of(net).names
-                recorder = net.recorder
                 folds.append(seed_result(net, config, view, seed, recorder.train_curve, recorder.test_curve, recorder.validation_curve))
             results.append(mean_of_folds(folds))
-        field = "test_accuracy" if data.validation.on_test else "validation_accuracy"
+        field = TEST_ACCURACY if data.validation.on_test else VALIDATION_ACCURACY
         monitor.report(config.epochs, sum(getattr(r, field) for r in results) / len(results))
         return TrialResult(
             seeds=tuple(results),
@@ -91,20 +98,25 @@ class KerasEngine(Engine):
         )
 
     @staticmethod
-    def fit(
+    def fit(config: TrialConfig, data: Dataset, seed: int, model: ModelSpec | None = None) -> keras.Model:
+        """Build, seed and fit one model (``export --model``'s for a model the fused engine cannot train).
+
+        ``keras.utils.set_random_seed(seed)`` before the build seeds the
+        weights, the shuffling and every random layer (Dropout, noise), so a
+        seed's model is the same every time.
+        """
+        return KerasEngine.fit_recorded(config, data, seed, model=model)[0]
+
+    @staticmethod
+    def fit_recorded(
         config: TrialConfig,
         data: Dataset,
         seed: int,
         points: tuple[int, ...] = (),
         on_epoch: Callable[[int], None] = lambda epoch: None,
         model: ModelSpec | None = None,
-    ) -> keras.Model:
-        """Build, seed and fit one model; the recorder is left on ``model.recorder``.
-
-        ``keras.utils.set_random_seed(seed)`` before the build seeds the
-        weights, the shuffling and every random layer (Dropout, noise), so a
-        seed's model is the same every time.
-        """
+    ) -> tuple[keras.Model, _CurveRecorder]:
+        """:meth:`fit`, with the accuracies recorded at the epochs ``points`` (``on_epoch`` called at each)."""
         prepare_model(model)
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
@@ -120,5 +132,7 @@ class KerasEngine(Engine):
             verbose=0,
             callbacks=[recorder],
         )
-        net.recorder = recorder
-        return net
+        return net, recorder
+
+
+__all__ = ["KerasEngine"]

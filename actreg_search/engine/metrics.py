@@ -9,21 +9,17 @@ from dataclasses import dataclass, replace
 import keras
 import numpy as np
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import NonFiniteLoss, SeedResult
+from actreg_search.engine.rows import correct
 from actreg_search.models.build import make_loss
-from actreg_search.models.regularize import marks_of
+from actreg_search.models.marks import marks_of
+from actreg_search.spec.trial import TrialConfig
 
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy of ``model`` on ``(x, y)``, in one forward pass."""
-    probs = np.asarray(model(x, training=False))
-    if probs.shape[-1] == 1:
-        predicted = (probs[:, 0] > 0.5).astype(y.dtype)
-    else:
-        predicted = probs.argmax(axis=-1).astype(y.dtype)
-    return float(np.mean(predicted == y))
+    """Accuracy of ``model`` on ``(x, y)``, in one forward pass, by the rule of :func:`~actreg_search.engine.rows.correct`."""
+    return float(np.mean(np.asarray(correct(model(x, training=False), keras.ops.convert_to_tensor(y)))))
 
 
 def training_loss(model: keras.Model, data: Dataset) -> float:

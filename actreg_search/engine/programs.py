@@ -2,7 +2,7 @@
 
 A trial's penalty (regularizer, placement, coefficients, which marked layers
 carry it) is not part of its program: the program's template model is built
-*probed* (:class:`~actreg_search.models.regularize.Probes`) and each row reads its
+*probed* (:class:`~actreg_search.models.probes.Probes`) and each row reads its
 coefficients from an input. Its width is not either, where the model allows:
 the template of a model made of Dense and Activation layers is built at the
 width's *bucket* (:func:`bucket_of`), and a narrower trial's weights are
@@ -21,35 +21,26 @@ training settings, the dataset and the number of rows (trials × seeds).
 XLA's compiled code is cached per ``tf.function`` object, so reusing the object
 is what avoids compiling again (a fresh but identical function recompiles and
 keeps its code alive, about 6 MB a trial).
-
-Timing: with ``ACTREG_PROFILE=path`` set, each trained group appends one JSON
-line to ``path`` (what it compiled and where its time went), which
-``benchmarks/study.py`` reads; nothing is written otherwise.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop
 from actreg_search.models.build import build_model
-from actreg_search.models.regularize import Probes
+from actreg_search.models.probes import Probes
 from actreg_search.spec.specs import ModelSpec
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Regularizer
 
 MAX_PROGRAMS = 64
 """Programs a worker keeps (least recently used dropped first): about 6 MB each for the mlp."""
-PROFILE_ENV = "ACTREG_PROFILE"
-"""Environment variable naming a file to append per-group timings to."""
 
 
 def bucket_of(width: int) -> int:
@@ -190,13 +181,5 @@ class ProgramCache:
         return self.bucketable[probe_key]
 
 
-def profile(event: dict[str, Any]) -> None:
-    """Append one timing record to the file named by ``ACTREG_PROFILE`` (nothing when unset)."""
-    path = os.environ.get(PROFILE_ENV)
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"pid": os.getpid(), "time": time.time(), **event}) + "\n")
-
-
-__all__ = ["MAX_PROGRAMS", "ProgramCache", "ProgramKey", "bucket_of", "paddable", "profile", "template_config"]
+__all__ = ["MAX_PROGRAMS", "ProgramCache", "ProgramKey", "bucket_of", "paddable", "template_config"]
 

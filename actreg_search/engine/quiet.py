@@ -17,6 +17,7 @@ start-up still show. Nothing here imports TensorFlow at module level.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from collections.abc import Iterator
@@ -71,7 +72,5 @@ def import_tensorflow() -> ModuleType:
         return sys.modules["tensorflow"]
     quiet_environment()
     with silenced_stderr():
-        import keras  # noqa: F401  (imports TensorFlow, its backend)
-        import tensorflow
-
-    return tensorflow
+        importlib.import_module("keras")  # imports TensorFlow, its backend
+        return importlib.import_module("tensorflow")

@@ -7,7 +7,8 @@ the compiled training chunk; :meth:`StackedLoop.load` puts the rows' models
 in (zero-padded to the template's shapes, see
 :mod:`actreg_search.engine.programs`), with their penalty coefficients when
 the template is probed, so one compiled chunk trains trial after trial.
-:func:`permutations` gives each row its own minibatch order from its seed.
+:mod:`~actreg_search.engine.rows` has what a row is made of (its stacked
+variables, zero-padded values, minibatch order from its seed).
 
 Under a validation protocol a row is one model of a seed: the seed's model
 under hold-out, one of its fold models under k-fold
@@ -29,13 +30,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset
+from actreg_search.data.splits import Fold, fold_sizes
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.metrics import Counted, output_sizes
+from actreg_search.engine.rows import correct, exact_zeros, pad_to, permutations, row_variables, stacked_variables
+from actreg_search.internals.keras_private import apply_without_all_reduce, reset_optimizer
 from actreg_search.models.build import make_loss, make_optimizer
-from actreg_search.models.regularize import Probes, marks_of
-from actreg_search.data.splits import Fold, fold_sizes
+from actreg_search.models.marks import marks_of
+from actreg_search.models.probes import Probes
+from actreg_search.spec.trial import TrialConfig
 
 VECTORIZED_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Activation)
 """Layers that ``tf.vectorized_map`` turns into batched kernels XLA compiles well.
@@ -48,48 +52,9 @@ an LSTM into anything XLA accepts, and a random layer's draws are per seed.
 """
 
 
-def permutations(seeds: Sequence[int] | tf.Tensor, epoch: tf.Tensor, n: int) -> tf.Tensor:
-    """Each row's order of the training samples in one epoch.
-
-    Row ``k`` depends only on ``seeds[k]`` and ``epoch``, so a seed shuffles the
-    same way whichever other rows (seeds, trials) share its program.
-
-    Args:
-        seeds: Each row's seed (a list, or an ``int64`` tensor of known length).
-        epoch: The 0-based epoch, a scalar integer tensor.
-        n: Number of training samples.
-
-    Returns:
-        ``int32`` tensor of shape ``(len(seeds), n)``; each row a permutation of ``range(n)``.
-    """
-    epoch = tf.cast(epoch, tf.int64)
-    seeds = tf.convert_to_tensor(seeds, tf.int64)
-    rows = [
-        tf.argsort(tf.random.stateless_uniform((n,), seed=tf.stack([seeds[k], epoch]))) for k in range(seeds.shape[0])
-    ]
-    return tf.stack(rows)
-
-
-def _stacked(variables: Sequence[keras.Variable], rows: int, trainable: bool) -> list[keras.Variable]:
-    """One variable per template variable, with ``rows`` values on a leading axis (zeros until loaded)."""
-    return [
-        keras.Variable(
-            np.zeros((rows, *v.shape), v.dtype),
-            dtype=v.dtype,
-            trainable=trainable,
-            name="rows_" + v.path.replace("/", "_"),
-        )
-        for v in variables
-    ]
-
-
-def pad_to(value: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """``value`` with zeros appended along each axis up to ``shape`` (a no-op at equal shapes)."""
-    if tuple(value.shape) == tuple(shape):
-        return value
-    if len(value.shape) != len(shape) or any(a > b for a, b in zip(value.shape, shape)):
-        raise ValueError(f"a weight of shape {tuple(value.shape)} does not fit the program's {tuple(shape)}")
-    return np.pad(value, [(0, b - a) for a, b in zip(value.shape, shape)])
+def vectorizes(model: keras.Model) -> bool:
+    """Whether ``model`` trains vectorised over rows (made only of :data:`VECTORIZED_LAYERS`)."""
+    return all(isinstance(layer, VECTORIZED_LAYERS) for layer in model.layers)
 
 
 class StackedLoop:
@@ -110,10 +75,10 @@ class StackedLoop:
     def __init__(self, template: keras.Model, probes: Probes | None, config: TrialConfig, data: Dataset, rows: int) -> None:
         self.template = template
         self.probes = probes
-        self.vectorize = all(isinstance(layer, VECTORIZED_LAYERS) for layer in self.template.layers)
+        self.vectorize = vectorizes(template)
         self.rows = rows
-        self.weights = _stacked(template.trainable_variables, rows, trainable=True)
-        self.state = _stacked(template.non_trainable_variables, rows, trainable=False)
+        self.weights = stacked_variables(template.trainable_variables, rows, trainable=True)
+        self.state = stacked_variables(template.non_trainable_variables, rows, trainable=False)
         n_points = len(probes.points) if probes is not None else 0
         self.coefs = tf.Variable(np.zeros((rows, n_points, 2), np.float32), trainable=False, name="rows_coefs")
         self.seeds = tf.Variable(np.zeros((rows,), np.int64), trainable=False, name="rows_seeds")
@@ -176,14 +141,12 @@ class StackedLoop:
             self.val_idx.assign(np.stack([f.val for f in folds]).astype(np.int32))
             self.fit_mask.assign(fit_mask)
             self.val_mask.assign(val_mask)
-        for stacked, column in zip(self.weights + self.state, zip(*(_variables(m) for m in models), strict=True)):
+        for stacked, column in zip(self.weights + self.state, zip(*(row_variables(m) for m in models), strict=True)):
             stacked.assign(np.stack([pad_to(v.numpy(), stacked.shape[1:]) for v in column]))
         self.seeds.assign(np.asarray(seeds, np.int64))
         if coefs is not None:
             self.coefs.assign(coefs)
-        for variable in self.optimizer.variables:
-            if variable is not self.optimizer._learning_rate:  # noqa: SLF001 - the rate stays, every slot and the step count restart
-                variable.assign(np.zeros(variable.shape, variable.dtype))
+        reset_optimizer(self.optimizer)
 
     def write_back(self, models: Sequence[keras.Model | None]) -> None:
         """Copy each row's trained values into its model (``None``: a row not wanted), cut to the model's shapes."""
@@ -191,7 +154,7 @@ class StackedLoop:
             values = stacked.numpy()
             for k, model in enumerate(models):
                 if model is not None:
-                    target = _variables(model)[position]
+                    target = row_variables(model)[position]
                     target.assign(values[k][tuple(slice(0, d) for d in target.shape)])
 
     def evaluate(self, rows: Sequence[int]) -> list[Counted]:
@@ -213,7 +176,7 @@ class StackedLoop:
         values = [v.numpy() for v in self.weights + self.state]
         coefs = self.coefs.numpy()
         fit_idx, val_idx = self.fit_idx.numpy(), self.val_idx.numpy()
-        targets = _variables(self.template)  # a program of its own (no probes): the trial's first seed's model
+        targets = row_variables(self.template)  # a program of its own (no probes): the trial's first seed's model
         figures = []
         for k in rows:
             for target, value in zip(targets, values):
@@ -245,17 +208,17 @@ class StackedLoop:
             loss = self._total_loss(y_fit, probs, self.evaluator.losses)
         test_probs, *activations = self.evaluator(self.x_test, training=False)
         figures = (
-            tf.reduce_sum(_correct(probs, y_fit)),
-            tf.reduce_sum(_correct(test_probs, self.y_test)),
+            tf.reduce_sum(correct(probs, y_fit)),
+            tf.reduce_sum(correct(test_probs, self.y_test)),
             loss,
             tf.stack([tf.reduce_sum(tf.cast(a, tf.float64)) for a in activations]),
-            _zeros(activations),
+            exact_zeros(activations),
         )
         if not self.split:
             return figures
         y_val = tf.gather(self.y_train, val_idx)
         val_probs, *val_activations = self.evaluator(tf.gather(self.x_train, val_idx), training=False)
-        return (*figures, tf.reduce_sum(_correct(val_probs, y_val)), _zeros(val_activations))
+        return (*figures, tf.reduce_sum(correct(val_probs, y_val)), exact_zeros(val_activations))
 
     def train(self, begin: int, end: int, hits: tuple[tf.Tensor, tf.Tensor, tf.Tensor], first_bad: tf.Tensor) -> tuple:
         """Run the compiled :meth:`chunk` (traced on its first call, then reused)."""
@@ -366,10 +329,7 @@ class StackedLoop:
         if per_seed_data:
             args += (x, y)
         losses, grads, state = self._map_seeds(one_seed, args)
-        # Applied in cross-replica context, which skips the optimizer's gradient
-        # all-reduce: the identity on one replica, and the custom gradient it
-        # registers in graph mode would keep every trial's graphs alive.
-        tf.distribute.get_replica_context().merge_call(lambda _: self.optimizer.apply(grads, self.weights))
+        apply_without_all_reduce(self.optimizer, grads, self.weights)  # its all-reduce would keep every trial's graphs alive
         for variable, value in zip(self.state, state):
             variable.assign(value)
         return losses
@@ -395,37 +355,18 @@ class StackedLoop:
         return parts[0] if len(parts) == 1 else keras.ops.sum(parts)
 
     def _hits(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """Each row's number of correct predictions (:func:`_correct`) on its training samples, its
+        """Each row's number of correct predictions (:func:`~actreg_search.engine.rows.correct`) on its training samples, its
         validation samples (zeros under ``validation = "test"``) and the test set: one pass over the
         whole training split and the test set, counted through the row's masks."""
 
         def one_seed(args: tuple) -> tf.Tensor:
             weights, state = args
             probs, _ = self.template.stateless_call(weights, state, self.x_eval, training=False)
-            return _correct(probs, self.y_eval)
+            return correct(probs, self.y_eval)
 
-        correct = self._map_seeds(one_seed, ([v.value for v in self.weights], [v.value for v in self.state]))
-        train, test = correct[:, : self.n_train], tf.reduce_sum(correct[:, self.n_train :], axis=1)
+        hits = self._map_seeds(one_seed, ([v.value for v in self.weights], [v.value for v in self.state]))
+        train, test = hits[:, : self.n_train], tf.reduce_sum(hits[:, self.n_train :], axis=1)
         if not self.split:
             return tf.reduce_sum(train, axis=1), tf.zeros_like(test), test
         return tf.reduce_sum(train * self.fit_mask.value(), axis=1), tf.reduce_sum(train * self.val_mask.value(), axis=1), test
 
-
-def _correct(probs: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-    """1 where a prediction is correct, as :func:`metrics.accuracy` decides: probability
-    above 0.5 for one sigmoid unit, the arg-max of a softmax otherwise."""
-    if probs.shape[-1] == 1:
-        predicted = tf.cast(probs[:, 0] > 0.5, y.dtype)
-    else:
-        predicted = tf.cast(tf.argmax(probs, axis=-1), y.dtype)
-    return tf.cast(tf.equal(predicted, y), tf.int32)
-
-
-def _zeros(activations: Sequence[tf.Tensor]) -> tf.Tensor:
-    """Per marked layer, how many of its activated outputs are exactly zero."""
-    return tf.stack([tf.reduce_sum(tf.cast(tf.equal(a, 0.0), tf.int32)) for a in activations])
-
-
-def _variables(model: keras.Model) -> list[keras.Variable]:
-    """A model's variables in the stacked order: trainable, then the rest."""
-    return [*model.trainable_variables, *model.non_trainable_variables]

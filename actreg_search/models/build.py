@@ -2,7 +2,7 @@
 
 :func:`build_model` builds the study's model for a trial: a built-in family, or
 the user's (a builder or a ``.keras`` file, :mod:`actreg_search.models.user`).
-Every model comes back *marked* (:func:`~actreg_search.models.regularize.marks_of`):
+Every model comes back *marked* (:func:`~actreg_search.models.marks.marks_of`):
 engines and activation statistics find its regularized layers there.
 
 The built-in families' layer names are part of the contract: the regularized
@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import keras
 
-from actreg_search.spec.trial import TrialConfig
-from actreg_search.models.regularize import ACTIVATION_SUFFIX, Probes, Reg, make_regularizer, set_marks
-from actreg_search.spec.specs import ModelSpec
-from actreg_search.usercode import load_function
+from actreg_search.models.marks import set_marks
+from actreg_search.models.probes import Probes
+from actreg_search.models.regularize import ACTIVATION_SUFFIX, Reg
 from actreg_search.models.user import build_from_builder, build_from_file, load_architecture
-from actreg_search.spec.vocab import Family, Placement
+from actreg_search.spec.specs import ModelSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import Family
+from actreg_search.usercode import load_function
 
 HIDDEN = "hidden"
 HIDDEN_ACTIVATION = HIDDEN + ACTIVATION_SUFFIX
 OUTPUT = "output"
-
-
-def activation_layer_name(config: TrialConfig) -> str:
-    """Name of the layer whose output is the built-in ``hidden`` layer after its activation."""
-    return HIDDEN_ACTIVATION if config.placement is Placement.PRE_ACTIVATION else HIDDEN
 
 
 def hidden_name(index: int) -> str:
@@ -70,7 +67,7 @@ def build_model(
         n_classes: 2 gives one sigmoid unit, more give a softmax.
         model: The study's ``[model]`` (``None``: the built-in family).
         probes: Build the model probed (the penalty an input of the training
-            program, :class:`~actreg_search.models.regularize.Probes`) rather than
+            program, :class:`~actreg_search.models.probes.Probes`) rather than
             with the config's penalty.
 
     Returns:
@@ -119,19 +116,6 @@ def prepare_model(model: ModelSpec | None) -> None:
         load_function(model.builder, "[model] builder")
 
 
-__all__ = [
-    "HIDDEN",
-    "HIDDEN_ACTIVATION",
-    "OUTPUT",
-    "activation_layer_name",
-    "build_model",
-    "make_loss",
-    "make_optimizer",
-    "make_regularizer",
-    "prepare_model",
-]
-
-
 def make_loss(n_classes: int) -> keras.losses.Loss:
     """The Keras loss for a task with ``n_classes`` classes (batch-mean reduction)."""
     if n_classes == 2:
@@ -142,3 +126,6 @@ def make_loss(n_classes: int) -> keras.losses.Loss:
 def make_optimizer(config: TrialConfig) -> keras.optimizers.Optimizer:
     """A fresh Keras optimizer for the config (Keras' defaults besides the rate)."""
     return keras.optimizers.get({"class_name": config.optimizer.value, "config": {"learning_rate": config.learning_rate}})
+
+
+__all__ = ["HIDDEN", "HIDDEN_ACTIVATION", "OUTPUT", "build_model", "hidden_name", "make_loss", "make_optimizer", "prepare_model"]

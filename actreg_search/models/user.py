@@ -17,10 +17,12 @@ from pathlib import Path
 
 import keras
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.errors import SpecError, UserCodeError
-from actreg_search.models.regularize import Probes, Reg, clone_with_penalty, kind_of, set_marks
+from actreg_search.models.marks import kind_of, set_marks
+from actreg_search.models.probes import Probes
+from actreg_search.models.regularize import Reg, clone_with_penalty
 from actreg_search.spec.specs import ModelSpec
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.usercode import call_user, describe, load_function
 
 BUILDER = "[model] builder"
@@ -34,13 +36,23 @@ def build_from_builder(
 
     Raises:
         SpecError: The builder is missing, returns no Keras model, or marks no layer.
-        UserCodeError: The builder raised.
+        UserCodeError: The builder raised (gave a ``reg`` layer to ``keras.Sequential``, say).
     """
     assert model.builder is not None
     function = load_function(model.builder, BUILDER)
     reg = Reg(config, probes)
-    built = call_user(function, model.builder, BUILDER, reg, tuple(input_shape), n_classes)
     name = describe(model.builder)
+    try:
+        built = call_user(function, model.builder, BUILDER, reg, tuple(input_shape), n_classes)
+    except UserCodeError as exc:
+        refused = reg.named_in(str(exc))
+        if refused is None:
+            raise
+        raise UserCodeError(
+            f"{BUILDER} {name}: Keras refused reg.{refused.kind} layer {refused.layer.name!r} where it takes a keras.Layer "
+            f"(keras.Sequential, a wrapper layer); a reg layer is called on a tensor: build the model with the functional API, "
+            f"x = reg.{refused.kind}(...)(inputs) ... keras.Model(inputs, outputs)"
+        ) from None
     if not isinstance(built, keras.Model):
         raise SpecError(f"{BUILDER} {name} returned a {type(built).__name__}, not a keras.Model")
     if not reg.marks:
@@ -93,4 +105,4 @@ def load_architecture(path: str) -> keras.Model:
         raise SpecError(f"{FILE}: cannot load {path} ({type(exc).__name__}: {text[:200]})") from None
 
 
-__all__ = ["UserCodeError", "build_from_builder", "build_from_file", "load_architecture"]
+__all__ = ["build_from_builder", "build_from_file", "load_architecture"]

@@ -15,16 +15,17 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from actreg_search.spec.trial import TrialConfig
-from actreg_search.errors import SpecError
+from actreg_search.engine import get_engine
 from actreg_search.engine.quiet import import_tensorflow
-from actreg_search.search.space import ALL_LAYERS as ALL
+from actreg_search.errors import SpecError
 from actreg_search.spec.specs import Choice, StudySpec
-from actreg_search.spec.vocab import EngineName, Placement, Regularizer
+from actreg_search.spec.trial import ALL_LAYERS as ALL
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import Placement, Regularizer
 
 if TYPE_CHECKING:
     from actreg_search.data.datasets import Dataset
-    from actreg_search.models.regularize import Mark
+    from actreg_search.models.marks import Mark
 
 
 def check_model(spec: StudySpec, data: Dataset) -> str | None:
@@ -35,8 +36,9 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
         data: Its dataset (input shape and classes).
 
     Returns:
-        A one-line note for ``run`` when the fused engine cannot fuse the model
-        (its trials then train on the keras engine), else ``None``.
+        A one-line note for ``run`` when the study's engine cannot train the
+        model (:meth:`~actreg_search.engine.base.Engine.unfit_reason`: its
+        trials then train on the keras engine), else ``None``.
 
     Raises:
         SpecError: Missing file or function, no Keras model, no marked layer,
@@ -49,9 +51,8 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     if not model.user:
         return None
     import_tensorflow()
-    from actreg_search.engine.fused import unfusable_reason
     from actreg_search.models.build import build_model
-    from actreg_search.models.regularize import marks_of
+    from actreg_search.models.marks import marks_of
 
     base = _config(spec, Regularizer.NONE, None)
     built = build_model(base, data.input_shape, data.n_classes, model)
@@ -73,10 +74,10 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
                 )
         config = dataclasses.replace(_config(spec, regularizers[0], placement), layers=tuple(m.name for m in carrying))
         build_model(config, data.input_shape, data.n_classes, model)
-    if model.engine is EngineName.FUSED:
-        reason = unfusable_reason(built)
-        if reason is not None:
-            return f"the fused engine cannot fuse {origin} ({reason}): its trials train on the keras engine"
+    engine = get_engine(model.engine)
+    reason = engine.unfit_reason(built)
+    if reason is not None:
+        return f"the {engine.name} engine cannot train {origin} ({reason}): its trials train on the keras engine"
     return None
 
 
@@ -100,7 +101,7 @@ def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | No
 
 
 def _placements(kind: str) -> tuple[Placement, ...]:
-    from actreg_search.models.regularize import placements_of
+    from actreg_search.models.marks import placements_of
 
     return placements_of(kind)
 
@@ -132,7 +133,7 @@ def _check_layers(spec: StudySpec, marks: tuple[Mark, ...], origin: str) -> None
 
 def _check_size(spec: StudySpec, marks: tuple[Mark, ...], origin: str) -> None:
     """The marked layers without a fixed size are of one type, the one whose size key the study uses."""
-    from actreg_search.models.regularize import LAYER_FAMILIES
+    from actreg_search.models.marks import LAYER_FAMILIES
 
     sized = [m for m in marks if m.sized]
     kinds = sorted({m.kind for m in sized})

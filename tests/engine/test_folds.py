@@ -15,7 +15,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.base import TrialResult
 from actreg_search.engine.fused import FusedEngine
@@ -23,7 +22,9 @@ from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import accuracy
 from actreg_search.engine.programs import bucket_of
 from actreg_search.spec.specs import ON_TEST, DataSpec, Validation
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Protocol, Regularizer
+from tests.engine.helpers import fit_many
 from tests.engine.test_programs import CASES
 
 SEEDS = [3, 7]
@@ -67,7 +68,7 @@ def holdout() -> Dataset:
 def case_fits(kfold: Dataset) -> list:
     """Every case in ONE program of cases × seeds × folds rows."""
     engine = FusedEngine()
-    fits = engine.fit_many(cases_batch(), kfold, SEEDS)
+    fits = fit_many(engine, cases_batch(), kfold, SEEDS)
     (loop, _), = engine.cache.programs.values()
     assert loop.rows == len(CASES) * len(SEEDS) * FOLDS
     assert loop.weights[0].shape[-1] == 64
@@ -90,7 +91,7 @@ def test_fold_rows_of_a_two_layer_trial_match_the_keras_engine_on_their_fold(kfo
     """Every weight after 20 epochs, rel 1e-4, against ``fit`` on the fold's view; the trial trained in one
     program of 10 cases × 2 seeds × 3 folds (rows seed-major within a trial)."""
     trial = cases_batch()[index]
-    models = case_fits[index].models
+    models = case_fits[index]
     assert len(models) == len(SEEDS) * FOLDS  # one model a row, seed-major
     assert len(models[0].get_weights()) == 6  # two hidden Dense layers and the head
     rows = [(seed, f, fold) for seed in SEEDS for f, fold in enumerate(kfold.folds(seed))]
@@ -102,7 +103,7 @@ def test_fold_rows_of_a_two_layer_trial_match_the_keras_engine_on_their_fold(kfo
 
 def test_the_fold_rows_of_a_seed_differ_from_each_other_and_from_training_on_the_whole_split(kfold: Dataset, case_fits: list) -> None:
     """The comparison above can fail: a seed's fold models are not alike, nor the model trained on all 30 samples."""
-    trial, models = cases_batch()[1], case_fits[1].models
+    trial, models = cases_batch()[1], case_fits[1]
     whole = KerasEngine.fit(trial, kfold.without_validation(), SEEDS[0]).get_weights()
     for f in range(FOLDS):
         mine = models[f].get_weights()

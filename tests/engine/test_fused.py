@@ -17,16 +17,17 @@ import optuna
 import pytest
 import tensorflow as tf
 
-from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.specs import ON_TEST, DataSpec
-from actreg_search.spec.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
 from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine import stacked
 from actreg_search.engine.base import Monitor, NonFiniteLoss, curve_epochs
-from actreg_search.engine.fused import FusedEngine, permutations
+from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import accuracy
 from actreg_search.models.build import build_model, make_loss, make_optimizer
+from actreg_search.spec.measures import TEST_ACCURACY
+from actreg_search.spec.specs import ON_TEST, DataSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
 
 COEFFICIENT = 1e-2
 
@@ -176,18 +177,6 @@ def test_mean_test_accuracy_agrees_with_keras_within_standard_error(tutorial_dat
 # --------------------------------------------------------------------------- minibatches
 
 
-def test_permutations_are_per_seed_per_epoch_and_reproducible() -> None:
-    n = 50
-    first = permutations([3, 5], tf.constant(0), n).numpy()
-    for row in first:
-        assert sorted(row) == list(range(n))
-    assert not np.array_equal(first[0], first[1])
-    np.testing.assert_array_equal(permutations([3, 5], tf.constant(0), n).numpy(), first)
-    # A seed's order does not depend on the other seeds of the trial.
-    np.testing.assert_array_equal(permutations([1, 3], tf.constant(0), n).numpy()[1], first[0])
-    assert not np.array_equal(permutations([3, 5], tf.constant(1), n).numpy()[0], first[0])
-
-
 def test_minibatch_training_is_reproducible(minibatch_data: Dataset) -> None:
     config = config_for(Regularizer.L1, Placement.PRE_ACTIVATION, width=8, epochs=6, batch_size=16)
     first = FusedEngine().fit_models(config, minibatch_data, [0, 1])
@@ -265,7 +254,7 @@ def test_train_reports_once_per_chunk_and_returns_curves(tutorial_data: Dataset)
     for seed in result.seeds:
         assert len(seed.train_curve) == len(seed.test_curve) == 100
         assert seed.test_curve[-1] == pytest.approx(seed.test_accuracy, abs=1 / 70 + 1e-6)
-    assert monitor.reports[-1][1] == pytest.approx(result.mean("test_accuracy"), abs=1 / 70 + 1e-6)
+    assert monitor.reports[-1][1] == pytest.approx(result.mean(TEST_ACCURACY), abs=1 / 70 + 1e-6)
 
 
 def test_a_monitor_that_reads_no_reports_gets_four_chunks_and_the_same_results(tutorial_data: Dataset) -> None:

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.specs import ON_TEST, DataSpec
-from actreg_search.spec.vocab import Placement, Regularizer
 from actreg_search.data.datasets import load_dataset
 from actreg_search.engine import Monitor, NonFiniteLoss
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.spec.specs import ON_TEST, DataSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import Placement, Regularizer
 
 DATA = load_dataset(DataSpec(validation=ON_TEST))
 CONFIG = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-3, 0.0, hidden_units=8, epochs=6)
@@ -39,9 +40,11 @@ def test_result_holds_every_seed_with_curves_and_activation_stats():
     assert progress[-1] == (12, 12)
 
 
-def test_curves_are_thinned_to_200_points():
-    assert len(curve_epochs(4000)) == 200 and curve_epochs(4000)[-1] == 4000
-    assert len(curve_epochs(300)) == 150
+def test_fit_records_the_curves_beside_the_model_not_on_it():
+    model, recorder = KerasEngine.fit_recorded(CONFIG, DATA, 3, points=(2, 4, 6))
+    assert len(recorder.train_curve) == len(recorder.test_curve) == 3 and recorder.validation_curve == []
+    assert recorder.model is model and not hasattr(model, "recorder")
+    np.testing.assert_array_equal(KerasEngine.fit(CONFIG, DATA, 3).get_weights()[0], model.get_weights()[0])
 
 
 def test_overflowing_loss_raises_with_the_seed():

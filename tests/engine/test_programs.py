@@ -6,21 +6,22 @@ Widths 41–63 share the bucket 64, so a trial of width 43 trains zero-padded to
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import optuna
 import pytest
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.base import Monitor, NonFiniteLoss, TrialResult
 from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.programs import ProgramCache, bucket_of, paddable, template_config
 from actreg_search.models.build import build_model
-from actreg_search.models.regularize import Probes, penalty_rows
+from actreg_search.models.probes import Probes
+from actreg_search.spec.measures import TEST_ACCURACY
 from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import DatasetName, Family, Placement, Regularizer
+from tests.engine.helpers import fit_many
 
 SEEDS = [3, 7]
 CASES = [(Regularizer.NONE, None)] + [
@@ -54,27 +55,13 @@ def test_buckets_double_up_to_512_then_step_by_half_and_double() -> None:
         assert width <= bucket_of(width) <= (max(width, 8) * 2 if width <= 512 else width * 1.5)
 
 
-def test_penalty_rows_put_the_coefficients_on_the_trials_placement_only(data: Dataset) -> None:
-    probes = Probes()
-    build_model(template_config(config(Regularizer.L1_L2, Placement.KERNEL, 8), 8), data.input_shape, data.n_classes, None, probes)
-    assert [(p.layer, p.placement) for p in probes.points] == [
-        ("hidden", Placement.PRE_ACTIVATION), ("hidden", Placement.KERNEL), ("hidden", Placement.POST_ACTIVATION),
-    ]
-    rows = penalty_rows(config(Regularizer.L1_L2, Placement.KERNEL, 8), probes.points)
-    np.testing.assert_array_equal(rows, np.array([[0, 0], [1e-2, 5e-3], [0, 0]], np.float32))
-    assert not penalty_rows(config(Regularizer.NONE, None, 8), probes.points).any()
-    # an l1 trial's l2 stays zero whatever the config holds
-    l1 = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, l1=1e-3, l2=0.5, hidden_units=8)
-    np.testing.assert_array_equal(penalty_rows(l1, probes.points)[0], np.array([1e-3, 0], np.float32))
-
-
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{r.value}-{p.value if p else 'none'}" for r, p in CASES])
 def test_a_trial_padded_into_a_mixed_batch_matches_the_keras_engine(data: Dataset, batch_fits: list, index: int) -> None:
     """Every weight after 20 epochs, rel 1e-4: the trial trained at width 41–49 in bucket 64 beside 9 others."""
     trial = mixed_batch()[index]
     assert bucket_of(trial.hidden_units) == 64
     expected = KerasEngine.fit(trial, data, SEEDS[1])
-    got = batch_fits[index].models[1]
+    got = batch_fits[index][1]
     for want, have in zip(expected.get_weights(), got.get_weights(), strict=True):
         assert want.shape == have.shape
         np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-6)
@@ -83,7 +70,7 @@ def test_a_trial_padded_into_a_mixed_batch_matches_the_keras_engine(data: Datase
 @pytest.fixture(scope="module")
 def batch_fits(data: Dataset) -> list:
     engine = FusedEngine()
-    fits = engine.fit_many(mixed_batch(), data, SEEDS)
+    fits = fit_many(engine, mixed_batch(), data, SEEDS)
     (loop, _), = engine.cache.programs.values()  # one program for the whole batch
     assert loop.rows == len(CASES) * len(SEEDS)
     return fits
@@ -110,7 +97,7 @@ def test_a_trial_gets_the_same_per_seed_results_alone_and_in_a_batch_of_eight(da
 def test_padded_units_and_their_optimizer_slots_stay_exactly_zero(data: Dataset) -> None:
     engine = FusedEngine()
     trial = config(Regularizer.L1, Placement.POST_ACTIVATION, 43, epochs=200)
-    engine.fit_many([trial], data, SEEDS)
+    assert isinstance(outcomes(engine, [trial], data)[0], TrialResult)
     (loop, _), = engine.cache.programs.values()
     kernel, bias, head, _ = (v.numpy() for v in loop.weights)
     assert kernel.shape[-1] == 64
@@ -124,7 +111,7 @@ def test_padded_units_and_their_optimizer_slots_stay_exactly_zero(data: Dataset)
 def test_one_trace_serves_every_penalty_placement_and_width_of_a_bucket(data: Dataset) -> None:
     engine = FusedEngine()
     for trial in mixed_batch(epochs=20)[:4]:
-        engine.fit_many([trial], data, SEEDS)
+        assert isinstance(outcomes(engine, [trial], data)[0], TrialResult)
     (loop, _), = engine.cache.programs.values()
     assert loop.program.experimental_get_tracing_count() == 1
 
@@ -151,7 +138,7 @@ def test_a_diverging_or_pruned_trial_ends_alone_and_the_others_finish(data: Data
     assert isinstance(ended[2], optuna.TrialPruned)
     alone = outcomes(FusedEngine(), [configs[3]], data)[0]
     assert isinstance(ended[0], TrialResult) and isinstance(ended[3], TrialResult)
-    assert ended[3].values("test_accuracy") == alone.values("test_accuracy")
+    assert ended[3].values(TEST_ACCURACY) == alone.values(TEST_ACCURACY)
 
 
 def test_cnn_trials_of_one_size_share_a_program_across_penalties() -> None:
@@ -185,12 +172,12 @@ def test_merged_trials_of_three_buckets_train_in_the_widest_and_match_the_keras_
         config(Regularizer.L2, Placement.KERNEL, 45),
         config(Regularizer.L1_L2, Placement.PRE_ACTIVATION, 90),
     ]
-    fits = engine.fit_many(configs, data, SEEDS)
+    fits = fit_many(engine, configs, data, SEEDS)
     (loop, _), = engine.cache.programs.values()
     assert loop.rows == 6 and loop.weights[0].shape[-1] == bucket_of(90) == 128
-    for trial, fit in zip(configs, fits):
+    for trial, models in zip(configs, fits):
         expected = KerasEngine.fit(trial, data, SEEDS[0])
-        for want, have in zip(expected.get_weights(), fit.models[0].get_weights(), strict=True):
+        for want, have in zip(expected.get_weights(), models[0].get_weights(), strict=True):
             np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-6)
 
 

@@ -1,16 +1,36 @@
-"""TensorFlow's start-up lines never reach the terminal of ``run``."""
+"""TensorFlow's start-up lines never reach the terminal: not the command line's ``run``, not the Python API's."""
 
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 
 import pytest
 
+from actreg_search.engine import get_engine
 from actreg_search.engine.quiet import silenced_stderr
 
-NOISE = ("absl", "onednn", "tensorflow/", "cuda")
+NOISE = ("absl", "onednn", "cpu_feature_guard", "tensorflow/", "cuda")
+
+API_RUN = """
+import sys
+import actreg_search
+
+if __name__ == "__main__":
+    spec = actreg_search.make_spec("quiet", model={"hidden_units": 4, "epochs": 2}, n_trials=1, seeds=1, sampler="random")
+    print(actreg_search.run(spec, f"sqlite:///{sys.argv[1]}/quiet.db", progress=False).finished)
+"""
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the logging variables the test set-up sets."""
+    return {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
+
+
+def noise(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if any(word in line.lower() for word in NOISE)]
 
 
 def test_silenced_stderr_hides_descriptor_2_then_restores_it(capfd):
@@ -23,13 +43,31 @@ def test_silenced_stderr_hides_descriptor_2_then_restores_it(capfd):
 
 @pytest.mark.parametrize("recycle_mb", ["150", "0"], ids=["worker", "in-process"])
 def test_run_prints_no_tensorflow_lines(write_study, storage_url, recycle_mb):
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
     done = subprocess.run(
         [sys.executable, "-m", "actreg_search.cli", "run", str(write_study(n_trials=1, seeds=1, epochs=2)),
          "--storage", storage_url, "--recycle-mb", recycle_mb],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=clean_environment(), timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert "1/1 finished" in done.stdout
-    noisy = [line for line in done.stderr.splitlines() if any(word in line.lower() for word in NOISE)]
-    assert noisy == []
+    assert noise(done.stderr) == []
+
+
+def test_the_python_api_prints_no_tensorflow_lines(tmp_path):
+    """``actreg_search.run`` in the calling process (TensorFlow first imported there), no logging variable set."""
+    script = tmp_path / "api_run.py"
+    script.write_text(API_RUN)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, env=clean_environment(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
+    assert noise(done.stderr) == []
+
+
+def test_an_engine_unpickled_in_a_fresh_process_imports_tensorflow_quietly():
+    """What a spawned worker does with an engine object it is given (``run(..., engine=...)``)."""
+    pickled = pickle.dumps(get_engine("keras"))
+    load = "import pickle, sys; print(type(pickle.loads(sys.stdin.buffer.read())).__name__)"
+    done = subprocess.run([sys.executable, "-c", load], input=pickled, capture_output=True, env=clean_environment(), timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip() == "KerasEngine"
+    assert noise(done.stderr.decode()) == []

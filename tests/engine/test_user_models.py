@@ -12,11 +12,12 @@ import keras
 import numpy as np
 import pytest
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset, load_dataset
-from actreg_search.engine.fused import FusedEngine, build_models, unfusable_reason
+from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.engine.seeds import build_models
 from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
@@ -74,8 +75,8 @@ def test_a_keras_file_gets_fresh_weights_per_seed_and_the_penalty_by_name(tmp_pa
     keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="out")(hidden)).save(path)
     spec = ModelSpec(file=str(path), regularize=("h1",))
     config = _config(Placement.PRE_ACTIVATION)
-    a, b = build_models(config, data, [0, 1], spec)
-    again = build_models(config, data, [0], spec)[0]
+    a, b = build_models(config, data, [0, 1], spec, seed_tensorflow=False)
+    again = build_models(config, data, [0], spec, seed_tensorflow=False)[0]
     assert [layer.name for layer in a.layers][1:] == ["h1", "h1_activation", "out"]
     assert a.get_layer("h1").activity_regularizer is not None and a.get_layer("out").activity_regularizer is None
     assert not np.allclose(a.get_layer("h1").kernel, b.get_layer("h1").kernel)
@@ -102,8 +103,27 @@ def _custom(reg, input_shape, n_classes):
 def test_a_model_with_a_custom_layer_trains_on_the_keras_engine(data):
     spec = ModelSpec(builder=_custom)
     config = _config(Placement.KERNEL, epochs=2)
-    assert "is a Scale" in unfusable_reason(build_models(config, data, [0], spec)[0])
+    assert "is a Scale" in FusedEngine().unfit_reason(build_models(config, data, [0], spec, seed_tensorflow=False)[0])
     result = FusedEngine().train(config, data, [0], model=spec)
     assert result.engine == "keras" and result.layers == ("h1",)
     with pytest.raises(ValueError, match="the fused engine cannot train this model: layer 'scale' is a Scale"):
         FusedEngine().fit_models(config, data, [0], model=spec)
+
+
+def test_the_fallback_engine_comes_from_the_registry(data, monkeypatch):
+    """The fused engine hands a model it cannot train to whatever the registry makes for ``keras``."""
+    from actreg_search import engine as registry
+    from actreg_search.spec.vocab import EngineName
+
+    handed: list[TrialConfig] = []
+
+    class Stand(KerasEngine):
+        def train(self, config, data, seeds, monitor=None, model=None):
+            handed.append(config)
+            raise RuntimeError("stood in")
+
+    monkeypatch.setitem(registry.ENGINES, EngineName.KERAS, lambda profile_path=None: Stand())
+    config = _config(Placement.KERNEL, epochs=2)
+    with pytest.raises(RuntimeError, match="stood in"):
+        FusedEngine().train(config, data, [0], model=ModelSpec(builder=_custom))
+    assert handed == [config]

@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+from actreg_search.models.build import HIDDEN, HIDDEN_ACTIVATION, build_model
+from actreg_search.models.marks import marks_of
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Placement, Regularizer
-from actreg_search.models.build import HIDDEN, HIDDEN_ACTIVATION, activation_layer_name, build_model
+from actreg_search.spec.vocab import Family, Placement, Regularizer
 
 
 def _config(regularizer: Regularizer, placement: Placement | None) -> TrialConfig:
@@ -23,7 +24,7 @@ def _layers(model: keras.Model) -> list[keras.layers.Layer]:
 def test_pre_activation_regularizes_the_linear_output(regularizer):
     model = build_model(_config(regularizer, Placement.PRE_ACTIVATION), (2,), 2)
     dense, act, out = _layers(model)
-    assert dense.name == HIDDEN and act.name == HIDDEN_ACTIVATION
+    assert dense.name == HIDDEN and act.name == HIDDEN_ACTIVATION == marks_of(model).layers[0].output
     assert dense.activation is keras.activations.linear
     assert isinstance(act, keras.layers.Activation) and act.activation is keras.activations.relu
     assert dense.kernel_regularizer is None
@@ -38,7 +39,7 @@ def test_post_activation_regularizes_the_activated_output(regularizer):
     assert dense.activation is keras.activations.relu
     assert dense.kernel_regularizer is None
     _check_regularizer(dense.activity_regularizer, regularizer)
-    assert activation_layer_name(_config(regularizer, Placement.POST_ACTIVATION)) == HIDDEN
+    assert marks_of(model).layers[0].output == HIDDEN  # the activated output is the layer's own
 
 
 @pytest.mark.parametrize("regularizer", [Regularizer.L1, Regularizer.L2, Regularizer.L1_L2])
@@ -96,8 +97,6 @@ def _check_regularizer(reg, kind: Regularizer) -> None:
     ],
 )
 def test_cnn_placements_on_the_conv2d_layer(placement, activity, kernel, separate_activation):
-    from actreg_search.spec.vocab import Family
-
     config = TrialConfig(Regularizer.L1, placement, 1e-4, 0.0, hidden_units=4, family=Family.CNN)
     model = build_model(config, (8, 8, 1), 10)
     conv = model.get_layer(HIDDEN)
@@ -114,8 +113,6 @@ def test_cnn_placements_on_the_conv2d_layer(placement, activity, kernel, separat
     [(Placement.OUTPUT, "activity_regularizer"), (Placement.KERNEL, "kernel_regularizer"), (Placement.RECURRENT, "recurrent_regularizer")],
 )
 def test_rnn_placements_on_the_lstm_layer(placement, attribute):
-    from actreg_search.spec.vocab import Family
-
     config = TrialConfig(Regularizer.L2, placement, 0.0, 2e-4, hidden_units=6, family=Family.RNN)
     model = build_model(config, (8, 8), 10)
     lstm = model.get_layer(HIDDEN)
@@ -132,3 +129,12 @@ def test_rnn_placements_on_the_lstm_layer(placement, attribute):
         else:
             assert reg is None, name
     assert [layer.name for layer in _layers(model)] == ["hidden", "output"]
+
+
+def test_the_builtin_mlp_stacks_hidden_layers():
+    model = build_model(TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-3, 0.0, hidden_units=5, hidden_layers=3), (2,), 2)
+    assert marks_of(model).names == ("hidden", "hidden_2", "hidden_3")
+    names = [layer.name for layer in model.layers]
+    assert names[1:] == ["hidden", "hidden_activation", "hidden_2", "hidden_2_activation", "hidden_3", "hidden_3_activation", "output"]
+    cnn = build_model(TrialConfig(Regularizer.NONE, None, 0, 0, hidden_units=2, family=Family.CNN), (4, 4, 1), 3)
+    assert marks_of(cnn).names == ("hidden",)

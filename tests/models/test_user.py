@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from actreg_search.cli import app
-from actreg_search.spec.trial import TrialConfig
+from actreg_search.errors import UserCodeError
 from actreg_search.models.build import build_model
-from actreg_search.models.regularize import Reg, marks_of
 from actreg_search.spec.specs import ModelSpec
-from actreg_search.spec.vocab import Family, Placement, Regularizer
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import Placement, Regularizer
 
 GOOD = """
 import keras
@@ -53,47 +53,23 @@ def two_types(reg, input_shape, n_classes):
 def three_outputs(reg, input_shape, n_classes):
     inputs = keras.Input(input_shape)
     return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(reg.Dense(name="h1")(inputs)))
+
+def sequential(reg, input_shape, n_classes):
+    return keras.Sequential([keras.Input(input_shape), reg.Dense(name="h1"), keras.layers.Dense(1, activation="sigmoid")])
+
+class Scale(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * 2.0
+
+def own_layer(reg, input_shape, n_classes):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(Scale(name="scale")(reg.Dense(name="h1")(inputs))))
 """
 
 
 def _config(placement: Placement | None, **extra: object) -> TrialConfig:
     regularizer = Regularizer.NONE if placement is None else Regularizer.L1
     return TrialConfig(regularizer, placement, 1e-3 if placement else 0.0, 0.0, hidden_units=5, **extra)
-
-
-def test_reg_dense_takes_the_trials_size_and_splits_a_pre_activation():
-    reg = Reg(_config(Placement.PRE_ACTIVATION, activation="tanh"))
-    inputs = keras.Input((2,))
-    x = reg.Dense(name="a")(inputs)
-    x = reg.Dense(3, activation="relu")(x)
-    model = keras.Model(inputs, x)
-    a, act, b = (model.get_layer(n) for n in ("a", "a_activation", "reg_dense_1"))
-    assert a.units == 5 and a.activation is keras.activations.linear and a.activity_regularizer is not None
-    assert act.activation is keras.activations.tanh
-    assert b.units == 3 and b.activity_regularizer is not None
-    assert [(m.name, m.output, m.sized) for m in reg.marks] == [
-        ("a", "a_activation", True),
-        ("reg_dense_1", "reg_dense_1_activation", False),
-    ]
-
-
-def test_only_the_chosen_layers_carry_the_penalty():
-    reg = Reg(_config(Placement.KERNEL, layers=("b",)))
-    inputs = keras.Input((2,))
-    hidden = reg.Dense(name="a")(inputs)
-    keras.Model(inputs, reg.Dense(name="b")(hidden))
-    assert [m.penalized for m in reg.marks] == [False, True]
-    with pytest.raises(TypeError, match="do not pass kernel_regularizer"):
-        reg.Dense(kernel_regularizer="l2")
-
-
-def test_the_builtin_mlp_stacks_hidden_layers():
-    model = build_model(_config(Placement.PRE_ACTIVATION, hidden_layers=3), (2,), 2)
-    assert marks_of(model).names == ("hidden", "hidden_2", "hidden_3")
-    names = [layer.name for layer in model.layers]
-    assert names[1:] == ["hidden", "hidden_activation", "hidden_2", "hidden_2_activation", "hidden_3", "hidden_3_activation", "output"]
-    cnn = build_model(TrialConfig(Regularizer.NONE, None, 0, 0, hidden_units=2, family=Family.CNN), (4, 4, 1), 3)
-    assert marks_of(cnn).names == ("hidden",)
 
 
 def _lambda_model(path: Path) -> None:
@@ -160,15 +136,13 @@ def test_bad_user_models_are_one_line_exit_2_and_nothing_written(tmp_path: Path,
     assert not database.exists()
 
 
-def test_a_good_builder_passes_the_check(tmp_path: Path):
-    from actreg_search.data.datasets import load_dataset
-    from actreg_search.search.modelcheck import check_model
-    from actreg_search.spec.parser import parse_spec
-
+def test_a_builder_that_gives_a_reg_layer_to_keras_sequential_is_told_to_use_the_functional_api(tmp_path: Path):
     (tmp_path / "b.py").write_text(GOOD)
-    spec = parse_spec(
-        '[study]\nname = "ok"\n[model]\nbuilder = "b.py:build"\n[space]\nlayers = ["h1", "all"]\nhidden_units = [3, 5]\n',
-        source=str(tmp_path / "s.toml"),
-    )
-    assert check_model(spec, load_dataset(spec.data)) is None
-    assert spec.model == ModelSpec(builder=f"{tmp_path}/b.py:build")
+    spec = ModelSpec(builder=f"{tmp_path}/b.py:sequential")
+    with pytest.raises(UserCodeError) as error:
+        build_model(_config(Placement.KERNEL), (2,), 2, spec)
+    message = str(error.value)
+    assert "b.py:sequential" in message and "reg.Dense layer 'h1'" in message
+    assert "functional API" in message and "Only instances" not in message
+    with pytest.raises(UserCodeError, match="raised RuntimeError: my own message"):  # other errors are the builder's own
+        build_model(_config(Placement.KERNEL), (2,), 2, ModelSpec(builder=f"{tmp_path}/b.py:raises"))

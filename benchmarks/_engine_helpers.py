@@ -1,0 +1,48 @@
+"""What the benchmarks measure the fused engine against, kept out of the package: a program of its own for every trial.
+
+:class:`OwnProgramEngine` trains as every trial trained before programs were
+shared (``benchmarks/study.py``'s "one program per trial" path): each trial in
+a program of its own, its penalty and width baked in, compiled for it alone.
+Workers (spawned) import this module by name: run the benchmarks from the
+repository root (``python benchmarks/study.py``), whose folder is then on
+``sys.path`` in them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from actreg_search.engine.quiet import import_tensorflow
+
+import_tensorflow()
+
+import numpy as np  # noqa: E402
+
+from actreg_search.data.datasets import Dataset  # noqa: E402
+from actreg_search.data.splits import Fold  # noqa: E402
+from actreg_search.engine.fused import FusedEngine  # noqa: E402
+from actreg_search.engine.stacked import StackedLoop  # noqa: E402
+from actreg_search.models.build import build_model  # noqa: E402
+from actreg_search.spec.specs import ModelSpec  # noqa: E402
+from actreg_search.spec.trial import TrialConfig  # noqa: E402
+
+
+class OwnProgramEngine(FusedEngine):
+    """The fused engine without shared programs: every trial compiles a program of its own (its penalty and width baked in)."""
+
+    def __reduce__(self) -> tuple[object, tuple[bool | None, str | None]]:
+        return OwnProgramEngine, (self.merge, self.profile_path)
+
+    def _group_key(self, config: TrialConfig, data: Dataset, seeds: Sequence[int], model: ModelSpec | None, merge: bool) -> object:
+        return object()  # every trial a group of its own
+
+    def _program(
+        self, group: list[int], configs: Sequence[TrialConfig], data: Dataset, model: ModelSpec | None, folds: Sequence[Fold]
+    ) -> tuple[StackedLoop, np.ndarray | None, bool, int]:
+        (index,) = group
+        config = configs[index]
+        template = build_model(config, data.input_shape, data.n_classes, model)  # the trial's penalty, not probes
+        return StackedLoop(template, None, config, data, len(folds)), None, True, config.hidden_units
+
+
+__all__ = ["OwnProgramEngine"]

@@ -1,0 +1,38 @@
+"""The check of a study's model before anything is stored: a good builder passes, an engine's limits are noted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from actreg_search.data.datasets import load_dataset
+from actreg_search.search.modelcheck import check_model
+from actreg_search.spec.parser import parse_spec
+from actreg_search.spec.specs import ModelSpec
+from tests.models.test_user import GOOD
+
+
+def test_a_good_builder_passes_the_check(tmp_path: Path):
+    (tmp_path / "b.py").write_text(GOOD)
+    spec = parse_spec(
+        '[study]\nname = "ok"\n[model]\nbuilder = "b.py:build"\n[space]\nlayers = ["h1", "all"]\nhidden_units = [3, 5]\n',
+        source=str(tmp_path / "s.toml"),
+    )
+    assert check_model(spec, load_dataset(spec.data)) is None
+    assert spec.model == ModelSpec(builder=f"{tmp_path}/b.py:build")
+
+
+@pytest.mark.parametrize(("engine", "note"), [("fused", "the fused engine cannot train"), ("keras", None)])
+def test_the_check_notes_a_model_the_studys_engine_cannot_train(tmp_path: Path, engine: str, note: str | None):
+    (tmp_path / "b.py").write_text(GOOD)
+    spec = parse_spec(
+        f'[study]\nname = "own"\n[model]\nbuilder = "b.py:own_layer"\nengine = "{engine}"\n[space]\nhidden_units = [3, 5]\n',
+        source=str(tmp_path / "s.toml"),
+    )
+    found = check_model(spec, load_dataset(spec.data))
+    if note is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(note) and "layer 'scale' is a Scale" in found
+        assert found.endswith("its trials train on the keras engine")
