@@ -58,6 +58,7 @@ VIEWS: dict[str, View] = {
         View("parallel", "parallel coordinates (Optuna)", "parallel_figure", min_trials=1),
         View("path", "regularization path", "regularization_path", "path_figure"),
         View("sparsity", "accuracy against activation sparsity", "sparsity_tradeoff", "sparsity_figure"),
+        View("layers", "sparsity of each marked layer (models with several)", "layer_sparsity", "layers_figure"),
         View("pareto", "Pareto front of the objectives (Optuna; multi-objective studies)", "pareto_figure"),
         View("curves", "learning curves of the best and best unregularized trials", "learning_curves", "curves_figure"),
         View("seeds", "per-seed spread by placement and regularizer", "seed_distributions", "boxes_figure"),

@@ -2,11 +2,14 @@
 
 Optuna's own charts (importances, parallel coordinates, slice, Pareto front)
 are drawn in :mod:`actreg_search.dashboard.optuna_charts`; the per-seed charts
-(learning curves, boxes) in :mod:`actreg_search.dashboard.charts_seeds`,
-imported here so that every chart of ours is named here; the colours, axes,
-error bars and layout every chart shares are in
-:mod:`actreg_search.dashboard.style`. Every error bar is a 95% interval over
-seeds within [0, 1], drawn asymmetric.
+(learning curves, boxes) in :mod:`actreg_search.dashboard.charts_seeds` and
+the sparsity charts (accuracy × sparsity, per layer) in
+:mod:`actreg_search.dashboard.charts_sparsity`, imported here so that every
+chart of ours is named here; the colours, symbols, labels, axes, error bars
+and layout every chart shares are in :mod:`actreg_search.dashboard.style`.
+Every error bar is a 95% interval over seeds within [0, 1], drawn asymmetric.
+The data carries regularizers and placements as enum members; their labels
+are written here, when drawing.
 """
 
 from __future__ import annotations
@@ -15,25 +18,25 @@ import math
 
 import plotly.graph_objects as go
 
-from actreg_search.dashboard.data import HistoryData, PathData, SelectionData, SparsityData, WidthData
 from actreg_search.dashboard.charts_seeds import boxes_figure, curves_figure
+from actreg_search.dashboard.charts_sparsity import ACCURACY, layers_figure, sparsity_figure
+from actreg_search.dashboard.data import HistoryData, PathData, SelectionData, WidthData, words
 from actreg_search.dashboard.style import (
     HEIGHT,
     INTERVAL,
+    OTHER_COLOR,
     PLACEMENT_DASHES,
     PLACEMENT_SYMBOLS,
     REGULARIZER_COLORS,
     TEMPLATE,
     error_bars,
-    group_order,
+    group_label,
     group_style,
     integer_axis,
     layout,
     rgba,
     width_ticks,
 )
-
-ACCURACY = "mean test accuracy"
 
 __all__ = [
     "ACCURACY",
@@ -43,6 +46,7 @@ __all__ = [
     "curves_figure",
     "history_figure",
     "integer_axis",
+    "layers_figure",
     "path_figure",
     "selection_figure",
     "sparsity_figure",
@@ -55,7 +59,7 @@ __all__ = [
 
 def history_figure(data: HistoryData) -> go.Figure:
     """Each completed trial's selection figure with its 95% interval, the best-so-far line, a star on the best."""
-    words = data.metric.replace("_", " ")
+    figure = words(data.metric)
     tests = ["" if t is None else f"<br>test accuracy {t:.4f}" for t in data.tests]
     fig = go.Figure()
     fig.add_trace(
@@ -69,7 +73,7 @@ def history_figure(data: HistoryData) -> go.Figure:
             text=data.labels,
             customdata=list(zip(data.lows, data.highs, tests, strict=True)),
             hovertemplate=(
-                f"%{{text}}<br>{words} %{{y:.4f}} [%{{customdata[0]:.4f}}, %{{customdata[1]:.4f}}]"
+                f"%{{text}}<br>{figure} %{{y:.4f}} [%{{customdata[0]:.4f}}, %{{customdata[1]:.4f}}]"
                 "%{customdata[2]}<extra></extra>"
             ),
         )
@@ -81,7 +85,7 @@ def history_figure(data: HistoryData) -> go.Figure:
             mode="lines",
             line={"color": "#d62728", "shape": "hv"},
             name="best so far",
-            hovertemplate=f"best {words} so far %{{y:.4f}}<extra></extra>",
+            hovertemplate=f"best {figure} so far %{{y:.4f}}<extra></extra>",
         )
     )
     best = data.numbers.index(data.best_number)
@@ -94,7 +98,7 @@ def history_figure(data: HistoryData) -> go.Figure:
             name=f"best: trial {data.best_number}",
             text=[data.labels[best]],
             customdata=[tests[best]],
-            hovertemplate=f"%{{text}}<br>{words} %{{y:.4f}}%{{customdata}}<extra>best</extra>",
+            hovertemplate=f"%{{text}}<br>{figure} %{{y:.4f}}%{{customdata}}<extra>best</extra>",
         )
     )
     return layout(
@@ -124,7 +128,7 @@ def selection_figure(data: SelectionData) -> go.Figure:
             hoverinfo="skip",
         )
     )
-    for group in sorted({p.group for p in data.points}, key=group_order):
+    for group in sorted({p.group for p in data.points}, key=lambda g: g.order):
         members = [p for p in data.points if p.group == group]
         color, symbol = group_style(group)
         fig.add_trace(
@@ -133,7 +137,7 @@ def selection_figure(data: SelectionData) -> go.Figure:
                 y=[p.test for p in members],
                 mode="markers",
                 marker={"color": color, "symbol": symbol, "size": 9, "opacity": 0.8},
-                name=group,
+                name=group_label(group),
                 text=[p.label for p in members],
                 customdata=[100 * p.difference for p in members],
                 hovertemplate=(
@@ -194,7 +198,8 @@ def path_figure(data: PathData) -> go.Figure:
     if high - low < 1e-9:
         low, high = low - 0.5, high + 0.5
     for index, line in enumerate(data.lines):
-        color = REGULARIZER_COLORS.get(line.regularizer, "#444")
+        color = REGULARIZER_COLORS.get(line.regularizer, OTHER_COLOR)
+        name = group_label(line.group)
         for run in line.joined:
             fig.add_trace(
                 go.Scatter(
@@ -203,11 +208,11 @@ def path_figure(data: PathData) -> go.Figure:
                     mode="lines",
                     line={
                         "color": rgba(color, 0.6),
-                        "dash": PLACEMENT_DASHES.get(line.placement, "solid"),
+                        "dash": PLACEMENT_DASHES[line.placement],
                         "width": 1.5,
                     },
-                    name=f"{line.name}, {line.hidden_units[run[0]]} units",
-                    legendgroup=line.name,
+                    name=f"{name}, {line.hidden_units[run[0]]} units",
+                    legendgroup=name,
                     showlegend=False,
                     hoverinfo="skip",
                 )
@@ -223,7 +228,7 @@ def path_figure(data: PathData) -> go.Figure:
                     "colorscale": "Viridis",
                     "cmin": low,
                     "cmax": high,
-                    "symbol": PLACEMENT_SYMBOLS.get(line.placement, "circle"),
+                    "symbol": PLACEMENT_SYMBOLS[line.placement],
                     "size": 10,
                     "line": {"color": color, "width": 2},
                     "showscale": index == 0,
@@ -233,8 +238,8 @@ def path_figure(data: PathData) -> go.Figure:
                         "ticktext": [str(t) for t in ticks],
                     },
                 },
-                name=line.name,
-                legendgroup=line.name,
+                name=name,
+                legendgroup=name,
                 customdata=list(zip(line.numbers, line.hidden_units, line.lows, line.highs, strict=True)),
                 hovertemplate=(
                     "trial %{customdata[0]}, %{customdata[1]} units<br>log10 coefficient %{x:.2f}"
@@ -248,62 +253,6 @@ def path_figure(data: PathData) -> go.Figure:
         xaxis_title="log10(coefficient)   [l1_l2: log10(l1 + l2)]",
         yaxis_title=ACCURACY,
         legend={"title": {"text": "regularizer · placement"}, "x": 1.18},
-    )
-
-
-# --------------------------------------------------------------------------- 4. sparsity
-
-
-def sparsity_figure(data: SparsityData) -> go.Figure:
-    """Mean test accuracy against activation sparsity, one trace per group, the Pareto front marked.
-
-    A front chosen on the test figures drawn is a staircase through them; one
-    chosen on validation figures is rings on its trials, without a line.
-    """
-    fig = go.Figure()
-    by_number = {p.number: p for p in data.points}
-    front = [by_number[n] for n in data.pareto if n in by_number]
-    on_test = data.front_on == "test"  # else chosen on validation: rings only, no staircase through test figures
-    fig.add_trace(
-        go.Scatter(
-            x=[p.sparsity for p in front],
-            y=[p.accuracy for p in front],
-            mode="lines+markers" if on_test else "markers",
-            line={"color": "#222", "width": 2, "shape": "hv"},
-            marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "#222", "width": 2}},
-            name="Pareto front" if on_test else "Pareto front on validation",
-            hoverinfo="skip",
-        )
-    )
-    groups = sorted({p.group for p in data.points}, key=group_order)
-    for group in groups:
-        members = [p for p in data.points if p.group == group]
-        color, symbol = group_style(group)
-        sparsity = [p.sparsity for p in members]
-        accuracy = [p.accuracy for p in members]
-        fig.add_trace(
-            go.Scatter(
-                x=sparsity,
-                y=accuracy,
-                error_x=error_bars(
-                    sparsity, [p.sparsity_low for p in members], [p.sparsity_high for p in members],
-                    thickness=1, color=color,
-                ),
-                error_y=error_bars(
-                    accuracy, [p.accuracy_low for p in members], [p.accuracy_high for p in members],
-                    thickness=1, color=color,
-                ),
-                mode="markers",
-                marker={"color": color, "symbol": symbol, "size": 9},
-                name=group,
-                text=[p.label for p in members],
-                hovertemplate="%{text}<br>sparsity %{x:.3f}<br>test accuracy %{y:.4f}<extra></extra>",
-            )
-        )
-    return layout(
-        fig,
-        xaxis_title="activation sparsity (fraction of zero hidden activations, mean over seeds)",
-        yaxis_title=ACCURACY,
     )
 
 
@@ -363,13 +312,13 @@ def width_figure(data: WidthData) -> go.Figure:
                     "colorscale": colorscale,
                     "cmin": low,
                     "cmax": high,
-                    "symbol": [PLACEMENT_SYMBOLS.get(p.placement, "circle") for p in members],
+                    "symbol": [PLACEMENT_SYMBOLS[p.placement] for p in members],
                     "size": 11,
-                    "line": {"color": REGULARIZER_COLORS.get(regularizer, "#222"), "width": 2},
+                    "line": {"color": REGULARIZER_COLORS.get(regularizer, OTHER_COLOR), "width": 2},
                     "showscale": data.grid is None and regularizer == data.points[0].regularizer,
                     "colorbar": {"title": {"text": "mean test<br>accuracy"}},
                 },
-                name=regularizer,
+                name=regularizer.value,
                 text=[p.label for p in members],
                 hovertemplate="%{text}<br>test accuracy %{marker.color:.4f}<extra></extra>",
             )

@@ -19,11 +19,16 @@ from actreg_search.dashboard.style import (
     VALIDATION_COLOR,
     integer_axis,
     layout,
+    member_label,
     rgba,
     wrap,
 )
+from actreg_search.spec.vocab import Regularizer
 
-__all__ = ["boxes_figure", "curves_figure"]
+#: Colour of a placement's box (the unregularized model's is :data:`REGULARIZER_COLORS`' ``none``).
+PLACEMENT_BOX = "#4c72b0"
+
+__all__ = ["box_color", "boxes_figure", "curves_figure"]
 
 
 # --------------------------------------------------------------------------- 6. learning curves
@@ -87,26 +92,23 @@ def _add_band(fig: go.Figure, band: CurveBand, name: str, color: str, col: int, 
 
 def boxes_figure(data: BoxData) -> go.Figure:
     """Per-seed test accuracy by placement and by regularizer, and the generalization gap by placement."""
-    panels: Sequence[tuple[str, tuple[BoxGroup, ...], str]] = (
-        ("test accuracy by placement", data.accuracy_by_placement, "placement"),
-        ("test accuracy by regularizer", data.accuracy_by_regularizer, "regularizer"),
-        ("generalization gap (train − test) by placement", data.gap_by_placement, "placement"),
+    panels: Sequence[tuple[str, tuple[BoxGroup, ...]]] = (
+        ("test accuracy by placement", data.accuracy_by_placement),
+        ("test accuracy by regularizer", data.accuracy_by_regularizer),
+        ("generalization gap (train − test) by placement", data.gap_by_placement),
     )
     fig = make_subplots(rows=1, cols=3, subplot_titles=[p[0] for p in panels], horizontal_spacing=0.07)
-    for col, (_, groups, kind) in enumerate(panels, start=1):
+    for col, (_, groups) in enumerate(panels, start=1):
         for group in groups:
-            color = REGULARIZER_COLORS.get(group.name, "#1f77b4") if kind == "regularizer" else "#4c72b0"
-            if group.name == "none":
-                color = REGULARIZER_COLORS["none"]
             fig.add_trace(
                 go.Box(
                     y=group.values,
-                    name=f"{group.name}<br>({group.n_trials} trials)",
+                    name=f"{member_label(group.key)}<br>({group.n_trials} trials)",
                     boxpoints="all",
                     jitter=0.4,
                     pointpos=0,
-                    marker={"color": color, "size": 4, "opacity": 0.6},
-                    line={"color": color},
+                    marker={"color": box_color(group), "size": 4, "opacity": 0.6},
+                    line={"color": box_color(group)},
                     showlegend=False,
                 ),
                 row=1,
@@ -116,3 +118,12 @@ def boxes_figure(data: BoxData) -> go.Figure:
     fig.update_yaxes(title_text="train − test accuracy per seed", row=1, col=3)
     fig.update_annotations(font_size=12)
     return layout(fig)
+
+
+def box_color(group: BoxGroup) -> str:
+    """A box's colour: its regularizer's, grey for the unregularized model, one blue for every placement."""
+    if group.key is None:
+        return REGULARIZER_COLORS[Regularizer.NONE]
+    if isinstance(group.key, Regularizer):
+        return REGULARIZER_COLORS[group.key]
+    return PLACEMENT_BOX

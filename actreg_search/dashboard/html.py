@@ -135,6 +135,7 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
     """
     optuna_charts = _OptunaCharts(results)
     several = results.multi_objective
+    layered = bool(d.layer_names(results.trials))  # models with several marked layers: sparsity per layer too
     objective = "each objective (one chart per objective)" if several else "the objective"
     return (
         Section(
@@ -184,10 +185,16 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
                 else "The rings mark the Pareto front of validation accuracy and validation sparsity, where the study "
                 "chooses: trials no other trial beats on both there, drawn at their test figures."
             )
-            + (" Below, Optuna's own Pareto front of the study's objectives." if several else ""),
+            + (" Below, Optuna's own Pareto front of the study's objectives." if several else "")
+            + (
+                " Below, each marked layer's own sparsity, for the best trial of each regularizer × placement."
+                if layered
+                else ""
+            ),
             (
                 _chart("sparsity", "", lambda: _from_data(d.sparsity_tradeoff(results), f.sparsity_figure)),
                 *optuna_charts.pareto(),
+                *((_chart("layers", "Sparsity per layer", lambda: _layers(results)),) if layered else ()),
             ),
         ),
         Section(
@@ -218,6 +225,10 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
             ),
         ),
     )
+
+
+def _layers(results: StudyResults) -> _Drawn:
+    return _from_data(d.layer_sparsity(results), f.layers_figure)
 
 
 def history_caption(results: StudyResults) -> str:

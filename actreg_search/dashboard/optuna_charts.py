@@ -12,12 +12,13 @@ calls below follow from that (optuna 5.1):
   :meth:`~actreg_search.dashboard.data.OptunaInput.objective_study`, a
   single-objective study with direction ``maximize`` holding that objective's
   values, **without** ``target=``. Optuna treats any ``target=`` as
-  lower-is-better: PED-ANOVA's ``_get_top_quantile_trials``
-  (``optuna/importance/_ped_anova/evaluator.py``) sets ``is_lower_better = True``
-  when ``target`` is given, so it would rate what makes a trial *bad*; and
-  ``_is_reverse_scale`` (``optuna/visualization/_utils.py``) returns ``True``
-  for any ``target``, so the parallel coordinates would colour the best trials
-  at the pale end. Without ``target=`` both take the study's direction.
+  lower-is-better: PED-ANOVA (the default evaluator of
+  :func:`optuna.importance.get_param_importances`) then takes the trials with
+  the *lowest* values as its top quantile, so it would rate what makes a
+  trial *bad*, and :func:`optuna.visualization.plot_parallel_coordinate`
+  reverses its colour scale for any ``target``, so it would colour the best
+  trials at the pale end (``tests/dashboard/test_optuna_charts.py`` checks
+  both against Optuna). Without ``target=`` both take the study's direction.
   Negating ``target`` would fix the importances but show negated accuracies
   on the parallel-coordinate and slice axes, so it is not used.
 * Importances (:func:`importance_figure`): PED-ANOVA's top quantile is the

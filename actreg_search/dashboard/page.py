@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from actreg_search.results import stats
 from actreg_search.dashboard import data as d
 from actreg_search.dashboard.charts import HEIGHT
 from actreg_search.dashboard.table import table_html, trial_table
 from actreg_search.errors import UserError
+from actreg_search.results import stats
 from actreg_search.results.records import SplitCounts, StudyResults, TrialRecord
+from actreg_search.spec.measures import BY_NAME, GAP, SPARSITY, TEST_ACCURACY, VALIDATION_ACCURACY
 from actreg_search.spec.specs import StudySpec
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -156,7 +157,7 @@ def protocol(results: StudyResults) -> str:
 
 def summary_html(results: StudyResults) -> str:
     """The protocol, the best trial, the best unregularized one, the paired comparison; the Pareto front if several."""
-    best, plain = results.best_trial, results.best_unregularized
+    best, plain = results.best, results.best_unregularized
     if best is None or not d.usable(results):
         reason = html.escape(d.nothing_completed(results).reason)
         return f'<section id="summary"><div class="note">{reason}</div></section>'
@@ -166,7 +167,7 @@ def summary_html(results: StudyResults) -> str:
     elif plain is None:
         rows.append('<div class="best">No unregularized trial has completed.</div>')
     if results.multi_objective:
-        rows.append(front_html(results, results.best(SUMMARY_FRONT)))
+        rows.append(front_html(results, results.leading(SUMMARY_FRONT)))
     rows.append(comparison_html(results))
     return f'<section id="summary"><div class="summary">{"".join(rows)}</div></section>'
 
@@ -197,7 +198,7 @@ def front_html(results: StudyResults, front: Sequence[TrialRecord]) -> str:
         )
         for t in front
     )
-    size = len(results.pareto_front)
+    size = len(results.pareto_numbers)
     shown = f", the {len(front)} most accurate:" if size > len(front) else ":"
     return f'<div class="best" id="pareto-front"><b>Pareto front</b>: {size} trials{shown}<ul>{items}</ul></div>'
 
@@ -217,26 +218,33 @@ def best_html(label: str, trial: TrialRecord, results: StudyResults | None = Non
 
     Where the trial has validation figures, the difference test − validation
     in points follows: how much the validation figure the trial was chosen on
-    overstates (negative) or understates the test figure.
+    overstates (negative) or understates the test figure. A model with several
+    marked layers has each layer's mean sparsity after the pooled one.
     """
-    mean, std = trial.mean("test_accuracy"), trial.std("test_accuracy") or 0.0
+    digits = BY_NAME[TEST_ACCURACY].digits
+    mean, std = trial.mean(TEST_ACCURACY), trial.std(TEST_ACCURACY) or 0.0
     seeds = f"over {len(trial.seeds)} seeds"
     if mean is None:
         words = d.selection_words(results) if results is not None else "value"
-        figures = f'{words} <span class="value">{trial.value:.4f}</span> {seeds}'
+        figures = f'{words} <span class="value">{trial.value:.{digits}f}</span> {seeds}'
     else:
-        figures = f'test accuracy <span class="value">{mean:.4f} ± {std:.4f}</span> {seeds}'
-    validation = trial.mean("validation_accuracy")
+        figures = f'{d.words(TEST_ACCURACY)} <span class="value">{mean:.{digits}f} ± {std:.{digits}f}</span> {seeds}'
+    validation = trial.mean(VALIDATION_ACCURACY)
     if validation is not None and mean is not None:
-        v_std = trial.std("validation_accuracy") or 0.0
+        v_std = trial.std(VALIDATION_ACCURACY) or 0.0
         figures += (
-            f', validation accuracy <span class="value">{validation:.4f} ± {v_std:.4f}</span>'
+            f', {d.words(VALIDATION_ACCURACY)} <span class="value">{validation:.{digits}f} ± {v_std:.{digits}f}</span>'
             f' (test − validation <span class="value" data-figure="selection-bias">'
             f"{100 * (mean - validation):+.1f} points</span>)"
         )
-    gap, sparsity = trial.mean("gap"), trial.mean("sparsity")
+    gap, sparsity = trial.mean(GAP), trial.mean(SPARSITY)
     if gap is not None:
-        figures += f', gap <span class="value">{gap:+.4f}</span>'
+        figures += f', {d.words(GAP)} <span class="value">{gap:+.{BY_NAME[GAP].digits}f}</span>'
     if sparsity is not None:
-        figures += f', sparsity <span class="value">{sparsity:.3f}</span>'
+        places = BY_NAME[SPARSITY].digits
+        figures += f', {d.words(SPARSITY)} <span class="value">{sparsity:.{places}f}</span>'
+        layers = d.layer_means(trial)
+        if layers:
+            each = ", ".join(f"{html.escape(layer)} {value:.{places}f}" for layer, value in layers.items())
+            figures += f' (by layer: <span class="value" data-figure="layer-sparsity">{each}</span>)'
     return f'<div class="best"><b>{html.escape(label)}</b>: {html.escape(d.describe(trial))}<br>{figures}</div>'

@@ -3,6 +3,8 @@
 ``GET /`` is the report of the study as it is now (re-rendered only when a
 trial has finished, failed or been pruned since the last rendering) and
 ``GET /state`` a small JSON summary with a fingerprint of the finished trials.
+``HEAD`` is answered as ``GET`` is, with the same status and headers
+(``Content-Length`` included) and no body.
 The page polls ``/state`` every couple of seconds, shows the counts, and
 reloads itself, keeping its scroll position, when the fingerprint changes.
 
@@ -130,8 +132,17 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server  # HTTP/1.0: one request per connection, so nothing outlives shutdown()
+    _with_body = True  # False while answering HEAD
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self._answer(with_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
+        """As ``GET``, without the body: the same status and headers, ``Content-Length`` the body's."""
+        self._answer(with_body=False)
+
+    def _answer(self, with_body: bool) -> None:
+        self._with_body = with_body
         if not self._host_allowed():
             self._send(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8", b"forbidden: not a loopback host\n")
             return
@@ -171,7 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if self._with_body:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
         """Quiet: the page polls every few seconds."""

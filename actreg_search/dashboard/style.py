@@ -1,6 +1,10 @@
-"""What every chart of ours shares: the template, colours and symbols, axes, error bars, the layout.
+"""What every chart of ours shares: the template, colours and symbols, labels, axes, error bars, the layout.
 
-:mod:`actreg_search.dashboard.charts` draws each chart with these.
+:mod:`actreg_search.dashboard.charts` draws each chart with these. The data
+carries :class:`~actreg_search.spec.vocab.Regularizer` and
+:class:`~actreg_search.spec.vocab.Placement` members; their colours, symbols,
+dashes and labels are chosen here, when drawing, for every member of the
+enums (an rnn's ``output`` and ``recurrent`` included).
 """
 
 from __future__ import annotations
@@ -9,11 +13,31 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from actreg_search.dashboard.data.base import Group
+from actreg_search.spec.vocab import Placement, Regularizer
+
 TEMPLATE = "plotly_white"
 HEIGHT = 440
-REGULARIZER_COLORS = {"none": "#7f7f7f", "l1": "#1f77b4", "l2": "#ff7f0e", "l1_l2": "#2ca02c"}
-PLACEMENT_DASHES = {"pre_activation": "solid", "post_activation": "dash", "kernel": "dot"}
-PLACEMENT_SYMBOLS = {"none": "x", "pre_activation": "circle", "post_activation": "diamond", "kernel": "square"}
+#: Colour of each regularizer (outline, line, box), in :class:`Regularizer`'s order.
+REGULARIZER_COLORS: dict[Regularizer, str] = dict(
+    zip(Regularizer, ("#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"), strict=False)
+)
+_SYMBOLS = ("circle", "diamond", "square", "triangle-up", "hexagon", "star", "pentagon", "cross")
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+_PATTERNS = ("/", "\\", "x", ".", "+", "-", "|")
+#: Marker symbol of each placement, in :class:`Placement`'s order; the unregularized model (``None``) is an ``x``.
+PLACEMENT_SYMBOLS: dict[Placement | None, str] = {
+    None: "x",
+    **{p: _SYMBOLS[i % len(_SYMBOLS)] for i, p in enumerate(Placement)},
+}
+#: Line dash of each placement.
+PLACEMENT_DASHES: dict[Placement, str] = {p: _DASHES[i % len(_DASHES)] for i, p in enumerate(Placement)}
+#: Bar hatching of each placement (the unregularized model's bars are solid).
+PLACEMENT_PATTERNS: dict[Placement | None, str] = {
+    None: "",
+    **{p: _PATTERNS[i % len(_PATTERNS)] for i, p in enumerate(Placement)},
+}
+OTHER_COLOR = "#444"
 TRAIN_COLOR, VALIDATION_COLOR, TEST_COLOR = "#1f77b4", "#9467bd", "#d62728"
 #: What every error bar of ours is (:func:`actreg_search.dashboard.data.base.interval`).
 INTERVAL = "95% interval over seeds"
@@ -68,20 +92,21 @@ def rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def group_style(group: str) -> tuple[str, str]:
-    """Color (by regularizer) and marker symbol (by placement) of ``l1 · kernel`` or ``none``."""
-    regularizer, _, placement = group.partition(" · ")
-    return REGULARIZER_COLORS.get(regularizer, "#444"), PLACEMENT_SYMBOLS.get(placement or "none", "circle")
+def group_label(group: Group) -> str:
+    """A group's legend label: ``l1 · kernel``, or ``none`` for the unregularized model."""
+    if group.placement is None:
+        return group.regularizer.value
+    return f"{group.regularizer.value} · {group.placement.value}"
 
 
-def group_order(group: str) -> tuple[int, int]:
-    """``none`` first, then by regularizer and placement as :class:`Regularizer` and :class:`Placement` list them."""
-    regularizer, _, placement = group.partition(" · ")
-    regularizers, placements = list(REGULARIZER_COLORS), list(PLACEMENT_DASHES)
-    return (
-        regularizers.index(regularizer) if regularizer in regularizers else len(regularizers),
-        placements.index(placement) if placement in placements else -1,
-    )
+def member_label(member: Regularizer | Placement | None) -> str:
+    """A regularizer's or placement's label; ``none`` for the unregularized model's missing placement."""
+    return Regularizer.NONE.value if member is None else member.value
+
+
+def group_style(group: Group) -> tuple[str, str]:
+    """Colour (by regularizer) and marker symbol (by placement) of a group."""
+    return REGULARIZER_COLORS.get(group.regularizer, OTHER_COLOR), PLACEMENT_SYMBOLS[group.placement]
 
 
 def wrap(text: str, width: int = 60) -> str:

@@ -3,10 +3,13 @@
 Every trial is a row, whatever its state; failed and pruned trials carry their
 reason. A study with validation figures gets a validation accuracy column
 beside test accuracy; the best trials listed are those it ranks best (on
-validation). A big study lists its best :data:`MAX_TABLE_ROWS` completed trials
-and its latest :data:`MAX_OTHER_ROWS` others, and says that
-``actreg-search export NAME --trials trials.csv`` writes every trial. Each cell has the text shown and the key it sorts by, so the page's
-small inline sorter (:data:`SORTER_JS`) needs no library and works offline.
+validation). A study whose models have several marked layers gets a column of
+each layer's mean sparsity after the pooled one (:data:`LAYER_COLUMN`). A big
+study lists its best :data:`MAX_TABLE_ROWS` completed trials and its latest
+:data:`MAX_OTHER_ROWS` others, and says that ``actreg-search export NAME
+--trials trials.csv`` writes every trial. Each cell has the text shown and the
+key it sorts by, so the page's small inline sorter (:data:`SORTER_JS`) needs
+no library and works offline.
 """
 
 from __future__ import annotations
@@ -16,13 +19,18 @@ from dataclasses import dataclass
 
 from optuna.trial import TrialState
 
+from actreg_search.dashboard.data.base import words
+from actreg_search.dashboard.data.layers import layer_means, layer_names
 from actreg_search.dashboard.data.thinning import MAX_OTHER_ROWS, MAX_TABLE_ROWS
 from actreg_search.results.records import StudyResults, TrialRecord
-from actreg_search.spec.vocab import Regularizer
+from actreg_search.spec.measures import BY_NAME, GAP, SPARSITY, TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION_ACCURACY
+from actreg_search.spec.vocab import SIZE_KEYS, Regularizer
 
 #: The validation column, listed only for a study with validation figures (not under ``validation = "test"``).
-VALIDATION_COLUMN = "validation accuracy (mean ± std)"
-#: Every column a table can have, in order.
+VALIDATION_COLUMN = f"{words(VALIDATION_ACCURACY)} (mean ± std)"
+#: The column of one marked layer's mean sparsity, e.g. ``sparsity [h2]`` (models with several marked layers).
+LAYER_COLUMN = words(SPARSITY) + " [{layer}]"
+#: Every column a table can have, in order (the per-layer columns follow ``sparsity``).
 ALL_COLUMNS = (
     "trial",
     "state",
@@ -30,18 +38,20 @@ ALL_COLUMNS = (
     "placement",
     "coefficient",
     "hidden units",
-    "test accuracy (mean ± std)",
+    f"{words(TEST_ACCURACY)} (mean ± std)",
     VALIDATION_COLUMN,
-    "train accuracy",
-    "gap",
-    "sparsity",
+    words(TRAIN_ACCURACY),
+    words(GAP),
+    words(SPARSITY),
     "time (s)",
     "note",
 )
 #: The columns of a study without validation figures.
 COLUMNS = tuple(c for c in ALL_COLUMNS if c != VALIDATION_COLUMN)
-#: Names of the columns whose cells sort as numbers.
-NUMERIC_COLUMNS = frozenset(ALL_COLUMNS[i] for i in (0, 4, 5, 6, 7, 8, 9, 10, 11))
+#: The columns whose cells sort as text; every other column (a :data:`LAYER_COLUMN` too) sorts as numbers.
+TEXT_COLUMNS = frozenset({"state", "regularizer", "placement", "note"})
+#: Names of the columns of :data:`ALL_COLUMNS` whose cells sort as numbers.
+NUMERIC_COLUMNS = frozenset(c for c in ALL_COLUMNS if c not in TEXT_COLUMNS)
 #: Positions in :data:`COLUMNS` of the columns whose cells sort as numbers.
 NUMERIC = frozenset(i for i, c in enumerate(COLUMNS) if c in NUMERIC_COLUMNS)
 
@@ -67,19 +77,23 @@ class TrialTable:
         rows: The cells of each trial.
         states: Each row's state name (for its style).
         note: Which trials are listed, when not all of them.
-        columns: The columns: :data:`COLUMNS`, and :data:`VALIDATION_COLUMN`
-            after test accuracy for a study with validation figures.
+        columns: The columns: :data:`COLUMNS`, :data:`VALIDATION_COLUMN`
+            after test accuracy for a study with validation figures, and a
+            :data:`LAYER_COLUMN` per marked layer after sparsity for a study
+            whose models have several.
+        layers: The marked layers with a column, in the model's order.
     """
 
     rows: tuple[tuple[Cell, ...], ...]
     states: tuple[str, ...]
     note: str | None = None
     columns: tuple[str, ...] = COLUMNS
+    layers: tuple[str, ...] = ()
 
     @property
     def numeric(self) -> frozenset[int]:
         """Positions of the columns whose cells sort as numbers."""
-        return frozenset(i for i, c in enumerate(self.columns) if c in NUMERIC_COLUMNS)
+        return frozenset(i for i, c in enumerate(self.columns) if c not in TEXT_COLUMNS)
 
 
 def trial_table(
@@ -108,13 +122,18 @@ def trial_table(
             f"{min(len(others), max_other):,} of {len(others):,} others (the latest); "
             f"actreg-search export {results.name} --trials trials.csv writes every trial."
         )
-    validation = any("validation_accuracy" in t.per_seed for t in results.trials)
+    validation = any(VALIDATION_ACCURACY in t.per_seed for t in results.trials)
     columns = ALL_COLUMNS if validation else COLUMNS
-    rows = tuple(_row(t, pruner, validation) for t in trials)
-    return TrialTable(rows=rows, states=tuple(t.state.name for t in trials), note=note, columns=columns)
+    layers = layer_names(results.trials)
+    at = columns.index(words(SPARSITY)) + 1
+    columns = (*columns[:at], *(LAYER_COLUMN.format(layer=layer) for layer in layers), *columns[at:])
+    rows = tuple(_row(t, pruner, validation, layers) for t in trials)
+    return TrialTable(
+        rows=rows, states=tuple(t.state.name for t in trials), note=note, columns=columns, layers=layers
+    )
 
 
-def _row(t: TrialRecord, pruner: str | None, validation: bool) -> tuple[Cell, ...]:
+def _row(t: TrialRecord, pruner: str | None, validation: bool, layers: tuple[str, ...]) -> tuple[Cell, ...]:
     config = t.config
     regularizer = config.regularizer.value if config else t.params.get("regularizer")
     placement = (config.placement.value if config.placement else "") if config else t.params.get("placement")
@@ -124,15 +143,21 @@ def _row(t: TrialRecord, pruner: str | None, validation: bool) -> tuple[Cell, ..
         _text(regularizer),
         _text(placement),
         _coefficient(t),
-        _number(config.hidden_units if config else t.params.get("hidden_units"), "{:d}"),
-        _mean_std(t, "test_accuracy"),
-        *((_mean_std(t, "validation_accuracy"),) if validation else ()),
-        _number(t.mean("train_accuracy"), "{:.4f}"),
-        _number(t.mean("gap"), "{:+.4f}"),
-        _number(t.mean("sparsity"), "{:.3f}"),
+        _number(config.hidden_units if config else _size_param(t), "{:d}"),
+        _mean_std(t, TEST_ACCURACY),
+        *((_mean_std(t, VALIDATION_ACCURACY),) if validation else ()),
+        _figure(t.mean(TRAIN_ACCURACY), TRAIN_ACCURACY),
+        _figure(t.mean(GAP), GAP, sign=True),
+        _figure(t.mean(SPARSITY), SPARSITY),
+        *(_figure(means.get(layer), SPARSITY) for means in [layer_means(t)] for layer in layers),
         _number(t.wall_time_s if t.wall_time_s is not None else t.duration_s, "{:.1f}"),
         _text(_note(t, pruner)),
     )
+
+
+def _size_param(t: TrialRecord) -> object:
+    """The regularized layer's size the sampler chose (``hidden_units``, ``filters`` or ``units``), if any."""
+    return next((t.params[key] for key in SIZE_KEYS if key in t.params), None)
 
 
 def _note(t: TrialRecord, pruner: str | None) -> str | None:
@@ -162,7 +187,13 @@ def _mean_std(t: TrialRecord, name: str) -> Cell:
     mean, std = t.mean(name), t.std(name)
     if mean is None:
         return Cell("", None)
-    return Cell(f"{mean:.4f} ± {std or 0.0:.4f}", mean)
+    digits = BY_NAME[name].digits
+    return Cell(f"{mean:.{digits}f} ± {std or 0.0:.{digits}f}", mean)
+
+
+def _figure(value: float | None, name: str, sign: bool = False) -> Cell:
+    """A mean of the per-seed figure ``name``, printed with the figure's digits."""
+    return _number(value, f"{{:{'+' if sign else ''}.{BY_NAME[name].digits}f}}")
 
 
 def _number(value: float | int | None, fmt: str) -> Cell:

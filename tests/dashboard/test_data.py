@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 from optuna.trial import TrialState
 
 from actreg_search.dashboard import data as d
+from actreg_search.spec.vocab import Placement, Regularizer
+from tests.dashboard.studies import RNN_TRIALS, disagreeing_study, rnn_study
+
+P, R = Placement, Regularizer
 
 CHARTS = (
     d.optimization_history,
@@ -16,6 +21,7 @@ CHARTS = (
     d.learning_curves,
     d.seed_distributions,
     d.coefficient_width,
+    d.layer_sparsity,
 )
 
 
@@ -64,7 +70,7 @@ def test_one_trial(study_factory, trial_factory):
     path = d.regularization_path(results)
     assert isinstance(path, d.PathData) and path.reference is None and "no reference band" in path.note
     (line,) = path.lines
-    assert (line.regularizer, line.placement, line.numbers) == ("l1", "kernel", (0,))
+    assert line.regularizer is R.L1 and line.placement is P.KERNEL and line.numbers == (0,)
     assert line.log10_strength == (pytest.approx(-4.0),)
 
     sparsity = d.sparsity_tradeoff(results)
@@ -76,7 +82,7 @@ def test_one_trial(study_factory, trial_factory):
     assert band.epochs == (1, 2, 3, 4) and band.high[-1] == pytest.approx(0.9) and band.low[-1] == pytest.approx(0.8)
 
     boxes = d.seed_distributions(results)
-    assert [(g.name, g.values) for g in boxes.accuracy_by_placement] == [("kernel", (0.8, 0.9))]
+    assert [(g.key, g.values) for g in boxes.accuracy_by_placement] == [(P.KERNEL, (0.8, 0.9))]
 
     width = d.coefficient_width(results)
     assert isinstance(width, d.Unavailable) and "every regularized trial has 64 units" in width.reason
@@ -94,9 +100,10 @@ def test_grid_study_with_fixed_coefficient_and_width(study_factory, trial_factor
 
     path = d.regularization_path(results)
     assert [(line.placement, line.log10_strength) for line in path.lines] == [
-        ("pre_activation", (pytest.approx(-4.0),)),
-        ("post_activation", (pytest.approx(-4.0),)),
+        (P.PRE_ACTIVATION, (pytest.approx(-4.0),)),
+        (P.POST_ACTIVATION, (pytest.approx(-4.0),)),
     ]
+    assert all(isinstance(line.placement, Placement) for line in path.lines)
     assert path.reference.mean == pytest.approx(0.91) and path.reference.n_runs == 2 and path.note == d.PATH_ENCODING
 
     curves = d.learning_curves(results)
@@ -104,8 +111,9 @@ def test_grid_study_with_fixed_coefficient_and_width(study_factory, trial_factor
     assert curves.trials[1].title.startswith("best unregularized trial #0 none")
 
     boxes = d.seed_distributions(results)
-    assert [g.name for g in boxes.accuracy_by_placement] == ["none", "pre_activation", "post_activation"]
-    assert [g.name for g in boxes.accuracy_by_regularizer] == ["none", "l1"]
+    assert [g.key for g in boxes.accuracy_by_placement] == [None, P.PRE_ACTIVATION, P.POST_ACTIVATION]
+    assert [g.key for g in boxes.accuracy_by_regularizer] == [R.NONE, R.L1]
+    assert all(isinstance(g.key, Regularizer) for g in boxes.accuracy_by_regularizer)
 
     assert isinstance(d.coefficient_width(results), d.Unavailable)
 
@@ -124,7 +132,7 @@ def test_no_unregularized_trial(study_factory, trial_factory):
 
     curves = d.learning_curves(results)
     assert len(curves.trials) == 1 and "No unregularized trial" in curves.note
-    assert "none" not in [g.name for g in d.seed_distributions(results).accuracy_by_placement]
+    assert None not in [g.key for g in d.seed_distributions(results).accuracy_by_placement]
 
     width = d.coefficient_width(results)
     assert isinstance(width, d.WidthData) and [p.hidden_units for p in width.points] == [16, 64, 256]
@@ -237,7 +245,7 @@ def multi_objective_study(study_factory, trial_factory):
 
 def test_multi_objective_study_gives_optuna_one_target_per_objective(study_factory, trial_factory):
     results = multi_objective_study(study_factory, trial_factory)
-    assert results.multi_objective and results.pareto_front == {0, 1, 3}
+    assert results.multi_objective and results.pareto_numbers == {0, 1, 3}
 
     source = d.optuna_input(results)
     assert isinstance(source, d.OptunaInput) and source.note is None
@@ -262,7 +270,7 @@ def test_learning_curves_are_the_best_and_best_unregularized_trials(study_factor
         trial_factory(test=(0.90, 0.90)),
         trial_factory(regularizer="none", test=(0.85, 0.85)),
     )
-    assert results.best_trial.number == 0 and results.best_unregularized.number == 2
+    assert results.best.number == 0 and results.best_unregularized.number == 2
     curves = d.learning_curves(results)
     assert [c.number for c in curves.trials] == [2]
     assert curves.trials[0].title.startswith("best unregularized trial #2")
@@ -273,58 +281,84 @@ def test_learning_curves_are_the_best_and_best_unregularized_trials(study_factor
     assert isinstance(none, d.Unavailable) and "has no learning curves recorded" in none.reason
 
 
-def test_evenly_and_quantile_sample():
-    assert d.evenly(list(range(10)), 3) == [0, 4, 9]
-    assert d.evenly([1, 2], 5) == [1, 2] and d.evenly([1, 2, 3], 0) == []
-    values = d.quantile_sample([float(v) for v in range(1001)], 11)
-    assert values == tuple(float(v) for v in range(0, 1001, 100))
+# --------------------------------------------------------------------------- under a validation protocol
 
 
-def test_a_big_study_is_thinned_with_the_best_trials_kept(big_study_factory):
-    results = big_study_factory(3000)
-    completed = results.completed
-    best = results.best_trial.number
+def test_history_plots_the_selection_figure():
+    history = d.optimization_history(disagreeing_study())
+    assert history.metric == "validation_accuracy" and not history.on_test
+    assert history.means == pytest.approx((0.95, 0.90, 0.85))
+    assert history.tests == pytest.approx((0.80, 0.97, 0.86))
+    assert history.best_so_far == pytest.approx((0.95, 0.95, 0.95))
+    assert history.best_number == 0  # not #1, the best on test
+    assert history.stds[0] == pytest.approx(statistics.stdev((0.96, 0.94)))
+    assert history.axis_title == "mean validation accuracy (what the study selects on)"
 
-    history = d.optimization_history(results, limit=200)
-    assert len(history.numbers) <= 200 + 20 and best in history.numbers
-    assert history.best_so_far[-1] == max(t.value for t in completed)  # exact: every new best is drawn
-    assert f"Drawn from {len(history.numbers):,} of {len(completed):,} completed trials" in history.note
 
-    path = d.regularization_path(results, limit=120)
-    assert sum(len(line.numbers) for line in path.lines) <= 120 and "Drawn from" in path.note
-    assert path.reference.n_trials == sum(1 for t in completed if t.config.placement is None)  # not thinned
+def test_one_seed_has_no_bar(study_factory, trial_factory):
+    results = study_factory(trial_factory(test=(0.9,), train=(1.0,), sparsity=(0.5,)))
+    history = d.optimization_history(results)
+    assert history.lows == history.highs == history.means == (pytest.approx(0.9),)
 
-    sparsity = d.sparsity_tradeoff(results, limit=150)
-    assert len(sparsity.points) == 150 and set(sparsity.pareto) <= {p.number for p in sparsity.points}
 
-    width = d.coefficient_width(results, limit=100)
-    assert len(width.points) == 100 and width.grid is not None and "The surface uses every trial" in width.note
+def test_a_real_study_under_the_default_protocol(real_study):
+    """The tiny real study names no protocol: it holds out 20% per seed, and every view says so."""
+    results = real_study.results()
+    assert results.selection_metric == "validation_accuracy" and results.split is not None
+    data = d.validation_vs_test(results)
+    assert len(data.points) == len(results.completed) and data.best_number == results.best.number
+    for point in data.points:
+        trial = results.trial(point.number)
+        assert point.validation == pytest.approx(statistics.fmean(trial.per_seed["validation_accuracy"]))
+        assert point.test == pytest.approx(statistics.fmean(trial.per_seed["test_accuracy"]))
+    history = d.optimization_history(results)
+    assert history.means == pytest.approx(tuple(t.mean("validation_accuracy") for t in results.completed))
+    curves = d.learning_curves(results)
+    assert curves.trials[0].validation is not None
 
-    source = d.optuna_input(results, limit=80)
-    numbers = [t.user_attrs["trial"] for t in source.study.get_trials()]
-    assert len(numbers) == 80 and best in numbers and numbers == sorted(numbers)
-    assert source.note.startswith(f"Drawn from 80 of {len(completed):,} completed trials")
+
+# --------------------------------------------------------------------------- groups: enums, every placement
+
+
+def test_groups_are_enums_ordered_as_the_enums_list_them():
+    groups = [d.Group(R.L2, P.RECURRENT), d.Group(R.L1, P.OUTPUT), d.Group(R.NONE), d.Group(R.L1, P.PRE_ACTIVATION)]
+    assert sorted(groups, key=lambda g: g.order) == [
+        d.Group(R.NONE),
+        d.Group(R.L1, P.PRE_ACTIVATION),
+        d.Group(R.L1, P.OUTPUT),
+        d.Group(R.L2, P.RECURRENT),
+    ]
+    assert d.REGULARIZERS == tuple(Regularizer) and d.PLACEMENTS == tuple(Placement)
+
+
+def test_an_rnn_study_shows_its_output_and_recurrent_trials_in_every_view_by_placement():
+    """Trials penalizing an rnn's output or recurrent kernel are grouped as such, not dropped or merged."""
+    results = rnn_study()
+    groups = {d.Group(R(reg), P(place) if place else None) for reg, place, *_ in RNN_TRIALS}
+    output, recurrent = d.Group(R.L1, P.OUTPUT), d.Group(R.L2, P.RECURRENT)
+    assert {output, recurrent} <= groups
+
+    path = d.regularization_path(results)
+    assert [line.group for line in path.lines] == [d.Group(R.L1, P.KERNEL), output, recurrent]
+    assert [line.numbers for line in path.lines] == [(4,), (0, 1), (2, 3)]
+    assert path.reference is not None and path.reference.n_trials == 1
+
+    sparsity = d.sparsity_tradeoff(results)
+    assert {p.number: p.group for p in sparsity.points} == {
+        n: d.Group(R(reg), P(place) if place else None) for n, (reg, place, *_) in enumerate(RNN_TRIALS)
+    }
+
+    selection = d.validation_vs_test(results)
+    assert {p.group for p in selection.points} == groups
+
+    width = d.coefficient_width(results)
+    assert [(p.number, p.placement) for p in width.points] == [
+        (0, P.OUTPUT), (1, P.OUTPUT), (2, P.RECURRENT), (3, P.RECURRENT), (4, P.KERNEL)
+    ]
 
     boxes = d.seed_distributions(results)
-    group = boxes.accuracy_by_placement[0]
-    assert group.n_runs > d.MAX_BOX_POINTS and len(group.values) == d.MAX_BOX_POINTS
-    assert min(group.values) == min(v for t in completed if t.config.placement is None for v in t.per_seed["test_accuracy"])
-    assert "evenly spaced ranks" in boxes.note
-
-
-def test_a_big_multi_objective_study_keeps_its_pareto_front(big_study_factory):
-    results = big_study_factory(2000, objectives=("test_accuracy", "sparsity"))
-    source = d.optuna_input(results, limit=60)
-    numbers = {t.user_attrs["trial"] for t in source.study.get_trials()}
-    assert results.pareto_front <= numbers and len(numbers) == 60
-
-
-def test_copies_of_the_same_trials_keep_one_of_each_front_point(study_factory, trial_factory):
-    """A study of copied trials: 40 copies of 2 non-dominated points; the front line must stay drawable."""
-    trials = [trial_factory(test=(0.9, 0.9), sparsity=(0.2, 0.2)), trial_factory(test=(0.8, 0.8), sparsity=(0.6, 0.6))]
-    results = study_factory(*(trials * 20))
-    sparsity = d.sparsity_tradeoff(results, limit=10)
-    drawn = {p.number for p in sparsity.points}
-    assert len(drawn) == 10 and set(sparsity.pareto) <= drawn
-    front = {(round(p.sparsity, 6), round(p.accuracy, 6)) for p in sparsity.points if p.number in sparsity.pareto}
-    assert front == {(0.2, 0.9), (0.6, 0.8)}  # both points of the front are drawn, though 40 trials share them
+    for panel in (boxes.accuracy_by_placement, boxes.gap_by_placement):
+        assert [(g.key, g.n_trials) for g in panel] == [(None, 1), (P.KERNEL, 1), (P.OUTPUT, 2), (P.RECURRENT, 2)]
+    by_placement = {g.key: g.values for g in boxes.accuracy_by_placement}
+    assert sorted(by_placement[P.RECURRENT]) == pytest.approx(sorted([0.88, 0.86, 0.80, 0.78]))
+    assert [g.key for g in boxes.accuracy_by_regularizer] == [R.NONE, R.L1, R.L2]

@@ -7,15 +7,18 @@ import re
 import shutil
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 from optuna.trial import TrialState
 from plotly.offline import get_plotlyjs
 
+from actreg_search.api.views import VIEWS, draw_view
 from actreg_search.dashboard import build_sections, load_dashboard, render_report, write_report
+from actreg_search.dashboard import data as d
 from actreg_search.dashboard.table import trial_table
 from actreg_search.errors import StorageError, UserError
-
-from .conftest import make_spec
+from actreg_search.results.records import SplitCounts
+from tests.dashboard.studies import disagreeing_study, layered_study, make_spec, rnn_study
 
 PLOT_DIV = re.compile(r'<div id="(chart-[a-z_-]+)" class="plotly-graph-div"')
 NOTE = re.compile(r'<div class="note" data-note="([a-z_-]+)">([^<]*)</div>')
@@ -104,8 +107,8 @@ def test_write_report(tmp_path: Path, trial_factory, study_factory):
 def test_load_dashboard_needs_an_existing_study(real_study, tmp_path: Path):
     results = load_dashboard(real_study.url, real_study.name)
     assert results.name == real_study.name and len(results.trials) == real_study.n_trials
-    assert results.best_trial.curves  # the drawn trials' curves are loaded
-    assert all(t.curves is None for t in results.trials if t.number not in {results.best_trial.number, results.best_unregularized and results.best_unregularized.number})
+    assert results.best.curves  # the drawn trials' curves are loaded
+    assert all(t.curves is None for t in results.trials if t.number not in {results.best.number, results.best_unregularized and results.best_unregularized.number})
     with pytest.raises(StorageError, match="no study named 'nope'"):
         load_dashboard(real_study.url, "nope")
     with pytest.raises(StorageError, match="no database"):
@@ -241,7 +244,7 @@ def test_a_big_study_renders_thinned(big_study_factory):
     rows = page.count('<tr class="state-')
     others = len(results.trials) - len(results.completed)
     assert rows == 1_000 + others
-    assert f"actreg-search export big --trials trials.csv writes every trial" in page
+    assert "actreg-search export big --trials trials.csv writes every trial" in page
 
 
 def test_a_multi_objective_report_in_headless_chromium(trial_factory, study_factory, chromium, tmp_path: Path):
@@ -252,3 +255,60 @@ def test_a_multi_objective_report_in_headless_chromium(trial_factory, study_fact
     assert set(check.plots) == {f"chart-{k}" for k in MO_CHARTS}
     for plot, (svgs, traces) in check.plots.items():
         assert svgs >= 1 and traces >= 1, f"{plot}: {svgs} svg, {traces} traces drawn"
+
+
+# --------------------------------------------------------------------------- validation, rnn, several marked layers
+
+
+def test_the_selection_view_is_registered():
+    results = disagreeing_study()
+    assert list(VIEWS)[:2] == ["history", "selection"]
+    figure = draw_view(results, "selection")
+    assert isinstance(figure, go.Figure) and "chosen trial" in figure.layout.title.text
+    charts = {c.key: c for s in build_sections(results) for c in s.charts}
+    assert charts["selection"].figure is not None and charts["selection"].note == d.validation_vs_test(results).note
+
+
+def test_a_validation_study_in_headless_chromium(study_factory, trial_factory, chromium, tmp_path):
+    """Every chart of a validation study draws (the validation one included), with no browser error."""
+    results = study_factory(
+        trial_factory(coefficient=1e-4, validation=(0.96, 0.94), test=(0.81, 0.79), hidden_units=33),
+        trial_factory(coefficient=1e-3, validation=(0.91, 0.89), test=(0.98, 0.96), hidden_units=957),
+        trial_factory(coefficient=1e-2, validation=(0.99, 1.0), test=(1.0, 0.99), hidden_units=33),
+        trial_factory(regularizer="l2", coefficient=1e-3, validation=(0.9, 0.8), test=(0.85, 0.8), hidden_units=128),
+        trial_factory(regularizer="none", validation=(0.86, 0.84), test=(0.87, 0.85), hidden_units=64),
+        validation=True,
+        split=SplitCounts(train=24, validation=6, test=70),
+    )
+    path = tmp_path / "validation.html"
+    write_report(results, path)
+    check = chromium.check_page(path, tmp_path / "validation.png")
+    assert check.errors == () and check.notes == ()
+    assert {"chart-history", "chart-selection", "chart-path", "chart-sparsity", "chart-curves"} <= set(check.plots)
+    for plot, (svgs, traces) in check.plots.items():
+        assert svgs >= 1 and traces >= 1, f"{plot}: {svgs} svg, {traces} traces drawn"
+
+
+def test_several_marked_layers_add_a_chart_of_sparsity_per_layer():
+    page = render_report(layered_study())
+    assert "chart-layers" in set(PLOT_DIV.findall(page)) and "could not be drawn" not in page
+    assert "each marked layer&#x27;s own sparsity" in page
+    assert '<th data-numeric="1" title="sort by sparsity [h2]">sparsity [h2]</th>' in page
+    assert "chart-layers" not in render_report(disagreeing_study())  # one marked layer: no such chart
+
+
+def test_an_rnn_and_a_layered_study_in_headless_chromium(trial_factory, study_factory, chromium, tmp_path: Path):
+    """The per-layer bars (one layer missing for a trial) and an rnn's placements draw with no browser error."""
+    layered = study_factory(
+        *(trial_factory(coefficient=c, test=(a, a), layer_sparsity={"h1": (0.1, 0.3), "h2": (0.7, 0.9)})
+          for c, a in ((1e-4, 0.9), (1e-3, 0.8))),
+        trial_factory(regularizer="none", hidden_units=64, layer_sparsity={"h2": (0.2, 0.4)}),
+    )
+    for name, results, chart in (("layered", layered, "chart-layers"), ("rnn", rnn_study(), "chart-path")):
+        path = tmp_path / f"{name}.html"
+        write_report(results, path)
+        check = chromium.check_page(path, tmp_path / f"{name}.png")
+        assert check.errors == (), name
+        assert chart in check.plots
+        for plot, (svgs, traces) in check.plots.items():
+            assert svgs >= 1 and traces >= 1, f"{name} {plot}: {svgs} svg, {traces} traces drawn"

@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial
 from actreg_search.dashboard import optuna_charts as oc
 from actreg_search.dashboard.data import OptunaInput, Target, optuna_input
 
-#: Optuna's colour scale for the parallel coordinates (``optuna.visualization._utils.COLOR_SCALE``).
+#: Optuna's colour scale for the parallel coordinates (plotly's ``Blues``).
 BLUES = plotly.colors.sequential.Blues
 OBJECTIVES = ("accuracy", "sparsity")
 #: The parameter that drives each objective high (the other one drives it low).

@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 import re
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -66,6 +67,38 @@ def test_only_loopback_host_names_are_answered(real_study):
             connection.close()
         with pytest.raises(urllib.error.HTTPError, match="404"):
             urllib.request.urlopen(server.url + "nothing-here", timeout=5)
+
+
+def raw_request(port: int, method: str, path: str, host: str = "127.0.0.1") -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and the exact bytes after the headers of one HTTP/1.0 request (read until the server closes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+        conn.sendall(f"{method} {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        data = b""
+        while chunk := conn.recv(1 << 16):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), headers, body
+
+
+def test_head_is_answered_like_get_without_a_body(real_study):
+    """HEAD gets GET's status and headers (its Content-Length too) and not one byte of body."""
+    with start_server(real_study.url, real_study.name, port=0) as server:
+        for path, status in (("/", 200), ("/state", 200), ("/favicon.ico", 204), ("/nothing-here", 404)):
+            got_status, got_headers, got_body = raw_request(server.port, "GET", path)
+            head_status, head_headers, head_body = raw_request(server.port, "HEAD", path)
+            assert got_status == head_status == status, path
+            assert head_body == b"", path
+            assert int(head_headers["Content-Length"]) == int(got_headers["Content-Length"]) == len(got_body), path
+            assert head_headers["Content-Type"] == got_headers["Content-Type"], path
+            assert head_headers["Cache-Control"] == "no-store", path
+        assert raw_request(server.port, "HEAD", "/", host="evil.example")[0] == 403
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        connection.request("HEAD", "/")
+        response = connection.getresponse()
+        assert response.status == 200 and response.getheader("Content-Type") == "text/html; charset=utf-8"
+        connection.close()
 
 
 def test_another_address_warns_that_there_is_no_authentication(real_study):

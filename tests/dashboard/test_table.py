@@ -1,11 +1,14 @@
-"""The table of all trials: rows for every state, reasons, sort keys, escaped HTML."""
+"""The table of all trials: rows for every state, reasons, sort keys, validation and per-layer columns, escaped HTML."""
 
 from __future__ import annotations
+
+import statistics
 
 import pytest
 from optuna.trial import TrialState
 
-from actreg_search.dashboard.table import COLUMNS, NUMERIC, table_html, trial_table
+from actreg_search.dashboard.table import COLUMNS, NUMERIC, VALIDATION_COLUMN, table_html, trial_table
+from tests.dashboard.studies import LAYERED, disagreeing_study, layered_study, rnn_study
 
 
 def column(name: str) -> int:
@@ -67,3 +70,38 @@ def test_a_big_study_lists_its_best_and_latest_trials(big_study_factory):
     assert f"5 of {len(others)} others (the latest)" in table.note
     assert "actreg-search export big --trials trials.csv writes every trial" in table.note
     assert trial_table(results).note is None  # 400 trials fit: every one is listed
+
+
+def test_the_table_lists_validation_beside_test(study_factory, trial_factory):
+    results = disagreeing_study()
+    table = trial_table(results)
+    assert table.columns.index(VALIDATION_COLUMN) == table.columns.index("test accuracy (mean ± std)") + 1
+    row = table.rows[0]
+    assert row[table.columns.index(VALIDATION_COLUMN)].text == "0.9500 ± 0.0141"
+    assert table.columns.index(VALIDATION_COLUMN) in table.numeric
+    assert table_html(table).count("<th ") == len(table.columns) == 13
+
+    plain = trial_table(study_factory(trial_factory()))
+    assert VALIDATION_COLUMN not in plain.columns and len(plain.rows[0]) == len(plain.columns)
+    assert plain.columns == COLUMNS and plain.numeric == NUMERIC
+
+
+def test_each_marked_layer_has_a_column_of_its_own_mean_sparsity():
+    results = layered_study()
+    table = trial_table(results)
+    at = table.columns.index("sparsity")
+    assert table.columns[at : at + 3] == ("sparsity", "sparsity [h1]", "sparsity [h2]")
+    assert table.layers == ("h1", "h2") and {at + 1, at + 2} <= table.numeric
+    for row, (_, layers, pooled, _) in zip(table.rows, LAYERED, strict=True):
+        assert row[at].key == pytest.approx(statistics.fmean(pooled))
+        for offset, layer in enumerate(("h1", "h2"), start=1):
+            assert row[at + offset].key == pytest.approx(statistics.fmean(layers[layer]))
+            assert row[at + offset].text == f"{statistics.fmean(layers[layer]):.3f}"
+    assert [c.text for c in table.rows[0][at : at + 3]] == ["0.500", "0.200", "0.800"]  # not the pooled 0.500 thrice
+    assert table_html(table).count("<th ") == len(table.columns) == len(COLUMNS) + 2
+
+
+def test_an_rnn_studys_placements_are_listed():
+    table = trial_table(rnn_study())
+    placements = [row[table.columns.index("placement")].text for row in table.rows]
+    assert placements == ["output", "output", "recurrent", "recurrent", "kernel", ""]

@@ -7,10 +7,11 @@ trial...). Nothing here renders, reads storage or raises for a study's shape,
 so the data of every chart is tested without a browser. Big studies are
 thinned to fixed limits (:mod:`~actreg_search.dashboard.data.thinning`).
 
-* :mod:`~actreg_search.dashboard.data.base`: the note, labels, usable trials;
+* :mod:`~actreg_search.dashboard.data.base`: the note, groups, trial labels, usable trials;
 * :mod:`~actreg_search.dashboard.data.thinning`: the limits and the sampling rule;
 * :mod:`~actreg_search.dashboard.data.accuracy`: history, regularization path;
 * :mod:`~actreg_search.dashboard.data.sparsity`: accuracy × sparsity;
+* :mod:`~actreg_search.dashboard.data.layers`: sparsity per marked layer;
 * :mod:`~actreg_search.dashboard.data.selection`: validation against test accuracy;
 * :mod:`~actreg_search.dashboard.data.seeds`: learning curves, per-seed boxes;
 * :mod:`~actreg_search.dashboard.data.surface`: coefficient × hidden width;
@@ -31,7 +32,7 @@ from actreg_search.dashboard.data.accuracy import (
 from actreg_search.dashboard.data.base import (
     PLACEMENTS,
     REGULARIZERS,
-    UNREGULARIZED,
+    Group,
     Unavailable,
     describe,
     group_of,
@@ -42,6 +43,15 @@ from actreg_search.dashboard.data.base import (
     selection_words,
     strength,
     usable,
+    words,
+)
+from actreg_search.dashboard.data.layers import (
+    LayerData,
+    LayerTrial,
+    layer_means,
+    layer_names,
+    layer_sparsity,
+    layer_values,
 )
 from actreg_search.dashboard.data.params import (
     OptunaInput,
@@ -53,6 +63,7 @@ from actreg_search.dashboard.data.params import (
 )
 from actreg_search.dashboard.data.seeds import (
     BoxData,
+    BoxKey,
     BoxGroup,
     CurveBand,
     CurvesData,
@@ -92,12 +103,15 @@ __all__ = [
     "PATH_ENCODING",
     "PLACEMENTS",
     "REGULARIZERS",
-    "UNREGULARIZED",
     "BoxData",
     "BoxGroup",
+    "BoxKey",
     "CurveBand",
     "CurvesData",
+    "Group",
     "HistoryData",
+    "LayerData",
+    "LayerTrial",
     "OptunaInput",
     "PathData",
     "PathLine",
@@ -119,6 +133,10 @@ __all__ = [
     "group_of",
     "interpolate_surface",
     "interval",
+    "layer_means",
+    "layer_names",
+    "layer_sparsity",
+    "layer_values",
     "learning_curves",
     "nothing_completed",
     "optimization_history",
@@ -137,4 +155,5 @@ __all__ = [
     "targets",
     "usable",
     "validation_vs_test",
+    "words",
 ]

@@ -14,21 +14,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from actreg_search.dashboard.data.base import (
-    PLACEMENTS,
-    REGULARIZERS,
+    Group,
     Unavailable,
     describe,
     finite,
+    group_of,
     interval,
     nothing_completed,
     rank,
     selection_values,
     strength,
     usable,
+    words,
 )
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
-from actreg_search.spec.measures import mean_std, sample_std
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.measures import TEST_ACCURACY, mean_std, sample_std
+from actreg_search.spec.vocab import Placement, Regularizer
 
 # --------------------------------------------------------------------------- history
 
@@ -50,9 +52,9 @@ class HistoryData:
         tests: Mean test accuracy over seeds, the reported figure (``None`` where not recorded).
         labels: :func:`describe` of each trial.
         best_so_far: Best selection figure up to and including each trial (over every completed trial).
-        best_number: Number of the best trial (:attr:`StudyResults.best_trial`).
+        best_number: Number of the best trial (:attr:`StudyResults.best`).
         not_completed: Trials that failed, were pruned or are still running.
-        metric: The per-seed figure plotted (``validation_accuracy`` or ``test_accuracy``).
+        metric: The per-seed figure plotted (:attr:`StudyResults.selection_metric`: validation or test accuracy).
         on_test: Whether the study selects on the test set.
         note: Said under the chart (how many trials are drawn).
     """
@@ -67,15 +69,14 @@ class HistoryData:
     best_so_far: tuple[float, ...]
     best_number: int
     not_completed: int
-    metric: str = "test_accuracy"
+    metric: str = TEST_ACCURACY
     on_test: bool = True
     note: str | None = None
 
     @property
     def axis_title(self) -> str:
         """The y axis: which split the plotted figure is measured on."""
-        words = self.metric.replace("_", " ")
-        return f"mean {words}" + (" (selected on the test set)" if self.on_test else " (what the study selects on)")
+        return f"mean {words(self.metric)}" + (" (selected on the test set)" if self.on_test else " (what the study selects on)")
 
 
 def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> HistoryData | Unavailable:
@@ -93,7 +94,7 @@ def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> Hist
             best = trial.value  # type: ignore[assignment]
             records.append(trial.number)
         so_far[trial.number] = best
-    top = results.best_trial if results.best_trial is not None and finite(results.best_trial.value) else rank(trials)[0]
+    top = results.best if results.best is not None and finite(results.best.value) else rank(trials)[0]
     drawn = sample(trials, limit, keep=[top.number, *reversed(records)])
     spread = [_spread(results, t) for t in drawn.trials]
     return HistoryData(
@@ -102,7 +103,7 @@ def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> Hist
         stds=tuple(s[0] for s in spread),
         lows=tuple(s[1] for s in spread),
         highs=tuple(s[2] for s in spread),
-        tests=tuple(t.mean("test_accuracy") for t in drawn.trials),
+        tests=tuple(t.mean(TEST_ACCURACY) for t in drawn.trials),
         labels=tuple(describe(t) for t in drawn.trials),
         best_so_far=tuple(so_far[t.number] for t in drawn.trials),
         best_number=top.number,
@@ -138,8 +139,8 @@ class PathLine:
     """One regularizer × placement along the coefficient axis, by ascending coefficient.
 
     Attributes:
-        regularizer: ``l1``, ``l2`` or ``l1_l2``.
-        placement: Where the penalty is applied.
+        regularizer: The penalty (never :attr:`Regularizer.NONE`).
+        placement: Where it is applied.
         log10_strength: ``log10`` of :func:`strength` of each trial.
         means: Mean test accuracy over seeds.
         stds: Its sample std over seeds.
@@ -152,8 +153,8 @@ class PathLine:
             different widths are never joined.
     """
 
-    regularizer: str
-    placement: str
+    regularizer: Regularizer
+    placement: Placement
     log10_strength: tuple[float, ...]
     means: tuple[float, ...]
     stds: tuple[float, ...]
@@ -164,9 +165,9 @@ class PathLine:
     joined: tuple[tuple[int, ...], ...] = ()
 
     @property
-    def name(self) -> str:
-        """Legend label."""
-        return f"{self.regularizer} · {self.placement}"
+    def group(self) -> Group:
+        """Its regularizer and placement."""
+        return Group(self.regularizer, self.placement)
 
 
 @dataclass(frozen=True)
@@ -214,17 +215,16 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
     trials = usable(results)
     if not trials:
         return nothing_completed(results)
-    groups: dict[tuple[str, str], list[TrialRecord]] = {}
+    groups: dict[Group, list[TrialRecord]] = {}
     reference_runs: list[float] = []
     n_reference = 0
     for trial in trials:
         assert trial.config is not None
         if trial.config.placement is None:
-            reference_runs.extend(trial.per_seed["test_accuracy"])
+            reference_runs.extend(trial.per_seed[TEST_ACCURACY])
             n_reference += 1
         elif strength(trial.config) is not None:
-            key = (trial.config.regularizer.value, trial.config.placement.value)
-            groups.setdefault(key, []).append(trial)
+            groups.setdefault(group_of(trial.config), []).append(trial)
     reference = None
     if reference_runs:
         mean, std = mean_std(reference_runs)
@@ -241,10 +241,10 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
         return Unavailable(f"No regularized trial has completed, so there is no path to draw{band}.")
     lines, drawn, total = [], 0, 0
     per_line = max(2, limit // len(groups))
-    for key in sorted(groups, key=lambda k: (REGULARIZERS.index(k[0]), PLACEMENTS.index(k[1]))):
-        chosen = sample(groups[key], per_line)
+    for group in sorted(groups, key=lambda g: g.order):
+        chosen = sample(groups[group], per_line)
         drawn, total = drawn + len(chosen.trials), total + chosen.total
-        lines.append(_path_line(key, chosen.trials))
+        lines.append(_path_line(group, chosen.trials))
     notes = [PATH_ENCODING]
     if not reference:
         notes.append("No unregularized trial has completed: there is no reference band.")
@@ -256,19 +256,21 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
     return PathData(lines=tuple(lines), reference=reference, note=" ".join(notes))
 
 
-def _path_line(key: tuple[str, str], trials: Sequence[TrialRecord]) -> PathLine:
+def _path_line(group: Group, trials: Sequence[TrialRecord]) -> PathLine:
+    assert group.placement is not None
     ordered = sorted(trials, key=lambda t: (strength(t.config), t.number))  # type: ignore[arg-type]
-    bounds = [interval(t.per_seed["test_accuracy"]) for t in ordered]
+    accuracies = [t.per_seed[TEST_ACCURACY] for t in ordered]
+    bounds = [interval(values) for values in accuracies]
     widths = tuple(t.config.hidden_units for t in ordered)  # type: ignore[union-attr]
     by_width: dict[int, list[int]] = {}
     for i, width in enumerate(widths):
         by_width.setdefault(width, []).append(i)
     return PathLine(
-        regularizer=key[0],
-        placement=key[1],
+        regularizer=group.regularizer,
+        placement=group.placement,
         log10_strength=tuple(math.log10(strength(t.config)) for t in ordered),  # type: ignore[arg-type]
-        means=tuple(statistics.fmean(t.per_seed["test_accuracy"]) for t in ordered),
-        stds=tuple(sample_std(t.per_seed["test_accuracy"]) for t in ordered),
+        means=tuple(statistics.fmean(values) for values in accuracies),
+        stds=tuple(sample_std(values) for values in accuracies),
         lows=tuple(b[0] for b in bounds),
         highs=tuple(b[1] for b in bounds),
         numbers=tuple(t.number for t in ordered),

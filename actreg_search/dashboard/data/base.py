@@ -1,8 +1,11 @@
-"""What every chart's data shares: the "cannot be drawn" note, trial labels and the usable trials.
+"""What every chart's data shares: the "cannot be drawn" note, groups, trial labels and the usable trials.
 
 Coefficients are compared on one axis, ``log10`` of the penalty's strength:
 the coefficient of ``l1`` and ``l2``, and ``l1 + l2`` for ``l1_l2``
-(:func:`strength`).
+(:func:`strength`). Trials are grouped by :class:`Group`, their
+:class:`Regularizer` and :class:`Placement` as enum members: the data never
+holds a group's label, which is written when drawing
+(:func:`actreg_search.dashboard.style.group_label`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,34 @@ from dataclasses import dataclass
 
 from optuna.trial import TrialState
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.measures import TEST_ACCURACY
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
-#: Label of the unregularized model where a placement is expected.
-UNREGULARIZED = "none"
-REGULARIZERS = tuple(r.value for r in Regularizer)
-PLACEMENTS = tuple(p.value for p in Placement)
+#: Every regularizer, in the order charts list them.
+REGULARIZERS: tuple[Regularizer, ...] = tuple(Regularizer)
+#: Every placement of every family, in the order charts list them (an rnn's ``output`` and ``recurrent`` included).
+PLACEMENTS: tuple[Placement, ...] = tuple(Placement)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A regularizer and where it is applied: what a chart's legend entry stands for.
+
+    Attributes:
+        regularizer: The penalty.
+        placement: Where it is applied; ``None`` for the unregularized model.
+    """
+
+    regularizer: Regularizer
+    placement: Placement | None = None
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Its place among groups: unregularized first, then in :class:`Regularizer` and :class:`Placement` order."""
+        placement = -1 if self.placement is None else PLACEMENTS.index(self.placement)
+        return REGULARIZERS.index(self.regularizer), placement
 
 
 @dataclass(frozen=True)
@@ -42,11 +65,9 @@ def strength(config: TrialConfig) -> float | None:
     return value if value > 0 and math.isfinite(value) else None
 
 
-def group_of(config: TrialConfig) -> str:
-    """A config's regularizer and placement, e.g. ``l1 · pre_activation`` (``none`` if unregularized)."""
-    if config.placement is None:
-        return UNREGULARIZED
-    return f"{config.regularizer.value} · {config.placement.value}"
+def group_of(config: TrialConfig) -> Group:
+    """A config's regularizer and placement (no placement if unregularized)."""
+    return Group(config.regularizer, config.placement)
 
 
 def describe(trial: TrialRecord) -> str:
@@ -63,7 +84,12 @@ def _short(value: object) -> str:
 
 def selection_words(results: StudyResults) -> str:
     """The figure the study selects on, in words: ``validation accuracy``, or ``test accuracy`` under ``"test"``."""
-    return results.selection_metric.replace("_", " ")
+    return words(results.selection_metric)
+
+
+def words(figure: str) -> str:
+    """A per-seed figure's name in words, its underscores as spaces (``validation accuracy``)."""
+    return figure.replace("_", " ")
 
 
 def selection_values(results: StudyResults, trial: TrialRecord) -> tuple[float, ...]:
@@ -94,7 +120,7 @@ def interval(values: Sequence[float]) -> tuple[float, float]:
 
 def usable(results: StudyResults) -> list[TrialRecord]:
     """Completed trials with a config and per-seed test accuracies, by number."""
-    return [t for t in results.completed if t.config is not None and t.per_seed.get("test_accuracy")]
+    return [t for t in results.completed if t.config is not None and t.per_seed.get(TEST_ACCURACY)]
 
 
 def rank(trials: Iterable[TrialRecord]) -> list[TrialRecord]:

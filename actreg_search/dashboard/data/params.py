@@ -15,9 +15,10 @@ one objective, and the report draws one chart per objective.
 Every objective of actreg-search is maximized (accuracy, sparsity), so the
 study's directions are all ``maximize``. Optuna's per-objective charts must not
 be given ``target=``: Optuna then assumes *lower* is better, whatever the
-study's direction (PED-ANOVA's ``_get_top_quantile_trials`` sets
-``is_lower_better = True`` for any ``target``; the parallel-coordinate colour
-scale is reversed for any ``target``, ``optuna.visualization._utils._is_reverse_scale``).
+study's direction (PED-ANOVA, Optuna's default importance evaluator, then
+takes the lowest values as its top quantile, and the parallel-coordinate
+colour scale is reversed for any ``target``; see
+:mod:`actreg_search.dashboard.optuna_charts`).
 Negating ``target`` instead would show negated accuracies on the axes. So
 :meth:`OptunaInput.objective_study` gives, per objective, a *single-objective*
 study with direction ``maximize`` whose values are that objective's, in their
@@ -33,7 +34,7 @@ from functools import cached_property
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from actreg_search.dashboard.data.base import Unavailable, nothing_completed
+from actreg_search.dashboard.data.base import Unavailable, nothing_completed, words
 from actreg_search.dashboard.data.thinning import MAX_OPTUNA_TRIALS, sample
 from actreg_search.results.records import StudyResults, TrialRecord
 
@@ -129,7 +130,7 @@ class OptunaInput:
 
 def targets(results: StudyResults) -> tuple[Target, ...]:
     """One :class:`Target` per objective of the study."""
-    return tuple(Target(i, name, f"mean {name.replace('_', ' ')}") for i, name in enumerate(results.objectives))
+    return tuple(Target(i, name, f"mean {words(name)}") for i, name in enumerate(results.objectives))
 
 
 def searched_params(results: StudyResults) -> dict[str, int]:
@@ -202,9 +203,9 @@ def optuna_input(results: StudyResults, limit: int = MAX_OPTUNA_TRIALS) -> Optun
     completed = [t for t in results.completed if len(t.values) == n and all(math.isfinite(v) for v in t.values)]
     if not completed:
         return nothing_completed(results)
-    keep = [t.number for t in results.best(1)]
+    keep = [t.number for t in results.leading(1)]
     if results.multi_objective:  # the front, one trial per point of it first (copied trials share points)
-        front = [t for t in completed if t.number in results.pareto_front]
+        front = [t for t in completed if t.number in results.pareto_numbers]
         keep = [*{t.values: t.number for t in reversed(front)}.values(), *(t.number for t in front)]
     chosen = sample(completed, limit, keep=keep)
     study = _maximize_study(results.name, n)

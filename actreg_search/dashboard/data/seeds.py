@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from actreg_search.dashboard.data.base import (
     PLACEMENTS,
     REGULARIZERS,
-    UNREGULARIZED,
     Unavailable,
     describe,
     nothing_completed,
@@ -21,6 +20,11 @@ from actreg_search.dashboard.data.base import (
 )
 from actreg_search.dashboard.data.thinning import MAX_BOX_POINTS, quantile_sample
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.measures import GAP, TEST_ACCURACY
+from actreg_search.spec.vocab import Placement, Regularizer
+
+#: What a box groups by: a placement (``None``: the unregularized model) or a regularizer.
+BoxKey = Placement | Regularizer | None
 
 # --------------------------------------------------------------------------- learning curves
 
@@ -70,12 +74,12 @@ class CurvesData:
 
 
 def learning_curves(results: StudyResults) -> CurvesData | Unavailable:
-    """Data of the learning-curves chart: :attr:`StudyResults.best_trial` and :attr:`StudyResults.best_unregularized`.
+    """Data of the learning-curves chart: :attr:`StudyResults.best` and :attr:`StudyResults.best_unregularized`.
 
     These are the trials whose curves :func:`actreg_search.store.reader.load_results`
     reads with ``curves="drawn"``; a drawn trial without curves is a note.
     """
-    best, plain = results.best_trial, results.best_unregularized
+    best, plain = results.best, results.best_unregularized
     if best is None or not usable(results):
         return nothing_completed(results)
     drawn = [(best, "best trial")]
@@ -129,14 +133,14 @@ class BoxGroup:
     """Every seed run of the trials in one group.
 
     Attributes:
-        name: The group (a placement, a regularizer, or ``none``).
+        key: The group: a placement (``None`` for the unregularized model) or a regularizer.
         values: One value per seed per trial, or at most :data:`MAX_BOX_POINTS`
             of them at evenly spaced ranks (the same quartiles, fewer points).
         n_trials: Trials in the group.
         n_runs: Seed runs in the group (``len(values)`` unless thinned).
     """
 
-    name: str
+    key: BoxKey
     values: tuple[float, ...]
     n_trials: int
     n_runs: int = 0
@@ -147,7 +151,7 @@ class BoxData:
     """Per-seed distributions: test accuracy by placement and by regularizer, gap by placement.
 
     Groups keep the order of :class:`Placement` and :class:`Regularizer`; the
-    unregularized trials are the placement group ``none``; empty groups are left out.
+    unregularized trials are the first placement group (key ``None``); empty groups are left out.
     """
 
     accuracy_by_placement: tuple[BoxGroup, ...]
@@ -172,29 +176,29 @@ def seed_distributions(results: StudyResults) -> BoxData | Unavailable:
     if not trials:
         return nothing_completed(results)
 
-    def placement(t: TrialRecord) -> str:
-        return t.config.placement.value if t.config and t.config.placement else UNREGULARIZED
+    def placement(t: TrialRecord) -> BoxKey:
+        return t.config.placement if t.config else None
 
-    def regularizer(t: TrialRecord) -> str:
-        return t.config.regularizer.value if t.config else UNREGULARIZED
+    def regularizer(t: TrialRecord) -> BoxKey:
+        return t.config.regularizer if t.config else Regularizer.NONE
 
-    placements = (UNREGULARIZED, *PLACEMENTS)
+    placements = (None, *PLACEMENTS)
     return BoxData(
-        accuracy_by_placement=_groups(trials, placement, placements, "test_accuracy"),
-        accuracy_by_regularizer=_groups(trials, regularizer, REGULARIZERS, "test_accuracy"),
-        gap_by_placement=_groups(trials, placement, placements, "gap"),
+        accuracy_by_placement=_groups(trials, placement, placements, TEST_ACCURACY),
+        accuracy_by_regularizer=_groups(trials, regularizer, REGULARIZERS, TEST_ACCURACY),
+        gap_by_placement=_groups(trials, placement, placements, GAP),
     )
 
 
 def _groups(
-    trials: Sequence[TrialRecord], key: Callable[[TrialRecord], str], order: Sequence[str], figure: str
+    trials: Sequence[TrialRecord], key: Callable[[TrialRecord], BoxKey], order: Sequence[BoxKey], figure: str
 ) -> tuple[BoxGroup, ...]:
     groups = []
-    for name in order:
-        members = [t for t in trials if key(t) == name and t.per_seed.get(figure)]
+    for member in order:
+        members = [t for t in trials if key(t) is member and t.per_seed.get(figure)]
         if members:
             values = [v for t in members for v in t.per_seed[figure]]
             groups.append(
-                BoxGroup(name=name, values=quantile_sample(values), n_trials=len(members), n_runs=len(values))
+                BoxGroup(key=member, values=quantile_sample(values), n_trials=len(members), n_runs=len(values))
             )
     return tuple(groups)

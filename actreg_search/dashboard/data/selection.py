@@ -14,12 +14,13 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from actreg_search.dashboard.data.base import Unavailable, describe, group_of, nothing_completed, rank, usable
+from actreg_search.dashboard.data.base import Group, Unavailable, describe, group_of, nothing_completed, rank, usable
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.measures import TEST_ACCURACY, VALIDATION_ACCURACY
 
 #: The per-seed figures set against each other.
-VALIDATION, TEST = "validation_accuracy", "test_accuracy"
+VALIDATION, TEST = VALIDATION_ACCURACY, TEST_ACCURACY
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class SelectionPoint:
     number: int
     validation: float
     test: float
-    group: str
+    group: Group
     label: str
 
     @property
@@ -52,7 +53,7 @@ class SelectionData:
 
     Attributes:
         points: The drawn completed trials with validation figures, by number.
-        best_number: The chosen trial: :attr:`StudyResults.best_trial`, ranked
+        best_number: The chosen trial: :attr:`StudyResults.best`, ranked
             by validation accuracy (never by test accuracy).
         protocol: The study's validation protocol in words.
         note: Said under the chart: the chosen trial's two figures, how many trials are drawn.
@@ -87,7 +88,7 @@ def validation_vs_test(results: StudyResults, limit: int = MAX_POINTS) -> Select
                 "optimistic. A study with [data] validation (a held-out fraction or k folds) gets this chart."
             )
         return Unavailable("No completed trial recorded validation accuracy.")
-    chosen = results.best_trial
+    chosen = results.best
     if chosen is None or chosen.number not in {t.number for t in trials}:
         chosen = rank(trials)[0]
     drawn = sample(trials, limit, keep=[chosen.number])

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from actreg_search.dashboard.data.base import (
+    Group,
     Unavailable,
     describe,
     group_of,
@@ -21,13 +22,13 @@ from actreg_search.dashboard.data.base import (
     usable,
 )
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
-from actreg_search.spec.measures import mean_std
 from actreg_search.results.records import StudyResults, TrialRecord, pareto_numbers
+from actreg_search.spec.measures import SPARSITY, TEST_ACCURACY, VALIDATION_ACCURACY, VALIDATION_SPARSITY, mean_std
 
 #: The figures drawn: accuracy and sparsity on the test set.
-DRAWN = ("test_accuracy", "sparsity")
+DRAWN = (TEST_ACCURACY, SPARSITY)
 #: The same two figures measured on the validation samples.
-VALIDATION = ("validation_accuracy", "validation_sparsity")
+VALIDATION = (VALIDATION_ACCURACY, VALIDATION_SPARSITY)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class SparsityPoint:
     """One completed trial on the accuracy × sparsity plane: means, stds and 95% intervals over seeds.
 
     Accuracy is test accuracy and sparsity is measured on the test inputs; the
-    intervals (``*_low``, ``*_high``) stay within [0, 1].
+    intervals (``*_low``, ``*_high``) stay within [0, 1]; ``group`` is its
+    regularizer and placement, ``label`` :func:`describe` of it.
     """
 
     number: int
@@ -43,7 +45,7 @@ class SparsityPoint:
     sparsity_std: float
     accuracy: float
     accuracy_std: float
-    group: str
+    group: Group
     label: str
     sparsity_low: float = math.nan
     sparsity_high: float = math.nan
@@ -76,13 +78,13 @@ class SparsityData:
 def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> SparsityData | Unavailable:
     """Data of the accuracy × sparsity chart.
 
-    The front is the study's own (:attr:`StudyResults.pareto_front`) when its
+    The front is the study's own (:attr:`StudyResults.pareto_numbers`) when its
     objectives are accuracy and sparsity; otherwise the front of the two
     means, by the same rule (:func:`~actreg_search.results.records.pareto_numbers`);
     either way on the validation figures under a validation protocol (where
     every trial drawn has them), else on the test figures drawn.
     """
-    trials = [t for t in usable(results) if t.per_seed.get("sparsity")]
+    trials = [t for t in usable(results) if t.per_seed.get(SPARSITY)]
     if not trials:
         if usable(results):
             return Unavailable("No completed trial recorded its activation sparsity.")
@@ -91,7 +93,7 @@ def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> Sparsit
     figures = VALIDATION if on_validation else DRAWN
     chosen_on = {t.number: (t.mean(figures[1]), t.mean(figures[0])) for t in trials}  # (sparsity, accuracy)
     if results.objectives == figures:
-        front = results.pareto_front & chosen_on.keys()
+        front = results.pareto_numbers & chosen_on.keys()
     else:
         front = pareto_numbers([(n, (acc, sp)) for n, (sp, acc) in chosen_on.items()])  # type: ignore[misc]
     ordered_front = sorted(front, key=lambda n: (chosen_on[n][0], n))
@@ -118,10 +120,10 @@ def sparsity_tradeoff(results: StudyResults, limit: int = MAX_POINTS) -> Sparsit
 
 def _point(trial: TrialRecord) -> SparsityPoint:
     assert trial.config is not None
-    sparsity, sparsity_std = mean_std(trial.per_seed["sparsity"])
-    accuracy, accuracy_std = mean_std(trial.per_seed["test_accuracy"])
-    sparsity_low, sparsity_high = interval(trial.per_seed["sparsity"])
-    accuracy_low, accuracy_high = interval(trial.per_seed["test_accuracy"])
+    sparsity, sparsity_std = mean_std(trial.per_seed[SPARSITY])
+    accuracy, accuracy_std = mean_std(trial.per_seed[TEST_ACCURACY])
+    sparsity_low, sparsity_high = interval(trial.per_seed[SPARSITY])
+    accuracy_low, accuracy_high = interval(trial.per_seed[TEST_ACCURACY])
     return SparsityPoint(
         number=trial.number,
         sparsity=sparsity,

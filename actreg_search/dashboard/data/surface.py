@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from actreg_search.dashboard.data.base import Unavailable, describe, nothing_completed, strength, usable
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.measures import TEST_ACCURACY
+from actreg_search.spec.vocab import Placement, Regularizer
 
 #: Points per axis of the interpolated coefficient × width surface.
 GRID_POINTS = 60
@@ -23,8 +25,8 @@ class WidthPoint:
     log10_strength: float
     hidden_units: int
     accuracy: float
-    regularizer: str
-    placement: str
+    regularizer: Regularizer
+    placement: Placement
     label: str
 
 
@@ -89,9 +91,9 @@ def _point(trial: TrialRecord) -> WidthPoint:
         number=trial.number,
         log10_strength=math.log10(strength(config)),  # type: ignore[arg-type]
         hidden_units=config.hidden_units,
-        accuracy=statistics.fmean(trial.per_seed["test_accuracy"]),
-        regularizer=config.regularizer.value,
-        placement=config.placement.value,
+        accuracy=statistics.fmean(trial.per_seed[TEST_ACCURACY]),
+        regularizer=config.regularizer,
+        placement=config.placement,
         label=describe(trial),
     )
 
