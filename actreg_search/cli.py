@@ -9,24 +9,20 @@ advises, and the command finishes as it would have.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 import click
 from rich.table import Table
 
-from actreg_search.errors import UserError
-from actreg_search.spec.measures import PER_SEED
+from actreg_search import api
 from actreg_search.console import PipeSafeConsole, console, emit, flush_streams, note
-from actreg_search.spec.vocab import DEFAULT_RECYCLE_MB
+from actreg_search.errors import UserError
 
 if TYPE_CHECKING:
-    from actreg_search.results.records import TrialRecord
+    from actreg_search.api import TrialRecord
 
 PROG = "actreg-search"
 
@@ -43,16 +39,12 @@ positive = click.IntRange(min=1)
 
 
 class _App(click.Group):
-    """The command group, with one error and exit-code policy wherever it runs.
+    """The command group, with one error and exit-code policy whether run by :func:`main` or Click's ``CliRunner``.
 
-    Whether invoked as the console script (:func:`main`) or by Click's
-    ``CliRunner``: bad input (a Click usage error or a
-    :class:`~actreg_search.errors.UserError`) is one line
-    ``actreg-search: error: ...`` on stderr and exit code 2; Ctrl-C outside
-    ``run`` is ``actreg-search: aborted`` and 130; a command's own exit code
-    (``run``'s 130 after an interrupt, ``delete``'s 1 when not confirmed) is
-    kept, and stdout and stderr are flushed before returning, a broken one sent
-    to ``/dev/null`` (see :func:`~actreg_search.console.flush_streams`).
+    Bad input (a Click usage error, a :class:`~actreg_search.errors.UserError`) is one line ``actreg-search: error:
+    ...`` on stderr and exit code 2; Ctrl-C outside ``run`` is ``actreg-search: aborted`` and 130; a command's own
+    exit code (``run``'s 130, ``delete``'s 1) is kept; stdout and stderr are flushed before returning, a broken one
+    sent to ``/dev/null`` (:func:`~actreg_search.console.flush_streams`).
     """
 
     def main(  # type: ignore[override]
@@ -102,35 +94,22 @@ def app() -> None:
 @click.option("--epochs", type=positive, help="Epochs per seed (overrides the file).")
 @click.option("--seeds", type=positive, help="Use seeds 0..K-1 (overrides the file).")
 @click.option("--jobs", type=positive, default=1, show_default=True, help="Worker processes running trials in parallel, each on its own share of the CPUs.")
+@click.option("--batch", type=positive, help="Trials each worker trains together (overrides the file's [study] batch; default: the engine's).")
 @click.option(
-    "--batch", type=positive,
-    help="Trials each worker trains together (overrides the file's [study] batch; default: the engine's).",
-)
-@click.option(
-    "--recycle-mb", type=click.IntRange(min=0), default=DEFAULT_RECYCLE_MB, show_default=True,
+    "--recycle-mb", type=click.IntRange(min=0), default=api.DEFAULT_RECYCLE_MB, show_default=True,
     help="Replace a worker once its memory grew this many MB, a safety valve: compiled programs are reused "
     "(0: never; trials then run in this process if --jobs 1).",
 )
 @click.option("--name", help="Run the study under this name instead of the file's [study] name.")
 def run(
-    study_file: Path,
-    storage: str | None,
-    n_trials: int | None,
-    epochs: int | None,
-    seeds: int | None,
-    jobs: int,
-    batch: int | None,
-    recycle_mb: int,
-    name: str | None,
+    study_file: Path, storage: str | None, n_trials: int | None, epochs: int | None, seeds: int | None, jobs: int,
+    batch: int | None, recycle_mb: int, name: str | None,
 ) -> None:
     """Create or resume a study and run it until it has n_trials finished trials."""
-    from actreg_search.api.running import run as run_study_file
-    from actreg_search.search.study import StopReason
-
-    summary = run_study_file(
+    summary = api.run(
         study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, name=name, recycle_mb=recycle_mb
     )
-    where = " on validation" if summary.selects_on == "validation_accuracy" else ""
+    where = " on validation" if summary.selects_on.startswith("validation") else ""
     best = (
         f"best {summary.best_value:.4f}{where} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
     )
@@ -138,7 +117,7 @@ def run(
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
         f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}\n"
     )
-    if summary.reason is StopReason.INTERRUPTED:
+    if summary.reason is api.StopReason.INTERRUPTED:
         raise click.exceptions.Exit(130)
 
 
@@ -146,13 +125,9 @@ def run(
 @storage_option
 def list_cmd(storage: str | None) -> None:
     """List the studies in a storage, with trial counts and best value."""
-    from actreg_search.store.reader import list_studies
-    from actreg_search.store.storage import open_reader, redact, resolve_url
-
-    url = resolve_url(storage)
-    summaries = list_studies(open_reader(url))
+    summaries = api.studies(storage)
     if not summaries:
-        _out().print(f"no studies in {redact(url)}")
+        _out().print(f"no studies in {api.storage_name(storage)}")
         return
     table = Table("study", "complete", "failed", "pruned", "running", "best", "best trial")
     for s in summaries:
@@ -173,40 +148,47 @@ def show(name: str, storage: str | None, top: int) -> None:
     accuracy next to its test accuracy with the difference (test − validation,
     in points); a study that selected on the test set is labelled so.
     """
-    from actreg_search.store.reader import load_results
-    from actreg_search.results.markdown import selection_lines
-    from actreg_search.store.storage import open_reader, resolve_url
-
-    results = load_results(open_reader(resolve_url(storage)), name)
-    shown = results.best(top)
+    results = api.load(name, storage, curves=False)
+    shown = results.leading(top)
     complete = results.counts.complete
     ranked_on = "" if results.selects_on_test else f", by {results.selection_metric.replace('_', ' ')}"
     if results.multi_objective:
-        front = len(results.pareto_front)
+        front = len(results.pareto_front())
         title = f"{name}: Pareto front ({', '.join(results.objectives)}): {len(shown)} shown of {front} on it, {complete} complete"
     elif shown:
         title = f"{name}: top {len(shown)} of {complete} complete{ranked_on}"
     else:
         title = f"{name}: no completed trial"
-    validation = any("validation_accuracy" in t.per_seed for t in shown)
-    columns = ("trial", "config", *(("val. acc",) if validation else ()), "test acc", "train acc", "gap", "sparsity", "act. mean", "time s")
+    validation = any(api.VALIDATION_ACCURACY in t.per_seed for t in shown)
+    layered = any(len(t.per_layer.get(api.SPARSITY, {})) > 1 for t in shown)
+    columns = (
+        "trial", "config", *(("val. acc",) if validation else ()), "test acc", "train acc", "gap", "sparsity",
+        *(("sparsity by layer",) if layered else ()), "act. mean", "time s",
+    )
     table = Table(*columns, title=title)
     for t in shown:
         table.add_row(
             str(t.number),
-            t.config.label() if t.config else str(t.params),
-            *((_mean_std(t, "validation_accuracy"),) if validation else ()),
-            _mean_std(t, "test_accuracy"),
+            t.label(),
+            *((_mean_std(t, api.VALIDATION_ACCURACY),) if validation else ()),
+            _mean_std(t, api.TEST_ACCURACY),
             f"{t.mean('train_accuracy'):.4f}",
             f"{t.mean('gap'):+.4f}",
             f"{t.mean('sparsity'):.3f}",
+            *((_by_layer(t),) if layered else ()),
             f"{t.mean('activation_mean'):.4f}",
             f"{t.wall_time_s:.1f}" if t.wall_time_s is not None else "-",
         )
     _out().print(table)
     _out().print(results.counts.describe())
-    for line in selection_lines(results):
+    for line in results.selection_lines():
         _out().print(line)
+
+
+def _by_layer(trial: TrialRecord) -> str:
+    """Each marked layer's mean sparsity over seeds: ``h1 0.412 · h2 0.530`` (``-`` for none recorded)."""
+    layers = trial.per_layer.get(api.SPARSITY, {})
+    return " · ".join(f"{layer} {sum(values) / len(values):.3f}" for layer, values in layers.items() if values) or "-"
 
 
 def _mean_std(trial: TrialRecord, figure: str) -> str:
@@ -240,40 +222,27 @@ def export(
     The best configs go to --out, or to stdout when neither --out, --trials nor
     --model is given; what was written where is said on stderr.
     """
-    from actreg_search.results import export as ex
-    from actreg_search.store.reader import load_results
-    from actreg_search.store.storage import open_reader, resolve_url
-
-    fmt = ex.Format(fmt_name)
-    for path, check in ((out_path, ex.check_out_path), (trials, ex.check_table_path), (model, ex.check_model_path)):
-        if path is not None:
-            check(path)
-    results = load_results(open_reader(resolve_url(storage)), name)
+    api.check_export_paths(out_path, trials, model)
+    results = api.load(name, storage, curves=False)
     to_stdout = out_path is None and trials is None and model is None
-    retrain = ex.model_trial(results) if model is not None else None  # refuses before anything is written
-    if out_path is not None or to_stdout:
-        entries = ex.best_entries(results, top)
-        text = ex.render_best(entries, fmt)
-        if out_path is None:
-            emit(text)
-        else:
-            ex.write_text(out_path, text)
-            note(f"wrote the best {len(entries)} config(s) to {out_path}")
+    retrain = results.model_trial() if model is not None else None  # refuses before anything is written
+    if to_stdout:
+        emit(results.best_text(top, fmt_name))
+    elif out_path is not None:
+        results.write_best(out_path, top, fmt_name)
+        note(f"wrote the best {len(results.best_configs(top))} config(s) to {out_path}")
     if trials is not None:
-        rows = ex.write_trials(results, trials)
-        note(f"wrote {rows} trials to {trials}")
+        results.write_trials(trials)
+        note(f"wrote {len(results.trials)} trials to {trials}")
     if model is not None and retrain is not None:
-        assert retrain.config is not None
-        seed, epochs = retrain.seeds[0], retrain.config.epochs
-        split = results.split.train + results.split.validation if results.split is not None else None
-        samples = f"all {split} training samples" if split is not None else "the whole training split"
+        split = results.split
+        samples = f"all {split.train + split.validation} training samples" if split else "the whole training split"
         held = "" if results.selects_on_test else ", the validation samples included"
-        note(f"retraining trial {retrain.number} ({retrain.config.label()}) on seed {seed}, {samples}{held}, for {epochs} epochs")
-        from actreg_search.search.progress import EpochBar
-
-        with EpochBar(f"trial {retrain.number} epochs") as bar:
-            engine = ex.save_model(results, retrain, model, bar)  # type: ignore[arg-type] - a Monitor by its methods
-        note(f"wrote trial {retrain.number}'s model (seed {seed}, {engine} engine) to {model}")
+        epochs = retrain.config.epochs if retrain.config is not None else "its"
+        note(f"retraining trial {retrain.number} ({retrain.label()}) on seed {retrain.seeds[0]}, {samples}{held}, for {epochs} epochs")
+        with api.EpochBar(f"trial {retrain.number} epochs") as bar:
+            saved = results.save_model(model, retrain, monitor=bar)  # type: ignore[arg-type] - a Monitor by its methods
+        note(f"wrote trial {saved.trial.number}'s model (seed {saved.seed}, {saved.engine} engine) to {model}")
 
 
 on_option = click.option(
@@ -290,7 +259,7 @@ on_option = click.option(
 @click.option("--best-vs-baseline", is_flag=True, help="The best regularized trial against the best unregularized one (default).")
 @click.option("--top", type=click.IntRange(min=2), help="Each of the top K trials against the best.")
 @click.option(
-    "--metric", type=click.Choice(("accuracy", *PER_SEED)), default="accuracy", show_default=True,
+    "--metric", type=click.Choice(api.METRICS), default="accuracy", show_default=True,
     help="The figure compared: accuracy or sparsity, on the split --on names; or a per-seed figure by its full "
     "name (test_accuracy, validation_accuracy, train_loss, ...), used as named, where a --on naming another split "
     "than the figure's own is an error.",
@@ -306,44 +275,38 @@ def compare(
     undefined ("n/a") and d_z is shown as +∞ or -∞; the line under the table
     says so.
     """
-    from actreg_search.results import stats
-    from actreg_search.store.reader import load_results
-    from actreg_search.results.markdown import protocol_text
-    from actreg_search.store.storage import open_reader, resolve_url
-
     if [pair is not None, best_vs_baseline, top is not None].count(True) > 1:
         raise UserError("compare: give one of --trials A B, --best-vs-baseline, --top K")
-    figure = stats.figure_on(metric, on)
-    results = load_results(open_reader(resolve_url(storage)), name)
-    stats.require_figure(results, figure)
+    figure = api.figure_on(metric, on)
+    results = api.load(name, storage, curves=False)
     if pair is not None:
-        a, b = (stats.trial_by_number(results, n) for n in pair)
-        comparisons = [stats.paired_comparison(a, b, figure)]
+        comparisons = [results.compare(pair[0], pair[1], figure)]
     elif top is not None:
-        comparisons = stats.top_k_vs_best(results, top, figure)
+        comparisons = results.top_vs_best(top, figure)
     else:
-        baseline, challenger = stats.best_vs_baseline(results)
-        comparisons = [stats.paired_comparison(baseline, challenger, figure)]
-    what = figure.replace("_", " ")
-    where = "train minus test" if figure == "gap" else f"{stats.SPLIT_OF[figure]} split"
-    table = Table(
-        "A", "B", "seeds", "mean B−A", "95% CI", "Wilcoxon p", "paired t p", "d_z", "B ahead / tied / behind",
-        title=f"{what} ({where}), paired by seed",
-    )
+        comparisons = [results.best_vs_baseline(figure)]
+    table = Table(*comparisons[0].HEADERS, title=comparisons[0].title)
     for c in comparisons:
-        table.add_row(
-            str(c.a), str(c.b), str(c.n), f"{c.mean_difference:+.4f}", f"[{c.ci_low:+.4f}, {c.ci_high:+.4f}]",
-            stats.format_p(c.wilcoxon_p, 4), stats.format_p(c.t_p, 4), stats.format_d(c.d_z),
-            f"{c.wins} / {c.ties} / {c.losses}",
-        )
+        table.add_row(*c.cells())
     _out().print(table)
+    if pair is None and top is None:
+        _out().print(_baseline_line(results, comparisons[0]))
     for c in comparisons:
         _out().print(c.describe())
     if figure == results.selection_metric:
         _out().print(
-            f"note: {what} is the figure this study ranked its trials on, so the best trial's lead on it is "
-            f"optimistic (it was chosen for being ahead); protocol: {protocol_text(results)}"
+            f"note: {figure.replace('_', ' ')} is the figure this study ranked its trials on, so the best trial's lead on "
+            f"it is optimistic (it was chosen for being ahead); protocol: {results.protocol}"
         )
+
+
+def _baseline_line(results: api.Results, comparison: Any) -> str:
+    """Which trials ``compare``'s default mode set against each other, and why those."""
+    baseline, challenger = results.trial(comparison.a), results.trial(comparison.b)
+    return (
+        f"baseline A: trial {baseline.number} ({baseline.label()}), the best unregularized; "
+        f"B: trial {challenger.number} ({challenger.label()}), the best regularized"
+    )
 
 
 @app.command()
@@ -359,18 +322,12 @@ def report(name: str, storage: str | None, out_path: Path | None, on: str | None
     unregularized one, on the split --on names, with Holm's correction over
     the comparisons listed.
     """
-    from actreg_search.results.export import check_out_path, write_text
-    from actreg_search.results.markdown import markdown_report
-    from actreg_search.store.reader import load_results
-    from actreg_search.store.storage import open_reader, resolve_url
-
-    if out_path is not None:
-        check_out_path(out_path)
-    text = markdown_report(load_results(open_reader(resolve_url(storage)), name), on=on)
+    api.check_export_paths(out=out_path)
+    results = api.load(name, storage, curves=False)
     if out_path is None:
-        emit(text)
+        emit(results.markdown(on=on))
     else:
-        write_text(out_path, text)
+        results.write_markdown(out_path, on=on)
         note(f"wrote the report to {out_path}")
 
 
@@ -384,15 +341,11 @@ def report(name: str, storage: str | None, out_path: Path | None, on: str | None
 @click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port for --serve.")
 def dashboard(name: str, storage: str | None, out_path: Path, open_browser: bool, serve: bool, host: str, port: int) -> None:
     """A self-contained plotly report of a study, or a live local page while it runs."""
-    from actreg_search import dashboard as dash
-    from actreg_search.store.storage import resolve_url
-
-    url = resolve_url(storage)
     if serve:
-        dash.serve(url, name, host, port, open_browser=open_browser)
+        api.serve(name, storage, host, port, open_browser=open_browser)
         return
-    results = dash.load_dashboard(url, name)
-    dash.write_report(results, out_path)
+    results = api.load(name, storage)
+    results.write_dashboard(out_path)
     note(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}")
     if open_browser:
         import webbrowser
@@ -411,15 +364,8 @@ def delete(name: str, storage: str | None, yes: bool) -> None:
     answer (no terminal, end of input) or any answer but yes deletes nothing
     and exits with 1.
     """
-    import optuna
-
-    from actreg_search.store.reader import summarize
-    from actreg_search.store.storage import open_storage, redact, resolve_url
-
-    url = resolve_url(storage)
-    store = open_storage(url, create=False)
-    counts = summarize(store, name).counts
-    what = f"study {name!r} ({counts.total} trials: {counts.describe()}) from {redact(url)}"
+    counts = api.summary(name, storage).counts
+    what = f"study {name!r} ({counts.total} trials: {counts.describe()}) from {api.storage_name(storage)}"
     if not yes:
         try:
             confirmed = click.confirm(f"Delete {what}?", default=False, err=True)
@@ -429,7 +375,7 @@ def delete(name: str, storage: str | None, yes: bool) -> None:
         if not confirmed:
             note(f"{PROG}: nothing deleted; study {name!r} is still there (pass --yes to delete without asking)")
             raise click.exceptions.Exit(1)
-    optuna.delete_study(study_name=name, storage=store)
+    api.delete(name, storage)
     _out().print(f"deleted {what}")
 
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import optuna
+
+import actreg_search
 import pytest
 from click.testing import CliRunner, Result
 from optuna.distributions import CategoricalDistribution
@@ -34,7 +36,7 @@ from actreg_search.engine.base import SeedResult, TrialResult
 from actreg_search.spec.parser import parse_spec
 from actreg_search.store.recorder import completed_attrs
 from actreg_search.spec.specs import spec_to_raw
-from actreg_search.results.stats import CONSTANT_NOTE
+from actreg_search.results.paired import CONSTANT_NOTE
 from actreg_search.store.storage import open_storage
 from actreg_search.spec.vocab import EngineName, Placement, Regularizer
 from tests.fakes import FakeEngine
@@ -271,6 +273,43 @@ def test_reading_commands_use_the_read_model_without_curves(three, storage_url, 
     assert len(calls) == 5 and all(kwargs.get("curves", "none") == "none" for kwargs in calls)
 
 
+def test_show_gives_each_marked_layers_sparsity(storage_url, monkeypatch):
+    """A trial penalizing several layers: ``show`` gives each layer's mean sparsity over seeds beside the pooled one."""
+    import dataclasses
+
+    monkeypatch.setenv("COLUMNS", "200")  # the table at full width, whatever the test process's terminal
+
+    trial = stored_trial(BASE, True)
+    seeds = tuple(
+        dataclasses.replace(s, layer_sparsity=(("h1", 0.5 + i / 10), ("h2", 0.25)), layer_activation_mean=(("h1", 0.1), ("h2", 0.2)))
+        for i, s in enumerate(TrialResult(seeds=_seed_results(BASE), curve_epochs=(1, 3), wall_time_s=0.5, engine="keras").seeds)
+    )
+    result = TrialResult(seeds=seeds, curve_epochs=(1, 3), wall_time_s=0.5, engine="keras", layers=("h1", "h2"))
+    trial = optuna.trial.create_trial(
+        value=trial.value, params=trial.params, distributions=trial.distributions,
+        user_attrs={attrs.CONFIG: trial.user_attrs[attrs.CONFIG], **completed_attrs(result)},
+    )
+    study = optuna.create_study(study_name="layered", storage=open_storage(storage_url, create=True), direction="maximize")
+    study.set_user_attr(attrs.SPEC, spec_to_raw(SPEC))
+    study.add_trial(trial)
+    done = invoke("show", "layered", "--storage", storage_url)
+    assert done.exit_code == 0, done.output
+    h1 = sum(0.5 + i / 10 for i in range(len(BASE))) / len(BASE)  # 0.7: seeds 0.5 ... 0.9
+    assert "sparsity by layer" in done.stdout
+    assert f"h1 {h1:.3f} · h2 0.250" in done.stdout
+    plain = storage_url.replace(".db", "-plain.db")
+    store(plain, *THREE)
+    assert "sparsity by layer" not in invoke("show", "tiny", "--storage", plain).stdout
+
+
+def _seed_results(tests: Sequence[float]) -> tuple[SeedResult, ...]:
+    return tuple(
+        SeedResult(seed=i, train_accuracy=1.0, test_accuracy=x, train_loss=0.1, activation_mean=0.2, sparsity=0.5,
+                   train_curve=(0.5, 1.0), test_curve=(0.4, x))
+        for i, x in enumerate(tests)
+    )
+
+
 # --------------------------------------------------------------------------- compare and report
 
 
@@ -299,6 +338,22 @@ def test_compare_modes_and_errors(three, storage_url):
     assert missing.exit_code == 2 and "has no trial 9" in missing.stderr
     both = invoke("compare", "tiny", "--storage", storage_url, "--top", "2", "--best-vs-baseline")
     assert both.exit_code == 2 and "give one of" in both.stderr
+
+
+def test_compare_names_the_trials_it_took_as_baseline_and_challenger(validated, storage_url):
+    """The default mode says which trial is the baseline and which the challenger, and why those two."""
+    trials = actreg_search.load("val", storage_url).trials
+    plain = [t for t in trials if not t.regularized]
+    regularized = sorted((t for t in trials if t.regularized), key=lambda t: -sum(t.per_seed["validation_accuracy"]))
+    assert len(plain) == 1 and [t.number for t in regularized] == [1, 2]  # trial 1 leads on validation, 2 on test
+    done = invoke("compare", "val", "--storage", storage_url)
+    assert done.exit_code == 0, done.output
+    assert (
+        f"baseline A: trial {plain[0].number} ({plain[0].config.label()}), the best unregularized; "
+        f"B: trial 1 ({regularized[0].config.label()}), the best regularized"
+    ) in done.stdout.replace("\n", "")
+    pair = invoke("compare", "val", "--storage", storage_url, "--trials", "0", "1")
+    assert "baseline A:" not in pair.stdout
 
 
 def test_compare_on_either_split(validated, storage_url):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from actreg_search.cli import app
 from actreg_search.engine import ENGINES
 from actreg_search.spec.parser import load_spec
-from actreg_search.store.storage import ENV_VAR
+from actreg_search.settings import STORAGE_VAR as ENV_VAR
 from actreg_search.spec.vocab import EngineName
 from tests.fakes import FakeEngine
 
@@ -110,3 +110,34 @@ def test_the_cost_of_a_trial_is_two_figures_the_engine_alone_and_inside_run(page
         around = text[max(0, match.start() - 300) : match.end() + 300]
         around = around.lower().replace("`actreg-search run`", "`run`")
         assert "alone" in around and "inside `run`" in around, around
+
+
+def _free_names(code: str) -> set[str]:
+    """Names a snippet reads that it neither imports, defines nor binds, builtins aside."""
+    import ast
+    import builtins
+
+    tree = ast.parse(code)
+    bound = {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in (*n.args, *n.kwonlyargs)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return read - bound - set(dir(builtins))
+
+
+def test_every_python_snippet_of_the_readme_imports_what_it_uses():
+    """A snippet pasted into a file of its own runs: the builder's ``keras`` is imported in it."""
+    snippets = re.findall(r"```python\n(.*?)\n```", README, flags=re.S)
+    assert any("def build(reg" in s for s in snippets)
+    missing = {s.splitlines()[0]: _free_names(s) for s in snippets if _free_names(s)}
+    assert not missing, missing
+
+
+def test_the_readme_says_to_log_a_run_with_tee_i():
+    """``run ... | tee log`` loses the summary on Ctrl-C (tee dies of the same signal); ``tee -i`` keeps it."""
+    assert re.search(r"actreg-search run [^`\n]*2>&1 \| tee -i \S+", README)

@@ -14,16 +14,15 @@ directly from the dataclasses the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from actreg_search.errors import SpecError
+from actreg_search.spec.parser import check_spec as parse_check
 from actreg_search.spec.parser import load_spec, parse_raw
-from actreg_search.spec.specs import DataSpec, StudySpec, spec_to_raw
-from actreg_search.spec.vocab import Family
+from actreg_search.spec.specs import DataSpec, StudySpec
 
 __all__ = ["Arrays", "check_spec", "load_spec", "make_spec"]
 
@@ -130,7 +129,8 @@ def check_spec(spec: StudySpec) -> StudySpec:
     """Validate a spec built from the dataclasses, as a study file's would be.
 
     Plain strings are accepted where the dataclasses hold enums (e.g.
-    ``ModelSpec(family="cnn")``); a builder or loader function is kept as is.
+    ``ModelSpec(family="cnn")``); a builder or loader function is kept as is
+    (:func:`actreg_search.spec.parser.check_spec` is the rule).
 
     Returns:
         The validated spec (enums in place of their strings).
@@ -140,21 +140,7 @@ def check_spec(spec: StudySpec) -> StudySpec:
     """
     if not isinstance(spec, StudySpec):
         raise SpecError(f"expected a study file path or a StudySpec, got {type(spec).__name__}")
-    if not isinstance(spec.model.family, Family):  # spec_to_raw names the size key by the family
-        try:
-            family = Family(spec.model.family)
-        except ValueError:
-            allowed = ", ".join(f.value for f in Family)
-            raise SpecError(f"{SOURCE}: [model] family: unknown value {spec.model.family!r}; allowed: {allowed}") from None
-        spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, family=family))
-    raw = spec_to_raw(spec)  # functions become their names here; put them back
-    for table, key, value in (("model", "builder", spec.model.builder), ("data", "loader", spec.data.loader)):
-        if callable(value):
-            raw[table][key] = value
-    if spec.study.storage is not None:
-        raw["study"]["storage"] = spec.study.storage
-    checked = parse_raw(raw, source=SOURCE if spec.source.startswith("<") else spec.source)
-    return dataclasses.replace(checked, source=spec.source)
+    return parse_check(spec, SOURCE)
 
 
 def _data_table(data: Data) -> dict[str, Any]:

@@ -22,21 +22,20 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-    from actreg_search.results.records import StudySummary
-    from actreg_search.results.stats import PairedComparison
-
-#: Best-config formats by file suffix, for :meth:`Results.write_best`.
-BEST_SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
+    from actreg_search.api.exports import SavedModel
+    from actreg_search.engine.base import Monitor
+    from actreg_search.results.paired import PairedComparison
 
 TrialRef = int | TrialRecord
 
 
-def load(name: str, storage: str | None = None) -> Results:
+def load(name: str, storage: str | None = None, *, curves: bool = True) -> Results:
     """Load a stored study.
 
     Args:
         name: The study's name.
         storage: Its storage URL (default: ``ACTREG_STORAGE``, then ``sqlite:///actreg.db``).
+        curves: Read the learning curves the dashboard draws (``False``: skip them, for tables only).
 
     Returns:
         The study's trials, with the learning curves of the best trial and the
@@ -45,29 +44,14 @@ def load(name: str, storage: str | None = None) -> Results:
     Raises:
         StorageError: The storage or the study does not exist.
     """
+    from actreg_search.api.storage import storage_url
     from actreg_search.store.reader import load_results
-    from actreg_search.store.storage import open_reader, resolve_url
+    from actreg_search.store.storage import open_reader
 
-    url = resolve_url(storage)
+    url = storage_url(storage)
     engine = open_reader(url)
     try:
-        return Results(load_results(engine, name, curves="drawn"), url)
-    finally:
-        engine.dispose()
-
-
-def studies(storage: str | None = None) -> list[StudySummary]:
-    """Every study in a storage, with its trial counts and best value (``actreg-search list``).
-
-    Raises:
-        StorageError: The storage does not exist or holds no studies' tables.
-    """
-    from actreg_search.store.reader import list_studies
-    from actreg_search.store.storage import open_reader, resolve_url
-
-    engine = open_reader(resolve_url(storage))
-    try:
-        return list_studies(engine)
+        return Results(load_results(engine, name, curves="drawn" if curves else "none"), url)
     finally:
         engine.dispose()
 
@@ -122,14 +106,12 @@ class Results:
 
     @property
     def objectives(self) -> tuple[str, ...]:
-        """The per-seed figure each objective selects on: ``validation_accuracy`` first (``test_accuracy`` for a study
-        selected on the test set), then e.g. ``validation_sparsity``."""
+        """The per-seed figure each objective selects on, ``validation_accuracy`` (or ``test_accuracy``) first."""
         return self.results.objectives
 
     @property
     def validation(self) -> Validation:
-        """The study's validation protocol (``validation.describe()`` says it in words; a study stored before
-        validation existed selected on the test set)."""
+        """The study's validation protocol (``validation.describe()`` says it in words)."""
         return self.results.validation
 
     @property
@@ -172,7 +154,36 @@ class Results:
     def best(self) -> TrialRecord | None:
         """The best completed trial by mean validation accuracy over seeds (by mean test accuracy for a study selected
         on the test set; ties: the one rule of the read model)."""
-        return self.results.best_trial
+        return self.results.best
+
+    @property
+    def selects_on_test(self) -> bool:
+        """Whether the study chose its trials on the test set (``validation = "test"``; its test figures are then optimistic)."""
+        return self.results.selects_on_test
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has several objectives (then :meth:`pareto_front` is its answer to "best")."""
+        return self.results.multi_objective
+
+    def leading(self, k: int = 10) -> list[TrialRecord]:
+        """The trials ``show`` lists: the ``k`` best (:meth:`top`), or for a multi-objective study the first ``k`` of its
+        Pareto front, best first."""
+        return self.results.leading(k)
+
+    @property
+    def protocol(self) -> str:
+        """The study's protocol in words, e.g. ``selected on 5-fold cross-validation ...`` or ``selected on the test set``."""
+        from actreg_search.results.markdown import protocol_text
+
+        return protocol_text(self.results)
+
+    def selection_lines(self) -> list[str]:
+        """The lines ``show`` prints under its table: the protocol, and the best trial's validation and test accuracy
+        side by side with their difference (a study selected on the test set is labelled so)."""
+        from actreg_search.results.markdown import selection_lines
+
+        return selection_lines(self.results)
 
     @property
     def best_unregularized(self) -> TrialRecord | None:
@@ -193,7 +204,7 @@ class Results:
         """
         if not self.results.multi_objective:
             raise UserError(f"study {self.name!r} has one objective ({self.objectives[0]}), so no Pareto front of objectives")
-        return [t for t in self.results.ranked if t.number in self.results.pareto_front]
+        return self.results.pareto_front()
 
     # ------------------------------------------------------------------ comparisons
 
@@ -206,7 +217,7 @@ class Results:
             a: The reference trial (a number or a record); differences are ``b - a``.
             b: The trial measured against it.
             metric: ``"accuracy"`` or ``"sparsity"`` on the split ``on`` names,
-                or a per-seed figure by its full name (``"test_accuracy"``,
+                or a per-seed figure by its full name (``test_accuracy``,
                 ``"train_loss"``, ...), used as named
                 (:func:`actreg_search.results.stats.figure_on`).
             confidence: Level of the confidence interval.
@@ -215,19 +226,16 @@ class Results:
                 split other than a full-named figure's own is an error.
 
         Returns:
-            Mean difference, confidence interval, Wilcoxon and paired-t p,
-            effect size and wins; ``describe()`` says it in one sentence,
-            naming the figure (``test accuracy``, ``validation accuracy``).
+            Mean difference, confidence interval, tests and wins; ``describe()`` says it in one sentence.
 
         Raises:
-            UserError: No such completed trial, an unknown metric or split, a
-                split the figure is not measured on, ``on="validation"`` on a
-                study without validation figures, or fewer than 5 shared seeds.
+            UserError: No such completed trial, an unknown metric or split, a split the figure is not measured
+                on, ``on="validation"`` without validation figures, or fewer than 5 shared seeds.
         """
-        from actreg_search.results import stats
+        from actreg_search.results.paired import paired_comparison
 
         figure = self._figure(metric, on)
-        return stats.paired_comparison(self._completed(a), self._completed(b), figure, confidence)
+        return paired_comparison(self._completed(a), self._completed(b), figure, confidence)
 
     def best_vs_baseline(self, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None) -> PairedComparison:
         """The best regularized trial against the best unregularized one (``compare --best-vs-baseline``).
@@ -272,7 +280,7 @@ class Results:
         """One of the dashboard's views as a plotly Figure.
 
         Args:
-            view: One of ``history``, ``importance``, ``parallel``, ``path``,
+            view: One of ``history``, ``selection``, ``importance``, ``parallel``, ``path``, ``layers``,
                 ``sparsity``, ``pareto``, ``curves``, ``seeds``, ``width``,
                 ``slice`` (:data:`actreg_search.api.views.VIEWS`).
             objective: For ``importance``, ``parallel`` and ``slice`` of a
@@ -304,6 +312,19 @@ class Results:
 
         return markdown_report(self.results, confidence, on=on)
 
+    def write_markdown(self, path: str | Path, confidence: float = 0.95, *, on: str | None = None) -> Path:
+        """Write :meth:`markdown` to a file (``actreg-search report --out``).
+
+        Raises:
+            UserError: A missing folder, or any error of :meth:`markdown`.
+        """
+        from actreg_search.results.export import check_out_path, write_text
+
+        path = Path(path)
+        check_out_path(path)
+        write_text(path, self.markdown(confidence, on=on))
+        return path
+
     def write_dashboard(self, path: str | Path) -> Path:
         """Write the self-contained HTML report of every view (``actreg-search dashboard --out``)."""
         from actreg_search.dashboard import write_report
@@ -328,21 +349,22 @@ class Results:
 
         return best_entries(self.results, k)
 
-    def write_best(self, path: str | Path, k: int = 1) -> Path:
-        """Write the ``k`` best configs to a ``.json``, ``.yaml`` or ``.csv`` file (``export --out``).
+    def best_text(self, k: int = 1, format: str = "json") -> str:
+        """The ``k`` best configs (:meth:`best_configs`) as ``json``, ``yaml`` or ``csv`` text (``export``'s stdout).
 
         Raises:
-            UserError: Another suffix, a missing folder, or no completed trial.
+            UserError: An unknown format, or no completed trial.
         """
         from actreg_search.results import export as ex
 
-        path = Path(path)
-        fmt = BEST_SUFFIXES.get(path.suffix)
-        if fmt is None:
-            raise UserError(f"{path}: unknown format {path.suffix!r}; allowed: {', '.join(BEST_SUFFIXES)}")
-        ex.check_out_path(path)
-        ex.write_text(path, ex.render_best(ex.best_entries(self.results, k), ex.Format(fmt)))
-        return path
+        return ex.render_best(ex.best_entries(self.results, k), ex.format_named(format))
+
+    def write_best(self, path: str | Path, k: int = 1, format: str | None = None) -> Path:
+        """Write the ``k`` best configs to a file (``export --out``): ``format`` ``json``, ``yaml`` or ``csv``, by
+        default by the suffix (:func:`actreg_search.api.exports.write_best`)."""
+        from actreg_search.api.exports import write_best
+
+        return write_best(self.results, Path(path), k, format)
 
     def write_trials(self, path: str | Path) -> Path:
         """Write :meth:`frame` to a ``.csv`` or ``.parquet`` file (``export --trials``).
@@ -356,74 +378,22 @@ class Results:
         write_trials(self.results, path)
         return path
 
-    def save_model(self, path: str | Path, trial: TrialRef | None = None, spec: StudySpec | None = None) -> TrialRecord:
-        """Retrain a trial's config on its first seed and save the model as ``.keras`` (``export --model``).
-
-        It trains on the study's whole training split, the validation samples
-        included, for the config's epochs, through the fused engine where it
-        can train the model (else the keras engine); the file loads with
-        ``safe_mode=True``. This imports TensorFlow
-        and runs the study's builder or loader, as ``run`` did.
-
-        Args:
-            path: A ``.keras`` file in an existing folder.
-            trial: The trial to retrain (default: the best, as ``export --model``).
-            spec: The spec the study was run with, for a study whose builder or
-                loader was a Python function or arrays: the storage keeps only
-                their names. It must match the stored spec (``n_trials``, ``batch`` aside).
-
-        Returns:
-            The trial retrained.
+    def model_trial(self) -> TrialRecord:
+        """The trial :meth:`save_model` retrains by default (``export --model``): the best.
 
         Raises:
-            UserError: A bad path, no completed trial, a study not made by
-                actreg_search, a spec that does not match, or a Python function
-                the storage does not keep and no ``spec`` to give it.
+            UserError: No completed trial, or a study not made by actreg_search.
         """
-        import dataclasses
+        from actreg_search.results.export import model_trial
 
-        from actreg_search.results import export as ex
+        return model_trial(self.results)
 
-        path = Path(path)
-        ex.check_model_path(path)
-        chosen = ex.model_trial(self.results) if trial is None else self._completed(trial)
-        results = self.results if spec is None else dataclasses.replace(self.results, spec=self._matching(spec))
-        _check_code_is_kept(results)
-        ex.save_model(results, chosen, path)
-        return chosen
+    def save_model(
+        self, path: str | Path, trial: TrialRef | None = None, spec: StudySpec | None = None, *, monitor: Monitor | None = None
+    ) -> SavedModel:
+        """Retrain a trial's config (default: :meth:`model_trial`) on its first seed, on the whole training split,
+        and save it as ``.keras`` (``export --model``); see :func:`actreg_search.api.exports.save_model`."""
+        from actreg_search.api.exports import save_model
 
-    def _matching(self, spec: StudySpec) -> StudySpec:
-        """``spec``, checked, if it is the stored spec with its functions (run settings and name may differ)."""
-        from actreg_search.api.building import check_spec
-        from actreg_search.spec.specs import RUN_SETTINGS, spec_to_raw
-
-        checked = check_spec(spec)
-        if self.spec is None:
-            return checked
-        checked = checked.resolved(self.spec.validation)  # no protocol said: the study's (as run resumes it)
-        ours, stored = spec_to_raw(checked), spec_to_raw(self.spec)
-        for raw in (ours, stored):
-            for key in (*RUN_SETTINGS, "name"):
-                raw["study"].pop(key, None)
-        if ours != stored:
-            differences = [
-                f"[{table}] {key}"
-                for table in stored
-                for key in sorted(set(ours[table]) | set(stored[table]))
-                if ours[table].get(key) != stored[table].get(key)
-            ]
-            raise UserError(f"the spec given is not the one study {self.name!r} was run with ({', '.join(differences)} differ)")
-        return checked
-
-
-def _check_code_is_kept(results: StudyResults) -> None:
-    """Refuse to retrain a study whose builder or loader was a Python function the storage kept only by name."""
-    spec = results.spec
-    if spec is None:
-        return
-    for what, value in (("[model] builder", spec.model.builder), ("[data] loader", spec.data.loader)):
-        if isinstance(value, str) and not value.rpartition(":")[0].endswith(".py"):
-            raise UserError(
-                f"study {results.name!r}: its {what} was a Python function or arrays ({value}), which the storage "
-                "keeps only by name; pass the spec it was run with: save_model(path, spec=spec)"
-            )
+        chosen = None if trial is None else self._completed(trial)
+        return save_model(self.results, Path(path), chosen, spec, monitor)

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from actreg_search.errors import UserError
-from actreg_search.spec.measures import PER_SEED, VALIDATION, mean_std
+from actreg_search.spec.measures import PER_SEED, TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION, VALIDATION_ACCURACY, mean_std
 from actreg_search.results.records import StudyResults, TrialRecord
 
 if TYPE_CHECKING:
@@ -38,6 +38,18 @@ class Format(str, enum.Enum):
 TABLE_SUFFIXES = (".csv", ".parquet")
 
 
+def format_named(name: str | Format) -> Format:
+    """The :class:`Format` called ``name``.
+
+    Raises:
+        UserError: No format has that name (the message lists them).
+    """
+    try:
+        return Format(name)
+    except ValueError:
+        raise UserError(f"unknown format {name!r}; allowed: {', '.join(f.value for f in Format)}") from None
+
+
 def best_entries(results: StudyResults, k: int) -> list[dict[str, Any]]:
     """The ``k`` best completed trials, each with its config and per-seed figures.
 
@@ -50,7 +62,7 @@ def best_entries(results: StudyResults, k: int) -> list[dict[str, Any]]:
     Raises:
         UserError: The study has no completed trial.
     """
-    top = results.best(k)
+    top = results.leading(k)
     if not top:
         raise UserError(f"study {results.name!r} has no completed trial to export")
     return [_entry(rank, trial) for rank, trial in enumerate(top, start=1)]
@@ -73,8 +85,8 @@ def _entry(rank: int, trial: TrialRecord) -> dict[str, Any]:
         "trial": trial.number,
         "objective_values": list(trial.values),
         **validation,
-        "test_accuracy_mean": trial.mean("test_accuracy"),
-        "test_accuracy_std": trial.std("test_accuracy"),
+        f"{TEST_ACCURACY}_mean": trial.mean(TEST_ACCURACY),
+        f"{TEST_ACCURACY}_std": trial.std(TEST_ACCURACY),
         "train_accuracy_mean": trial.mean("train_accuracy"),
         "gap_mean": trial.mean("gap"),
         "sparsity_mean": trial.mean("sparsity"),
@@ -121,7 +133,7 @@ def trials_frame(results: StudyResults) -> pd.DataFrame:
         for name in PER_SEED:
             row[f"{name}_mean"] = t.mean(name)
             row[f"{name}_std"] = t.std(name)
-        for name in ("test_accuracy", "train_accuracy", "validation_accuracy"):
+        for name in (TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION_ACCURACY):
             for seed, value in zip(t.seeds, t.per_seed.get(name, ()), strict=False):
                 row[f"{name}_seed{seed}"] = value
         for name, layers in t.per_layer.items():
@@ -182,7 +194,7 @@ def model_trial(results: StudyResults) -> TrialRecord:
     """
     if results.spec is None:
         raise UserError(f"study {results.name!r} was not created by actreg-search; no dataset to retrain on")
-    best = results.best(1)
+    best = results.leading(1)
     if not best or best[0].config is None:
         raise UserError(f"study {results.name!r} has no completed trial to export")
     return best[0]

@@ -27,18 +27,11 @@ from __future__ import annotations
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.errors import UserError
 from actreg_search.results.intervals import holm
+from actreg_search.results.paired import PairedComparison, format_p, paired_comparison
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.results.stats import MetricSummary, figure_on, require_figure, summary
+from actreg_search.spec.measures import SPLIT_OF, TEST_ACCURACY
 from actreg_search.spec.specs import ON_TEST
-from actreg_search.results.stats import (
-    SPLIT_OF,
-    MetricSummary,
-    PairedComparison,
-    figure_on,
-    format_p,
-    paired_comparison,
-    require_figure,
-    summary,
-)
 from actreg_search.spec.vocab import OptimizerName, Placement, Regularizer
 
 #: The tutorial's single runs (train, test accuracy), by config; None where it gave no number.
@@ -82,12 +75,12 @@ def selection_lines(results: StudyResults) -> list[str]:
     the best trial's test accuracy is the figure it was chosen for, an
     optimistic one. Empty without a completed trial.
     """
-    best = results.best_trial
+    best = results.best
     if best is None:
         return []
     split = f" ({results.split.describe()})" if results.split is not None else ""
-    name = _label(best)
-    test_mean, test_std = best.mean("test_accuracy"), best.std("test_accuracy")
+    name = best.label()
+    test_mean, test_std = best.mean(TEST_ACCURACY), best.std(TEST_ACCURACY)
     test = f"test {_pct(test_mean)} ± {_pct(test_std)}" if test_mean is not None and test_std is not None else "no test accuracy"
     if results.selects_on_test:
         return [
@@ -154,7 +147,7 @@ def markdown_report(results: StudyResults, confidence: float = 0.95, on: str | N
 
 def _row(trial: TrialRecord, confidence: float, validation: bool) -> str:
     train = summary(trial, "train_accuracy", confidence)
-    test = summary(trial, "test_accuracy", confidence)
+    test = summary(trial, TEST_ACCURACY, confidence)
     tutorial = tutorial_figures(trial.config) if trial.config else None
     val = ""
     if validation:
@@ -164,7 +157,7 @@ def _row(trial: TrialRecord, confidence: float, validation: bool) -> str:
         else:
             val = "| — | — "
     return (
-        f"| {trial.number} | {_label(trial)} | {_pct(train.mean)} ± {_pct(train.std)} | {_ci(train)} {val}"
+        f"| {trial.number} | {trial.label()} | {_pct(train.mean)} ± {_pct(train.std)} | {_ci(train)} {val}"
         f"| {_pct(test.mean)} ± {_pct(test.std)} | {_ci(test)} "
         f"| {trial.mean('sparsity'):.2f} | {' / '.join(tutorial) if tutorial else '—'} |"
     )
@@ -215,7 +208,7 @@ def _comparisons(results: StudyResults, metric: str, confidence: float) -> list[
             f"{what[0].upper()}{what[1:]} is the figure the trials were ranked on, so the best trial's lead on it is "
             "optimistic: it was chosen for being ahead.",
         ]
-    lines += ["", f"#### Against the best trial (trial {best.number}: {_label(best)})", ""]
+    lines += ["", f"#### Against the best trial (trial {best.number}: {best.label()})", ""]
     lines += [_line(a, b, compared, refused, adjusted, alpha) for a, b in against_best] or ["- no other completed trial"]
     lines += [""]
     if baseline is None:
@@ -223,7 +216,7 @@ def _comparisons(results: StudyResults, metric: str, confidence: float) -> list[
     elif baseline.number == best.number:
         lines.append(f"#### Against the best unregularized trial: it is the best trial (trial {best.number}), above")
     else:
-        head = f"#### Against the best unregularized trial (trial {baseline.number}: {_label(baseline)})"
+        head = f"#### Against the best unregularized trial (trial {baseline.number}: {baseline.label()})"
         if not against_baseline:
             return [*lines, f"{head}: no trial but the best, compared with it above"]
         lines += [head, "", f"(The best trial, trial {best.number}, is compared with it above.)", ""]
@@ -241,14 +234,10 @@ def _line(
 ) -> str:
     key = (a.number, b.number)
     if key in refused:
-        return f"- {_label(b)}: not compared ({refused[key]})"
+        return f"- {b.label()}: not compared ({refused[key]})"
     p = adjusted[key]
     verdict = f"significant at {alpha:.0%} family-wise" if p <= alpha else "not significant"
-    return f"- {_label(b)}: {compared[key].describe()}; Holm p={format_p(p)}: {verdict}"
-
-
-def _label(trial: TrialRecord) -> str:
-    return trial.config.label() if trial.config else f"trial {trial.number}"
+    return f"- {b.label()}: {compared[key].describe()}; Holm p={format_p(p)}: {verdict}"
 
 
 def _ci(s: MetricSummary) -> str:

@@ -20,7 +20,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.measures import PER_SEED, sample_std
+from actreg_search.spec.measures import PER_SEED, TEST_ACCURACY, VALIDATION_ACCURACY, sample_std
 from actreg_search.spec.specs import ON_TEST, StudySpec, Validation
 from actreg_search.spec.vocab import Regularizer
 
@@ -110,7 +110,8 @@ class TrialRecord:
         wall_time_s: Training time of all seeds.
         duration_s: Optuna's start-to-end time.
         fail_reason: Why the trial failed or was pruned, if it did.
-        user_attrs: The stored attributes the read model uses (:data:`actreg_search.store.reader.READ`), as is.
+        worker: The process that trained it, ``host:pid`` (``None`` if it failed before training).
+        worker_rss_mb: That process's resident memory after the trial, in MiB (complete trials).
         distributions: The sampler's distribution of each parameter.
         curves: The learning curves, where they were read (see :func:`actreg_search.store.reader.load_results`).
     """
@@ -125,10 +126,15 @@ class TrialRecord:
     wall_time_s: float | None
     duration_s: float | None
     fail_reason: str | None
-    user_attrs: Mapping[str, Any] = field(default_factory=dict, repr=False)
     distributions: Mapping[str, BaseDistribution] = field(default_factory=dict, repr=False)
     curves: Curves | None = field(default=None, repr=False)
     per_layer: Mapping[str, Mapping[str, tuple[float, ...]]] = field(default_factory=dict, repr=False)
+    worker: str | None = None
+    worker_rss_mb: float | None = None
+
+    def label(self) -> str:
+        """The config in a few words (``l1 · pre_activation 1.0e-04, 500 units``); the sampler's values if it has none."""
+        return self.config.label() if self.config is not None else str(self.params)
 
     @property
     def value(self) -> float | None:
@@ -137,8 +143,8 @@ class TrialRecord:
 
     @property
     def selection_metric(self) -> str:
-        """The per-seed accuracy this trial is ranked by: ``validation_accuracy`` where it was measured, else ``test_accuracy``."""
-        return "validation_accuracy" if "validation_accuracy" in self.per_seed else "test_accuracy"
+        """The per-seed accuracy this trial is ranked by: the validation accuracy where it was measured, else the test accuracy."""
+        return VALIDATION_ACCURACY if VALIDATION_ACCURACY in self.per_seed else TEST_ACCURACY
 
     @property
     def complete(self) -> bool:
@@ -248,15 +254,15 @@ class StudyResults:
         spec: The study file the study was created from (``None`` for studies
             not made by actreg_search).
         objectives: The per-seed figure each objective selects on, e.g.
-            ``("validation_accuracy", "validation_sparsity")``, or
-            ``("test_accuracy", "sparsity")`` under ``validation = "test"``.
+            the validation accuracy and sparsity, or the test accuracy and
+            sparsity under ``validation = "test"`` (:func:`~actreg_search.spec.specs.StudySpec.selection_fields`).
         split: Samples per split (``None`` for a study stored before they were recorded).
     """
 
     name: str
     trials: tuple[TrialRecord, ...]
     spec: StudySpec | None
-    objectives: tuple[str, ...] = ("test_accuracy",)
+    objectives: tuple[str, ...] = (TEST_ACCURACY,)
     split: SplitCounts | None = None
 
     @property
@@ -266,13 +272,14 @@ class StudyResults:
 
     @property
     def selection_metric(self) -> str:
-        """The per-seed accuracy the study selects on: ``validation_accuracy``, or ``test_accuracy`` under ``"test"``."""
+        """The per-seed accuracy the study selects on: the validation accuracy, or the test accuracy under ``"test"``."""
         return self.objectives[0]
 
     @property
     def selects_on_test(self) -> bool:
         """Whether the study chose its best trial on the test set (its test figures are then optimistic)."""
-        return self.selection_metric == "test_accuracy"
+        return self.selection_metric == TEST_ACCURACY
+
     @property
     def multi_objective(self) -> bool:
         """Whether the study has several objectives."""
@@ -298,7 +305,7 @@ class StudyResults:
         return sorted(self.completed, key=lambda t: t.rank_key)
 
     @property
-    def best_trial(self) -> TrialRecord | None:
+    def best(self) -> TrialRecord | None:
         """The best completed trial by the study's selection figure (:func:`rank_key`), if any."""
         return self.ranked[0] if self.ranked else None
 
@@ -306,11 +313,9 @@ class StudyResults:
         """The ``k`` best completed trials, best first."""
         return self.ranked[:k]
 
-    def best(self, k: int) -> list[TrialRecord]:
-        """The top ``k`` trials; for a multi-objective study, the Pareto front's, ranked the same way."""
-        if not self.multi_objective:
-            return self.top(k)
-        return [t for t in self.ranked if t.number in self.pareto_front][:k]
+    def leading(self, k: int) -> list[TrialRecord]:
+        """The trials ``show`` lists: the top ``k``; for a multi-objective study, the Pareto front's first ``k``."""
+        return self.top(k) if not self.multi_objective else self.pareto_front()[:k]
 
     @property
     def best_unregularized(self) -> TrialRecord | None:
@@ -322,8 +327,12 @@ class StudyResults:
         """The best completed trial with a penalty, if any."""
         return next((t for t in self.ranked if t.regularized), None)
 
+    def pareto_front(self) -> list[TrialRecord]:
+        """The Pareto-optimal completed trials (every objective maximized), ranked; empty for one objective."""
+        return [t for t in self.ranked if t.number in self.pareto_numbers]
+
     @functools.cached_property
-    def pareto_front(self) -> frozenset[int]:
+    def pareto_numbers(self) -> frozenset[int]:
         """Numbers of the Pareto-optimal completed trials (every objective maximized); empty for one objective."""
         if not self.multi_objective:
             return frozenset()

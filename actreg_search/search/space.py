@@ -20,10 +20,6 @@ from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.specs import Choice, Param, Range, StudySpec
 from actreg_search.spec.vocab import Regularizer
 
-ALL_LAYERS = "all"
-"""The ``[space] layers`` value meaning every marked layer."""
-
-
 def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfig:
     """Sample one trial's config from the study's space.
 
@@ -52,7 +48,7 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
     layers = None
     if space.layers is not None and regularizer is not Regularizer.NONE:
         picked = str(_pick(trial, "layers", space.layers))
-        layers = None if picked == ALL_LAYERS else (picked,)
+        layers = (picked,)  # "all" kept as drawn (spec.trial.ALL_LAYERS): the trial says it penalizes every marked layer
     hidden_layers = model.hidden_layers
     if space.hidden_layers is not None:
         hidden_layers = int(_pick(trial, "hidden_layers", space.hidden_layers))

@@ -1,7 +1,7 @@
 """The ``[data]`` table of a study file: raw TOML to a validated :class:`~actreg_search.spec.specs.DataSpec`.
 
-Called by :mod:`actreg_search.spec.parser` (its ``_Parser`` supplies ``fail``,
-``integer``, ``number``, ``finite``, ``enum`` and ``string``). Paths (``path``,
+Called by :mod:`actreg_search.spec.parser`, read with a
+:class:`~actreg_search.spec.reading.TableReader`. Paths (``path``,
 the file of ``loader``) are resolved relative to the study file; nothing here
 opens them or runs user code: :mod:`actreg_search.data.datasets` does, on the training
 side only, so the reading side can parse the spec of a study made elsewhere.
@@ -12,14 +12,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from actreg_search.spec.reading import STORED, TableReader, show
 from actreg_search.spec.specs import ON_TEST, DataSpec, Validation
 from actreg_search.spec.vocab import DatasetName, Family, Protocol
-
-if TYPE_CHECKING:
-    from actreg_search.spec.parser import _Parser
 
 #: Which keys apply to which dataset (``name``, ``random_state`` and ``train_size`` apply to all).
 _APPLIES = {
@@ -32,13 +29,11 @@ _APPLIES = {
 }
 #: ``file.py:function``: a Python file and the name of a function defined at its top level.
 _REFERENCE = re.compile(r"^(?P<file>.+\.py):(?P<function>[A-Za-z_]\w*)$")
-#: The parser's source for a spec read back from storage (:func:`actreg_search.spec.parser.parse_raw`).
-STORED = "<stored spec>"
 #: What ``[data] validation`` takes, for the messages.
 _VALIDATION_FORMS = 'a hold-out fraction in (0, 1) such as 0.2, a table { folds = k } with k ≥ 2, or "test"'
 
 
-def parse_data(p: _Parser, t: Mapping[str, Any], family: Family) -> DataSpec:
+def parse_data(p: TableReader, t: Mapping[str, Any], family: Family) -> DataSpec:
     """Validate the ``[data]`` table.
 
     Args:
@@ -69,13 +64,13 @@ def parse_data(p: _Parser, t: Mapping[str, Any], family: Family) -> DataSpec:
         train_size = p.integer(t, "data", "train_size", 0, minimum=2)
     path = target = features = loader = None
     if name in (DatasetName.CSV, DatasetName.NPZ):
-        path = _relative(p, p.string(t, "data", "path"))
+        path = p.resolve(p.string(t, "data", "path"))
     if name is DatasetName.CSV:
         target = p.string(t, "data", "target")
         raw = t.get("features")
         if raw is not None:
             if not isinstance(raw, list) or not raw or not all(isinstance(f, str) and f for f in raw):
-                raise p.fail("[data] features", f"must be a non-empty list of column names, got {_show(raw)}")
+                raise p.fail("[data] features", f"must be a non-empty list of column names, got {show(raw)}")
             if target in raw:
                 raise p.fail("[data] features", f"must not include the target column {target!r}")
             features = tuple(raw)
@@ -95,7 +90,7 @@ def parse_data(p: _Parser, t: Mapping[str, Any], family: Family) -> DataSpec:
     )
 
 
-def _generated(p: _Parser, t: Mapping[str, Any], name: DatasetName) -> DataSpec:
+def _generated(p: TableReader, t: Mapping[str, Any], name: DatasetName) -> DataSpec:
     n_samples = p.integer(t, "data", "n_samples", 100, minimum=4)
     train_size = p.integer(t, "data", "train_size", 30, minimum=2)
     if train_size >= n_samples - 1:
@@ -113,7 +108,7 @@ def _generated(p: _Parser, t: Mapping[str, Any], name: DatasetName) -> DataSpec:
     )
 
 
-def parse_validation(p: _Parser, value: Any) -> Validation | None:
+def parse_validation(p: TableReader, value: Any) -> Validation | None:
     """Validate ``[data] validation``: where the study measures the figures it selects on.
 
     Args:
@@ -144,7 +139,7 @@ def parse_validation(p: _Parser, value: Any) -> Validation | None:
             return _kfold(p, {"folds": value.folds})
         return ON_TEST
     if isinstance(value, bool):
-        raise p.fail(key, f"must be {_VALIDATION_FORMS}; got {_show(value)}")
+        raise p.fail(key, f"must be {_VALIDATION_FORMS}; got {show(value)}")
     if isinstance(value, (int, float)):
         return _holdout(p, value)
     if isinstance(value, str):
@@ -153,13 +148,13 @@ def parse_validation(p: _Parser, value: Any) -> Validation | None:
         raise p.fail(key, f"unknown value {value!r}; allowed: {_VALIDATION_FORMS}")
     if isinstance(value, Mapping):
         return _kfold(p, value)
-    raise p.fail(key, f"must be {_VALIDATION_FORMS}; got {_show(value)}")
+    raise p.fail(key, f"must be {_VALIDATION_FORMS}; got {show(value)}")
 
 
-def _holdout(p: _Parser, fraction: Any) -> Validation:
+def _holdout(p: TableReader, fraction: Any) -> Validation:
     key = "[data] validation"
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
-        raise p.fail(key, f"a hold-out fraction must be a number in (0, 1), got {_show(fraction)}")
+        raise p.fail(key, f"a hold-out fraction must be a number in (0, 1), got {show(fraction)}")
     if not 0 < fraction < 1:  # NaN and the infinities too
         hint = ""
         if _whole(fraction) and fraction >= 2:  # a count of folds, written bare
@@ -168,7 +163,7 @@ def _holdout(p: _Parser, fraction: Any) -> Validation:
     return Validation(Protocol.HOLDOUT, fraction=float(fraction))
 
 
-def _kfold(p: _Parser, table: Mapping[str, Any]) -> Validation:
+def _kfold(p: TableReader, table: Mapping[str, Any]) -> Validation:
     key = "[data] validation"
     for k in table:
         if k != "folds":
@@ -177,7 +172,7 @@ def _kfold(p: _Parser, table: Mapping[str, Any]) -> Validation:
         raise p.fail(key, "a k-fold table needs 'folds': { folds = k } with an integer k ≥ 2")
     folds = table["folds"]
     if isinstance(folds, bool) or not isinstance(folds, int):
-        raise p.fail(f"{key}.folds", f"must be an integer ≥ 2 (the folds per seed), got {_show(folds)}")
+        raise p.fail(f"{key}.folds", f"must be an integer ≥ 2 (the folds per seed), got {show(folds)}")
     if folds < 2:
         raise p.fail(f"{key}.folds", f"must be ≥ 2 (each fold validates the model trained on the others), got {folds}")
     return Validation(Protocol.KFOLD, folds=folds)
@@ -187,21 +182,14 @@ def _whole(value: float) -> bool:
     return isinstance(value, int) or (math.isfinite(value) and value.is_integer())
 
 
-def _relative(p: _Parser, path: str) -> str:
-    """A path relative to the study file, made absolute (left as written for a spec not read from a file)."""
-    if p.source.startswith("<"):
-        return path
-    return str((Path(p.source).parent / path).resolve())
-
-
-def _loader(p: _Parser, value: Any) -> Any:
+def _loader(p: TableReader, value: Any) -> Any:
     key = "[data] loader"
     if value is None:
         raise p.fail(key, 'dataset "python" needs loader = "file.py:function" (a path relative to the study file)')
     if callable(value):  # a spec built in Python
         return value
     if not isinstance(value, str):
-        raise p.fail(key, f'must be "file.py:function", got {_show(value)}')
+        raise p.fail(key, f'must be "file.py:function", got {show(value)}')
     if p.source == STORED:  # a stored spec may name a Python function as "module:qualname"; never run here
         if ":" not in value:
             raise p.fail(key, f'must be "file.py:function" or "module:function", got {value!r}')
@@ -209,10 +197,4 @@ def _loader(p: _Parser, value: Any) -> Any:
     match = _REFERENCE.match(value.strip())
     if match is None:
         raise p.fail(key, f'must be "file.py:function" (a .py file relative to the study file, a function name), got {value!r}')
-    return f"{_relative(p, match['file'])}:{match['function']}"
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return f"{value!r} ({type(value).__name__})"
+    return f"{p.resolve(match['file'])}:{match['function']}"

@@ -47,6 +47,7 @@ class Measure:
         fraction: A fraction of samples or outputs (or a difference of two), described in percentage points.
         bounded: Within [0, 1]: its confidence intervals are built on the logit scale.
         digits: Decimals it is printed with in tables.
+        metric: The figure without its split (accuracy, sparsity), for those a comparison may take ``on`` a split.
     """
 
     name: str
@@ -55,6 +56,7 @@ class Measure:
     fraction: bool
     bounded: bool
     digits: int = 4
+    metric: Metric | None = None
 
     @property
     def higher_is_better(self) -> bool | None:
@@ -81,14 +83,14 @@ _H, _L, _N = Direction.HIGHER, Direction.LOWER, Direction.NEITHER
 
 #: Every per-seed figure, in the order tables and stored trials list them.
 MEASURES: tuple[Measure, ...] = (
-    Measure(TEST_ACCURACY, _H, Split.TEST, fraction=True, bounded=True),
-    Measure(TRAIN_ACCURACY, _H, Split.TRAIN, fraction=True, bounded=True),
+    Measure(TEST_ACCURACY, _H, Split.TEST, fraction=True, bounded=True, metric=Metric.ACCURACY),
+    Measure(TRAIN_ACCURACY, _H, Split.TRAIN, fraction=True, bounded=True, metric=Metric.ACCURACY),
     Measure(TRAIN_LOSS, _L, Split.TRAIN, fraction=False, bounded=False),
     Measure(GAP, _L, Split.TEST, fraction=True, bounded=False),
     Measure(ACTIVATION_MEAN, _N, Split.TEST, fraction=False, bounded=False),
-    Measure(SPARSITY, _N, Split.TEST, fraction=True, bounded=True, digits=3),
-    Measure(VALIDATION_ACCURACY, _H, Split.VALIDATION, fraction=True, bounded=True),
-    Measure(VALIDATION_SPARSITY, _N, Split.VALIDATION, fraction=True, bounded=True, digits=3),
+    Measure(SPARSITY, _N, Split.TEST, fraction=True, bounded=True, digits=3, metric=Metric.SPARSITY),
+    Measure(VALIDATION_ACCURACY, _H, Split.VALIDATION, fraction=True, bounded=True, metric=Metric.ACCURACY),
+    Measure(VALIDATION_SPARSITY, _N, Split.VALIDATION, fraction=True, bounded=True, digits=3, metric=Metric.SPARSITY),
 )
 BY_NAME: dict[str, Measure] = {m.name: m for m in MEASURES}
 
@@ -105,6 +107,15 @@ POINTS: frozenset[str] = frozenset(m.name for m in MEASURES if m.fraction)
 BOUNDED: frozenset[str] = frozenset(m.name for m in MEASURES if m.bounded)
 #: Where each figure is measured: ``"train"``, ``"test"`` or ``"validation"``.
 SPLIT_OF: dict[str, str] = {m.name: m.split.value for m in MEASURES}
+#: Figures named without a split (``accuracy``, ``sparsity``), and their per-seed figure on the test and
+#: validation splits (``compare --metric accuracy --on validation`` is ``validation_accuracy``).
+ON_SPLIT: dict[str, dict[str, str]] = {
+    metric.value: {m.split.value: m.name for m in MEASURES if m.metric is metric and m.split is not Split.TRAIN}
+    for metric in Metric
+}
+
+#: What ``compare --metric`` and the API's ``metric=`` accept: a figure without a split, or a per-seed figure.
+METRICS: tuple[str, ...] = (Metric.ACCURACY.value, *PER_SEED)
 
 CURVE_DIGITS = 4
 """Learning curves are stored to 4 decimals (an accuracy on up to 10,000 samples is exact)."""

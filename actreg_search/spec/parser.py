@@ -15,25 +15,25 @@ the work anyway.
 from __future__ import annotations
 
 import dataclasses
-import enum
-import math
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from actreg_search.spec.data_parser import STORED, parse_data
 from actreg_search.errors import SpecError
+from actreg_search.spec.data_parser import parse_data
+from actreg_search.spec.measures import TEST_ACCURACY
+from actreg_search.spec.reading import STORED, TableReader, fields_of, show
+from actreg_search.spec.space_parser import parse_space
 from actreg_search.spec.specs import (
     DEFAULT_VALIDATION,
     Choice,
     DataSpec,
     ModelSpec,
-    Param,
-    Range,
     SpaceSpec,
     StudySection,
     StudySpec,
+    spec_tables,
 )
 from actreg_search.spec.vocab import (
     ACTIVATIONS,
@@ -42,17 +42,12 @@ from actreg_search.spec.vocab import (
     Family,
     Metric,
     OptimizerName,
-    Placement,
     PrunerName,
-    Regularizer,
     SamplerName,
 )
 
 #: The objective name of studies made before validation existed: ``accuracy`` measured on the test set.
-OLD_ACCURACY = "test_accuracy"
-
-E = TypeVar("E", bound=enum.Enum)
-T = TypeVar("T")
+OLD_ACCURACY = TEST_ACCURACY
 
 
 def load_spec(path: str | Path) -> StudySpec:
@@ -97,95 +92,36 @@ def parse_spec(text: str, source: str = "<memory>") -> StudySpec:
     return _Parser(source).spec(raw)
 
 
-class _Parser:
+class _Parser(TableReader):
     """Turns raw TOML tables into specs, with errors that name file and key."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, key: str, problem: str) -> SpecError:
-        return SpecError(f"{self.source}: {key}: {problem}")
-
-    def table(self, raw: Mapping[str, Any], name: str, allowed: Sequence[str], required: bool) -> dict[str, Any]:
-        if name not in raw:
-            if required:
-                raise self.fail(f"[{name}]", "missing table")
-            return {}
-        table = raw[name]
-        if not isinstance(table, dict):
-            raise self.fail(f"[{name}]", "must be a table")
-        for key in table:
-            if key not in allowed:
-                raise self.fail(f"[{name}] {key}", f"unknown key; allowed: {', '.join(allowed)}")
-        return table
 
     def spec(self, raw: Mapping[str, Any]) -> StudySpec:
         tables = ("study", "data", "model", "space")
         for key in raw:
             if key not in tables:
                 raise self.fail(f"[{key}]", f"unknown table; allowed: {', '.join(tables)}")
-        study_table = self.table(raw, "study", _fields(StudySection), required=True)
+        study_table = self.table(raw, "study", fields_of(StudySection), required=True)
         study = self.study(study_table)
-        space_keys = tuple(k for k in _fields(SpaceSpec) if k != "hidden_units") + SIZE_KEYS
+        space_keys = tuple(k for k in fields_of(SpaceSpec) if k != "hidden_units") + SIZE_KEYS
         space_table = self.table(raw, "space", space_keys, required=False)
         model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False), space_table)
-        data = self.data(self.table(raw, "data", _fields(DataSpec), required=False), model.family)
+        data = parse_data(self, self.table(raw, "data", fields_of(DataSpec), required=False), model.family)
         self.old_accuracy(study_table, data)
-        space = self.space(space_table, study.sampler, model)
+        space = parse_space(self, space_table, study.sampler, model)
         if space.hidden_units is None:
             space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
         return StudySpec(study=study, data=data, model=model, space=space, source=self.source)
 
-    # -- scalar helpers
 
-    def integer(self, table: Mapping[str, Any], section: str, key: str, default: int, minimum: int | None) -> int:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"[{section}] {key}", f"must be an integer, got {_show(value)}")
-        if minimum is not None and value < minimum:
-            raise self.fail(f"[{section}] {key}", f"must be ≥ {minimum}, got {value}")
-        return value
-
-    def number(self, table: Mapping[str, Any], section: str, key: str, default: float, positive: bool) -> float:
-        value = table.get(key, default)
-        value = self.finite(value, f"[{section}] {key}")
-        if positive and value <= 0:
-            raise self.fail(f"[{section}] {key}", f"must be > 0, got {value}")
-        if not positive and value < 0:
-            raise self.fail(f"[{section}] {key}", f"must be ≥ 0, got {value}")
-        return value
-
-    def finite(self, value: Any, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(key, f"must be a number, got {_show(value)}")
-        if not math.isfinite(value):
-            raise self.fail(key, f"must be finite, got {value}")
-        return float(value)
-
-    def enum(self, table: Mapping[str, Any], section: str, key: str, kind: type[E], default: E) -> E:
-        return self.enum_value(table.get(key, default), f"[{section}] {key}", kind)
-
-    def enum_value(self, value: Any, key: str, kind: type[E]) -> E:
-        allowed = ", ".join(str(m.value) for m in kind)
-        if isinstance(value, kind):
-            return value
-        if not isinstance(value, str):
-            raise self.fail(key, f"must be a string, one of: {allowed}; got {_show(value)}")
-        try:
-            return kind(value)
-        except ValueError:
-            raise self.fail(key, f"unknown value {value!r}; allowed: {allowed}") from None
-
-    # -- tables
 
     def study(self, t: Mapping[str, Any]) -> StudySection:
         name = t.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise self.fail("[study] name", f"must be a non-empty string, got {_show(name)}")
+            raise self.fail("[study] name", f"must be a non-empty string, got {show(name)}")
         seeds = self.seeds(t.get("seeds", 5))
         storage = t.get("storage")
         if storage is not None and (not isinstance(storage, str) or not storage.strip()):
-            raise self.fail("[study] storage", f"must be a storage URL string, got {_show(storage)}")
+            raise self.fail("[study] storage", f"must be a storage URL string, got {show(storage)}")
         objectives = self.objectives(t.get("objectives", [Metric.ACCURACY.value]))
         multi = len(objectives) > 1
         pruner = self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE)
@@ -255,24 +191,16 @@ class _Parser:
                 raise self.fail(key, "must not be an empty list")
             for s in value:
                 if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-                    raise self.fail(key, f"seeds must be integers ≥ 0, got {_show(s)}")
+                    raise self.fail(key, f"seeds must be integers ≥ 0, got {show(s)}")
             if len(set(value)) != len(value):
                 raise self.fail(key, f"seeds must be distinct, got {value}")
             return tuple(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"must be a count or a list of integers, got {_show(value)}")
+            raise self.fail(key, f"must be a count or a list of integers, got {show(value)}")
         if value < 1:
             raise self.fail(key, f"must be ≥ 1, got {value}")
         return tuple(range(value))
 
-    def data(self, t: Mapping[str, Any], family: Family) -> DataSpec:
-        return parse_data(self, t, family)  # the [data] table has its own module
-
-    def string(self, t: Mapping[str, Any], section: str, key: str) -> str:
-        value = t.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"[{section}] {key}", f"must be a non-empty string, got {_show(value)}")
-        return value
 
     def model(self, t: Mapping[str, Any], space: Mapping[str, Any]) -> ModelSpec:
         d = ModelSpec()
@@ -291,7 +219,7 @@ class _Parser:
         activation = t.get("activation", d.activation)
         if activation not in ACTIVATIONS:
             raise self.fail(
-                "[model] activation", f"unknown value {_show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
+                "[model] activation", f"unknown value {show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
             )
         hidden_layers = self.integer(t, "model", "hidden_layers", d.hidden_layers, minimum=1)
         if hidden_layers != 1 and (user or family is not Family.MLP):
@@ -322,14 +250,14 @@ class _Parser:
             raise self.fail("[model] builder", "give builder or file, not both")
         if builder is not None and not callable(builder):
             if not isinstance(builder, str) or not builder.strip():
-                raise self.fail("[model] builder", f"must be 'file.py:function', got {_show(builder)}")
+                raise self.fail("[model] builder", f"must be 'file.py:function', got {show(builder)}")
             path, sep, name = builder.rpartition(":")
             if not sep or not path or not name.isidentifier():
                 raise self.fail("[model] builder", f"must be 'file.py:function', got {builder!r}")
             builder = f"{self.resolve(path)}:{name}"
         if file is not None:
             if not isinstance(file, str) or not file.strip():
-                raise self.fail("[model] file", f"must be the path of a .keras file, got {_show(file)}")
+                raise self.fail("[model] file", f"must be the path of a .keras file, got {show(file)}")
             if not file.endswith(".keras"):
                 raise self.fail("[model] file", f"must be a .keras file, got {file!r}")
             file = self.resolve(file)
@@ -344,116 +272,6 @@ class _Parser:
             if "all" in regularize:
                 raise self.fail("[model] regularize", "'all' is not a layer name; list the layers")
         return builder, file, regularize
-
-    def resolve(self, path: str) -> str:
-        """A path relative to the study file's folder, made absolute (a stored spec's paths are kept as they are)."""
-        if self.source.startswith("<"):
-            return path
-        return str((Path(self.source).parent / path).resolve())
-
-    def layer_name(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"must be layer names, got {_show(value)}")
-        return value
-
-    def space(self, t: Mapping[str, Any], sampler: SamplerName, model: ModelSpec) -> SpaceSpec:
-        d = SpaceSpec()
-        family = model.family
-        grid = sampler is SamplerName.GRID
-        for key in SIZE_KEYS:
-            if key in t and key != family.size_key:
-                raise self.fail(f"[space] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
-        if model.file is not None and family.size_key in t:
-            raise self.fail(f"[space] {family.size_key}", "does not apply to a model from a .keras file (the file fixes every size)")
-        regularizer = self.choice(t, "regularizer", Regularizer, d.regularizer)
-        placement = self.choice(t, "placement", Placement, Choice(family.placements))
-        if not model.user:  # a user's layers are known once the model is built (usermodel.check_model)
-            for value in placement.values:
-                if value not in family.placements:
-                    allowed = ", ".join(p.value for p in family.placements)
-                    raise self.fail("[space] placement", f"{value.value!r} does not apply to family {family.value!r}; allowed: {allowed}")
-        coefficient = self.param(t.get("coefficient", d.coefficient), "coefficient", integer=False, grid=grid)
-        size = family.size_key
-        optional = {
-            key: None if t.get(key) is None else self.param(t[key], key, integer=False, grid=grid)
-            for key in ("l1_coefficient", "l2_coefficient")
-        }
-        hidden_units = None if t.get(size) is None else self.param(t[size], size, integer=True, grid=grid)
-        layers = None
-        if t.get("layers") is not None:
-            if not model.user:
-                raise self.fail("[space] layers", "applies to a builder's or a .keras file's marked layers; the built-in mlp has hidden_layers")
-            layers = Choice(self.distinct_items(t["layers"], "[space] layers", lambda v: self.layer_name(v, "[space] layers")))
-            if model.regularize is not None:
-                for name in layers.values:
-                    if name != "all" and name not in model.regularize:
-                        allowed = ", ".join((*model.regularize, "all"))
-                        raise self.fail("[space] layers", f"{name!r} is not a regularized layer; allowed: {allowed}")
-        hidden_layers = None
-        if t.get("hidden_layers") is not None:
-            if model.user or family is not Family.MLP:
-                raise self.fail("[space] hidden_layers", "applies to the built-in mlp only")
-            hidden_layers = self.param(t["hidden_layers"], "hidden_layers", integer=True, grid=grid)
-        return SpaceSpec(
-            regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers, **optional
-        )
-
-    def choice(self, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
-        if key not in t:
-            return default
-        name = f"[space] {key}"
-        return Choice(self.distinct_items(t[key], name, lambda v: self.enum_value(v, name, kind)))
-
-    def param(self, value: Any, name: str, integer: bool, grid: bool) -> Param:
-        key = f"[space] {name}"
-        if isinstance(value, (Choice, Range)):
-            if grid and isinstance(value, Range):
-                raise self.fail(key, "the grid sampler needs a list of values, not a range")
-            return value
-        if isinstance(value, dict):
-            return self.range(value, key, integer, grid)
-        return Choice(self.distinct_items(value, key, lambda v: self.param_value(v, key, integer)))
-
-    def distinct_items(self, value: Any, key: str, check: Callable[[Any], T], noun: str = "values") -> tuple[T, ...]:
-        """One value or a non-empty list of distinct values, each passed through ``check``."""
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(key, "must not be an empty list")
-        checked = tuple(check(v) for v in items)
-        if len(set(checked)) != len(checked):
-            raise self.fail(key, f"{noun} must be distinct, got {value}")
-        return checked
-
-    def param_value(self, value: Any, key: str, integer: bool) -> float | int:
-        if integer:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(key, f"must be an integer, got {_show(value)}")
-            if value < 1:
-                raise self.fail(key, f"must be ≥ 1, got {value}")
-            return value
-        number = self.finite(value, key)
-        if number <= 0:
-            raise self.fail(key, f"must be > 0, got {value}")
-        return number
-
-    def range(self, value: Mapping[str, Any], key: str, integer: bool, grid: bool) -> Range:
-        if grid:
-            raise self.fail(key, "the grid sampler needs a list of values, not a range")
-        allowed = ("low", "high", "log")
-        for k in value:
-            if k not in allowed:
-                raise self.fail(f"{key}.{k}", f"unknown key; allowed: {', '.join(allowed)}")
-        for k in ("low", "high"):
-            if k not in value:
-                raise self.fail(key, f"a range needs '{k}'")
-        low = self.param_value(value["low"], f"{key}.low", integer)
-        high = self.param_value(value["high"], f"{key}.high", integer)
-        if low > high:
-            raise self.fail(key, f"low must be ≤ high, got low={low}, high={high}")
-        log = value.get("log", False)
-        if not isinstance(log, bool):
-            raise self.fail(f"{key}.log", f"must be true or false, got {_show(log)}")
-        return Range(low=low, high=high, log=log, integer=integer)
 
 
 _MODEL_KEYS = (
@@ -473,16 +291,6 @@ _MODEL_KEYS = (
 _FAMILY_OF_SIZE = {family.size_key: family for family in Family}
 
 
-def _fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "source")
-
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return f"{value!r} ({type(value).__name__})"
-
 
 
 def parse_raw(raw: Mapping[str, Any], source: str = STORED) -> StudySpec:
@@ -494,3 +302,30 @@ def parse_raw(raw: Mapping[str, Any], source: str = STORED) -> StudySpec:
     existed selected on the test set).
     """
     return _Parser(source).spec(raw)
+
+
+def check_spec(spec: StudySpec, source: str) -> StudySpec:
+    """Validate a spec built in Python (the dataclasses) with the rules a study file's tables get.
+
+    Its tables are read as they are (:func:`~actreg_search.spec.specs.spec_tables`
+    with ``plain=False``): plain strings are accepted where the dataclasses hold
+    enums (``ModelSpec(family="cnn")``), and a builder or loader function is
+    kept as is.
+
+    Args:
+        spec: The spec.
+        source: What messages name it by, e.g. ``<make_spec>`` (a spec with a study file's path keeps that path).
+
+    Returns:
+        The validated spec (enums in place of their strings), its ``source`` kept.
+
+    Raises:
+        SpecError: A value the study file would refuse.
+    """
+    reader = _Parser(source if spec.source.startswith("<") else spec.source)
+    family = reader.enum_value(spec.model.family, "[model] family", Family)  # it names the size key
+    spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, family=family))
+    tables = spec_tables(spec, plain=False)
+    if spec.study.storage is not None:
+        tables["study"]["storage"] = spec.study.storage
+    return dataclasses.replace(reader.spec(tables), source=spec.source)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from actreg_search.errors import SpecError
 from actreg_search.usercode import describe
+from actreg_search.spec.measures import ON_SPLIT
 from actreg_search.spec.vocab import (
     DatasetName,
     EngineName,
@@ -111,9 +112,7 @@ def selection_field(metric: Metric, validation: Validation) -> str:
     ``test_accuracy`` under ``"test"``; ``sparsity`` likewise
     ``validation_sparsity`` or ``sparsity`` (measured on the test inputs).
     """
-    if validation.on_test:
-        return "test_accuracy" if metric is Metric.ACCURACY else "sparsity"
-    return "validation_accuracy" if metric is Metric.ACCURACY else "validation_sparsity"
+    return ON_SPLIT[Metric(metric).value]["test" if validation.on_test else "validation"]
 
 
 # --------------------------------------------------------------------------- specs
@@ -308,32 +307,41 @@ def _positive(value: int, flag: str) -> int:
     return value
 
 
+def spec_tables(spec: StudySpec, *, plain: bool = True) -> dict[str, dict[str, Any]]:
+    """A spec as a study file's four tables, one key a field (``hidden_units`` under the family's size key).
 
-def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
-    """The study-file-shaped dict of a spec; :func:`parse_raw` reads it back.
+    Args:
+        spec: The spec; its ``model.family`` must be a :class:`Family` (it names the size key).
+        plain: Values as a study file writes them (enums as strings, a
+            function as its ``module:qualname``, a protocol as its study-file
+            form); ``False`` keeps enums, functions and protocols as they are,
+            for :func:`actreg_search.spec.parser.check_spec` to check a spec
+            built in Python without losing its functions. Either way tuples
+            are lists, a choice its values (one value when fixed) and a range
+            ``{low, high, log}``, as the parser reads them.
 
     The storage URL is left out: it may hold a password, and it is where the
-    dict gets stored anyway.
+    tables get stored anyway.
     """
 
-    def plain(value: Any) -> Any:
-        if isinstance(value, enum.Enum):
+    def value_of(value: Any) -> Any:
+        if isinstance(value, enum.Enum) and plain:
             return value.value
-        if callable(value):  # a builder or loader given as a function: its name, never its code
+        if callable(value) and plain:  # a builder or loader given as a function: its name, never its code
             return describe(value)
         if isinstance(value, tuple):
-            return [plain(v) for v in value]
+            return [value_of(v) for v in value]
         if isinstance(value, Choice):
-            return plain(value.values[0]) if value.fixed else plain(value.values)
+            return value_of(value.values[0]) if value.fixed else value_of(value.values)
         if isinstance(value, Range):
             return {"low": value.low, "high": value.high, "log": value.log}
-        if isinstance(value, Validation):
+        if isinstance(value, Validation) and plain:
             return value.raw()
         return value
 
     def table(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         return {
-            f.name: plain(getattr(obj, f.name))
+            f.name: value_of(getattr(obj, f.name))
             for f in dataclasses.fields(obj)
             if f.name not in skip and getattr(obj, f.name) is not None
         }
@@ -350,3 +358,39 @@ def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
         "model": renamed(table(spec.model)),
         "space": renamed(table(spec.space)),
     }
+
+
+def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
+    """The study-file-shaped dict of a spec, as stored with its study; :func:`actreg_search.spec.parser.parse_raw` reads it back."""
+    return spec_tables(spec)
+
+
+@dataclass(frozen=True)
+class SpecDifference:
+    """A key two specs set differently, with each one's value as a study file writes it."""
+
+    table: str
+    key: str
+    ours: Any
+    theirs: Any
+
+    def describe(self) -> str:
+        """``[model] epochs``: where they differ."""
+        return f"[{self.table}] {self.key}"
+
+
+def spec_differences(ours: StudySpec, theirs: StudySpec, ignore: tuple[str, ...] = ()) -> list[SpecDifference]:
+    """The keys two specs set differently, table by table (a function compared by its name).
+
+    Args:
+        ours: One spec.
+        theirs: The other (e.g. the stored one).
+        ignore: ``[study]`` keys left out (e.g. :data:`RUN_SETTINGS`, which a rerun may change).
+    """
+    a, b = spec_tables(ours), spec_tables(theirs)
+    return [
+        SpecDifference(table, key, a[table].get(key), b[table].get(key))
+        for table in a
+        for key in sorted(set(a[table]) | set(b[table]))
+        if not (table == "study" and key in ignore) and a[table].get(key) != b[table].get(key)
+    ]

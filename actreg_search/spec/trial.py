@@ -11,6 +11,10 @@ from typing import Any
 from actreg_search.spec.vocab import Family, OptimizerName, Placement, Regularizer
 
 
+ALL_LAYERS = "all"
+"""The ``[space] layers`` value meaning every marked layer (a trial that drew it keeps it: it is labelled "on all")."""
+
+
 @dataclass(frozen=True)
 class TrialConfig:
     """Everything needed to build and train one trial's model (no Optuna here).
@@ -87,6 +91,12 @@ class TrialConfig:
         else:
             coefficient = f"{self.l1 or self.l2:.1e}"
         return f"{self.regularizer.value} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
+
+    def penalizes(self, layer: str) -> bool:
+        """Whether the marked layer ``layer`` carries this trial's penalty (``layers`` ``None`` or ``all``: every one)."""
+        if self.regularizer is Regularizer.NONE:
+            return False
+        return self.layers is None or ALL_LAYERS in self.layers or layer in self.layers
 
     def space_values(self) -> dict[str, Any]:
         """This config as fixed ``[space]`` values, ready to paste into a study file."""

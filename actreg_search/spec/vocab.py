@@ -44,7 +44,7 @@ class Metric(str, enum.Enum):
 
     The study's :class:`Protocol` decides where it is measured: on each seed's
     validation samples, or on the test set under ``"test"``
-    (:func:`actreg_search.spec.specs.selection_field`). ``"test_accuracy"``, the
+    (:func:`actreg_search.spec.specs.selection_field`). ``test_accuracy``, the
     spelling of studies made before validation existed, reads as ``accuracy``
     where the study selects on the test set.
     """
@@ -132,7 +132,6 @@ class OptimizerName(str, enum.Enum):
 
 
 ACTIVATIONS = ("relu", "elu", "selu", "gelu", "tanh", "sigmoid", "swish", "softplus")
-DEFAULT_STORAGE = "sqlite:///actreg.db"
 #: ``run`` replaces a worker once its resident memory has grown this much since
 #: its first trial. TensorFlow keeps every XLA program it compiled for the life
 #: of the process; with a worker's compiled programs reused across batches of

@@ -114,7 +114,7 @@ def test_best_model_loads_in_safe_mode(stored, tmp_path):
 
 
 def test_the_model_trial_is_the_best_and_needs_the_studys_spec(stored):
-    assert model_trial(stored).number == stored.best(1)[0].number == 1
+    assert model_trial(stored).number == stored.leading(1)[0].number == 1
     with pytest.raises(UserError, match="not created by actreg-search"):
         model_trial(StudyResults(name="x", trials=stored.trials, spec=None))
     with pytest.raises(UserError, match="no completed trial to export"):

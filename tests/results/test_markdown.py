@@ -15,7 +15,7 @@ from actreg_search.spec.parser import parse_spec
 from actreg_search.results.markdown import markdown_report, selection_lines, tutorial_figures
 from actreg_search.results.records import SplitCounts, StudyResults, TrialRecord
 from actreg_search.results.intervals import accuracy_interval
-from actreg_search.results.stats import CONSTANT_NOTE, format_p
+from actreg_search.results.paired import CONSTANT_NOTE, format_p
 from actreg_search.spec.vocab import Placement, Regularizer
 
 FIVE = (0.70, 0.74, 0.71, 0.76, 0.73)
@@ -132,7 +132,7 @@ def test_holm_changes_the_verdict_of_a_comparison_that_excludes_0_uncorrected():
 
 def test_a_validation_study_shows_the_selection_figure_beside_the_test_figure():
     results = validation_study()
-    assert results.best_trial.number == 1  # best on validation, not on test (trial 2)
+    assert results.best.number == 1  # best on validation, not on test (trial 2)
     text = markdown_report(results)
     assert "- Protocol: 20% of the training split held out per seed (24 train / 6 validation / 70 test): trials are " \
         "ranked on validation accuracy; test accuracy is measured for every trial and never used to choose." in text

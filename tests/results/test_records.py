@@ -39,9 +39,9 @@ def test_rank_key_prefers_higher_mean_then_lower_std_then_earlier():
 def test_ties_on_the_mean_go_to_the_steadier_trial_in_every_view():
     # Trial 0 and 1 tie on the mean; 1 has the lower spread over seeds, so it is the best everywhere.
     results = StudyResults("s", (record(0, (0.7, 0.9)), record(1, (0.8, 0.8)), record(2, (0.5, 0.5), regularized=False)), None)
-    assert results.best_trial.number == 1
+    assert results.best.number == 1
     assert [t.number for t in results.top(2)] == [1, 0]
-    assert [t.number for t in results.best(10)] == [1, 0, 2]
+    assert [t.number for t in results.leading(10)] == [1, 0, 2]
     assert results.best_unregularized.number == 2
     assert results.best_regularized.number == 1
 
@@ -60,7 +60,7 @@ def test_counts_and_lookup():
 
 def test_no_completed_trial():
     results = StudyResults("s", (record(0, (0.5,), state=TrialState.FAIL),), None)
-    assert results.best_trial is None and results.top(3) == [] and results.best(3) == []
+    assert results.best is None and results.top(3) == [] and results.leading(3) == []
 
 
 def test_pareto_front_of_a_multi_objective_study():
@@ -72,9 +72,9 @@ def test_pareto_front_of_a_multi_objective_study():
         record(4, (0.9,), sparsity=0.1),  # equal to 0: neither dominates
     )
     results = StudyResults("s", trials, None, objectives=("test_accuracy", "sparsity"))
-    assert results.pareto_front == frozenset({0, 1, 3, 4})
-    assert [t.number for t in results.best(10)] == [0, 4, 1, 3]
-    assert [t.number for t in results.best(2)] == [0, 4]
+    assert results.pareto_numbers == frozenset({0, 1, 3, 4})
+    assert [t.number for t in results.leading(10)] == [0, 4, 1, 3]
+    assert [t.number for t in results.leading(2)] == [0, 4]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_under_a_validation_protocol_trials_rank_by_validation_accuracy_and_its_
     results = study(VALIDATED)
     assert all(t.selection_metric == "validation_accuracy" for t in results.trials)
     assert [t.number for t in results.ranked] == VALIDATED_ORDER
-    assert results.best_trial.number == 2
+    assert results.best.number == 2
     assert results.best_unregularized.number == 4  # ties 1 on the mean, steadier on validation (not on test)
     assert results.best_regularized.number == 2
     # each key is (−validation mean, validation std, number): nothing measured on the test set
@@ -177,7 +177,7 @@ def test_no_change_of_test_figures_changes_the_best_trial_the_order_or_the_ties(
     after = study(with_tests(VALIDATED, tests))
     assert [t.per_seed["test_accuracy"] for t in after.trials] == tests  # the test figures did change
     assert [t.number for t in after.ranked] == [t.number for t in before.ranked] == VALIDATED_ORDER
-    assert after.best_trial.number == before.best_trial.number == 2
+    assert after.best.number == before.best.number == 2
     assert [t.number for t in after.top(3)] == [2, 0, 4]
     assert after.best_unregularized.number == before.best_unregularized.number == 4
     assert [t.rank_key for t in after.ranked] == [t.rank_key for t in before.ranked]
@@ -215,7 +215,7 @@ def test_random_test_figures_never_change_a_validation_ranking():
         redrawn = with_tests(trials, [tuple(rng.choice(grid) for _ in range(n_seeds)) for _ in trials])
         results = study(redrawn)
         assert [t.number for t in results.ranked] == order
-        assert results.best_trial.number == order[0]
+        assert results.best.number == order[0]
         unregularized = [n for n in order if not results.trial(n).regularized]
         assert (results.best_unregularized.number if results.best_unregularized else None) == (unregularized[0] if unregularized else None)
 
@@ -232,8 +232,8 @@ def test_without_validation_figures_trials_rank_by_test_accuracy_as_before():
     results = StudyResults("s", trials, None)
     assert all(t.selection_metric == "test_accuracy" and "validation_accuracy" not in t.per_seed for t in trials)
     assert [t.number for t in results.ranked] == [1, 2, 0, 3]  # 2 and 0 tie on the mean: 2 is steadier on test
-    assert results.best_trial.number == 1
+    assert results.best.number == 1
     # so here the test figures do rank: a perfect test record makes trial 3 the best
     changed = StudyResults("s", (*trials[:3], record(3, (1.0, 1.0, 1.0))), None)
-    assert changed.best_trial.number == 3
+    assert changed.best.number == 3
     assert [t.number for t in changed.ranked] == [3, 1, 2, 0]

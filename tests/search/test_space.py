@@ -75,3 +75,21 @@ def test_the_size_parameter_is_named_for_the_family():
     params = {"placement": "recurrent", "coefficient": 1e-4, "units": 17}
     config = suggest_config(optuna.trial.FixedTrial(params), spec)
     assert (config.placement, config.hidden_units) == (Placement.RECURRENT, 17)
+
+
+def test_a_trial_on_every_marked_layer_says_so():
+    """``[space] layers = [..., "all"]``: a trial that draws ``all`` is labelled "on all" and penalizes every layer."""
+    from pathlib import Path
+
+    from actreg_search.spec.parser import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[2] / "studies" / "custom_builder.toml")
+    drawn = {}
+    for layer in ("h1", "all"):
+        trial = optuna.trial.FixedTrial({"regularizer": "l2", "placement": "kernel", "coefficient": 1e-3, "hidden_units": 8, "layers": layer})
+        drawn[layer] = suggest_config(trial, spec)
+    assert drawn["h1"].label().endswith(", on h1") and drawn["all"].label().endswith(", on all")
+    assert [drawn["all"].penalizes(name) for name in ("h1", "h2")] == [True, True]
+    assert [drawn["h1"].penalizes(name) for name in ("h1", "h2")] == [True, False]
+    unregularized = suggest_config(optuna.trial.FixedTrial({"regularizer": "none", "hidden_units": 8}), spec)
+    assert not unregularized.penalizes("h1") and ", on " not in unregularized.label()

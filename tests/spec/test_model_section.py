@@ -91,7 +91,7 @@ def test_layers_and_hidden_layers_are_sampled():
     spec = _spec('builder = "b.py:build"', 'regularizer = ["none", "l1"]\nlayers = ["h1", "all"]')
     params = {"regularizer": "l1", "placement": "kernel", "coefficient": 1e-3}
     assert suggest_config(optuna.trial.FixedTrial({**params, "layers": "h1"}), spec).layers == ("h1",)
-    assert suggest_config(optuna.trial.FixedTrial({**params, "layers": "all"}), spec).layers is None
+    assert suggest_config(optuna.trial.FixedTrial({**params, "layers": "all"}), spec).layers == ("all",)  # kept: "on all"
     unregularized = suggest_config(optuna.trial.FixedTrial({"regularizer": "none"}), spec)
     assert unregularized.layers is None  # no layer question for a trial without a penalty
 
