@@ -302,3 +302,15 @@ def test_the_architecture_page_names_real_modules():
     rooms = {_room(m) for m in MODULES} - {""}
     unnamed = sorted(r for r in rooms if f"actreg_search/{r}/" not in page and f"actreg_search/{r}.py" not in page)
     assert not unnamed, f"docs/architecture.md leaves out: {unnamed}"
+
+
+def test_importing_a_module_calls_nothing_at_module_level():
+    """No module changes a library's global state when imported: no bare call at module level (``logging``,
+    ``warnings``, ``os.environ``, ``tf.config`` ...); definitions and constants only."""
+    calls = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+    ]
+    assert not calls, calls

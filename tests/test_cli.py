@@ -24,9 +24,7 @@ import actreg_search
 import pytest
 from click.testing import CliRunner, Result
 from optuna.distributions import CategoricalDistribution
-from optuna.trial import TrialState
 
-from actreg_search import cli
 from actreg_search import console as streams
 from actreg_search.store import keys as attrs
 from actreg_search.cli import app, main
@@ -619,3 +617,17 @@ def test_reading_a_study_does_not_load_the_training_stack():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_importing_the_command_line_imports_no_heavy_library():
+    """The CLI imports the API, whose names are lazy: ``list`` pays for Optuna's tables, not for scipy or pandas."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, actreg_search.cli; "
+        "heavy = [m for m in ('tensorflow', 'keras', 'pandas', 'plotly', 'optuna', 'scipy', 'sqlalchemy') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -16,7 +16,7 @@ from actreg_search.results.records import SplitCounts
 from actreg_search.search.pruners import make_pruner
 from actreg_search.search.sampling import make_sampler
 from actreg_search.spec.parser import parse_raw
-from actreg_search.spec.specs import RUN_SETTINGS, StudySpec, spec_to_raw
+from actreg_search.spec.specs import RUN_SETTINGS, StudySpec, spec_differences
 from actreg_search.store.reader import interrupted, stored_spec, stored_study_file
 from actreg_search.store.recorder import record_study
 from actreg_search.store.storage import open_reader
@@ -51,13 +51,9 @@ def check_resumable(storage: optuna.storages.BaseStorage, spec: StudySpec) -> No
     ways_out = f"run it under another name with --name NEW, or delete the stored study with `actreg-search delete {name}`"
     if stored is None:
         raise SpecError(f"study {name!r} exists but was not created by actreg-search; {ways_out}")
-    ours = spec_to_raw(spec)
-    theirs = spec_to_raw(parse_raw(stored))
     differences = [
-        f"[{table}] {key}: stored {theirs[table].get(key)!r}, now {ours[table].get(key)!r}"
-        for table in ours
-        for key in sorted(set(ours[table]) | set(theirs[table]))
-        if not (table == "study" and key in RUN_SETTINGS) and ours[table].get(key) != theirs[table].get(key)
+        f"{d.describe()}: stored {d.theirs!r}, now {d.ours!r}"
+        for d in spec_differences(spec, parse_raw(stored), ignore=RUN_SETTINGS)
     ]
     if differences:
         raise SpecError(

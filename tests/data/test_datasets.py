@@ -111,7 +111,7 @@ from click.testing import CliRunner
 
 from actreg_search.cli import app
 from actreg_search.data.datasets import dataset_for
-from actreg_search.errors import UserCodeError, UserError
+from actreg_search.errors import UserCodeError
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 RNG = np.random.default_rng(0)

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import optuna
 
-from actreg_search.engine import ENGINES
 from actreg_search.spec.parser import load_spec
 from actreg_search.search.pruners import PRUNERS, make_pruner
-from actreg_search.spec.vocab import EngineName, PrunerName
+from actreg_search.spec.vocab import PrunerName
 
 
 def test_every_pruner_name_has_a_factory():
     assert set(PRUNERS) == set(PrunerName)
 
-
-def test_every_engine_name_has_a_factory():
-    assert set(ENGINES) == set(EngineName)
 
 
 def test_pruners_by_name(write_study):
