@@ -9,7 +9,7 @@ from tests.api.stored import SPACE, arrays
 from tests.fakes import FakeEngine
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, actreg_search.Results]:
     """A 6-trial study run through the API on the fake engine, and its loaded results (read-only)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('stored') / 'api.db'}"
