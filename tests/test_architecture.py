@@ -64,6 +64,9 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+#: Every module's source and syntax tree, read once.
+SOURCES: dict[Path, str] = {path: path.read_text() for path in PACKAGE.rglob("*.py")}
+TREES: dict[Path, ast.Module] = {path: ast.parse(text, str(path)) for path, text in SOURCES.items()}
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -74,7 +77,7 @@ def _is_type_checking(node: ast.If) -> bool:
 
 
 def _imports(name: str, path: Path) -> Iterator[Import]:
-    tree = ast.parse(path.read_text(), str(path))
+    tree = TREES[path]
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
 
     def visit(node: ast.AST, top: bool) -> Iterator[Import]:
@@ -231,7 +234,7 @@ def test_the_environment_is_read_at_the_edge():
     readers, at_import = [], []
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE).as_posix()
-        for line, top in _environ_uses(ast.parse(path.read_text())):
+        for line, top in _environ_uses(TREES[path]):
             if top:
                 at_import.append(f"{rel}:{line}")
             if rel not in ENVIRON_READERS:
@@ -310,7 +313,7 @@ def test_importing_a_module_calls_nothing_at_module_level():
     calls = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in PACKAGE.rglob("*.py")
-        for node in ast.parse(path.read_text()).body
+        for node in TREES[path].body
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
     ]
     assert not calls, calls

@@ -38,7 +38,10 @@ def _wait_for_a_trial_mid_training(process: subprocess.Popen, db: Path) -> None:
         states = [t.state for t in trials]
         if TrialState.COMPLETE in states and states[-1] is TrialState.RUNNING and trials[-1].params:
             return
-        time.sleep(0.2)
+        if process.poll() is not None:  # it ended before it was seen mid-training: say how, at once
+            out, err = process.communicate()
+            raise AssertionError(f"run ended ({process.returncode}) before a trial was seen mid-training: {states}\n{out}\n{err}")
+        time.sleep(0.1)
     process.kill()
     raise AssertionError("never saw a finished trial followed by a running one")
 
