@@ -18,11 +18,16 @@ from actreg_search.errors import StorageError
 from actreg_search.store.storage import open_storage
 
 
+#: Why the last read of the study found no trials (for a failure's message).
+_MISSED: list[str] = []
+
+
 def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
     """The study's trials; none while ``run`` has not yet created the database or the study."""
     try:
         return optuna.load_study(study_name="tiny", storage=open_storage(url, create=False)).trials
-    except (KeyError, StorageError):
+    except (KeyError, StorageError) as exc:
+        _MISSED[:] = [f"{type(exc).__name__}: {exc}"]
         return []
 
 
@@ -40,7 +45,10 @@ def _wait_for_a_trial_mid_training(process: subprocess.Popen, db: Path) -> None:
             return
         if process.poll() is not None:  # it ended before it was seen mid-training: say how, at once
             out, err = process.communicate()
-            raise AssertionError(f"run ended ({process.returncode}) before a trial was seen mid-training: {states}\n{out}\n{err}")
+            raise AssertionError(
+                f"run ended ({process.returncode}) before a trial was seen mid-training; last read: {states} "
+                f"{_MISSED}; run's stderr: {err[-2000:]}"
+            )
         time.sleep(0.1)
     process.kill()
     raise AssertionError("never saw a finished trial followed by a running one")
