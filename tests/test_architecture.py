@@ -187,21 +187,19 @@ def test_the_cli_imports_only_the_api():
     assert not other, "cli.py imports, besides the API:\n" + "\n".join(other)
 
 
-def _literal_count(text: str) -> int:
-    return sum(
-        isinstance(node, ast.Constant) and node.value == "test_accuracy" for node in ast.walk(ast.parse(text))
-    )
+def _literal_count(tree: ast.Module) -> int:
+    return sum(isinstance(node, ast.Constant) and node.value == "test_accuracy" for node in ast.walk(tree))
 
 
 def test_test_accuracy_is_spelt_once():
     """The per-seed figures' names come from spec/measures.py; ``grep '"test_accuracy"'`` finds one definition."""
     found = {
         str(path.relative_to(ROOT)): count
-        for path in PACKAGE.rglob("*.py")
-        if (count := _literal_count(path.read_text()))
+        for path, tree in TREES.items()
+        if (count := _literal_count(tree))
     }
     assert found == {"actreg_search/spec/measures.py": 1}, found
-    grep = [p for p in PACKAGE.rglob("*.py") if '"test_accuracy"' in p.read_text()]
+    grep = [p for p, text in SOURCES.items() if '"test_accuracy"' in text]
     assert [p.relative_to(ROOT).as_posix() for p in grep] == ["actreg_search/spec/measures.py"]
 
 

@@ -39,7 +39,7 @@ def write_best(results: StudyResults, path: Path, k: int = 1, format: str | None
         if format is None:
             raise UserError(f"{path}: unknown format {path.suffix!r}; allowed: {', '.join(BEST_SUFFIXES)}")
     ex.check_out_path(path)
-    ex.write_text(path, ex.render_best(ex.best_entries(results, k), ex.format_named(format)))
+    ex.write_text(path, ex.best_text(results, k, format))
     return path
 
 

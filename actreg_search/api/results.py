@@ -355,9 +355,9 @@ class Results:
         Raises:
             UserError: An unknown format, or no completed trial.
         """
-        from actreg_search.results import export as ex
+        from actreg_search.results.export import best_text
 
-        return ex.render_best(ex.best_entries(self.results, k), ex.format_named(format))
+        return best_text(self.results, k, format)
 
     def write_best(self, path: str | Path, k: int = 1, format: str | None = None) -> Path:
         """Write the ``k`` best configs to a file (``export --out``): ``format`` ``json``, ``yaml`` or ``csv``, by

@@ -117,6 +117,15 @@ def render_best(entries: list[dict[str, Any]], fmt: Format) -> str:
     return buffer.getvalue()
 
 
+def best_text(results: StudyResults, k: int, format: str | Format) -> str:
+    """The ``k`` best configs (:func:`best_entries`) as text in ``format`` (``export``'s output).
+
+    Raises:
+        UserError: An unknown format, or no completed trial.
+    """
+    return render_best(best_entries(results, k), format_named(format))
+
+
 def trials_frame(results: StudyResults) -> pd.DataFrame:
     """Every trial as one row: state, params, per-seed figures with mean and std.
 
