@@ -181,6 +181,14 @@ class Engine(abc.ABC):
         """
         return None
 
+    def path_of(self, model: keras.Model) -> str:
+        """How this engine trains ``model``, in a few words a run prints (the engine's name by default).
+
+        Args:
+            model: A built, marked model of the study that :meth:`unfit_reason` accepts.
+        """
+        return f"the {self.name} engine trains it"
+
     def train_many(
         self,
         configs: Sequence[TrialConfig],

@@ -10,14 +10,18 @@ the stacked weights takes the same steps as K optimizers over K models. The
 forward pass, losses and regularizers are Keras' own (``stateless_call`` of the
 trial's model) and the update is the Keras optimizer's.
 
-Models made of Dense and Activation layers (the mlp family, a user's Dense
-stack) are vectorised over the seed axis with ``tf.vectorized_map`` and
-compiled with XLA; other models (Conv2D, LSTM, Dropout, ...) run one traced
-copy per seed in a plain TensorFlow graph (see :data:`VECTORIZED_LAYERS`).
-Random layers keep their seed generators' state with the other non-trainable
-variables, so each seed draws its own dropout masks, the same every run. A
-model neither path can take (see :meth:`FusedEngine.unfit_reason`) is trained by the
-keras engine instead, and its result says so (``engine = "keras"``).
+A model whose layers form one chain of layers with a row form (Dense,
+Activation, Conv2D, pooling, Flatten, global pooling, Dropout,
+BatchNormalization, LayerNormalization, LSTM, GRU, SimpleRNN: the three
+built-in families and most builders) is computed on rows
+(:mod:`~actreg_search.engine.rowwise`): every layer batched over the row axis,
+the whole training XLA-compiled; Dropout draws each row's masks from its own
+seed, BatchNormalization keeps each row's statistics. Any other model runs one
+traced copy of Keras' ``stateless_call`` per row in a plain TensorFlow graph,
+and :meth:`FusedEngine.path_of` names the layer that keeps it off the rows (a
+run prints it once). A model neither path can take (see
+:meth:`FusedEngine.unfit_reason`) is trained by the keras engine instead, and
+its result says so (``engine = "keras"``).
 
 The program is shared (:mod:`actreg_search.engine.programs`): the model it
 traces is *probed*, its penalty an input, and built at the width's bucket, so
@@ -51,7 +55,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from actreg_search.data.datasets import Dataset
 from actreg_search.data.splits import Fold
@@ -60,7 +63,9 @@ from actreg_search.engine.base import Engine, Monitor, TrialDone, TrialResult, c
 from actreg_search.engine.chunks import run_chunks
 from actreg_search.engine.metrics import Counted, counted_seed_result, mean_of_folds
 from actreg_search.engine.programs import ProgramCache, bucket_of
+from actreg_search.engine.quiet import sees_gpu
 from actreg_search.engine.seeds import build_models, seeds_tensorflow
+from actreg_search.engine.rowwise import unsupported
 from actreg_search.engine.stacked import StackedLoop, vectorizes
 from actreg_search.models.build import prepare_model
 from actreg_search.models.marks import marks_of
@@ -141,14 +146,11 @@ class FusedEngine(Engine):
         """Trials asked for and trained together by default.
 
         On a GPU :data:`ACCELERATOR_BATCH`, trained as one program; on a CPU
-        one. Measured on the 2-core VM (docs/performance.md): a program of
-        several trials trains each no faster than alone once the width reaches
-        a few hundred units (the CPU is busy either way) and about twice as
-        fast for 64 units, but every other number of trials in a program
-        compiles a program of its own (about 1.5 s), so with widths spread
-        over many buckets a batch costs more than it saves.
+        one: there a program of several trials trains each no faster than
+        alone from a few hundred units and every other number of trials
+        compiles a program of its own (docs/performance.md).
         """
-        return ACCELERATOR_BATCH if _on_accelerator() else 1
+        return ACCELERATOR_BATCH if sees_gpu() else 1
 
     def unfit_reason(self, model: keras.Model) -> str | None:
         """Why the fused engine cannot train ``model``, or ``None`` when it can.
@@ -168,6 +170,13 @@ class FusedEngine(Engine):
                 return f"layer {layer.name!r} is a {type(layer).__name__} from {module}, not a Keras layer"
             pending.extend(getattr(layer, "layers", []))
         return None
+
+    def path_of(self, model: keras.Model) -> str:
+        """Vectorised over rows (:mod:`~actreg_search.engine.rowwise`), or one row at a time, naming the layer that
+        keeps the model off the rows and why."""
+        if (off := unsupported(model)) is None:
+            return "the fused engine trains it vectorised over rows (seeds × trials), XLA-compiled"
+        return f"the fused engine trains it one row at a time, not vectorised: layer {off[0]!r}: {off[1]}"
 
     def train(
         self,
@@ -281,7 +290,7 @@ class FusedEngine(Engine):
         weights into each trial's Keras models (else they keep their initial ones).
         """
         prepare_model(model)
-        merge = _on_accelerator() if self.merge is None else self.merge
+        merge = sees_gpu() if self.merge is None else self.merge
         groups: dict[object, list[int]] = {}
         for index, config in enumerate(configs):
             groups.setdefault(self._group_key(config, data, seeds, model, merge), []).append(index)
@@ -385,11 +394,6 @@ class _Trained:
 
     fit: FusedFit
     counted: list[Counted]
-
-
-def _on_accelerator() -> bool:
-    """Whether TensorFlow sees a GPU."""
-    return bool(tf.config.list_physical_devices("GPU"))
 
 
 __all__ = ["ACCELERATOR_BATCH", "FusedEngine", "FusedFit"]

@@ -4,9 +4,11 @@ A trial's penalty (regularizer, placement, coefficients, which marked layers
 carry it) is not part of its program: the program's template model is built
 *probed* (:class:`~actreg_search.models.probes.Probes`) and each row reads its
 coefficients from an input. Its width is not either, where the model allows:
-the template of a model made of Dense and Activation layers is built at the
-width's *bucket* (:func:`bucket_of`), and a narrower trial's weights are
-zero-padded into it. Padded units then stay exactly zero through training:
+the template is built at the width's *bucket* (:func:`bucket_of`), and a
+narrower trial's weights are zero-padded into it where
+:mod:`~actreg_search.engine.layouts` says (a Dense layer's first units, each
+LSTM gate's first units, a flattened convolution's channels at each position).
+Padded units then stay exactly zero through training:
 their pre-activations are ``x·0 + 0 = 0``, their activations ``f(0) = 0``
 (only activations with ``f(0) = 0`` are bucketed), the weights leaving them are
 zero so their gradients are too, the probes' L1 and L2 terms have zero
@@ -27,12 +29,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any
 
 import keras
 
 from actreg_search.data.datasets import Dataset
-from actreg_search.engine.stacked import VECTORIZED_LAYERS, StackedLoop
+from actreg_search.engine.layouts import layout
+from actreg_search.engine.stacked import StackedLoop
 from actreg_search.models.build import build_model
 from actreg_search.models.probes import Probes
 from actreg_search.spec.specs import ModelSpec
@@ -48,17 +50,17 @@ def bucket_of(width: int) -> int:
 
     Up to 512 units the next power of two, above it the next of 768, 1024,
     1536, 2048, 3072, … (powers of two and 1.5× powers of two); widths up to 8
-    are their own. Each bucket is a program to compile (about 1.3 s and 20 MB
-    per worker), and a width's training time is not monotone in it: on the
+    share the bucket of 8. Each bucket is a program to compile (about 1.3 s and
+    20 MB per worker for the mlp, 3–5 s for the digits cnn and rnn), and a width's training time is not monotone in it: on the
     2-core VM a warm 5-seed × 4000-epoch trial trained 0.30 s at 256 units but
     0.34–0.41 s at 128, 0.48 s at 512 but 0.48, 0.61 and 0.62 s at 320, 384
     and 400, then about linearly: 0.62 s at 640, 0.75 s at 768, 0.93 s at 1024
     (``benchmarks/widths.py``). So between 256 and 512 padding to 512 costs
     nothing, and above it padding is at most 1.5×; up to 1024 units that is
-    7 programs where the earlier 1.25× steps made 10.
+    7 programs where the earlier 1.25× steps made 10. Below 8 units a program
+    of its own per width cost the digits cnn (filters 4–32) four more compiles
+    of about 3.4 s each in a 9-trial run, for trials that trained in 0.26 s.
     """
-    if width <= 8:
-        return width
     bucket = 8
     while bucket < min(width, 512):
         bucket *= 2
@@ -102,25 +104,9 @@ def template_config(config: TrialConfig, width: int) -> TrialConfig:
     return replace(config, regularizer=Regularizer.NONE, placement=None, l1=0.0, l2=0.0, layers=None, hidden_units=width)
 
 
-def zero_preserving(activation: Any) -> bool:
-    """Whether an activation maps 0 to exactly 0 (a padded unit then stays 0)."""
-    value = keras.ops.convert_to_numpy(activation(keras.ops.zeros((1, 1))))
-    return bool((value == 0.0).all())
-
-
 def paddable(narrow: keras.Model, wide: keras.Model) -> bool:
-    """Whether ``wide`` can train ``narrow`` zero-padded: Dense and Activation layers only, and every
-    layer whose output grows with the width has an activation with ``f(0) = 0``."""
-    if len(narrow.layers) != len(wide.layers):
-        return False
-    for small, big in zip(narrow.layers, wide.layers):
-        if not isinstance(big, VECTORIZED_LAYERS) or type(small) is not type(big):
-            return False
-        if tuple(small.output.shape) != tuple(big.output.shape):
-            activation = getattr(big, "activation", None)
-            if activation is None or not zero_preserving(activation):
-                return False
-    return True
+    """Whether ``wide`` can train ``narrow`` zero-padded (:func:`~actreg_search.engine.layouts.layout`)."""
+    return layout(narrow, wide) is not None
 
 
 class ProgramCache:

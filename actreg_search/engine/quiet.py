@@ -73,4 +73,15 @@ def import_tensorflow() -> ModuleType:
     quiet_environment()
     with silenced_stderr():
         importlib.import_module("keras")  # imports TensorFlow, its backend
-        return importlib.import_module("tensorflow")
+        tf = importlib.import_module("tensorflow")
+        # TensorFlow's CUDA build looks for a GPU on its first device query; without one it writes a
+        # "failed call to cuInit" line: asked here, silenced, so no later query writes it.
+        tf.config.list_physical_devices()
+        return tf
+
+
+def sees_gpu() -> bool:
+    """Whether TensorFlow sees a GPU (TensorFlow imported quietly first)."""
+    tf = import_tensorflow()
+    with silenced_stderr():
+        return bool(tf.config.list_physical_devices("GPU"))

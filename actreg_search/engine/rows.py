@@ -3,7 +3,7 @@
 A row of a :class:`~actreg_search.engine.stacked.StackedLoop` is one model of
 one seed of one trial. Its variables are slices of variables stacked on a
 leading axis (:func:`stacked_variables`, in :func:`row_variables`' order),
-loaded zero-padded to the template's shapes (:func:`pad_to`); it draws its
+loaded zero-padded into the template's shapes (:mod:`~actreg_search.engine.layouts`); it draws its
 minibatches in an order of its own seed (:func:`permutations`) and its
 correct predictions and exact zeros are counted as :mod:`~actreg_search.engine.metrics`
 counts them (:func:`correct`, :func:`exact_zeros`).
@@ -58,24 +58,11 @@ def stacked_variables(variables: Sequence[keras.Variable], rows: int, trainable:
     ]
 
 
-def pad_to(value: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """``value`` with zeros appended along each axis up to ``shape`` (a no-op at equal shapes).
-
-    Raises:
-        ValueError: ``value`` has another rank, or is larger than ``shape`` along an axis.
-    """
-    if tuple(value.shape) == tuple(shape):
-        return value
-    if len(value.shape) != len(shape) or any(a > b for a, b in zip(value.shape, shape)):
-        raise ValueError(f"a weight of shape {tuple(value.shape)} does not fit the program's {tuple(shape)}")
-    return np.pad(value, [(0, b - a) for a, b in zip(value.shape, shape)])
-
-
 def correct(probs: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
     """1 where a prediction is correct: probability above 0.5 for one sigmoid unit, the arg-max of a softmax
     otherwise (the one accuracy rule: :func:`~actreg_search.engine.metrics.accuracy` counts with it too)."""
     if probs.shape[-1] == 1:
-        predicted = tf.cast(probs[:, 0] > 0.5, y.dtype)
+        predicted = tf.cast(probs[..., 0] > 0.5, y.dtype)
     else:
         predicted = tf.cast(tf.argmax(probs, axis=-1), y.dtype)
     return tf.cast(tf.equal(predicted, y), tf.int32)
@@ -86,4 +73,4 @@ def exact_zeros(activations: Sequence[tf.Tensor]) -> tf.Tensor:
     return tf.stack([tf.reduce_sum(tf.cast(tf.equal(a, 0.0), tf.int32)) for a in activations])
 
 
-__all__ = ["correct", "exact_zeros", "pad_to", "permutations", "row_variables", "stacked_variables"]
+__all__ = ["correct", "exact_zeros", "permutations", "row_variables", "stacked_variables"]

@@ -1,11 +1,15 @@
 """The fused engine's compiled loop: rows of one model stacked on a leading axis, trained in one ``tf.function``.
 
+A model with a row form (:mod:`~actreg_search.engine.rowwise`) trains all rows
+in one batched computation, XLA-compiled; any other in one traced copy of
+Keras' ``stateless_call`` per row, in a plain graph.
+
 See :mod:`actreg_search.engine.fused` for why one optimizer over the stacked
 weights takes each row's own steps. A row is one seed of one trial.
 :class:`StackedLoop` holds the stacked variables of a *template* model and
 the compiled training chunk; :meth:`StackedLoop.load` puts the rows' models
-in (zero-padded to the template's shapes, see
-:mod:`actreg_search.engine.programs`), with their penalty coefficients when
+in (zero-padded into the template's shapes, see
+:mod:`actreg_search.engine.layouts`), with their penalty coefficients when
 the template is probed, so one compiled chunk trains trial after trial.
 :mod:`~actreg_search.engine.rows` has what a row is made of (its stacked
 variables, zero-padded values, minibatch order from its seed).
@@ -22,9 +26,7 @@ its own: a 5-seed × 5-fold trial is one program of 25 rows.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -34,27 +36,20 @@ from actreg_search.data.datasets import Dataset
 from actreg_search.data.splits import Fold, fold_sizes
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.metrics import Counted, output_sizes
-from actreg_search.engine.rows import correct, exact_zeros, pad_to, permutations, row_variables, stacked_variables
+from actreg_search.engine.copies import TracedRows, reading, total_loss
+from actreg_search.engine.layouts import Index, cut, embed, layout
+from actreg_search.engine.rows import correct, exact_zeros, permutations, row_variables, stacked_variables
+from actreg_search.engine.rowwise import RowModel, unsupported
 from actreg_search.internals.keras_private import apply_without_all_reduce, reset_optimizer
 from actreg_search.models.build import make_loss, make_optimizer
 from actreg_search.models.marks import marks_of
 from actreg_search.models.probes import Probes
 from actreg_search.spec.trial import TrialConfig
 
-VECTORIZED_LAYERS = (keras.layers.InputLayer, keras.layers.Dense, keras.layers.Activation)
-"""Layers that ``tf.vectorized_map`` turns into batched kernels XLA compiles well.
-
-A model made only of these is trained vectorised over seeds and XLA-compiled.
-Any other model (Conv2D, LSTM, Dropout, ...) is trained with one traced copy of
-the step per seed in a plain TensorFlow graph: XLA on CPU is slow to compile
-and to run small convolutions and recurrences, ``vectorized_map`` cannot batch
-an LSTM into anything XLA accepts, and a random layer's draws are per seed.
-"""
-
-
 def vectorizes(model: keras.Model) -> bool:
-    """Whether ``model`` trains vectorised over rows (made only of :data:`VECTORIZED_LAYERS`)."""
-    return all(isinstance(layer, VECTORIZED_LAYERS) for layer in model.layers)
+    """Whether ``model`` trains on rows (:mod:`~actreg_search.engine.rowwise`): all rows in one batched, XLA-compiled
+    computation; otherwise one traced copy of the step per row in a plain TensorFlow graph."""
+    return unsupported(model) is None
 
 
 class StackedLoop:
@@ -75,8 +70,10 @@ class StackedLoop:
     def __init__(self, template: keras.Model, probes: Probes | None, config: TrialConfig, data: Dataset, rows: int) -> None:
         self.template = template
         self.probes = probes
-        self.vectorize = vectorizes(template)
         self.rows = rows
+        self.rowwise = RowModel(template, rows) if vectorizes(template) else None
+        self._layouts: dict[tuple, list[Index]] = {}
+        self.vectorize = self.rowwise is not None
         self.weights = stacked_variables(template.trainable_variables, rows, trainable=True)
         self.state = stacked_variables(template.non_trainable_variables, rows, trainable=False)
         n_points = len(probes.points) if probes is not None else 0
@@ -87,6 +84,7 @@ class StackedLoop:
             raise ValueError("norm clipping couples the stacked seeds; the fused engine cannot use it")
         self.optimizer.build(self.weights)
         self.loss = make_loss(data.n_classes)
+        self.copies = TracedRows(template, probes, self.loss, rows)
         self.batch_size = config.batch_size
         self.record_every = curve_epochs(config.epochs)[0]
         self.n_train = len(data.x_train)
@@ -141,8 +139,10 @@ class StackedLoop:
             self.val_idx.assign(np.stack([f.val for f in folds]).astype(np.int32))
             self.fit_mask.assign(fit_mask)
             self.val_mask.assign(val_mask)
-        for stacked, column in zip(self.weights + self.state, zip(*(row_variables(m) for m in models), strict=True)):
-            stacked.assign(np.stack([pad_to(v.numpy(), stacked.shape[1:]) for v in column]))
+        places = [self._places(m) for m in models]
+        for position, stacked in enumerate(self.weights + self.state):
+            column = [embed(row_variables(m)[position].numpy(), p[position], stacked.shape[1:]) for m, p in zip(models, places)]
+            stacked.assign(np.stack(column))
         self.seeds.assign(np.asarray(seeds, np.int64))
         if coefs is not None:
             self.coefs.assign(coefs)
@@ -150,12 +150,28 @@ class StackedLoop:
 
     def write_back(self, models: Sequence[keras.Model | None]) -> None:
         """Copy each row's trained values into its model (``None``: a row not wanted), cut to the model's shapes."""
+        places = [None if m is None else self._places(m) for m in models]
         for position, stacked in enumerate(self.weights + self.state):
             values = stacked.numpy()
             for k, model in enumerate(models):
                 if model is not None:
-                    target = row_variables(model)[position]
-                    target.assign(values[k][tuple(slice(0, d) for d in target.shape)])
+                    row_variables(model)[position].assign(cut(values[k], places[k][position]))
+
+    def _places(self, model: keras.Model) -> list[Index]:
+        """Where ``model``'s variables sit in the template's (:func:`~actreg_search.engine.layouts.layout`).
+
+        Raises:
+            ValueError: The template cannot hold ``model``.
+        """
+        key = tuple(tuple(v.shape) for v in row_variables(model))
+        if key not in self._layouts:
+            places = layout(model, self.template)
+            if places is None:
+                if key != tuple(tuple(v.shape) for v in row_variables(self.template)):
+                    raise ValueError(f"model {model.name!r} does not fit the program's template")
+                places = [tuple(np.arange(d) for d in shape) for shape in key]
+            self._layouts[key] = places
+        return self._layouts[key]
 
     def evaluate(self, rows: Sequence[int]) -> list[Counted]:
         """The final figures of ``rows``, one :class:`~actreg_search.engine.metrics.Counted` each, in inference mode, on the template.
@@ -203,9 +219,9 @@ class StackedLoop:
         x_fit, y_fit = self.x_train, self.y_train
         if self.split:
             x_fit, y_fit = tf.gather(self.x_train, fit_idx), tf.gather(self.y_train, fit_idx)
-        with self._reading(coefs):
+        with reading(self.probes, coefs):
             probs, *_ = self.evaluator(x_fit, training=False)
-            loss = self._total_loss(y_fit, probs, self.evaluator.losses)
+            loss = total_loss(self.loss, y_fit, probs, self.evaluator.losses)
         test_probs, *activations = self.evaluator(self.x_test, training=False)
         figures = (
             tf.reduce_sum(correct(probs, y_fit)),
@@ -283,88 +299,56 @@ class StackedLoop:
     def _epoch(self, epoch: tf.Tensor) -> tf.Tensor:
         """One epoch for every row; returns each row's summed batch losses."""
         n, size = self.n_fit, self.batch_size
+        full, rest = divmod(n, size)
+        per_epoch = full + (1 if rest else 0)
+        first = tf.cast(epoch, tf.int64) * per_epoch  # the epoch's first optimizer step (a row's dropout draws)
         if n <= size and not self.split:
-            return self._step(self.x_train, self.y_train, per_seed_data=False)
+            return self._step(self.x_train, self.y_train, per_seed_data=False, step=first)
         if n <= size:  # one batch: the row's training samples
             rows = self.fit_idx.value()
-            return self._step(tf.gather(self.x_train, rows), tf.gather(self.y_train, rows), per_seed_data=True)
+            return self._step(tf.gather(self.x_train, rows), tf.gather(self.y_train, rows), per_seed_data=True, step=first)
         order = permutations(self.seeds.value(), epoch, n)
         if self.split:  # positions in the row's training samples -> indices into the training split
             order = tf.gather(self.fit_idx.value(), order, batch_dims=1)
-        full, rest = divmod(n, size)
 
-        def batch(indices: tf.Tensor) -> tf.Tensor:
-            return self._step(tf.gather(self.x_train, indices), tf.gather(self.y_train, indices), per_seed_data=True)
+        def batch(indices: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+            x, y = tf.gather(self.x_train, indices), tf.gather(self.y_train, indices)
+            return self._step(x, y, per_seed_data=True, step=first + tf.cast(b, tf.int64))
 
         def body(b: tf.Tensor, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return b + 1, total + batch(tf.slice(order, [0, b * size], [self.rows, size]))
+            return b + 1, total + batch(tf.slice(order, [0, b * size], [self.rows, size]), b)
 
         _, total = tf.while_loop(lambda b, _: b < full, body, (tf.constant(0), tf.zeros((self.rows,))))
         if rest:
-            total += batch(order[:, full * size :])
+            total += batch(order[:, full * size :], tf.constant(full))
         return total
 
-    def _step(self, x: tf.Tensor, y: tf.Tensor, per_seed_data: bool) -> tf.Tensor:
-        """One optimizer step on a batch for every seed; returns each seed's loss.
+    def _step(self, x: tf.Tensor, y: tf.Tensor, per_seed_data: bool, step: tf.Tensor) -> tf.Tensor:
+        """One optimizer step on a batch for every row; returns each row's loss.
 
         Args:
-            x: One batch shared by all seeds, or one per seed on a leading axis.
+            x: One batch shared by all rows, or one per row on a leading axis.
             y: Its labels, laid out like ``x``.
-            per_seed_data: Whether ``x`` and ``y`` have the seed axis.
+            per_seed_data: Whether ``x`` and ``y`` have the row axis.
+            step: The optimizer step since the training began (a row's dropout masks).
         """
-
-        def one_seed(args: tuple) -> tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]:
-            weights, state, coefs, *batch = args
-            xb, yb = batch if per_seed_data else (x, y)
-            with tf.GradientTape() as tape:
-                tape.watch(weights)
-                with self._reading(coefs):
-                    predictions, state, extra = self.template.stateless_call(
-                        weights, state, xb, training=True, return_losses=True
-                    )
-                loss = self._total_loss(yb, predictions, extra)
-            return loss, tape.gradient(loss, weights), state
-
-        args = ([v.value for v in self.weights], [v.value for v in self.state], self.coefs.value())
-        if per_seed_data:
-            args += (x, y)
-        losses, grads, state = self._map_seeds(one_seed, args)
+        weights, state = [v.value for v in self.weights], [v.value for v in self.state]
+        if self.rowwise is not None:
+            losses, grads, state = self.rowwise.step(weights, state, self.coefs.value(), x, y, per_seed_data, self.seeds.value(), step)
+        else:
+            losses, grads, state = self.copies.step(weights, state, self.coefs.value(), x, y, per_seed_data)
         apply_without_all_reduce(self.optimizer, grads, self.weights)  # its all-reduce would keep every trial's graphs alive
         for variable, value in zip(self.state, state):
             variable.assign(value)
         return losses
 
-    def _reading(self, coefs: tf.Tensor) -> Any:
-        """While tracing a row's step: the template's probes read that row's coefficients."""
-        return self.probes.reading(coefs) if self.probes is not None else contextlib.nullcontext()
-
-    def _map_seeds(self, fn: Callable[[Any], Any], elems: Any) -> Any:
-        """Apply ``fn`` to each seed's slice of ``elems`` and stack the results.
-
-        One batched computation for all seeds when the model vectorises (see
-        :data:`VECTORIZED_LAYERS`), otherwise one traced copy of ``fn`` per seed.
-        """
-        if self.vectorize:
-            return tf.vectorized_map(fn, elems)
-        outputs = [fn(tf.nest.map_structure(lambda t, k=k: t[k], elems)) for k in range(self.rows)]
-        return tf.nest.map_structure(lambda *per_seed: tf.stack(per_seed), *outputs)
-
-    def _total_loss(self, y: tf.Tensor, predictions: tf.Tensor, extra: Sequence[tf.Tensor]) -> tf.Tensor:
-        """The batch objective exactly as ``Trainer.compute_loss`` adds it up."""
-        parts = [self.loss(y, predictions)] + [keras.ops.sum(e) for e in extra]
-        return parts[0] if len(parts) == 1 else keras.ops.sum(parts)
-
     def _hits(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Each row's number of correct predictions (:func:`~actreg_search.engine.rows.correct`) on its training samples, its
         validation samples (zeros under ``validation = "test"``) and the test set: one pass over the
         whole training split and the test set, counted through the row's masks."""
-
-        def one_seed(args: tuple) -> tf.Tensor:
-            weights, state = args
-            probs, _ = self.template.stateless_call(weights, state, self.x_eval, training=False)
-            return correct(probs, self.y_eval)
-
-        hits = self._map_seeds(one_seed, ([v.value for v in self.weights], [v.value for v in self.state]))
+        weights, state = [v.value for v in self.weights], [v.value for v in self.state]
+        probs = (self.rowwise or self.copies).predict(weights, state, self.x_eval)
+        hits = correct(probs, self.y_eval)
         train, test = hits[:, : self.n_train], tf.reduce_sum(hits[:, self.n_train :], axis=1)
         if not self.split:
             return tf.reduce_sum(train, axis=1), tf.zeros_like(test), test

@@ -78,7 +78,7 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     reason = engine.unfit_reason(built)
     if reason is not None:
         return f"the {engine.name} engine cannot train {origin} ({reason}): its trials train on the keras engine"
-    return None
+    return f"{origin}: {engine.path_of(built)}"
 
 
 def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | None) -> TrialConfig:

@@ -120,9 +120,9 @@ def run_study(
     from actreg_search.search.modelcheck import check_model
 
     data = dataset_for(spec)  # bad data, or a protocol the data cannot serve, fails here, before storage is touched
-    fallback = check_model(spec, data)  # so does a bad model of the user's (built once here)
-    if fallback is not None:
-        note(f"actreg-search: {fallback}")
+    path = check_model(spec, data)  # so does a bad model of the user's (built once here); how it will train
+    if path is not None:
+        note(f"actreg-search: {path}")
     storage = open_storage(storage_url, create=True, grace_period_s=settings.grace_period_s)
     train, validation, folds = fold_sizes(data.y_train, data.validation)
     study = open_study(spec, storage, SplitCounts(train=train, validation=validation, test=len(data.y_test), folds=folds))

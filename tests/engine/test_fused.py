@@ -42,11 +42,9 @@ CASES = [
     (Regularizer.L2, Placement.KERNEL, OptimizerName.RMSPROP),
 ]
 
-FAMILY_CASES = [
+FAMILY_CASES = [  # the cnn's and rnn's placements, alone and in a batch: tests/engine/test_rowwise.py, test_row_families.py
     (Family.MLP, Regularizer.L1, Placement.POST_ACTIVATION),
     (Family.CNN, Regularizer.L1_L2, Placement.PRE_ACTIVATION),
-    (Family.RNN, Regularizer.L1, Placement.OUTPUT),
-    (Family.RNN, Regularizer.L2, Placement.RECURRENT),
 ]
 
 
@@ -121,7 +119,7 @@ def test_full_batch_matches_keras_fit_weight_for_weight(
 def test_ten_classes_and_other_families_match_keras_fit_weight_for_weight(
     family: Family, regularizer: Regularizer, placement: Placement
 ) -> None:
-    """30 digits (ten classes, softmax), one full batch; Conv2D and LSTM take the per-seed, non-XLA path."""
+    """30 digits (ten classes, softmax), one full batch, each trial alone; Conv2D and LSTM on rows."""
     data = load_dataset(DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), family)
     config = config_for(regularizer, placement, width=4, epochs=5, family=family)
     fitted = FusedEngine().fit_models(config, data, [3, 7])

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from actreg_search.engine.metrics import accuracy
-from actreg_search.engine.rows import correct, exact_zeros, pad_to, permutations, row_variables, stacked_variables
+from actreg_search.engine.rows import correct, exact_zeros, permutations, row_variables, stacked_variables
 
 
 def test_permutations_are_per_seed_per_epoch_and_reproducible() -> None:
@@ -21,18 +21,6 @@ def test_permutations_are_per_seed_per_epoch_and_reproducible() -> None:
     # A seed's order does not depend on the other seeds of the trial.
     np.testing.assert_array_equal(permutations([1, 3], tf.constant(0), n).numpy()[1], first[0])
     assert not np.array_equal(permutations([3, 5], tf.constant(1), n).numpy()[0], first[0])
-
-
-def test_pad_to_appends_zeros_and_refuses_what_does_not_fit() -> None:
-    value = np.arange(6, dtype=np.float32).reshape(2, 3)
-    assert pad_to(value, (2, 3)) is value
-    padded = pad_to(value, (4, 5))
-    np.testing.assert_array_equal(padded[:2, :3], value)
-    assert padded.shape == (4, 5) and not padded[2:].any() and not padded[:, 3:].any()
-    with pytest.raises(ValueError, match=r"shape \(2, 3\) does not fit the program's \(2, 2\)"):
-        pad_to(value, (2, 2))
-    with pytest.raises(ValueError, match="does not fit"):
-        pad_to(value, (2, 3, 1))
 
 
 def test_stacked_variables_have_a_row_axis_in_the_models_variable_order() -> None:

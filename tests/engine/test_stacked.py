@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -61,7 +62,10 @@ def test_load_refuses_the_wrong_rows(data: Dataset) -> None:
         split.load(models(holdout, 3, 1), [0])
 
 
-def test_only_dense_and_activation_models_vectorize(data: Dataset) -> None:
+def test_models_of_layers_with_a_row_form_vectorize_and_others_do_not(data: Dataset) -> None:
     assert vectorizes(models(data, 3, 1)[0])
     cnn = TrialConfig(Regularizer.NONE, None, 0.0, 0.0, hidden_units=2, family=Family.CNN)
-    assert not vectorizes(build_model(cnn, (4, 4, 1), 3))
+    assert vectorizes(build_model(cnn, (4, 4, 1), 3))
+    inputs = keras.Input((4,))
+    noisy = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.GaussianNoise(0.1)(inputs)))
+    assert not vectorizes(noisy)

@@ -58,7 +58,7 @@ def test_a_trial_reports_every_marked_layer_and_the_pooled_figures(data):
         assert seed_result.sparsity == pytest.approx(pooled)
 
 
-def test_dropout_trains_on_the_graph_path_the_same_every_time(data):
+def test_dropout_trains_on_rows_the_same_every_time(data):
     config = _config(Placement.POST_ACTIVATION, epochs=4)
     first = FusedEngine().train(config, data, SEEDS, model=WITH_DROPOUT)
     second = FusedEngine().train(config, data, SEEDS, model=WITH_DROPOUT)

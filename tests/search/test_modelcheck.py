@@ -19,11 +19,12 @@ def test_a_good_builder_passes_the_check(tmp_path: Path):
         '[study]\nname = "ok"\n[model]\nbuilder = "b.py:build"\n[space]\nlayers = ["h1", "all"]\nhidden_units = [3, 5]\n',
         source=str(tmp_path / "s.toml"),
     )
-    assert check_model(spec, load_dataset(spec.data)) is None
+    path = check_model(spec, load_dataset(spec.data))
+    assert path == f"{tmp_path}/b.py:build: the fused engine trains it vectorised over rows (seeds × trials), XLA-compiled"
     assert spec.model == ModelSpec(builder=f"{tmp_path}/b.py:build")
 
 
-@pytest.mark.parametrize(("engine", "note"), [("fused", "the fused engine cannot train"), ("keras", None)])
+@pytest.mark.parametrize(("engine", "note"), [("fused", "the fused engine cannot train"), ("keras", "the keras engine trains it")])
 def test_the_check_notes_a_model_the_studys_engine_cannot_train(tmp_path: Path, engine: str, note: str | None):
     (tmp_path / "b.py").write_text(GOOD)
     spec = parse_spec(
@@ -31,8 +32,31 @@ def test_the_check_notes_a_model_the_studys_engine_cannot_train(tmp_path: Path, 
         source=str(tmp_path / "s.toml"),
     )
     found = check_model(spec, load_dataset(spec.data))
-    if note is None:
-        assert found is None
+    if engine == "keras":
+        assert found is not None and found.endswith(note)
     else:
         assert found is not None and found.startswith(note) and "layer 'scale' is a Scale" in found
         assert found.endswith("its trials train on the keras engine")
+
+
+NOISY = """
+import keras
+
+def build(reg, input_shape, n_classes):
+    inputs = keras.Input(input_shape)
+    x = keras.layers.GaussianNoise(0.1, name="noise")(inputs)
+    x = reg.Dense(name="h1")(x)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+"""
+
+
+def test_the_check_names_the_layer_that_keeps_a_model_off_the_rows(tmp_path: Path):
+    (tmp_path / "b.py").write_text(NOISY)
+    spec = parse_spec(
+        '[study]\nname = "noisy"\n[model]\nbuilder = "b.py:build"\n[space]\nhidden_units = [3, 5]\n',
+        source=str(tmp_path / "s.toml"),
+    )
+    found = check_model(spec, load_dataset(spec.data))
+    assert found is not None and found.endswith(
+        "the fused engine trains it one row at a time, not vectorised: layer 'noise': a GaussianNoise has no row form"
+    )

@@ -1,0 +1,101 @@
+"""Every layer with a row form trains on rows to the keras engine's weights; the row forms' parts.
+
+Full batches (30 digits, batch 32), so the keras engine's shuffling plays no
+part and the comparison is weight for weight after 20 epochs (rel 1e-4).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from actreg_search.data.datasets import Dataset, load_dataset
+from actreg_search.engine.fused import FusedEngine
+from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.engine.row_layers import row_uniform
+from actreg_search.engine.rowwise import penalty, unsupported
+from actreg_search.models.probes import Probes
+from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import DatasetName, Family, Placement, Regularizer
+
+ROW_MODELS = Path(__file__).with_name("row_models.py")
+SEEDS = [3, 7]
+DIGITS = DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30)
+
+MODELS = {
+    "conv_stack": (Family.CNN, Placement.PRE_ACTIVATION),
+    "flat_stack": (Family.CNN, Placement.POST_ACTIVATION),
+    "recurrent_stack": (Family.RNN, Placement.RECURRENT),
+}
+
+
+def digits(family: Family) -> Dataset:
+    return load_dataset(DIGITS, family)
+
+
+def builder(name: str) -> ModelSpec:
+    return ModelSpec(builder=f"{ROW_MODELS}:{name}")
+
+
+def assert_same_weights(expected: keras.Model, actual: keras.Model) -> None:
+    for want, got in zip(expected.get_weights(), actual.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_each_layer_trains_on_rows_to_the_keras_engines_weights(name: str) -> None:
+    """Conv2D, BatchNormalization (its moving averages compared too), both poolings, global pooling, Flatten,
+    LayerNormalization, Dense, LSTM, both GRUs and SimpleRNN."""
+    family, placement = MODELS[name]
+    data, model = digits(family), builder(name)
+    config = TrialConfig(Regularizer.L1_L2, placement, 1e-2, 1e-2, hidden_units=5, epochs=20, family=family)
+    engine = FusedEngine()
+    fitted = engine.fit_models(config, data, SEEDS, model=model)
+    (loop, _), = engine.cache.programs.values()
+    assert loop.vectorize, unsupported(loop.template)
+    assert_same_weights(KerasEngine.fit(config, data, SEEDS[1], model=model), fitted.models[1])
+
+
+def test_a_rows_uniform_draws_depend_on_its_seed_step_and_position_only() -> None:
+    draws = row_uniform([400, 25], tf.constant([3, 5, 3], tf.int64), tf.constant(7, tf.int64), 2).numpy()
+    assert draws.shape == (3, 400, 25) and 0.0 <= draws.min() and draws.max() < 1.0
+    assert abs(draws.mean() - 0.5) < 0.01 and abs(draws.var() - 1 / 12) < 0.005
+    np.testing.assert_array_equal(draws[0], draws[2])
+    alone = row_uniform([400, 25], tf.constant([5], tf.int64), tf.constant(7, tf.int64), 2).numpy()
+    np.testing.assert_array_equal(alone[0], draws[1])
+    for other in (
+        row_uniform([400, 25], tf.constant([3], tf.int64), tf.constant(8, tf.int64), 2),
+        row_uniform([400, 25], tf.constant([3], tf.int64), tf.constant(7, tf.int64), 3),
+    ):
+        assert abs(np.corrcoef(other.numpy()[0].ravel(), draws[0].ravel())[0, 1]) < 0.05
+    assert abs(np.corrcoef(draws[0].ravel(), draws[1].ravel())[0, 1]) < 0.05
+
+
+def test_a_penalty_on_rows_is_each_rows_keras_penalty() -> None:
+    x = tf.constant(np.random.default_rng(0).normal(size=(3, 4, 5)).astype("float32"))
+    probes = Probes()
+    probe = probes.probe("h", Placement.KERNEL)
+    coefs = tf.constant([[[0.1, 0.0]], [[0.0, 0.2]], [[0.3, 0.4]]])
+    expected = [float(keras.regularizers.L1L2(l1=float(c[0, 0]), l2=float(c[0, 1]))(x[k])) for k, c in enumerate(coefs)]
+    np.testing.assert_allclose(penalty(probe, x, coefs).numpy(), expected, rtol=1e-6)
+    l1l2 = keras.regularizers.L1L2(l1=0.1, l2=0.2)
+    np.testing.assert_allclose(penalty(l1l2, x, None).numpy(), [float(l1l2(x[k])) for k in range(3)], rtol=1e-6)
+    orthogonal = keras.regularizers.OrthogonalRegularizer(0.1)
+    np.testing.assert_allclose(penalty(orthogonal, x, None).numpy(), [float(orthogonal(x[k])) for k in range(3)], rtol=1e-6)
+
+
+def test_a_layer_without_a_row_form_is_named() -> None:
+    inputs = keras.Input((4,))
+    x = keras.layers.GaussianNoise(0.1, name="noise")(inputs)
+    assert unsupported(keras.Model(inputs, keras.layers.Dense(1)(x))) == ("noise", "a GaussianNoise has no row form")
+    branch = keras.layers.Dense(2)(inputs)
+    joined = keras.layers.Add()([branch, keras.layers.Dense(2)(inputs)])
+    assert unsupported(keras.Model(inputs, joined))[1] == "its layers are not one chain from input to output"
+    conv_in = keras.Input((6, 6, 2))
+    grouped = keras.layers.Conv2D(4, 3, groups=2, name="grouped")(conv_in)
+    assert unsupported(keras.Model(conv_in, grouped)) == ("grouped", "it is a grouped convolution")
