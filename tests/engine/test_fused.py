@@ -28,6 +28,7 @@ from actreg_search.spec.measures import TEST_ACCURACY
 from actreg_search.spec.specs import ON_TEST, DataSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
+from tests.engine.helpers import keras_full_batch_fit
 
 COEFFICIENT = 1e-2
 
@@ -127,26 +128,6 @@ def test_ten_classes_and_other_families_match_keras_fit_weight_for_weight(
     # The in-graph multi-class accuracy is metrics.accuracy's.
     final = [accuracy(m, data.x_test, data.y_test) for m in fitted.models]
     np.testing.assert_allclose(fitted.test_curves[:, -1], final, atol=1 / len(data.y_test) + 1e-6)
-
-
-def keras_full_batch_fit(config: TrialConfig, data: Dataset, seed: int) -> keras.Model:
-    """Keras' own fit for ``config.epochs`` full-batch epochs, without per-epoch overhead.
-
-    With the whole training set in one batch, an epoch is one optimizer step on
-    the same batch, so ``config.epochs`` epochs are ``config.epochs`` steps on
-    copies of it laid end to end; ``steps_per_execution`` runs them in one call
-    instead of paying ``model.fit``'s ~50 ms per epoch. Initialisation is the
-    keras engine's.
-    """
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
-    model = build_model(config, data.input_shape, data.n_classes)
-    model.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes), steps_per_execution=config.epochs)
-    n = len(data.x_train)
-    x = np.tile(data.x_train, (config.epochs, 1))
-    y = np.tile(data.y_train, config.epochs)
-    model.fit(x, y, batch_size=n, epochs=1, shuffle=False, verbose=0)
-    return model
 
 
 def test_keras_full_batch_fit_is_keras_engine_fit(tutorial_data: Dataset) -> None:

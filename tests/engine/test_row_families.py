@@ -9,13 +9,12 @@ import pytest
 
 from actreg_search.data.datasets import load_dataset
 from actreg_search.engine.fused import FusedEngine
-from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.metrics import accuracy
 from actreg_search.spec.measures import TEST_ACCURACY
 from actreg_search.spec.specs import ON_TEST, DataSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import DatasetName, Family, Placement, Regularizer
-from tests.engine.helpers import fit_many
+from tests.engine.helpers import fit_many, keras_full_batch_fit
 from tests.engine.test_rowwise import SEEDS, assert_same_weights, builder, digits
 
 
@@ -33,7 +32,7 @@ def test_every_placement_and_two_widths_of_a_family_train_in_one_program_to_the_
     (loop, _), = engine.cache.programs.values()
     assert loop.vectorize and loop.rows == len(configs) * len(SEEDS)
     for config, models in zip(configs, fits):
-        assert_same_weights(KerasEngine.fit(config, data, SEEDS[0]), models[0])
+        assert_same_weights(keras_full_batch_fit(config, data, SEEDS[0]), models[0])
     assert len(engine.cache.programs) == 1 and loop.program.experimental_get_tracing_count() == 1
 
 
@@ -47,7 +46,7 @@ def test_dropout_trains_on_rows_and_agrees_with_keras_in_distribution() -> None:
     fused = engine.train(config, data, seeds, model=model)
     assert fused.engine == "fused" and next(iter(engine.cache.programs.values()))[0].vectorize
     a = fused.values(TEST_ACCURACY)
-    b = [accuracy(KerasEngine.fit(config, data, seed, model=model), data.x_test, data.y_test) for seed in seeds]
+    b = [accuracy(keras_full_batch_fit(config, data, seed, model=model), data.x_test, data.y_test) for seed in seeds]
     error = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
     assert abs(statistics.mean(a) - statistics.mean(b)) <= 3 * error, (a, b)
     alone = FusedEngine().train(config, data, [seeds[5]], model=model)

@@ -1,7 +1,9 @@
 """Every layer with a row form trains on rows to the keras engine's weights; the row forms' parts.
 
 Full batches (30 digits, batch 32), so the keras engine's shuffling plays no
-part and the comparison is weight for weight after 20 epochs (rel 1e-4).
+part and the comparison is weight for weight after 20 epochs (rel 1e-4);
+Keras' side is its fit in one call (``helpers.keras_full_batch_fit``, the
+keras engine's fit step for step).
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import tensorflow as tf
 
 from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.fused import FusedEngine
-from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.row_layers import row_uniform
 from actreg_search.engine.rowwise import penalty, unsupported
 from actreg_search.models.probes import Probes
 from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import DatasetName, Family, Placement, Regularizer
+from tests.engine.helpers import keras_full_batch_fit
 
 ROW_MODELS = Path(__file__).with_name("row_models.py")
 SEEDS = [3, 7]
@@ -58,7 +60,7 @@ def test_each_layer_trains_on_rows_to_the_keras_engines_weights(name: str) -> No
     fitted = engine.fit_models(config, data, SEEDS, model=model)
     (loop, _), = engine.cache.programs.values()
     assert loop.vectorize, unsupported(loop.template)
-    assert_same_weights(KerasEngine.fit(config, data, SEEDS[1], model=model), fitted.models[1])
+    assert_same_weights(keras_full_batch_fit(config, data, SEEDS[1], model=model), fitted.models[1])
 
 
 def test_a_rows_uniform_draws_depend_on_its_seed_step_and_position_only() -> None:
