@@ -109,7 +109,7 @@ def test_full_batch_matches_keras_fit_weight_for_weight(
     config = config_for(regularizer, placement, optimizer=optimizer)
     fitted = FusedEngine().fit_models(config, tutorial_data, [3, 7])
     # The second seed, so a mix-up between seed and position would show.
-    assert_same_weights(KerasEngine.fit(config, tutorial_data, 7), fitted.models[1])
+    assert_same_weights(keras_full_batch_fit(config, tutorial_data, 7), fitted.models[1])
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_ten_classes_and_other_families_match_keras_fit_weight_for_weight(
     data = load_dataset(DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), family)
     config = config_for(regularizer, placement, width=4, epochs=5, family=family)
     fitted = FusedEngine().fit_models(config, data, [3, 7])
-    assert_same_weights(KerasEngine.fit(config, data, 7), fitted.models[1])
+    assert_same_weights(keras_full_batch_fit(config, data, 7), fitted.models[1])
     # The in-graph multi-class accuracy is metrics.accuracy's.
     final = [accuracy(m, data.x_test, data.y_test) for m in fitted.models]
     np.testing.assert_allclose(fitted.test_curves[:, -1], final, atol=1 / len(data.y_test) + 1e-6)

@@ -13,7 +13,6 @@ import pytest
 from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.base import Monitor, NonFiniteLoss, TrialResult
 from actreg_search.engine.fused import FusedEngine
-from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.engine.programs import ProgramCache, bucket_of, paddable, template_config
 from actreg_search.models.build import build_model
 from actreg_search.models.probes import Probes
@@ -21,7 +20,7 @@ from actreg_search.spec.measures import TEST_ACCURACY
 from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Family, Placement, Regularizer
-from tests.engine.helpers import fit_many
+from tests.engine.helpers import fit_many, keras_full_batch_fit
 
 SEEDS = [3, 7]
 CASES = [(Regularizer.NONE, None)] + [
@@ -60,7 +59,7 @@ def test_a_trial_padded_into_a_mixed_batch_matches_the_keras_engine(data: Datase
     """Every weight after 20 epochs, rel 1e-4: the trial trained at width 41–49 in bucket 64 beside 9 others."""
     trial = mixed_batch()[index]
     assert bucket_of(trial.hidden_units) == 64
-    expected = KerasEngine.fit(trial, data, SEEDS[1])
+    expected = keras_full_batch_fit(trial, data, SEEDS[1])
     got = batch_fits[index][1]
     for want, have in zip(expected.get_weights(), got.get_weights(), strict=True):
         assert want.shape == have.shape
@@ -165,7 +164,7 @@ def test_merged_trials_of_three_buckets_train_in_the_widest_and_match_the_keras_
     (loop, _), = engine.cache.programs.values()
     assert loop.rows == 6 and loop.weights[0].shape[-1] == bucket_of(90) == 128
     for trial, models in zip(configs, fits):
-        expected = KerasEngine.fit(trial, data, SEEDS[0])
+        expected = keras_full_batch_fit(trial, data, SEEDS[0])
         for want, have in zip(expected.get_weights(), models[0].get_weights(), strict=True):
             np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-6)
 

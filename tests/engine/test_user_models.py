@@ -19,6 +19,7 @@ from actreg_search.engine.seeds import build_models
 from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
+from tests.engine.helpers import keras_full_batch_fit
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 TWO_LAYER = ModelSpec(builder=f"{STUDIES}/models/two_layer.py:build_without_dropout")
@@ -36,12 +37,18 @@ def _config(placement: Placement | None, epochs: int = 20, layers: tuple[str, ..
     return TrialConfig(regularizer, placement, 1e-2 if placement else 0.0, 0.0, hidden_units=6, epochs=epochs, layers=layers)
 
 
+@pytest.fixture(scope="module")
+def shared_engine() -> FusedEngine:
+    """One engine for the placements: one program (the penalty is its input), compiled once."""
+    return FusedEngine()
+
+
 @pytest.mark.parametrize("placement", [None, Placement.PRE_ACTIVATION, Placement.POST_ACTIVATION, Placement.KERNEL])
-def test_fused_and_keras_agree_on_every_weight_of_the_two_layer_builder(data, placement):
+def test_fused_and_keras_agree_on_every_weight_of_the_two_layer_builder(data, placement, shared_engine):
     config = _config(placement)
-    fused = FusedEngine().fit_models(config, data, SEEDS, model=TWO_LAYER).models
+    fused = shared_engine.fit_models(config, data, SEEDS, model=TWO_LAYER).models
     for seed, trained in zip(SEEDS, fused):
-        reference = KerasEngine.fit(config, data, seed, model=TWO_LAYER)
+        reference = keras_full_batch_fit(config, data, seed, model=TWO_LAYER)
         assert [w.shape for w in trained.weights] == [w.shape for w in reference.weights]
         for ours, theirs in zip(trained.get_weights(), reference.get_weights()):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
