@@ -36,7 +36,10 @@ FORWARD: dict[type, Forward] = {**row_layers.FORWARD, **row_recurrent.FORWARD}
 def chain(model: keras.Model) -> list[keras.layers.Layer] | None:
     """The model's layers in order when they form one chain from its input to its output (input layers left out),
     else ``None``."""
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
+    try:
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            return None
+    except (AttributeError, ValueError):  # a Sequential model never built has no inputs
         return None
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     current = model.inputs[0]

@@ -91,7 +91,10 @@ def test_a_penalty_on_rows_is_each_rows_keras_penalty() -> None:
     np.testing.assert_allclose(penalty(orthogonal, x, None).numpy(), [float(orthogonal(x[k])) for k in range(3)], rtol=1e-6)
 
 
-def test_a_layer_without_a_row_form_is_named() -> None:
+def test_a_sequential_chain_is_on_rows_and_a_layer_without_a_row_form_is_named() -> None:
+    sequential = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(3)])
+    assert unsupported(sequential) is None
+    assert unsupported(keras.Sequential([keras.layers.Dense(2)]))[1] == "its layers are not one chain from input to output"
     inputs = keras.Input((4,))
     x = keras.layers.GaussianNoise(0.1, name="noise")(inputs)
     assert unsupported(keras.Model(inputs, keras.layers.Dense(1)(x))) == ("noise", "a GaussianNoise has no row form")
