@@ -88,8 +88,7 @@ def dense(layer: keras.layers.Dense, value: Lookup, x: tf.Tensor, ctx: RowContex
     kernel = value(layer.kernel)
     units = kernel.shape[-1]
     flat = tf.reshape(x, [ctx.rows, -1, kernel.shape[1]])
-    y = tf.matmul(flat, kernel)
-    y = tf.reshape(y, tf.concat([tf.shape(x)[:-1], [units]], 0))
+    y = tf.reshape(tf.matmul(flat, kernel), [ctx.rows, -1, *x.shape[2:-1], units])
     if layer.use_bias:
         y = y + per_row(value(layer.bias), len(x.shape))
     return layer.activation(y)

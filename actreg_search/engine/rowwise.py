@@ -111,10 +111,9 @@ class RowModel:
     """
 
     def __init__(self, model: keras.Model, rows: int) -> None:
-        layers = chain(model)
-        if layers is None or unsupported(model) is not None:
+        if unsupported(model) is not None:
             raise ValueError(f"model {model.name!r} cannot be computed on rows")
-        self.layers = layers
+        self.layers = chain(model)
         self.rows = rows
         variables = row_variables(model)
         self.position = {id(v): k for k, v in enumerate(variables)}

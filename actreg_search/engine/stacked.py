@@ -73,7 +73,6 @@ class StackedLoop:
         self.rows = rows
         self.rowwise = RowModel(template, rows) if vectorizes(template) else None
         self._layouts: dict[tuple, list[Index]] = {}
-        self.vectorize = self.rowwise is not None
         self.weights = stacked_variables(template.trainable_variables, rows, trainable=True)
         self.state = stacked_variables(template.non_trainable_variables, rows, trainable=False)
         n_points = len(probes.points) if probes is not None else 0
@@ -106,6 +105,11 @@ class StackedLoop:
         self.mark_sizes = tuple(output_sizes(template))
         self._figures = tf.function(self._row_figures, autograph=False)
         self.program = tf.function(self.chunk, jit_compile=self.vectorize, autograph=False)
+
+    @property
+    def vectorize(self) -> bool:
+        """Whether the rows train in one batched, XLA-compiled computation (:mod:`~actreg_search.engine.rowwise`)."""
+        return self.rowwise is not None
 
     def load(
         self,
