@@ -51,7 +51,7 @@ def bucket_of(width: int) -> int:
     Up to 512 units the next power of two, above it the next of 768, 1024,
     1536, 2048, 3072, … (powers of two and 1.5× powers of two); widths up to 8
     share the bucket of 8. Each bucket is a program to compile (about 1.3 s and
-    20 MB per worker for the mlp, 3–5 s for the digits cnn and rnn), and a width's training time is not monotone in it: on the
+    20 MB per worker for the mlp, 3–7 s for the digits cnn and rnn), and a width's training time is not monotone in it: on the
     2-core VM a warm 5-seed × 4000-epoch trial trained 0.30 s at 256 units but
     0.34–0.41 s at 128, 0.48 s at 512 but 0.48, 0.61 and 0.62 s at 320, 384
     and 400, then about linearly: 0.62 s at 640, 0.75 s at 768, 0.93 s at 1024
