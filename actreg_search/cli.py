@@ -110,8 +110,10 @@ def run(
         study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, name=name, recycle_mb=recycle_mb
     )
     where = " on validation" if summary.selects_on.startswith("validation") else ""
+    what = summary.selects_on.removeprefix("validation_").removeprefix("test_").replace("_", " ")  # "log loss" (lowest)
     best = (
-        f"best {summary.best_value:.4f}{where} (trial {summary.best_trial})" if summary.best_value is not None else "no completed trial"
+        f"best{'' if what == 'accuracy' else ' ' + what} {summary.best_value:.4f}{where} (trial {summary.best_trial})"
+        if summary.best_value is not None else "no completed trial"
     )
     emit(  # plain text: a study name may hold rich markup's brackets
         f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
@@ -142,7 +144,8 @@ def list_cmd(storage: str | None) -> None:
 @storage_option
 @click.option("--top", type=positive, default=10, show_default=True, help="How many trials.")
 def show(name: str, storage: str | None, top: int) -> None:
-    """Show the top trials: params, mean ± std validation (where measured) and test accuracy, gap, sparsity.
+    """Show the top trials: params, mean ± std validation (where measured) and test accuracy, the objective's figure
+    when not accuracy (log loss, ROC AUC...), gap, sparsity.
 
     Under the table: the study's protocol, and the best trial's validation
     accuracy next to its test accuracy with the difference (test − validation,
@@ -161,8 +164,10 @@ def show(name: str, storage: str | None, top: int) -> None:
         title = f"{name}: no completed trial"
     validation = any(api.VALIDATION_ACCURACY in t.per_seed for t in shown)
     layered = any(len(t.per_layer.get(api.SPARSITY, {})) > 1 for t in shown)
+    extra = results.results.objective_figures  # the objective's figure on each split, when not accuracy
     columns = (
-        "trial", "config", *(("val. acc",) if validation else ()), "test acc", "train acc", "gap", "sparsity",
+        "trial", "config", *(("val. acc",) if validation else ()), "test acc",
+        *(f.replace("validation_", "val. ").replace("_", " ") for f in extra), "train acc", "gap", "sparsity",
         *(("sparsity by layer",) if layered else ()), "act. mean", "time s",
     )
     table = Table(*columns, title=title)
@@ -172,6 +177,7 @@ def show(name: str, storage: str | None, top: int) -> None:
             t.label(),
             *((_mean_std(t, api.VALIDATION_ACCURACY),) if validation else ()),
             _mean_std(t, api.TEST_ACCURACY),
+            *(_mean_std(t, f) for f in extra),
             f"{t.mean('train_accuracy'):.4f}",
             f"{t.mean('gap'):+.4f}",
             f"{t.mean('sparsity'):.3f}",
@@ -238,8 +244,8 @@ def export(
         split = results.split
         samples = f"all {split.train + split.validation} training samples" if split else "the whole training split"
         held = "" if results.selects_on_test else ", the validation samples included"
-        epochs = retrain.config.epochs if retrain.config is not None else "its"
-        note(f"retraining trial {retrain.number} ({retrain.label()}) on seed {retrain.seeds[0]}, {samples}{held}, for {epochs} epochs")
+        epochs = api.retrain_epochs(retrain) if retrain.config is not None else "its epochs"
+        note(f"retraining trial {retrain.number} ({retrain.label()}) on seed {retrain.seeds[0]}, {samples}{held}, for {epochs}")
         with api.EpochBar(f"trial {retrain.number} epochs") as bar:
             saved = results.save_model(model, retrain, monitor=bar)  # type: ignore[arg-type] - a Monitor by its methods
         note(f"wrote trial {saved.trial.number}'s model (seed {saved.seed}, {saved.engine} engine) to {model}")
@@ -260,8 +266,9 @@ on_option = click.option(
 @click.option("--top", type=click.IntRange(min=2), help="Each of the top K trials against the best.")
 @click.option(
     "--metric", type=click.Choice(api.METRICS), default="accuracy", show_default=True,
-    help="The figure compared: accuracy or sparsity, on the split --on names; or a per-seed figure by its full "
-    "name (test_accuracy, validation_accuracy, train_loss, ...), used as named, where a --on naming another split "
+    help="The figure compared: accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss (lower is better) or sparsity, "
+    "on the split --on names; or a per-seed figure by its full name (test_accuracy, validation_accuracy, train_loss, "
+    "...), used as named, where a --on naming another split "
     "than the figure's own is an error.",
 )
 @on_option

@@ -109,7 +109,7 @@ def _import_file(path: str, what: str) -> Any:
     return module
 
 
-def call_user(function: Callable[..., Any], reference: str | Callable[..., Any], what: str, *args: Any) -> Any:
+def call_user(function: Callable[..., Any], reference: str | Callable[..., Any], what: str, *args: Any, **kwargs: Any) -> Any:
     """Call a user function; anything it raises becomes one :class:`UserCodeError` line.
 
     Args:
@@ -117,13 +117,14 @@ def call_user(function: Callable[..., Any], reference: str | Callable[..., Any],
         reference: How it was named (for the message).
         what: Names the setting, e.g. ``"[model] builder"``.
         *args: Its arguments.
+        **kwargs: Its keyword arguments.
 
     Raises:
         UserCodeError: The function raised; the message names the function and
             the exception, without a traceback.
     """
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     except UserCodeError:
         raise
     except Exception as exc:

@@ -406,7 +406,10 @@ def test_on_validation_without_validation_figures_is_one_line_and_exit_2(three, 
 def test_compare_and_report_say_how_metric_and_on_combine():
     text = " ".join(invoke("compare", "--help").stdout.split())
     assert "--on [test|validation]" in text
-    assert "The figure compared: accuracy or sparsity, on the split --on names; or a per-seed figure by its full name" in text
+    assert (
+        "The figure compared: accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss (lower is better) or sparsity, "
+        "on the split --on names; or a per-seed figure by its full name" in text
+    )
     assert "a --on naming another split than the figure's own is an error" in text
     assert "--on [test|validation]" in " ".join(invoke("report", "--help").stdout.split())
 

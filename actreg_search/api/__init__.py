@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("Arrays", "check_spec", "load_spec", "make_spec"), "actreg_search.api.building"),
     **dict.fromkeys(("Results", "load"), "actreg_search.api.results"),
-    "SavedModel": "actreg_search.api.exports",
+    **dict.fromkeys(("SavedModel", "retrain_epochs"), "actreg_search.api.exports"),
     "run": "actreg_search.api.running",
     **dict.fromkeys(
         ("check_export_paths", "delete", "serve", "storage_name", "storage_url", "studies", "summary"),
@@ -43,7 +43,7 @@ __all__ = sorted(_LAZY)
 if TYPE_CHECKING:
     from actreg_search.api.building import Arrays, check_spec, load_spec, make_spec
     from actreg_search.api.results import Results, load
-    from actreg_search.api.exports import SavedModel
+    from actreg_search.api.exports import SavedModel, retrain_epochs
     from actreg_search.api.running import run
     from actreg_search.api.storage import check_export_paths, delete, serve, storage_name, storage_url, studies, summary
     from actreg_search.api.views import VIEWS, View

@@ -98,10 +98,19 @@ def save_model(
     engine = ex.save_model(results, chosen, path, monitor)
     return SavedModel(chosen, chosen.seeds[0], engine, path)
 
+def retrain_epochs(trial: TrialRecord) -> str:
+    """How long ``export --model`` retrains ``trial``, in words: its epochs, or under early stopping the median
+    epoch its seeds kept (:func:`actreg_search.results.export.retrain_config`)."""
+    from actreg_search.results.export import retrain_config
+
+    return retrain_config(trial)[1]
+
+
 def _matching(results: StudyResults, spec: StudySpec) -> StudySpec:
     """``spec``, checked, if it is the stored spec with its functions (run settings and name may differ)."""
     from actreg_search.api.building import check_spec
-    from actreg_search.spec.specs import RUN_SETTINGS, spec_differences
+    from actreg_search.spec.differences import spec_differences
+    from actreg_search.spec.specs import RUN_SETTINGS
 
     checked = check_spec(spec)
     if results.spec is None:

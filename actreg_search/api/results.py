@@ -106,7 +106,7 @@ class Results:
 
     @property
     def objectives(self) -> tuple[str, ...]:
-        """The per-seed figure each objective selects on, ``validation_accuracy`` (or ``test_accuracy``) first."""
+        """The per-seed figure each objective selects on, e.g. ``validation_accuracy`` or ``validation_log_loss`` first."""
         return self.results.objectives
 
     @property
@@ -116,7 +116,7 @@ class Results:
 
     @property
     def selection_metric(self) -> str:
-        """The per-seed accuracy the study chose on: ``validation_accuracy``, or ``test_accuracy`` under ``"test"``."""
+        """The per-seed figure the study chose on: ``validation_accuracy`` (``validation_log_loss``...), ``test_*`` under ``"test"``."""
         return self.results.selection_metric
 
     @property
@@ -152,8 +152,8 @@ class Results:
 
     @property
     def best(self) -> TrialRecord | None:
-        """The best completed trial by mean validation accuracy over seeds (by mean test accuracy for a study selected
-        on the test set; ties: the one rule of the read model)."""
+        """The best completed trial by the first objective's mean over seeds, validation accuracy by default (the lowest
+        for ``log_loss``; on the test set for a study selected there; ties: the one rule of the read model)."""
         return self.results.best
 
     @property

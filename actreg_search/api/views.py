@@ -63,6 +63,12 @@ VIEWS: dict[str, View] = {
         View("curves", "learning curves of the best and best unregularized trials", "learning_curves", "curves_figure"),
         View("seeds", "per-seed spread by placement and regularizer", "seed_distributions", "boxes_figure"),
         View("width", "coefficient × hidden width", "coefficient_width", "width_figure"),
+        View(
+            "learning_rate",
+            "coefficient × learning rate per placement (studies searching the learning rate)",
+            "coefficient_learning_rate",
+            "rate_figure",
+        ),
         View("slice", "slice plot (Optuna)", "slice_figure", min_trials=1),
     )
 }
@@ -130,8 +136,8 @@ def _optuna_view(results: StudyResults, view: View, objective: str | None) -> go
         return _with_note(draw(source).figure, source.note)
     targets = d.targets(results)
     by_key = {t.key: t for t in targets}
-    # An objective by the name the study file gives it (accuracy, sparsity), or by the figure it selects on.
-    spelled = {"accuracy": results.objectives[0], **{"sparsity": o for o in results.objectives if o.endswith("sparsity")}}
+    # An objective by the name the study file gives it (accuracy, log_loss, sparsity), or by the figure it selects on.
+    spelled = {o.removeprefix("validation_").removeprefix("test_"): o for o in results.objectives}
     objective = spelled.get(objective, objective) if objective is not None else None
     if objective is not None and objective not in by_key:
         raise UserError(f"study {results.name!r} has no objective {objective!r}; allowed: {', '.join(by_key)}")

@@ -2,9 +2,10 @@
 
 Optuna's own charts (importances, parallel coordinates, slice, Pareto front)
 are drawn in :mod:`actreg_search.dashboard.optuna_charts`; the per-seed charts
-(learning curves, boxes) in :mod:`actreg_search.dashboard.charts_seeds` and
+(learning curves, boxes) in :mod:`actreg_search.dashboard.charts_seeds`,
 the sparsity charts (accuracy × sparsity, per layer) in
-:mod:`actreg_search.dashboard.charts_sparsity`, imported here so that every
+:mod:`actreg_search.dashboard.charts_sparsity` and the coefficient × learning
+rate panels in :mod:`actreg_search.dashboard.charts_rate`, imported here so that every
 chart of ours is named here; the colours, symbols, labels, axes, error bars
 and layout every chart shares are in :mod:`actreg_search.dashboard.style`.
 Every error bar is a 95% interval over seeds within [0, 1], drawn asymmetric.
@@ -18,6 +19,7 @@ import math
 
 import plotly.graph_objects as go
 
+from actreg_search.dashboard.charts_rate import rate_figure
 from actreg_search.dashboard.charts_seeds import boxes_figure, curves_figure
 from actreg_search.dashboard.charts_sparsity import ACCURACY, layers_figure, sparsity_figure
 from actreg_search.dashboard.data import HistoryData, PathData, SelectionData, WidthData, words
@@ -48,6 +50,7 @@ __all__ = [
     "integer_axis",
     "layers_figure",
     "path_figure",
+    "rate_figure",
     "selection_figure",
     "sparsity_figure",
     "width_figure",

@@ -7,8 +7,9 @@
 the same results); a chart that cannot be drawn for this study becomes a note
 in its place, and :func:`render_report` never raises for a study's shape.
 A multi-objective study gets Optuna's charts once per objective and Optuna's
-Pareto front. plotly.js is embedded once, in the page's head, so the file
-works offline.
+Pareto front; a study searching the learning rate gets the coefficient ×
+learning rate panels (:func:`~actreg_search.dashboard.data.coefficient_learning_rate`).
+plotly.js is embedded once, in the page's head, so the file works offline.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
     optuna_charts = _OptunaCharts(results)
     several = results.multi_objective
     layered = bool(d.layer_names(results.trials))  # models with several marked layers: sparsity per layer too
+    rated = d.searches_learning_rate(results)  # the learning rate searched: coefficient × learning rate too
     objective = "each objective (one chart per objective)" if several else "the objective"
     return (
         Section(
@@ -215,16 +217,29 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
         ),
         Section(
             "width",
-            "8. Coefficient × hidden width",
+            "8. Coefficient × hidden width" + (" and learning rate" if rated else ""),
             "Mean test accuracy over log10 coefficient and hidden width: the trials as markers (fill: accuracy, "
-            "outline: regularizer, shape: placement) over a surface linearly interpolated between them. Below, "
-            f"Optuna's slice plot: {objective} against each parameter.",
+            "outline: regularizer, shape: placement) over a surface linearly interpolated between them. "
+            + (
+                f"Below, the coefficient against the learning rate (both log scales), one panel per placement, "
+                f"filled by the figure the study selects on (mean {d.selection_words(results)}); l1_l2 trials at "
+                "l1 + l2, "
+                "the unregularized trials a strip of their own. "
+                if rated
+                else ""
+            )
+            + f"{'Last' if rated else 'Below'}, Optuna's slice plot: {objective} against each parameter.",
             (
                 _chart("width", "", lambda: _from_data(d.coefficient_width(results), f.width_figure)),
+                *((_chart("learning_rate", "Coefficient × learning rate", lambda: _rate(results)),) if rated else ()),
                 *optuna_charts.per_objective("slice", "Slice", 1, oc.slice_figure),
             ),
         ),
     )
+
+
+def _rate(results: StudyResults) -> _Drawn:
+    return _from_data(d.coefficient_learning_rate(results), f.rate_figure)
 
 
 def _layers(results: StudyResults) -> _Drawn:

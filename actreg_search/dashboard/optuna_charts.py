@@ -5,12 +5,13 @@ objective; a multi-objective study also gets Optuna's Pareto front. The
 warnings Optuna gives while drawing (e.g. too few trials in a regime) are
 returned with the figure as caveats for the report to show.
 
-Every objective of actreg-search is maximized, and the conventions of the
-calls below follow from that (optuna 5.1):
+Every objective of actreg-search is maximized but ``log_loss``, minimized; the
+in-memory studies carry each objective's direction, and the conventions of
+the calls below follow from that (optuna 5.1):
 
 * The per-objective charts are drawn from
   :meth:`~actreg_search.dashboard.data.OptunaInput.objective_study`, a
-  single-objective study with direction ``maximize`` holding that objective's
+  single-objective study in that objective's direction holding its
   values, **without** ``target=``. Optuna treats any ``target=`` as
   lower-is-better: PED-ANOVA (the default evaluator of
   :func:`optuna.importance.get_param_importances`) then takes the trials with
@@ -22,15 +23,16 @@ calls below follow from that (optuna 5.1):
   Negating ``target`` would fix the importances but show negated accuracies
   on the parallel-coordinate and slice axes, so it is not used.
 * Importances (:func:`importance_figure`): PED-ANOVA's top quantile is the
-  trials with the *highest* values of the objective.
+  trials with the *best* values of the objective (highest, lowest if minimized).
 * Parallel coordinates (:func:`parallel_figure`): ``reversescale`` is
-  ``False``; the lowest value maps to the pale end of Optuna's ``Blues`` scale
+  ``False`` for a maximized objective (Optuna reverses it for a minimized
+  one); the worst value maps to the pale end of Optuna's ``Blues`` scale
   and the best trial to the dark end.
 * Slice (:func:`slice_figure`): the objective's values as they are on the y
   axis; the colour is the trial number, which does not depend on direction.
 * Pareto front (:func:`pareto_figure`): the multi-objective study itself,
-  without ``targets=``: the front is computed from ``study.directions`` (every
-  one ``maximize``) and the axes show the objective values as they are.
+  without ``targets=``: the front is computed from ``study.directions`` (the
+  stored study's) and the axes show the objective values as they are.
 """
 
 from __future__ import annotations
@@ -78,8 +80,8 @@ def optuna_figure(draw: Callable[..., go.Figure], study: optuna.Study, **kwargs:
 def importance_figure(source: OptunaInput, target: Target) -> OptunaFigure:
     """Optuna's hyperparameter importances for reaching a high value of one objective.
 
-    Optuna's default evaluator, PED-ANOVA, on the objective's maximize study
-    without ``target=``, so its top quantile is the best (highest) trials.
+    Optuna's default evaluator, PED-ANOVA, on the objective's study (in its
+    direction) without ``target=``, so its top quantile is the best trials.
     """
     return optuna_figure(
         optuna.visualization.plot_param_importances, source.objective_study(target), target_name=target.name
@@ -89,8 +91,8 @@ def importance_figure(source: OptunaInput, target: Target) -> OptunaFigure:
 def parallel_figure(source: OptunaInput, target: Target) -> OptunaFigure:
     """Optuna's parallel coordinates of every searched parameter against one objective.
 
-    Drawn from the objective's maximize study without ``target=``, so the
-    colour scale is not reversed: the best trials are the dark lines.
+    Drawn from the objective's study without ``target=``, so the colour scale
+    follows its direction: the best trials are the dark lines.
     """
     return optuna_figure(
         optuna.visualization.plot_parallel_coordinate, source.objective_study(target), target_name=target.name
@@ -103,7 +105,7 @@ def slice_figure(source: OptunaInput, target: Target) -> OptunaFigure:
 
 
 def pareto_figure(source: OptunaInput) -> OptunaFigure:
-    """Optuna's Pareto front of a multi-objective study (the front of ``study.directions``, every one maximize)."""
+    """Optuna's Pareto front of a multi-objective study (the front of ``study.directions``, each objective's own)."""
     return optuna_figure(
         optuna.visualization.plot_pareto_front, source.study, target_names=[t.name for t in source.targets]
     )

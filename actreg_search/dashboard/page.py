@@ -214,7 +214,8 @@ def comparison_html(results: StudyResults) -> str:
 
 
 def best_html(label: str, trial: TrialRecord, results: StudyResults | None = None) -> str:
-    """One trial's mean ± std test accuracy over seeds, beside its validation accuracy; its gap and sparsity.
+    """One trial's mean ± std test accuracy over seeds, beside its validation accuracy; the study's objective figures
+    when not accuracy (``validation log loss``, ``test log loss``); its gap and sparsity.
 
     Where the trial has validation figures, the difference test − validation
     in points follows: how much the validation figure the trial was chosen on
@@ -237,6 +238,10 @@ def best_html(label: str, trial: TrialRecord, results: StudyResults | None = Non
             f' (test − validation <span class="value" data-figure="selection-bias">'
             f"{100 * (mean - validation):+.1f} points</span>)"
         )
+    for name in results.objective_figures if results is not None else ():  # the objective, when not accuracy
+        if (value := trial.mean(name)) is not None:
+            places = BY_NAME[name].digits
+            figures += f', {d.words(name)} <span class="value">{value:.{places}f} ± {trial.std(name) or 0.0:.{places}f}</span>'
     gap, sparsity = trial.mean(GAP), trial.mean(SPARSITY)
     if gap is not None:
         figures += f', {d.words(GAP)} <span class="value">{gap:+.{BY_NAME[GAP].digits}f}</span>'

@@ -1,9 +1,14 @@
 """The table of all trials: its rows (pure data) and its sortable HTML.
 
 Every trial is a row, whatever its state; failed and pruned trials carry their
-reason. A study with validation figures gets a validation accuracy column
+reason. A study that searches training knobs with the penalty gets a column
+of each after the hidden units (:data:`KNOB_COLUMNS`: learning rate, dropout,
+batch size, activation) and one per builder hyperparameter (``builder.blocks``).
+A study with validation figures gets a validation accuracy column
 beside test accuracy; the best trials listed are those it ranks best (on
-validation). A study whose models have several marked layers gets a column of
+validation). A study whose objective is another figure of the predictions
+(``log_loss``, ``roc_auc``...) gets a column of it on each split after those
+(:attr:`~actreg_search.results.records.StudyResults.objective_figures`). A study whose models have several marked layers gets a column of
 each layer's mean sparsity after the pooled one (:data:`LAYER_COLUMN`). A big
 study lists its best :data:`MAX_TABLE_ROWS` completed trials and its latest
 :data:`MAX_OTHER_ROWS` others, and says that ``actreg-search export NAME
@@ -46,6 +51,16 @@ ALL_COLUMNS = (
     "time (s)",
     "note",
 )
+#: The column of each training knob a study may search (its Optuna parameter -> column), listed after
+#: ``hidden units`` when searched; a builder's own hyperparameters follow, each by its parameter name.
+KNOB_COLUMNS: dict[str, str] = {
+    "learning_rate": "learning rate",
+    "dropout": "dropout",
+    "batch_size": "batch size",
+    "activation": "activation",
+}
+#: How a builder hyperparameter's Optuna parameter begins (``builder.blocks``: :mod:`actreg_search.search.space`).
+BUILDER_PREFIX = "builder."
 #: The columns of a study without validation figures.
 COLUMNS = tuple(c for c in ALL_COLUMNS if c != VALIDATION_COLUMN)
 #: The columns whose cells sort as text; every other column (a :data:`LAYER_COLUMN` too) sorts as numbers.
@@ -77,11 +92,16 @@ class TrialTable:
         rows: The cells of each trial.
         states: Each row's state name (for its style).
         note: Which trials are listed, when not all of them.
-        columns: The columns: :data:`COLUMNS`, :data:`VALIDATION_COLUMN`
-            after test accuracy for a study with validation figures, and a
+        columns: The columns: :data:`COLUMNS`, a :data:`KNOB_COLUMNS` column per searched training knob
+            and a ``builder.<name>`` column per searched builder hyperparameter after ``hidden units``,
+            :data:`VALIDATION_COLUMN`
+            after test accuracy for a study with validation figures, then a
+            column of each objective figure (``validation log loss (mean ± std)``...), and a
             :data:`LAYER_COLUMN` per marked layer after sparsity for a study
             whose models have several.
         layers: The marked layers with a column, in the model's order.
+        text_columns: The columns besides :data:`TEXT_COLUMNS` whose cells sort as text (``activation``, a
+            builder hyperparameter taking strings or booleans).
     """
 
     rows: tuple[tuple[Cell, ...], ...]
@@ -89,11 +109,13 @@ class TrialTable:
     note: str | None = None
     columns: tuple[str, ...] = COLUMNS
     layers: tuple[str, ...] = ()
+    text_columns: frozenset[str] = frozenset()
 
     @property
     def numeric(self) -> frozenset[int]:
         """Positions of the columns whose cells sort as numbers."""
-        return frozenset(i for i, c in enumerate(self.columns) if c not in TEXT_COLUMNS)
+        text = TEXT_COLUMNS | self.text_columns
+        return frozenset(i for i, c in enumerate(self.columns) if c not in text)
 
 
 def trial_table(
@@ -124,16 +146,58 @@ def trial_table(
         )
     validation = any(VALIDATION_ACCURACY in t.per_seed for t in results.trials)
     columns = ALL_COLUMNS if validation else COLUMNS
+    extra = results.objective_figures
+    at = columns.index(words(TRAIN_ACCURACY))
+    columns = (*columns[:at], *(f"{words(name)} (mean ± std)" for name in extra), *columns[at:])
+    knobs = searched_knobs(results)
+    at = columns.index("hidden units") + 1
+    columns = (*columns[:at], *(KNOB_COLUMNS.get(name, name) for name in knobs), *columns[at:])
     layers = layer_names(results.trials)
     at = columns.index(words(SPARSITY)) + 1
     columns = (*columns[:at], *(LAYER_COLUMN.format(layer=layer) for layer in layers), *columns[at:])
-    rows = tuple(_row(t, pruner, validation, layers) for t in trials)
+    rows = tuple(_row(t, pruner, validation, layers, extra, knobs) for t in trials)
+    text = frozenset(
+        KNOB_COLUMNS.get(name, name)
+        for name in knobs
+        if any(isinstance(knob_value(t, name), (str, bool)) for t in results.trials)
+    )
     return TrialTable(
-        rows=rows, states=tuple(t.state.name for t in trials), note=note, columns=columns, layers=layers
+        rows=rows,
+        states=tuple(t.state.name for t in trials),
+        note=note,
+        columns=columns,
+        layers=layers,
+        text_columns=text,
     )
 
 
-def _row(t: TrialRecord, pruner: str | None, validation: bool, layers: tuple[str, ...]) -> tuple[Cell, ...]:
+def searched_knobs(results: StudyResults) -> tuple[str, ...]:
+    """The training knobs and builder hyperparameters the sampler chose in any trial, as Optuna parameters:
+    those of :data:`KNOB_COLUMNS` in its order, then ``builder.<name>`` by name."""
+    names = {name for t in results.trials for name in t.params}
+    builder = sorted(name for name in names if name.startswith(BUILDER_PREFIX))
+    return (*(name for name in KNOB_COLUMNS if name in names), *builder)
+
+
+def knob_value(t: TrialRecord, name: str) -> object:
+    """A trial's value of a training knob or builder hyperparameter (``builder.<name>``): its config's, else the
+    sampler's (a trial that failed before its config was made); ``None`` if it has none."""
+    config = t.config
+    if config is None:
+        return t.params.get(name)
+    if name.startswith(BUILDER_PREFIX):
+        return config.builder_kwargs.get(name.removeprefix(BUILDER_PREFIX))
+    return getattr(config, name, None)
+
+
+def _row(
+    t: TrialRecord,
+    pruner: str | None,
+    validation: bool,
+    layers: tuple[str, ...],
+    extra: tuple[str, ...] = (),
+    knobs: tuple[str, ...] = (),
+) -> tuple[Cell, ...]:
     config = t.config
     regularizer = config.regularizer.value if config else t.params.get("regularizer")
     placement = (config.placement.value if config.placement else "") if config else t.params.get("placement")
@@ -144,8 +208,10 @@ def _row(t: TrialRecord, pruner: str | None, validation: bool, layers: tuple[str
         _text(placement),
         _coefficient(t),
         _number(config.hidden_units if config else _size_param(t), "{:d}"),
+        *(_knob(knob_value(t, name), name) for name in knobs),
         _mean_std(t, TEST_ACCURACY),
         *((_mean_std(t, VALIDATION_ACCURACY),) if validation else ()),
+        *(_mean_std(t, name) for name in extra),
         _figure(t.mean(TRAIN_ACCURACY), TRAIN_ACCURACY),
         _figure(t.mean(GAP), GAP, sign=True),
         _figure(t.mean(SPARSITY), SPARSITY),
@@ -181,6 +247,20 @@ def _coefficient(t: TrialRecord) -> Cell:
         return Cell(f"l1 {config.l1:.2e} + l2 {config.l2:.2e}", config.l1 + config.l2)
     value = config.l1 or config.l2
     return Cell(f"{value:.2e}", value)
+
+
+#: How each training knob's value is printed (a builder hyperparameter's number: ``{:.4g}``).
+_KNOB_FORMATS = {"learning_rate": "{:.2e}", "dropout": "{:.3g}", "batch_size": "{:d}"}
+
+
+def _knob(value: object, name: str) -> Cell:
+    """A training knob's or builder hyperparameter's cell: a number sorts as one, a string or boolean as text."""
+    if isinstance(value, (str, bool)):
+        return Cell(str(value), str(value))
+    fmt = _KNOB_FORMATS.get(name, "{:.4g}")
+    if fmt == "{:d}" and isinstance(value, float):
+        value, fmt = (int(value), fmt) if value.is_integer() else (value, "{:g}")
+    return _number(value, fmt)  # type: ignore[arg-type]
 
 
 def _mean_std(t: TrialRecord, name: str) -> Cell:

@@ -61,6 +61,20 @@ class SeedResult:
             them, every marked layer pooled (``None`` likewise).
         validation_curve: Validation accuracy at each of the ``curve_epochs``
             (empty under ``"test"``).
+        test_balanced_accuracy: On the test set, the mean recall over the
+            classes (:func:`actreg_search.engine.metrics.class_figures`, which
+            says the edge cases of these eight).
+        test_macro_f1: On the test set, the F1 score averaged over classes.
+        test_roc_auc: On the test set, the area under the ROC curve (one-vs-rest
+            for several classes); ``None`` for a model that gives no probabilities.
+        test_log_loss: On the test set, the cross-entropy of the predicted
+            probabilities (lower is better); ``None`` likewise.
+        validation_balanced_accuracy, validation_macro_f1, validation_roc_auc,
+        validation_log_loss: The same on the seed's validation samples
+            (``None`` under ``validation = "test"``).
+        stopped_epoch: Under ``[model] early_stopping``, the last epoch it
+            trained (the epochs where it never stopped); a fold mean under k-fold.
+        restored_epoch: Under early stopping, the epoch whose weights it kept.
     """
 
     seed: int
@@ -76,6 +90,16 @@ class SeedResult:
     validation_accuracy: float | None = None
     validation_sparsity: float | None = None
     validation_curve: tuple[float, ...] = ()
+    test_balanced_accuracy: float | None = None
+    validation_balanced_accuracy: float | None = None
+    test_macro_f1: float | None = None
+    validation_macro_f1: float | None = None
+    test_roc_auc: float | None = None
+    validation_roc_auc: float | None = None
+    test_log_loss: float | None = None
+    validation_log_loss: float | None = None
+    stopped_epoch: float | None = None
+    restored_epoch: float | None = None
 
     @property
     def gap(self) -> float:
@@ -117,8 +141,15 @@ class TrialResult:
         return [] if any(v is None for v in found) else [float(v) for v in found]
 
     def mean(self, field: str) -> float:
-        """Mean of a per-seed figure."""
-        return statistics.fmean(self.values(field))
+        """Mean of a per-seed figure.
+
+        Raises:
+            ValueError: The figure was not measured on every seed (``roc_auc`` of a model without probabilities).
+        """
+        values = self.values(field)
+        if not values:
+            raise ValueError(f"{field} was not measured on every seed, so the trial has no mean of it")
+        return statistics.fmean(values)
 
     def std(self, field: str) -> float:
         """Sample standard deviation of a per-seed figure (0 for one seed)."""

@@ -66,6 +66,18 @@ class TracedRows:
         args = (weights, state, coefs) + ((x, y) if per_row_data else ())
         return self._map(one_row, args)
 
+    def loss(self, weights: list[tf.Tensor], state: list[tf.Tensor], coefs: tf.Tensor, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        """Every row's objective on its own batch ``(x, y)`` (a row axis) in inference mode, as Keras' ``val_loss``
+        adds it up on one batch: the loss and the model's losses."""
+
+        def one_row(args: tuple) -> tf.Tensor:
+            weights, state, coefs, xb, yb = args
+            with reading(self.probes, coefs):
+                predictions, _, extra = self.template.stateless_call(weights, state, xb, training=False, return_losses=True)
+            return total_loss(self.loss, yb, predictions, extra)
+
+        return self._map(one_row, (weights, state, coefs, x, y))
+
     def predict(self, weights: list[tf.Tensor], state: list[tf.Tensor], x: tf.Tensor) -> tf.Tensor:
         """Every row's outputs on ``x`` in inference mode, ``(rows, len(x), ...)``."""
 

@@ -5,10 +5,8 @@ keras engine initialises it for that seed. Their weights are stacked on a
 leading seed axis and trained jointly on the sum of their losses: each seed's
 loss depends only on its own weights, so the gradient of the sum with respect
 to seed k's weights is seed k's own gradient, and the optimizers Keras offers
-here (Adam, SGD, RMSprop) update every weight elementwise, so one optimizer over
-the stacked weights takes the same steps as K optimizers over K models. The
-forward pass, losses and regularizers are Keras' own (``stateless_call`` of the
-trial's model) and the update is the Keras optimizer's.
+here (Adam, SGD, RMSprop) update every weight elementwise, so one Keras
+optimizer over the stacked weights takes the same steps as K over K models.
 
 A model whose layers form one chain of layers with a row form (Dense,
 Activation, Conv2D, pooling, Flatten, global pooling, Dropout,
@@ -31,11 +29,11 @@ share a program as one program of trials × seeds rows.
 
 On every path the epochs run inside one ``tf.function`` call per chunk of about
 a twentieth of the training (a quarter when no monitor reads the reports, see
-:data:`~actreg_search.engine.chunks.QUIET_CHUNKS`); after each chunk the engine reports progress,
-reports the mean test accuracy (which may prune the trial) and checks for
-non-finite losses. Train and test accuracies at
-the curve epochs are computed inside the loop; a trial's final figures, after
-it, on the program's own model (:meth:`StackedLoop.evaluate`). The trained
+:data:`~actreg_search.engine.chunks.QUIET_CHUNKS`); after each chunk the engine
+reports progress and the mean test accuracy (which may prune the trial) and
+checks for non-finite losses. Curves are counted inside the loop; a trial's
+final figures after it, on the program's own model (:meth:`StackedLoop.evaluate`),
+with each row's best epoch's values back under early stopping. The trained
 weights are copied into the seeds' Keras models only when they are asked for
 (:meth:`FusedEngine.fit_models`, ``export --model``).
 
@@ -65,11 +63,11 @@ from actreg_search.engine.metrics import Counted, counted_seed_result, mean_of_f
 from actreg_search.engine.programs import ProgramCache, bucket_of
 from actreg_search.engine.quiet import sees_gpu
 from actreg_search.engine.seeds import build_models, seeds_tensorflow
-from actreg_search.engine.rowwise import unsupported
-from actreg_search.engine.stacked import StackedLoop, vectorizes
+from actreg_search.engine.rows import RowInputs
+from actreg_search.engine.rowwise import unsupported, vectorizes
+from actreg_search.engine.stacked import StackedLoop
 from actreg_search.models.build import prepare_model
 from actreg_search.models.marks import marks_of
-from actreg_search.models.probes import penalty_rows
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import EngineName
@@ -322,14 +320,14 @@ class FusedEngine(Engine):
 
     def _program(
         self, group: list[int], configs: Sequence[TrialConfig], data: Dataset, model: ModelSpec | None, folds: Sequence[Fold]
-    ) -> tuple[StackedLoop, np.ndarray | None, bool, int]:
-        """The program the trials ``group`` train in, from the cache: ``(loop, each row's penalty
-        coefficients, whether it is new, its width)``; ``folds`` are a trial's rows."""
+    ) -> tuple[StackedLoop, RowInputs, bool, int]:
+        """The program the trials ``group`` train in, from the cache: ``(loop, its rows' inputs, whether it
+        is new, its width)``; ``folds`` are a trial's rows."""
         widest = max(bucket_of(configs[i].hidden_units) for i in group)
         key = self.cache.key(configs[group[0]], data, model, len(group), len(folds), widest)
         loop, probes, compiled = self.cache.get(key, data)
-        coefs = np.stack([penalty_rows(configs[i], probes.points) for i in group for _ in folds])
-        return loop, coefs, compiled, key.config.hidden_units
+        inputs = RowInputs.of([configs[i] for i in group for _ in folds], probes.points)
+        return loop, inputs, compiled, key.config.hidden_units
 
     def _train_group(
         self,
@@ -351,9 +349,11 @@ class FusedEngine(Engine):
         # A seed's fold models all start from the seed's model: its one model in every fold's row, or one model a row.
         repeat = 1 if keep_models else per_seed
         rows = [net for index in group for net in built[index] for _ in range(repeat)]
-        loop, coefs, compiled, width = self._program(group, configs, data, model, folds)
-        loop.load(rows, [seed for _ in group for seed in seeds for _ in range(per_seed)], coefs, folds * len(group))
+        loop, inputs, compiled, width = self._program(group, configs, data, model, folds)
+        loop.load(rows, [seed for _ in group for seed in seeds for _ in range(per_seed)], inputs, folds * len(group))
         chunks = run_chunks(loop, group, configs, data, seeds, monitors, done)
+        if loop.stopping is not None:
+            loop.stopping.restore()
         trained = time.perf_counter()
         n = len(folds)
         live = [k for k in range(len(rows)) if group[k // n] in chunks.live]
@@ -377,6 +377,7 @@ class FusedEngine(Engine):
                 "compile_s": chunks.compile_s,
                 "train_s": trained - start,
                 "results_s": time.perf_counter() - trained,
+                **({} if loop.stopping is None else {"masked_row_epochs": loop.stopping.masked(configs[group[0]].epochs)}),
             }
         )
 

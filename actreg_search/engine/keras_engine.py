@@ -8,6 +8,7 @@ under k-fold a seed fits one model per fold and its figures are the folds' means
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import time
 from collections.abc import Callable, Sequence
 
@@ -25,7 +26,7 @@ from actreg_search.spec.vocab import EngineName
 
 
 class _CurveRecorder(keras.callbacks.Callback):
-    """Records train/test accuracy at the curve epochs and stops on a non-finite loss."""
+    """Records train/test accuracy at the curve epochs, stops on a non-finite loss, keeps early stopping's epochs."""
 
     def __init__(self, data: Dataset, seed: int, epochs: tuple[int, ...], on_epoch: Callable[[int], None]) -> None:
         super().__init__()
@@ -36,6 +37,7 @@ class _CurveRecorder(keras.callbacks.Callback):
         self.train_curve: list[float] = []
         self.test_curve: list[float] = []
         self.validation_curve: list[float] = []
+        self.epochs_kept: dict[str, int] = {}  # under early stopping: stopped_epoch, restored_epoch
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         done = epoch + 1
@@ -48,6 +50,17 @@ class _CurveRecorder(keras.callbacks.Callback):
             if self.data.x_val is not None:
                 self.validation_curve.append(accuracy(self.model, self.data.x_val, self.data.y_val))
             self.on_epoch(done)
+
+    def stopped(self, callback: keras.callbacks.EarlyStopping, epochs: int) -> None:
+        """After an early-stopped fit: the epochs it stopped at and restored, and each curve held at its value
+        at the stop for the curve epochs it did not reach (as the fused engine's stopped rows hold theirs)."""
+        self.epochs_kept = {
+            "stopped_epoch": callback.stopped_epoch + 1 if callback.stopped_epoch else epochs,
+            "restored_epoch": callback.best_epoch + 1,
+        }
+        for curve in (self.train_curve, self.test_curve, self.validation_curve):
+            if curve:
+                curve.extend([curve[-1]] * (len(self.epochs) - len(curve)))
 
 
 class KerasEngine(Engine):
@@ -85,7 +98,8 @@ class KerasEngine(Engine):
                     config, view, seed, points, lambda e, b=begun, k=k: monitor.on_epochs(int(b + e / k), total), model
                 )
                 layers = marks_of(net).names
-                folds.append(seed_result(net, config, view, seed, recorder.train_curve, recorder.test_curve, recorder.validation_curve))
+                result = seed_result(net, config, view, seed, recorder.train_curve, recorder.test_curve, recorder.validation_curve)
+                folds.append(replace(result, **recorder.epochs_kept))
             results.append(mean_of_folds(folds))
         field = TEST_ACCURACY if data.validation.on_test else VALIDATION_ACCURACY
         monitor.report(config.epochs, sum(getattr(r, field) for r in results) / len(results))
@@ -123,6 +137,14 @@ class KerasEngine(Engine):
         net = build_model(config, data.input_shape, data.n_classes, model)
         net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
         recorder = _CurveRecorder(data, seed, points, on_epoch)
+        callbacks: list[keras.callbacks.Callback] = [recorder]
+        stopping = {}
+        if config.early_stopping is not None and data.x_val is not None:  # on the seed's validation samples, one batch
+            rule = config.early_stopping
+            callbacks.append(
+                keras.callbacks.EarlyStopping(monitor="val_loss", patience=rule.patience, min_delta=rule.min_delta, restore_best_weights=True)
+            )
+            stopping = {"validation_data": (data.x_val, data.y_val), "validation_batch_size": len(data.x_val)}
         net.fit(
             data.x_train,
             data.y_train,
@@ -130,8 +152,11 @@ class KerasEngine(Engine):
             batch_size=config.batch_size,
             shuffle=True,
             verbose=0,
-            callbacks=[recorder],
+            callbacks=callbacks,
+            **stopping,
         )
+        if stopping:
+            recorder.stopped(callbacks[-1], config.epochs)
         return net, recorder
 
 

@@ -147,10 +147,10 @@ _RULES = {
 """The layers that place units (each has a counterpart in the narrow model); the others only pass them on."""
 
 
-def layout(narrow: keras.Model, wide: keras.Model) -> list[Index] | None:
-    """Where each of ``narrow``'s variables (:func:`~actreg_search.engine.rows.row_variables`' order) sits in
-    ``wide``'s, or ``None`` when ``wide`` cannot train ``narrow`` zero-padded (another architecture, or a layer
-    whose padded units would not stay zero)."""
+def layout(narrow: keras.Model, wide: keras.Model, seeds: bool = True) -> list[Index] | None:
+    """Where each of ``narrow``'s variables (:func:`~actreg_search.engine.rows.row_variables`' order, with the
+    seed states or without, ``seeds``) sits in ``wide``'s, or ``None`` when ``wide`` cannot train ``narrow``
+    zero-padded (another architecture, or a layer whose padded units would not stay zero)."""
     small_layers, big_layers = chain(narrow), chain(wide)
     if small_layers is None or big_layers is None:
         return None
@@ -171,12 +171,13 @@ def layout(narrow: keras.Model, wide: keras.Model) -> list[Index] | None:
     if walk.grows():  # the model's output must not
         return None
     indices = []
-    for small, big in zip(row_variables(narrow), row_variables(wide), strict=False):
+    small_variables, big_variables = row_variables(narrow, seeds), row_variables(wide, seeds)
+    for small, big in zip(small_variables, big_variables, strict=False):
         index = walk.places.get(id(small), tuple(np.arange(d) for d in small.shape))
         if len(index) != len(big.shape) or any(len(i) and i.max() >= d for i, d in zip(index, big.shape)):
             return None
         indices.append(index)
-    return indices if len(row_variables(narrow)) == len(row_variables(wide)) else None
+    return indices if len(small_variables) == len(big_variables) else None
 
 
 def embed(value: np.ndarray, index: Index, shape: Sequence[int]) -> np.ndarray:

@@ -1,20 +1,50 @@
-"""A seed's final figures: from a trained Keras model (every engine), or from what a training program counted (the fused engine)."""
+"""A seed's final figures: from a trained Keras model (every engine), or from what a training program counted (the fused engine).
+
+Besides accuracy, the figures of the predictions (:func:`class_figures`) are
+scikit-learn's, from each sample's predicted probabilities on the validation
+samples and on the test set. Their edge cases, decided here:
+
+* *Binary models* have one sigmoid unit, ``p`` the probability of class 1:
+  ``log_loss`` reads ``[1 - p, p]``, ``roc_auc`` reads ``p``; the predicted
+  class is ``p > 0.5``, the accuracy's rule (:func:`~actreg_search.engine.rows.correct`),
+  as it is the arg-max of a softmax.
+* *float32 probabilities* that do not sum exactly to 1 (a softmax's rows are
+  off by about 1e-7) are taken to float64 and each row divided by its sum, so
+  scikit-learn neither warns (``log_loss``) nor refuses (``roc_auc``).
+* ``log_loss`` is over every class of the data (``labels=``), also one the
+  split lacks; scikit-learn clips the probabilities to [eps, 1 - eps] of float64.
+* ``roc_auc`` with several classes is one-vs-rest, macro-averaged over the
+  classes present in the split: a class missing from a small validation split
+  (where scikit-learn refuses, or gives NaN) is left out, and with all present it is
+  scikit-learn's ``multi_class="ovr"``. With fewer than two classes present
+  it is undefined: ``None``, the figure is not recorded for the trial.
+* ``balanced_accuracy`` is the mean recall over the classes present in the
+  split; ``macro_f1`` the F1 averaged over the classes present in the split
+  or predicted (a class predicted but absent scores 0: ``zero_division=0``).
+* A model whose output is not probabilities (:func:`gives_probabilities`: its
+  output layer is no sigmoid or softmax) has no ``roc_auc`` or ``log_loss``
+  (``None``); :mod:`actreg_search.search.modelcheck` refuses either as its objective.
+"""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
+from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, roc_auc_score
 
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import NonFiniteLoss, SeedResult
 from actreg_search.engine.rows import correct
 from actreg_search.models.build import make_loss
 from actreg_search.models.marks import marks_of
+from actreg_search.spec.measures import CLASS_FIGURES, RESTORED_EPOCH, STOPPED_EPOCH, Split, measure_name
 from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import Metric
 
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
@@ -29,6 +59,79 @@ def training_loss(model: keras.Model, data: Dataset) -> float:
     total = float(np.asarray(make_loss(data.n_classes)(y, predictions)))
     total += sum(float(np.asarray(loss)) for loss in model.losses)
     return total
+
+
+def gives_probabilities(model: keras.Model) -> bool:
+    """Whether ``model``'s output is probabilities: its output layer is one sigmoid unit, or a softmax over several.
+
+    The output layer is the one whose output is the model's; its activation is
+    a layer's ``activation`` (``Dense(..., activation="softmax")``, an
+    ``Activation`` layer) or a ``Softmax`` layer. A model whose output layer is
+    not found so (a nested model as the last layer) counts as giving none.
+    """
+    output = model.outputs[0]
+    for layer in reversed(model.layers):
+        try:
+            if layer.output is not output:
+                continue
+        except (AttributeError, ValueError, RuntimeError):  # a layer called several times has no one output
+            continue
+        name = "softmax" if isinstance(layer, keras.layers.Softmax) else getattr(getattr(layer, "activation", None), "__name__", None)
+        return name == ("sigmoid" if output.shape[-1] == 1 else "softmax")
+    return False
+
+
+def class_figures(probs: np.ndarray, y: np.ndarray, n_classes: int, probabilities: bool = True) -> dict[Metric, float | None]:
+    """``balanced_accuracy``, ``macro_f1``, ``roc_auc`` and ``log_loss`` of predicted probabilities, by scikit-learn.
+
+    Args:
+        probs: Each sample's output: ``(n, 1)`` (or ``(n,)``) sigmoid probabilities of class 1, or ``(n, n_classes)``.
+        y: The samples' classes.
+        n_classes: The data's classes (``log_loss`` is over all of them).
+        probabilities: Whether ``probs`` are probabilities (:func:`gives_probabilities`); if not, ``roc_auc`` and
+            ``log_loss`` are ``None``.
+
+    Returns:
+        Each figure (the module's docstring says the edge cases); ``roc_auc`` ``None`` where undefined.
+    """
+    raw = np.asarray(probs)
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    if raw.ndim == 1 or raw.shape[-1] == 1:
+        positive = np.clip(raw.reshape(-1).astype(np.float64), 0.0, 1.0)
+        predicted = (raw.reshape(-1) > 0.5).astype(np.int64)
+        table = np.stack([1.0 - positive, positive], axis=1)
+    else:
+        predicted = np.argmax(raw, axis=-1)
+        table = raw.astype(np.float64)
+        table = table / table.sum(axis=1, keepdims=True) if probabilities else table
+    with warnings.catch_warnings():  # "y_pred contains classes not in y_true": the rule above, said once
+        warnings.simplefilter("ignore", UserWarning)
+        figures: dict[Metric, float | None] = {
+            Metric.BALANCED_ACCURACY: float(balanced_accuracy_score(y, predicted)),
+            Metric.MACRO_F1: float(f1_score(y, predicted, average="macro", zero_division=0.0)),
+            Metric.ROC_AUC: None,
+            Metric.LOG_LOSS: None,
+        }
+    if not probabilities:
+        return figures
+    present = np.unique(y)
+    if len(present) >= 2:
+        if table.shape[1] == 2 and n_classes == 2:
+            figures[Metric.ROC_AUC] = float(roc_auc_score(y, table[:, 1]))
+        else:  # one-vs-rest, each present class against the rest, macro-averaged
+            figures[Metric.ROC_AUC] = float(roc_auc_score((y[:, None] == present[None, :]).astype(np.int64), table[:, present]))
+    figures[Metric.LOG_LOSS] = float(log_loss(y, table, labels=list(range(n_classes))))
+    return figures
+
+
+def on_split(figures: dict[Metric, float | None], split: Split) -> dict[str, float | None]:
+    """:func:`class_figures`' figures as :class:`~actreg_search.engine.base.SeedResult` fields on ``split``."""
+    return {measure_name(metric, split): value for metric, value in figures.items()}
+
+
+def split_figures(model: keras.Model, x: np.ndarray, y: np.ndarray, n_classes: int, split: Split) -> dict[str, float | None]:
+    """:func:`on_split` of ``model``'s predictions on ``(x, y)`` in one forward pass, in inference mode."""
+    return on_split(class_figures(np.asarray(model(x, training=False)), y, n_classes, gives_probabilities(model)), split)
 
 
 @dataclass(frozen=True)
@@ -47,6 +150,11 @@ class Counted:
         val_hits: Correct predictions on its validation samples (``None`` under ``validation = "test"``).
         val_zeros: Per marked layer, exact zeros among its activated outputs on them.
         n_val: How many validation samples.
+        test_probs: Each test sample's predicted probabilities (the model's output), ``None`` if not kept.
+        val_probs: Each of its validation samples' (``None`` under ``validation = "test"``).
+        val_labels: Their classes.
+        stopped_epoch: Under early stopping, the last epoch it trained.
+        restored_epoch: Under early stopping, the epoch whose values it kept.
     """
 
     train_hits: int
@@ -59,6 +167,11 @@ class Counted:
     val_hits: int | None = None
     val_zeros: tuple[int, ...] = ()
     n_val: int = 0
+    test_probs: np.ndarray | None = None
+    val_probs: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
+    stopped_epoch: int | None = None
+    restored_epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +237,7 @@ def seed_result(
     _check_finite(loss, seed, config)
     accuracies = accuracy(model, data.x_train, data.y_train), accuracy(model, data.x_test, data.y_test)
     result = _seed_result(seed, accuracies, loss, activation_stats(model, data.x_test), train_curve, test_curve)
+    result = replace(result, **split_figures(model, data.x_test, data.y_test, data.n_classes, Split.TEST))
     if data.x_val is None:
         return result
     return replace(
@@ -131,6 +245,7 @@ def seed_result(
         validation_accuracy=accuracy(model, data.x_val, data.y_val),
         validation_sparsity=activation_stats(model, data.x_val).sparsity,
         validation_curve=tuple(validation_curve or ()),
+        **split_figures(model, data.x_val, data.y_val, data.n_classes, Split.VALIDATION),
     )
 
 
@@ -173,6 +288,7 @@ def mean_of_folds(folds: Sequence[SeedResult]) -> SeedResult:
         validation_accuracy=optional("validation_accuracy"),
         validation_sparsity=optional("validation_sparsity"),
         validation_curve=curve("validation_curve"),
+        **{name: optional(name) for name in (*CLASS_FIGURES, STOPPED_EPOCH, RESTORED_EPOCH)},
     )
 
 
@@ -232,11 +348,21 @@ def counted_seed_result(
 
     stats = stats_from_sums(marks_of(model).names, counted.sums, own_zeros(counted.zeros, n_test), [size * n_test for size in own])
     accuracies = counted.train_hits / (counted.n_train or len(data.y_train)), counted.test_hits / n_test
-    result = _seed_result(seed, accuracies, counted.train_loss, stats, [], [])
+    result = replace(
+        _seed_result(seed, accuracies, counted.train_loss, stats, [], []),
+        stopped_epoch=counted.stopped_epoch, restored_epoch=counted.restored_epoch,
+    )
+    probabilities = gives_probabilities(model)
+    if counted.test_probs is not None:
+        result = replace(result, **on_split(class_figures(counted.test_probs, data.y_test, data.n_classes, probabilities), Split.TEST))
     if counted.val_hits is None:
         return result
-    return replace(
+    result = replace(
         result,
         validation_accuracy=counted.val_hits / counted.n_val,
         validation_sparsity=sum(own_zeros(counted.val_zeros, counted.n_val)) / (sum(own) * counted.n_val),
     )
+    if counted.val_probs is None or counted.val_labels is None:
+        return result
+    figures = class_figures(counted.val_probs, counted.val_labels, data.n_classes, probabilities)
+    return replace(result, **on_split(figures, Split.VALIDATION))

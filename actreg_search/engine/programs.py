@@ -18,7 +18,9 @@ computes, up to the order of floating-point sums (see docs/performance.md).
 
 So one program serves every trial of the same :class:`ProgramKey`: the model
 (built-in family or the user's), its depth and activation, the bucket, the
-training settings, the dataset and the number of rows (trials × seeds).
+training settings but the learning rate and dropout rate (each row's are
+inputs of the program, :mod:`~actreg_search.engine.stacked`; the dropout rate
+only on the rows' path), the dataset and the number of rows (trials × seeds).
 :class:`ProgramCache` keeps each worker's programs for the rest of the study:
 XLA's compiled code is cached per ``tf.function`` object, so reusing the object
 is what avoids compiling again (a fresh but identical function recompiles and
@@ -34,6 +36,7 @@ import keras
 
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.layouts import layout
+from actreg_search.engine.rowwise import vectorizes
 from actreg_search.engine.stacked import StackedLoop
 from actreg_search.models.build import build_model
 from actreg_search.models.probes import Probes
@@ -99,9 +102,19 @@ class ProgramKey:
         return replace(self, config=replace(self.config, hidden_units=0), rows=0) if self.padded else self
 
 
-def template_config(config: TrialConfig, width: int) -> TrialConfig:
-    """``config`` with everything a probed template does not depend on cleared, at ``width``."""
-    return replace(config, regularizer=Regularizer.NONE, placement=None, l1=0.0, l2=0.0, layers=None, hidden_units=width)
+TEMPLATE_DROPOUT = 0.5
+"""The rate a template's trial dropout layers are built at when each row reads its own (never used on rows)."""
+
+
+def template_config(config: TrialConfig, width: int, rows_dropout: bool = True) -> TrialConfig:
+    """``config`` with everything a probed template does not depend on cleared, at ``width``: the penalty,
+    the learning rate and, where each row reads its own (``rows_dropout``), the dropout rate (kept ``None``
+    when the trial has no dropout layer)."""
+    dropout = config.dropout if config.dropout is None or not rows_dropout else TEMPLATE_DROPOUT
+    return replace(
+        config, regularizer=Regularizer.NONE, placement=None, l1=0.0, l2=0.0, layers=None, hidden_units=width,
+        learning_rate=1.0, dropout=dropout,
+    )
 
 
 def paddable(narrow: keras.Model, wide: keras.Model) -> bool:
@@ -119,7 +132,7 @@ class ProgramCache:
     def __init__(self, limit: int = MAX_PROGRAMS) -> None:
         self.limit = limit
         self.programs: OrderedDict[ProgramKey, tuple[StackedLoop, Probes]] = OrderedDict()
-        self.bucketable: dict[tuple[ModelSpec | None, TrialConfig, int], bool] = {}
+        self.bucketable: dict[tuple[ModelSpec | None, TrialConfig, int], tuple[bool, bool]] = {}
         self.datasets: dict[int, Dataset] = {}  # keys hold ids: the datasets stay alive, so no id is reused
 
     def key(
@@ -136,9 +149,10 @@ class ProgramCache:
             width: A wider bucket to pad to (several trials' widest), if the model pads.
         """
         self.datasets.setdefault(id(data), data)
-        padded = config.sized and self._can_bucket(config, data, model)
+        bucketable, on_rows = self._traits(config, data, model)
+        padded = config.sized and bucketable
         size = max(bucket_of(config.hidden_units), width or 0) if padded else config.hidden_units
-        return ProgramKey(model, template_config(config, size), id(data), trials * seeds, padded)
+        return ProgramKey(model, template_config(config, size, rows_dropout=on_rows), id(data), trials * seeds, padded)
 
     def get(self, key: ProgramKey, data: Dataset) -> tuple[StackedLoop, Probes, bool]:
         """The program for ``key``: ``(loop, probes, new)``, built (and compiled on first use) when new."""
@@ -153,19 +167,20 @@ class ProgramCache:
             self.programs.popitem(last=False)
         return loop, probes, True
 
-    def _can_bucket(self, config: TrialConfig, data: Dataset, model: ModelSpec | None) -> bool:
-        """Whether the model of ``config`` trains zero-padded (decided once per model, from two probed widths)."""
+    def _traits(self, config: TrialConfig, data: Dataset, model: ModelSpec | None) -> tuple[bool, bool]:
+        """Whether the model of ``config`` trains zero-padded, and whether it trains on rows (each row then reads
+        its own dropout rate); decided once per model, from two probed widths."""
         probe_key = (model, template_config(config, 0), id(data))
         if probe_key not in self.bucketable:
             try:
                 narrow = build_model(template_config(config, 3), data.input_shape, data.n_classes, model, Probes())
                 wide = build_model(template_config(config, 5), data.input_shape, data.n_classes, model, Probes())
             except Exception:  # noqa: BLE001 - a user's model that cannot be built that narrow trains at its own width
-                self.bucketable[probe_key] = False
+                self.bucketable[probe_key] = (False, False)
             else:
-                self.bucketable[probe_key] = paddable(narrow, wide)
+                self.bucketable[probe_key] = (paddable(narrow, wide), vectorizes(wide))
         return self.bucketable[probe_key]
 
 
-__all__ = ["MAX_PROGRAMS", "ProgramCache", "ProgramKey", "bucket_of", "paddable", "template_config"]
+__all__ = ["MAX_PROGRAMS", "TEMPLATE_DROPOUT", "ProgramCache", "ProgramKey", "bucket_of", "paddable", "template_config"]
 

@@ -62,6 +62,9 @@ class RowContext:
         step: The optimizer step (epoch × batches + batch), a scalar ``int64`` tensor (training only).
         position: The layer's position in the model (draws of two layers differ).
         updates: New values of non-trainable variables (moving averages), filled by the layers.
+        rates: Each row's dropout rate, ``(rows,)``, for the layers named in ``trial_dropouts`` (training only).
+        trial_dropouts: The layers at the trial's dropout rate (Dropout layers, and recurrent
+            layers for their input dropout); a model's other Dropout layers keep their own rate.
     """
 
     rows: int
@@ -70,6 +73,27 @@ class RowContext:
     step: tf.Tensor | None = None
     position: int = 0
     updates: dict[int, tf.Tensor] | None = None
+    rates: tf.Tensor | None = None
+    trial_dropouts: frozenset[str] = frozenset()
+
+    def dropout_rate(self, layer: keras.layers.Layer, own: float) -> tf.Tensor | None:
+        """The rows' dropout rates at ``layer`` in training, ``(rows,)``: each row's own for a trial dropout
+        layer, else the layer's ``own``; ``None`` when nothing is dropped (inference, or a fixed rate of 0)."""
+        if not self.training:
+            return None
+        if self.rates is not None and layer.name in self.trial_dropouts:
+            return self.rates
+        return None if own == 0 else tf.fill([self.rows], tf.constant(own, tf.float32))
+
+
+def dropped(x: tf.Tensor, rates: tf.Tensor, uniform: tf.Tensor) -> tf.Tensor:
+    """Inverted dropout of ``x`` (``(rows, ...)``) at each row's rate, from uniform draws shaped like ``x``
+    (or broadcasting to it): a unit is kept where its draw is ≥ the rate, and scaled by ``1 / (1 - rate)``;
+    a rate of 0 keeps ``x`` exactly."""
+    rank = len(x.shape)
+    rate = per_row(tf.cast(rates, x.dtype), rank)
+    keep = tf.cast(uniform >= rate, x.dtype)
+    return x * keep * (1.0 / (1.0 - rate))
 
 
 def per_row(value: tf.Tensor, rank: int) -> tf.Tensor:
@@ -204,12 +228,12 @@ def row_uniform(shape: list[int], seeds: tf.Tensor, step: tf.Tensor, position: i
 
 
 def dropout(layer: keras.layers.Dropout, value: Lookup, x: tf.Tensor, ctx: RowContext) -> tf.Tensor:
-    if not ctx.training or layer.rate == 0:
+    rates = ctx.dropout_rate(layer, layer.rate)
+    if rates is None:
         return x
-    if layer.rate >= 1:
+    if layer.name not in ctx.trial_dropouts and layer.rate >= 1:
         return tf.zeros_like(x)
-    keep = row_uniform(list(x.shape[1:]), ctx.seeds, ctx.step, ctx.position) >= layer.rate
-    return x * (1.0 / (1.0 - layer.rate)) * tf.cast(keep, x.dtype)
+    return dropped(x, rates, row_uniform(list(x.shape[1:]), ctx.seeds, ctx.step, ctx.position))
 
 
 def batch_normalization(layer: keras.layers.BatchNormalization, value: Lookup, x: tf.Tensor, ctx: RowContext) -> tf.Tensor:

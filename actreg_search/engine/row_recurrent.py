@@ -29,7 +29,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from actreg_search.engine.row_layers import Lookup, RowContext, per_row
+from actreg_search.engine.row_layers import Lookup, RowContext, dropped, per_row, row_uniform
 
 def _projected(cell: Any, value: Lookup, x: tf.Tensor, bias: tf.Tensor | None, rows: int) -> tf.Tensor:
     """``x·W + b`` for every time step of every row: ``(steps, rows, batch, gates·units)``."""
@@ -55,6 +55,16 @@ def _run(layer: Any, step: Callable[..., tuple], projected: tf.Tensor, states: t
     return tf.transpose(hs, [1, 2, 0, 3]) if layer.return_sequences else hs[-1]
 
 
+def _input_dropout(layer: Any, x: tf.Tensor, ctx: RowContext) -> tf.Tensor:
+    """The layer's input ``dropout`` on ``x`` (``(rows, batch, steps, features)``) as Keras' cells apply it
+    (implementation 2): one mask a sequence, the same at every step."""
+    rates = ctx.dropout_rate(layer, layer.cell.dropout)
+    if rates is None:
+        return x
+    uniform = row_uniform([x.shape[1], x.shape[3]], ctx.seeds, ctx.step, ctx.position)
+    return dropped(x, rates, uniform[:, :, None, :])
+
+
 def _zeros(x: tf.Tensor, rows: int, units: int) -> tf.Tensor:
     return tf.zeros([rows, tf.shape(x)[1], units], x.dtype)
 
@@ -71,6 +81,7 @@ def lstm(layer: keras.layers.LSTM, value: Lookup, x: tf.Tensor, ctx: RowContext)
         o = cell.recurrent_activation(z3)
         return o * cell.activation(c), c
 
+    x = _input_dropout(layer, x, ctx)
     projected = _projected(cell, value, x, value(cell.bias) if cell.use_bias else None, ctx.rows)
     zeros = _zeros(x, ctx.rows, cell.units)
     return _run(layer, step, projected, (zeros, zeros), ctx)
@@ -101,6 +112,7 @@ def gru(layer: keras.layers.GRU, value: Lookup, x: tf.Tensor, ctx: RowContext) -
             recurrent_h = tf.matmul(r * h, recurrent[:, :, 2 * units :])
         return (z * h + (1 - z) * cell.activation(x_h + recurrent_h),)
 
+    x = _input_dropout(layer, x, ctx)
     return _run(layer, step, _projected(cell, value, x, input_bias, ctx.rows), (_zeros(x, ctx.rows, units),), ctx)
 
 
@@ -113,6 +125,7 @@ def simple_rnn(layer: keras.layers.SimpleRNN, value: Lookup, x: tf.Tensor, ctx: 
         return (h if cell.activation is None else cell.activation(h),)
 
     bias = value(cell.bias) if cell.bias is not None else None
+    x = _input_dropout(layer, x, ctx)
     return _run(layer, step, _projected(cell, value, x, bias, ctx.rows), (_zeros(x, ctx.rows, cell.units),), ctx)
 
 
@@ -125,8 +138,10 @@ def why_not(layer: keras.layers.Layer) -> str | None:
     cell = layer.cell
     if layer.go_backwards or layer.stateful or layer.return_state:
         return "it goes backwards, is stateful or returns its state"
-    if cell.dropout or cell.recurrent_dropout:
-        return "it has (recurrent) dropout"
+    if cell.recurrent_dropout:
+        return "it has recurrent dropout"
+    if cell.dropout and getattr(cell, "implementation", 2) == 1:
+        return "its input dropout draws a mask per gate (implementation 1)"
     if layer.input.shape[1] is None:
         return "its sequences are of unknown length"
     return None

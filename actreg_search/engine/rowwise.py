@@ -68,6 +68,12 @@ def unsupported(model: keras.Model) -> tuple[str, str] | None:
     return None
 
 
+def vectorizes(model: keras.Model) -> bool:
+    """Whether ``model`` trains on rows: all rows in one batched, XLA-compiled computation; otherwise the fused
+    engine trains one traced copy of the step per row in a plain TensorFlow graph (:mod:`~actreg_search.engine.copies`)."""
+    return unsupported(model) is None
+
+
 def row_losses(y: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
     """Each row's batch mean of the loss :func:`~actreg_search.models.build.make_loss` makes:
     binary cross-entropy for one sigmoid unit, sparse categorical cross-entropy for a softmax."""
@@ -106,19 +112,23 @@ class RowModel:
 
     Args:
         model: The template model; its variables' row-stacked values are
-            passed to :meth:`forward` in :func:`~actreg_search.engine.rows.row_variables`' order.
+            passed to :meth:`forward` in :func:`~actreg_search.engine.rows.row_variables`' order,
+            without the seed states (``seeds=False``).
         rows: Number of rows.
+        trial_dropouts: The layers whose dropout rate is each row's own
+            (:attr:`~actreg_search.models.marks.Marks.dropouts`), given to :meth:`step` as ``rates``.
     """
 
-    def __init__(self, model: keras.Model, rows: int) -> None:
+    def __init__(self, model: keras.Model, rows: int, trial_dropouts: Sequence[str] = ()) -> None:
         if unsupported(model) is not None:
             raise ValueError(f"model {model.name!r} cannot be computed on rows")
         self.layers = chain(model)
         self.rows = rows
-        variables = row_variables(model)
+        self.trial_dropouts = frozenset(trial_dropouts)
+        variables = row_variables(model, seeds=False)  # the rows draw their own masks: no seed state
         self.position = {id(v): k for k, v in enumerate(variables)}
         self.n_weights = len(model.trainable_variables)
-        self.state_ids = [id(v) for v in model.non_trainable_variables]
+        self.state_ids = [id(v) for v in variables[self.n_weights :]]
         self.regularized = [(k, v.regularizer) for k, v in enumerate(model.trainable_variables) if v.regularizer is not None]
 
     def step(
@@ -131,18 +141,26 @@ class RowModel:
         per_row_data: bool,
         seeds: tf.Tensor | None = None,
         step: tf.Tensor | None = None,
+        rates: tf.Tensor | None = None,
     ) -> tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]:
         """Every row's loss, gradient and new non-trainable values on a batch (shared, or one per row when
-        ``per_row_data``): the gradient of the rows' summed losses, each row's own since rows share no weight."""
+        ``per_row_data``): the gradient of the rows' summed losses, each row's own since rows share no weight.
+        ``rates``: each row's dropout rate at the trial's dropout layers, ``(rows,)``."""
         if not per_row_data:
             x = tf.broadcast_to(x[None], [self.rows, *x.shape])
             y = tf.broadcast_to(y[None], [self.rows, *y.shape])
         with tf.GradientTape() as tape:
             tape.watch(weights)
-            probs, penalties, state = self.forward(weights + state, x, coefs, True, seeds, step)
+            probs, penalties, state = self.forward(weights + state, x, coefs, True, seeds, step, rates)
             losses = row_losses(y, probs) + penalties
             total = tf.reduce_sum(losses)
         return losses, tape.gradient(total, weights), state
+
+    def loss(self, weights: list[tf.Tensor], state: list[tf.Tensor], coefs: tf.Tensor, x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        """Every row's objective on its own batch ``(x, y)`` (a row axis) in inference mode, as Keras' ``val_loss``
+        adds it up on one batch: the batch-mean loss, the activity penalties (÷ batch size) and the weights' penalties."""
+        probs, penalties, _ = self.forward(weights + state, x, coefs, False, penalize=True)
+        return row_losses(y, probs) + penalties
 
     def predict(self, weights: list[tf.Tensor], state: list[tf.Tensor], x: tf.Tensor) -> tf.Tensor:
         """Every row's outputs on ``x`` (shared by the rows) in inference mode, ``(rows, len(x), ...)``."""
@@ -156,6 +174,8 @@ class RowModel:
         training: bool,
         seeds: tf.Tensor | None = None,
         step: tf.Tensor | None = None,
+        rates: tf.Tensor | None = None,
+        penalize: bool | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
         """Every row's output, penalty and new non-trainable values.
 
@@ -166,27 +186,30 @@ class RowModel:
             training: Training mode.
             seeds: Each row's seed (dropout), ``(rows,)`` ``int64``.
             step: The optimizer step (dropout), a scalar.
+            rates: Each row's rate at the trial's dropout layers, ``(rows,)`` (``None``: their own rates).
+            penalize: Compute the penalties (``None``: in training mode only; they are zeros otherwise).
 
         Returns:
             ``(outputs, penalties (rows,), non-trainable values)``; in training
             mode the moving averages are the updated ones, otherwise unchanged.
         """
-        ctx = RowContext(self.rows, training, seeds, step, updates={})
+        ctx = RowContext(self.rows, training, seeds, step, updates={}, rates=rates, trial_dropouts=self.trial_dropouts)
 
         def lookup(variable: keras.Variable) -> tf.Tensor:
             return values[self.position[id(variable)]]
 
+        penalize = training if penalize is None else penalize
         total = tf.zeros([self.rows], x.dtype)
         for position, layer in enumerate(self.layers):
             ctx.position = position
             x = FORWARD[type(layer)](layer, lookup, x, ctx)
-            if training and layer.activity_regularizer is not None:
+            if penalize and layer.activity_regularizer is not None:
                 total += penalty(layer.activity_regularizer, x, coefs) / tf.cast(tf.shape(x)[1], x.dtype)
-        if training:
+        if penalize:
             for k, regularizer in self.regularized:
                 total += penalty(regularizer, values[k], coefs)
         state = [ctx.updates.get(key, value) for key, value in zip(self.state_ids, values[self.n_weights :])]
         return x, total, state
 
 
-__all__ = ["FORWARD", "RowModel", "chain", "penalty", "row_losses", "unsupported"]
+__all__ = ["FORWARD", "RowModel", "chain", "penalty", "row_losses", "unsupported", "vectorizes"]

@@ -22,11 +22,17 @@ penalty, at fixed shapes (every fold of every seed the same sizes): a row's
 minibatches are drawn from its own training samples, and its validation hits
 counted on its own validation samples. Cross-validation so costs no compile of
 its own: a 5-seed × 5-fold trial is one program of 25 rows.
+
+Each row's learning rate and dropout rate are inputs too
+(:class:`~actreg_search.engine.rows.RowInputs` says how each is applied), and
+with ``[model] early_stopping`` each row stops on its own
+(:mod:`~actreg_search.engine.stopping`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -35,22 +41,18 @@ import tensorflow as tf
 from actreg_search.data.datasets import Dataset
 from actreg_search.data.splits import Fold, fold_sizes
 from actreg_search.engine.base import curve_epochs
-from actreg_search.engine.metrics import Counted, output_sizes
-from actreg_search.engine.copies import TracedRows, reading, total_loss
+from actreg_search.engine.copies import TracedRows
+from actreg_search.engine.finals import FinalFigures
 from actreg_search.engine.layouts import Index, cut, embed, layout
-from actreg_search.engine.rows import correct, exact_zeros, permutations, row_variables, stacked_variables
-from actreg_search.engine.rowwise import RowModel, unsupported
+from actreg_search.engine.metrics import Counted
+from actreg_search.engine.rows import RowInputs, correct, permutations, row_variables, stacked_variables
+from actreg_search.engine.rowwise import RowModel, vectorizes
+from actreg_search.engine.stopping import RowStopping
 from actreg_search.internals.keras_private import apply_without_all_reduce, reset_optimizer
 from actreg_search.models.build import make_loss, make_optimizer
 from actreg_search.models.marks import marks_of
 from actreg_search.models.probes import Probes
 from actreg_search.spec.trial import TrialConfig
-
-def vectorizes(model: keras.Model) -> bool:
-    """Whether ``model`` trains on rows (:mod:`~actreg_search.engine.rowwise`): all rows in one batched, XLA-compiled
-    computation; otherwise one traced copy of the step per row in a plain TensorFlow graph."""
-    return unsupported(model) is None
-
 
 class StackedLoop:
     """A template model's variables stacked over ``rows`` rows, and the compiled training chunk.
@@ -71,20 +73,26 @@ class StackedLoop:
         self.template = template
         self.probes = probes
         self.rows = rows
-        self.rowwise = RowModel(template, rows) if vectorizes(template) else None
+        self.rowwise = RowModel(template, rows, marks_of(template).dropouts) if vectorizes(template) else None
         self._layouts: dict[tuple, list[Index]] = {}
         self.weights = stacked_variables(template.trainable_variables, rows, trainable=True)
-        self.state = stacked_variables(template.non_trainable_variables, rows, trainable=False)
+        self.state = stacked_variables(self.variables_of(template)[len(self.weights) :], rows, trainable=False)
         n_points = len(probes.points) if probes is not None else 0
         self.coefs = tf.Variable(np.zeros((rows, n_points, 2), np.float32), trainable=False, name="rows_coefs")
         self.seeds = tf.Variable(np.zeros((rows,), np.int64), trainable=False, name="rows_seeds")
-        self.optimizer = make_optimizer(config)
+        # Each row's learning rate and dropout rate: inputs, like its coefficients (see _step and load).
+        self.learning_rates = tf.Variable(np.full((rows,), config.learning_rate, np.float32), trainable=False, name="rows_lr")
+        self.dropout_rates = tf.Variable(np.full((rows,), config.dropout or 0.0, np.float32), trainable=False, name="rows_dropout")
+        self.optimizer = make_optimizer(replace(config, learning_rate=1.0))
+        rule = config.early_stopping
+        self.stopping = None if rule is None else RowStopping(rule, rows, self.weights + self.state)
         if self.optimizer.clipnorm is not None or self.optimizer.global_clipnorm is not None:
             raise ValueError("norm clipping couples the stacked seeds; the fused engine cannot use it")
         self.optimizer.build(self.weights)
         self.loss = make_loss(data.n_classes)
         self.copies = TracedRows(template, probes, self.loss, rows)
         self.batch_size = config.batch_size
+        self.epochs = config.epochs
         self.record_every = curve_epochs(config.epochs)[0]
         self.n_train = len(data.x_train)
         self.split = not data.validation.on_test
@@ -100,10 +108,7 @@ class StackedLoop:
         self.y_train = tf.constant(data.y_train)
         self.x_eval = tf.constant(np.concatenate([data.x_train, data.x_test]))
         self.y_eval = tf.constant(np.concatenate([data.y_train, data.y_test]))
-        outputs = [template.get_layer(m.output).output for m in marks_of(template).layers]
-        self.evaluator = keras.Model(template.input, [template.outputs[0], *outputs])
-        self.mark_sizes = tuple(output_sizes(template))
-        self._figures = tf.function(self._row_figures, autograph=False)
+        self.finals = FinalFigures(self)
         self.program = tf.function(self.chunk, jit_compile=self.vectorize, autograph=False)
 
     @property
@@ -115,18 +120,19 @@ class StackedLoop:
         self,
         models: Sequence[keras.Model],
         seeds: Sequence[int],
-        coefs: np.ndarray | None = None,
+        inputs: RowInputs | None = None,
         folds: Sequence[Fold] | None = None,
     ) -> None:
-        """Start a fresh training of ``models``, one per row: their weights, seeds, coefficients and samples; optimizer reset.
+        """Start a fresh training of ``models``, one per row: their weights, seeds, inputs and samples; optimizer reset.
 
         Args:
             models: One model per row, of the template's architecture at a
                 width up to the template's (its weights are zero-padded); the
                 fold models of a seed all start from the seed's model.
             seeds: Each row's seed (its minibatch order).
-            coefs: Each row's ``(l1, l2)`` at every probe point, shape
-                ``(rows, n_points, 2)`` (probed templates only).
+            inputs: Each row's penalty coefficients (probed templates), learning rate and dropout rate
+                (a model off the rows keeps its template's, which its program key holds); ``None``: no
+                penalty input, the config's rates.
             folds: Each row's training and validation samples (under a validation protocol).
         """
         if len(models) != self.rows:
@@ -145,11 +151,15 @@ class StackedLoop:
             self.val_mask.assign(val_mask)
         places = [self._places(m) for m in models]
         for position, stacked in enumerate(self.weights + self.state):
-            column = [embed(row_variables(m)[position].numpy(), p[position], stacked.shape[1:]) for m, p in zip(models, places)]
+            column = [embed(self.variables_of(m)[position].numpy(), p[position], stacked.shape[1:]) for m, p in zip(models, places)]
             stacked.assign(np.stack(column))
         self.seeds.assign(np.asarray(seeds, np.int64))
-        if coefs is not None:
-            self.coefs.assign(coefs)
+        if inputs is not None:
+            self.coefs.assign(inputs.coefs)
+            self.learning_rates.assign(inputs.learning_rates)
+            self.dropout_rates.assign(inputs.dropout_rates)
+        if self.stopping is not None:
+            self.stopping.reset()
         reset_optimizer(self.optimizer)
 
     def write_back(self, models: Sequence[keras.Model | None]) -> None:
@@ -159,7 +169,12 @@ class StackedLoop:
             values = stacked.numpy()
             for k, model in enumerate(models):
                 if model is not None:
-                    row_variables(model)[position].assign(cut(values[k], places[k][position]))
+                    self.variables_of(model)[position].assign(cut(values[k], places[k][position]))
+
+    def variables_of(self, model: keras.Model) -> list[keras.Variable]:
+        """``model``'s variables in the order of the stacked ones: on the rows' path without the seed states,
+        which only the per-row copies read (:func:`~actreg_search.engine.rows.row_variables`)."""
+        return row_variables(model, seeds=not self.vectorize)
 
     def _places(self, model: keras.Model) -> list[Index]:
         """Where ``model``'s variables sit in the template's (:func:`~actreg_search.engine.layouts.layout`).
@@ -167,78 +182,19 @@ class StackedLoop:
         Raises:
             ValueError: The template cannot hold ``model``.
         """
-        key = tuple(tuple(v.shape) for v in row_variables(model))
+        key = tuple(tuple(v.shape) for v in self.variables_of(model))
         if key not in self._layouts:
-            places = layout(model, self.template)
+            places = layout(model, self.template, seeds=not self.vectorize)
             if places is None:
-                if key != tuple(tuple(v.shape) for v in row_variables(self.template)):
+                if key != tuple(tuple(v.shape) for v in self.variables_of(self.template)):
                     raise ValueError(f"model {model.name!r} does not fit the program's template")
                 places = [tuple(np.arange(d) for d in shape) for shape in key]
             self._layouts[key] = places
         return self._layouts[key]
 
     def evaluate(self, rows: Sequence[int]) -> list[Counted]:
-        """The final figures of ``rows``, one :class:`~actreg_search.engine.metrics.Counted` each, in inference mode, on the template.
-
-        Each row's values are put into the template's own variables and a
-        traced (not XLA-compiled) function calls the template with its marked
-        layers' activated outputs: the calls :mod:`~actreg_search.engine.metrics`
-        makes on a trained Keras model, without copying the values into each
-        seed's model or building a probe model per seed. A warm trial's five
-        seeds take about 10 ms this way, 62 ms through their Keras models
-        (2-core VM); tracing costs about 0.1 s once per program, where XLA
-        compiled into the training program they cost about 0.7 s more to
-        compile. A prediction is correct as :func:`metrics.accuracy` decides,
-        the objective is :func:`metrics.training_loss`'s; activations are at
-        the template's shapes, where a zero-padded row's padded units are
-        exact zeros, which :func:`metrics.counted_seed_result` takes back out.
-        """
-        values = [v.numpy() for v in self.weights + self.state]
-        coefs = self.coefs.numpy()
-        fit_idx, val_idx = self.fit_idx.numpy(), self.val_idx.numpy()
-        targets = row_variables(self.template)  # a program of its own (no probes): the trial's first seed's model
-        figures = []
-        for k in rows:
-            for target, value in zip(targets, values):
-                target.assign(value[k])
-            found = [np.asarray(x) for x in self._figures(tf.constant(coefs[k]), tf.constant(fit_idx[k]), tf.constant(val_idx[k]))]
-            train_hits, test_hits, loss, sums, zeros = found[:5]
-            split = {}
-            if self.split:
-                split = {"val_hits": int(found[5]), "val_zeros": tuple(found[6].tolist()), "n_val": self.n_val}
-            figures.append(
-                Counted(
-                    int(train_hits), int(test_hits), float(loss), tuple(sums.tolist()), tuple(zeros.tolist()), self.mark_sizes,
-                    n_train=self.n_fit, **split,
-                )
-            )
-        return figures
-
-    def _row_figures(self, coefs: tf.Tensor, fit_idx: tf.Tensor, val_idx: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """Traced into :meth:`evaluate`: the figures of the values in the template's variables
-        (hits on the row's training samples and on the test set, the objective on its training samples,
-        per marked layer the sum of its activated outputs on the test set in float64 and how many of
-        them are exactly zero; under a validation protocol also the hits on its validation samples and
-        the exact zeros among its activated outputs there)."""
-        x_fit, y_fit = self.x_train, self.y_train
-        if self.split:
-            x_fit, y_fit = tf.gather(self.x_train, fit_idx), tf.gather(self.y_train, fit_idx)
-        with reading(self.probes, coefs):
-            probs, *_ = self.evaluator(x_fit, training=False)
-            loss = total_loss(self.loss, y_fit, probs, self.evaluator.losses)
-        test_probs, *activations = self.evaluator(self.x_test, training=False)
-        figures = (
-            tf.reduce_sum(correct(probs, y_fit)),
-            tf.reduce_sum(correct(test_probs, self.y_test)),
-            loss,
-            tf.stack([tf.reduce_sum(tf.cast(a, tf.float64)) for a in activations]),
-            exact_zeros(activations),
-        )
-        if not self.split:
-            return figures
-        y_val = tf.gather(self.y_train, val_idx)
-        val_probs, *val_activations = self.evaluator(tf.gather(self.x_train, val_idx), training=False)
-        return (*figures, tf.reduce_sum(correct(val_probs, y_val)), exact_zeros(val_activations))
+        """The final figures of ``rows`` (:meth:`~actreg_search.engine.finals.FinalFigures.evaluate`)."""
+        return self.finals.evaluate(rows)
 
     def train(self, begin: int, end: int, hits: tuple[tf.Tensor, tf.Tensor, tf.Tensor], first_bad: tf.Tensor) -> tuple:
         """Run the compiled :meth:`chunk` (traced on its first call, then reused)."""
@@ -279,11 +235,16 @@ class StackedLoop:
 
         def epoch_body(epoch: tf.Tensor, bad: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             losses = self._epoch(epoch)
+            if self.stopping is not None:
+                self.stopping.watch(epoch, self._validation_losses())
             return epoch + 1, tf.where((bad == 0) & ~tf.math.is_finite(losses), epoch + 1, bad)
+
+        def going(epoch: tf.Tensor, stop: tf.Tensor) -> tf.Tensor:  # the epochs run out, or every row stopped early
+            return epoch < stop if self.stopping is None else (epoch < stop) & self.stopping.running()
 
         def block(start: tf.Tensor, train: tf.Tensor, val: tf.Tensor, test: tf.Tensor, bad: tf.Tensor, _: tf.Tensor) -> tuple:
             stop = tf.minimum((start // every + 1) * every, end)
-            _, bad = tf.while_loop(lambda epoch, _: epoch < stop, epoch_body, (start, bad))
+            _, bad = tf.while_loop(lambda epoch, _: going(epoch, stop), epoch_body, (start, bad))
             now = self._hits()
             on_curve = stop % every == 0
             row = [[tf.maximum(stop // every - 1, 0)]]
@@ -338,13 +299,29 @@ class StackedLoop:
         """
         weights, state = [v.value for v in self.weights], [v.value for v in self.state]
         if self.rowwise is not None:
-            losses, grads, state = self.rowwise.step(weights, state, self.coefs.value(), x, y, per_seed_data, self.seeds.value(), step)
+            losses, grads, state = self.rowwise.step(
+                weights, state, self.coefs.value(), x, y, per_seed_data, self.seeds.value(), step, self.dropout_rates.value()
+            )
         else:
             losses, grads, state = self.copies.step(weights, state, self.coefs.value(), x, y, per_seed_data)
+        before = [tf.identity(v.value) for v in self.weights]  # the values, not the variables (.value is the variable)
         apply_without_all_reduce(self.optimizer, grads, self.weights)  # its all-reduce would keep every trial's graphs alive
+        # The optimizer stepped at rate 1: each row's step scaled to its own rate (the module says why that is exact);
+        # a row stopped early steps at rate 0 and keeps its moving averages.
+        rates = self.learning_rates.value() if self.stopping is None else self.learning_rates.value() * self.stopping.live()
+        for variable, old in zip(self.weights, before):
+            variable.assign(old + tf.reshape(rates, [-1, *([1] * (len(old.shape) - 1))]) * (variable.value - old))
         for variable, value in zip(self.state, state):
+            if self.stopping is not None:
+                value = tf.where(tf.reshape(self.stopping.stopped, [-1, *([1] * (len(value.shape) - 1))]), variable.value, value)
             variable.assign(value)
         return losses
+
+    def _validation_losses(self) -> tf.Tensor:
+        """Each row's objective on its validation samples in inference mode, one batch (early stopping's ``val_loss``)."""
+        weights, state = [v.value for v in self.weights], [v.value for v in self.state]
+        x, y = tf.gather(self.x_train, self.val_idx.value()), tf.gather(self.y_train, self.val_idx.value())
+        return (self.rowwise or self.copies).loss(weights, state, self.coefs.value(), x, y)
 
     def _hits(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Each row's number of correct predictions (:func:`~actreg_search.engine.rows.correct`) on its training samples, its

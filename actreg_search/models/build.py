@@ -26,6 +26,7 @@ from actreg_search.usercode import load_function
 HIDDEN = "hidden"
 HIDDEN_ACTIVATION = HIDDEN + ACTIVATION_SUFFIX
 OUTPUT = "output"
+DROPOUT = "dropout"
 
 
 def hidden_name(index: int) -> str:
@@ -46,9 +47,16 @@ def build_model(
     is built by :mod:`actreg_search.models.user`; otherwise (or ``None``) the
     built-in family of ``config.family``:
 
-    * mlp: ``config.hidden_layers`` Dense layers (``hidden``, ``hidden_2``, ...);
-    * cnn: a Conv2D (3×3, same padding), then 2×2 max pooling and a flatten;
-    * rnn: an LSTM (last output).
+    * mlp: ``config.hidden_layers`` Dense layers (``hidden``, ``hidden_2``, ...),
+      each followed by a Dropout (``dropout``, ``dropout_2``, ...) when the
+      trial has a dropout rate;
+    * cnn: a Conv2D (3×3, same padding), then 2×2 max pooling, a flatten and,
+      with a dropout rate, a Dropout (``dropout``);
+    * rnn: an LSTM (last output), with the rate as its input ``dropout``.
+
+    A trial with no dropout rate (``config.dropout`` ``None``) has no Dropout
+    layer; a rate of 0 keeps the layers (the trial then shares its program
+    with other rates).
 
     Placements (see :mod:`actreg_search.models.regularize`): for Dense and Conv2D,
     ``pre_activation`` (``activity_regularizer`` on the layer with a linear
@@ -83,22 +91,29 @@ def build_model(
         return build_from_file(model, config, probes)
     reg = Reg(config, probes)
     inputs = keras.Input(shape=input_shape, name="features")
+    dropouts = []
     if config.family is Family.RNN:
-        x = reg.LSTM(name=HIDDEN)(inputs)
+        rate = {} if config.dropout is None else {"dropout": config.dropout}
+        x = reg.LSTM(name=HIDDEN, **rate)(inputs)
+        dropouts = [HIDDEN] if rate else []
     elif config.family is Family.CNN:
         x = reg.Conv2D(kernel_size=3, padding="same", name=HIDDEN)(inputs)
         x = keras.layers.MaxPooling2D(2, name="pool")(x)
         x = keras.layers.Flatten(name="flatten")(x)
+        if config.dropout is not None:
+            x = reg.Dropout(name=DROPOUT)(x)
     else:
         x = inputs
         for index in range(1, config.hidden_layers + 1):
             x = reg.Dense(name=hidden_name(index))(x)
+            if config.dropout is not None:
+                x = reg.Dropout(name=DROPOUT if index == 1 else f"{DROPOUT}_{index}")(x)
     if n_classes == 2:
         outputs = keras.layers.Dense(1, activation="sigmoid", name=OUTPUT)(x)
     else:
         outputs = keras.layers.Dense(n_classes, activation="softmax", name=OUTPUT)(x)
     built = keras.Model(inputs, outputs, name=f"{config.family.value}_{config.regularizer.value}")
-    return set_marks(built, reg.marks)
+    return set_marks(built, reg.marks, [*dropouts, *reg.dropouts])
 
 
 def prepare_model(model: ModelSpec | None) -> None:

@@ -55,9 +55,16 @@ class Mark:
 
 @dataclass(frozen=True)
 class Marks:
-    """The marked layers of a model, in the order they were made."""
+    """The marked layers of a model, in the order they were made, and the layers that take the trial's dropout.
+
+    Attributes:
+        layers: The marked layers.
+        dropouts: The Dropout layers (and LSTMs, for their input dropout) at the trial's rate:
+            the built-in families' and a builder's ``reg.Dropout``; a model's other Dropout layers keep their own.
+    """
 
     layers: tuple[Mark, ...]
+    dropouts: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -77,9 +84,9 @@ def marks_of(model: keras.Model) -> Marks:
     return marks
 
 
-def set_marks(model: keras.Model, marks: Sequence[Mark]) -> keras.Model:
-    """Keep the marked layers with a model (not saved with it); returns the model."""
-    attach_marks(model, Marks(tuple(marks)))
+def set_marks(model: keras.Model, marks: Sequence[Mark], dropouts: Sequence[str] = ()) -> keras.Model:
+    """Keep the marked layers (and the trial's dropout layers) with a model (not saved with it); returns the model."""
+    attach_marks(model, Marks(tuple(marks), tuple(dropouts)))
     return model
 
 

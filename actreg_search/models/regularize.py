@@ -81,6 +81,10 @@ def penalty_kwargs(config: TrialConfig, kind: str, activation: Any, penalized: b
     return {**extra, key: make_regularizer(config)}, None
 
 
+class DropoutUnset(TypeError):
+    """``reg.Dropout`` in a study that sets no dropout rate."""
+
+
 class RegularizedLayer:
     """A marked layer made by :class:`Reg`: call it on a tensor like a Keras layer.
 
@@ -108,7 +112,8 @@ class RegularizedLayer:
 
 
 class Reg:
-    """What a builder gets: makes the trial's regularized layers (``reg.Dense``, ``reg.Conv2D``, ``reg.LSTM``).
+    """What a builder gets: makes the trial's regularized layers (``reg.Dense``, ``reg.Conv2D``, ``reg.LSTM``)
+    and its Dropout layers (``reg.Dropout``, at the trial's rate).
 
     Each takes the usual Keras arguments. A size left out (``units``,
     ``filters``) is the trial's size; an activation left out is the study's
@@ -128,6 +133,7 @@ class Reg:
         self.probes = probes
         self.marks: list[Mark] = []
         self.layers: list[RegularizedLayer] = []
+        self.dropouts: list[str] = []
         self._counts: dict[str, int] = {}
 
     def Dense(self, units: int | None = None, *, name: str | None = None, **kwargs: Any) -> RegularizedLayer:  # noqa: N802
@@ -143,6 +149,22 @@ class Reg:
     def LSTM(self, units: int | None = None, *, name: str | None = None, **kwargs: Any) -> RegularizedLayer:  # noqa: N802
         """A regularized ``keras.layers.LSTM``; ``units=None``: the trial's ``units``."""
         return self._make("LSTM", units, name, kwargs)
+
+    def Dropout(self, *, name: str | None = None, **kwargs: Any) -> keras.layers.Layer:  # noqa: N802
+        """A ``keras.layers.Dropout`` at the trial's rate (``[model] dropout`` or ``[space] dropout``).
+
+        Raises:
+            TypeError: A rate was passed (the trial sets it).
+            DropoutUnset: The study sets no dropout.
+        """
+        if "rate" in kwargs:
+            raise TypeError("reg.Dropout: the trial sets the rate; do not pass rate")
+        if self.config.dropout is None:
+            raise DropoutUnset("reg.Dropout needs the trial's rate: set [model] dropout or search [space] dropout")
+        self._counts["Dropout"] = self._counts.get("Dropout", 0) + 1
+        layer = keras.layers.Dropout(self.config.dropout, name=name or f"reg_dropout_{self._counts['Dropout']}", **kwargs)
+        self.dropouts.append(layer.name)
+        return layer
 
     def named_in(self, message: str) -> RegularizedLayer | None:
         """The layer made here that an error message names (by its ``repr``), if any."""
@@ -223,4 +245,4 @@ def clone_with_penalty(
     return set_marks(model, sorted(marks, key=lambda m: order[m.name]))
 
 
-__all__ = ["ACTIVATION_SUFFIX", "Reg", "RegularizedLayer", "activation_layer", "clone_with_penalty", "make_regularizer", "penalty_kwargs"]
+__all__ = ["ACTIVATION_SUFFIX", "DropoutUnset", "Reg", "RegularizedLayer", "activation_layer", "clone_with_penalty", "make_regularizer", "penalty_kwargs"]

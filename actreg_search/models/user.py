@@ -1,7 +1,8 @@
 """The user's models: one from a builder function, one from a ``.keras`` file.
 
 :func:`build_from_builder` calls the study's builder with a
-:class:`~actreg_search.models.regularize.Reg` for the trial and checks what comes
+:class:`~actreg_search.models.regularize.Reg` for the trial (and the trial's
+``[space.builder]`` hyperparameters as keyword arguments) and checks what comes
 back; :func:`build_from_file` loads the file once per process (with
 ``safe_mode=True``) and clones it with the trial's penalty on the named layers,
 so the file gives the architecture and every seed its own fresh weights.
@@ -13,6 +14,9 @@ missing or unusable file, function or layer, and
 from __future__ import annotations
 
 import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import keras
@@ -20,7 +24,7 @@ import keras
 from actreg_search.errors import SpecError, UserCodeError
 from actreg_search.models.marks import kind_of, set_marks
 from actreg_search.models.probes import Probes
-from actreg_search.models.regularize import Reg, clone_with_penalty
+from actreg_search.models.regularize import DropoutUnset, Reg, clone_with_penalty
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.usercode import call_user, describe, load_function
@@ -42,9 +46,12 @@ def build_from_builder(
     function = load_function(model.builder, BUILDER)
     reg = Reg(config, probes)
     name = describe(model.builder)
+    _check_accepts(function, name, config.builder_kwargs)
     try:
-        built = call_user(function, model.builder, BUILDER, reg, tuple(input_shape), n_classes)
+        built = call_user(function, model.builder, BUILDER, reg, tuple(input_shape), n_classes, **config.builder_kwargs)
     except UserCodeError as exc:
+        if isinstance(exc.__context__, DropoutUnset):  # call_user's line keeps what the builder raised as its context
+            raise SpecError(f"{BUILDER} {name}: {exc.__context__}") from None
         refused = reg.named_in(str(exc))
         if refused is None:
             raise
@@ -61,7 +68,23 @@ def build_from_builder(
     unused = [m.name for m in reg.marks if m.name not in names]
     if unused:
         raise SpecError(f"{BUILDER} {name}: reg layer {unused[0]!r} was made but is not in the returned model")
-    return set_marks(built, reg.marks)
+    return set_marks(built, reg.marks, reg.dropouts)
+
+
+def _check_accepts(function: Callable[..., Any], name: str, kwargs: dict[str, Any]) -> None:
+    """Refuse a ``[space.builder]`` hyperparameter the builder has no keyword argument for (and no ``**kwargs``)."""
+    if not kwargs:
+        return
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # no signature to read (a builtin): the call itself says
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    taken = {n for n, p in parameters.items() if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    for argument in kwargs:
+        if argument not in taken:
+            raise SpecError(f"[space.builder] {argument}: {BUILDER} {name} takes no argument {argument!r}; add it to the function")
 
 
 def build_from_file(model: ModelSpec, config: TrialConfig, probes: Probes | None = None) -> keras.Model:

@@ -7,10 +7,12 @@ place, so a failed export never leaves a half-written file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import io
 import json
 import os
+import statistics
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +22,12 @@ import pandas as pd
 import yaml
 
 from actreg_search.errors import UserError
-from actreg_search.spec.measures import PER_SEED, TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION, VALIDATION_ACCURACY, mean_std
+from actreg_search.spec.measures import CLASS_FIGURES, PER_SEED, RESTORED_EPOCH, TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION, VALIDATION_ACCURACY, mean_std
 from actreg_search.results.records import StudyResults, TrialRecord
 
 if TYPE_CHECKING:
     from actreg_search.engine.base import Monitor
+    from actreg_search.spec.trial import TrialConfig
 
 
 class Format(str, enum.Enum):
@@ -57,7 +60,8 @@ def best_entries(results: StudyResults, k: int) -> list[dict[str, Any]]:
     in a study file's ``[space]`` table. For a multi-objective study these are
     the Pareto front's trials, ranked as every other command ranks them (on
     validation accuracy under a validation protocol). A study with validation
-    figures also gets their mean and std beside the test figures'.
+    figures also gets their mean and std beside the test figures', as do the
+    figures of the predictions besides accuracy (``test_log_loss_mean``...).
 
     Raises:
         UserError: The study has no completed trial.
@@ -76,7 +80,7 @@ def _entry(rank: int, trial: TrialRecord) -> dict[str, Any]:
     ]
     validation = {
         f"{name}_{kind}": getattr(trial, kind)(name)
-        for name in VALIDATION
+        for name in (*VALIDATION, *(n for n in CLASS_FIGURES if n not in VALIDATION))
         if name in trial.per_seed
         for kind in ("mean", "std")
     }
@@ -137,8 +141,9 @@ def trials_frame(results: StudyResults) -> pd.DataFrame:
     for t in results.trials:
         row: dict[str, Any] = {"number": t.number, "state": t.state.name, "value": t.value}
         row.update({f"params_{k}": v for k, v in t.params.items()})
-        if t.config is not None:
-            row.update({f"config_{k}": v for k, v in t.config.to_dict().items()})
+        if t.config is not None:  # a table's column a value: the builder's hyperparameters and the stopping rule flattened
+            for key, value in t.config.to_dict().items():
+                row.update({f"config_{key}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {f"config_{key}": value})
         for name in PER_SEED:
             row[f"{name}_mean"] = t.mean(name)
             row[f"{name}_std"] = t.std(name)
@@ -209,12 +214,30 @@ def model_trial(results: StudyResults) -> TrialRecord:
     return best[0]
 
 
+def retrain_config(trial: TrialRecord) -> tuple[TrialConfig, str]:
+    """The config ``export --model`` retrains, and how many epochs in words.
+
+    Under ``[model] early_stopping`` nothing is left to stop on (the
+    validation samples train too): it trains for the median over the trial's
+    seeds of the epoch each kept (``restored_epoch``), rounded, without the rule.
+    """
+    config = trial.config
+    assert config is not None
+    if config.early_stopping is None:
+        return config, f"{config.epochs} epochs"
+    restored = trial.per_seed.get(RESTORED_EPOCH, ())
+    epochs = max(1, round(statistics.median(restored))) if restored else config.epochs
+    kept = f"the median epoch its {len(restored)} seeds kept under early stopping" if restored else "no stopping epoch was recorded"
+    return dataclasses.replace(config, epochs=epochs, early_stopping=None), f"{epochs} epochs ({kept})"
+
+
 def save_model(results: StudyResults, trial: TrialRecord, path: Path, monitor: Monitor | None = None) -> str:
     """Retrain a trial's config on its first seed, on the whole training split, and save it as ``.keras``.
 
     The final model trains on every training sample, the validation samples
     included (they chose the config; the model is to use them too), for the
-    config's epochs: the model (the built-in family, or the user's builder or
+    config's epochs (:func:`retrain_config`: under early stopping, the median
+    epoch its seeds kept): the model (the built-in family, or the user's builder or
     ``.keras`` file, with the trial's penalty in place) on the study's own
     dataset (``results.spec``), through the fused engine where it can train the
     model (one seed of the tutorial's 4000 epochs in about 2 s), else the
@@ -252,10 +275,11 @@ def save_model(results: StudyResults, trial: TrialRecord, path: Path, monitor: M
 
     data = dataset_for(spec).without_validation()
     seed = trial.seeds[0]
+    config, _ = retrain_config(trial)
     try:  # a user's model keeps its own architecture either way
-        model, engine = FusedEngine().fit_models(trial.config, data, [seed], monitor, spec.model).models[0], "fused"
+        model, engine = FusedEngine().fit_models(config, data, [seed], monitor, spec.model).models[0], "fused"
     except ValueError:  # a model the fused engine cannot train
-        model, engine = KerasEngine.fit(trial.config, data, seed, model=spec.model), "keras"
+        model, engine = KerasEngine.fit(config, data, seed, model=spec.model), "keras"
     with _atomic(path) as tmp:
         model.save(tmp)
         keras.saving.load_model(tmp, safe_mode=True)

@@ -30,7 +30,7 @@ from actreg_search.results.intervals import holm
 from actreg_search.results.paired import PairedComparison, format_p, paired_comparison
 from actreg_search.results.records import StudyResults, TrialRecord
 from actreg_search.results.stats import MetricSummary, figure_on, require_figure, summary
-from actreg_search.spec.measures import SPLIT_OF, TEST_ACCURACY
+from actreg_search.spec.measures import SPLIT_OF, TEST_ACCURACY, maximized
 from actreg_search.spec.specs import ON_TEST
 from actreg_search.spec.vocab import OptimizerName, Placement, Regularizer
 
@@ -73,23 +73,42 @@ def selection_lines(results: StudyResults) -> list[str]:
     accuracy and the difference, test minus validation, in points. Under
     ``validation = "test"``: that the trials were selected on the test set, so
     the best trial's test accuracy is the figure it was chosen for, an
-    optimistic one. Empty without a completed trial.
+    optimistic one. A study whose objective is another figure of the
+    predictions (``log_loss``...) gets a last line with the best trial's mean
+    ± std of it on each split. Empty without a completed trial.
     """
     best = results.best
     if best is None:
         return []
+    return _selection_lines(results, best) + _objective_lines(results, best)
+
+
+def _objective_lines(results: StudyResults, best: TrialRecord) -> list[str]:
+    """The best trial's objective figures besides accuracy, e.g. ``validation log loss 0.3120 ± 0.0100``."""
+    said = [
+        f"{name.replace('_', ' ')} {mean:.4f} ± {best.std(name) or 0.0:.4f}"
+        for name in results.objective_figures
+        if (mean := best.mean(name)) is not None
+    ]
+    return [f"best trial's objective figures: {', '.join(said)}."] if said else []
+
+
+def _selection_lines(results: StudyResults, best: TrialRecord) -> list[str]:
+    """:func:`selection_lines` but the objective's figures."""
     split = f" ({results.split.describe()})" if results.split is not None else ""
     name = best.label()
     test_mean, test_std = best.mean(TEST_ACCURACY), best.std(TEST_ACCURACY)
     test = f"test {_pct(test_mean)} ± {_pct(test_std)}" if test_mean is not None and test_std is not None else "no test accuracy"
-    if results.selects_on_test:
-        return [
-            f"protocol: {protocol_text(results)}{split}: trials are ranked on test accuracy, the figure reported, "
-            "so the best trial's test accuracy is optimistic (it was chosen for being the highest); "
-            "there is no validation figure to set beside it.",
-            f"best trial by test accuracy: trial {best.number} ({name}): {test}, selected on the test set.",
-        ]
     ranked_on = results.selection_metric.replace("_", " ")
+    if results.selects_on_test:
+        extreme = "highest" if maximized(results.selection_metric) else "lowest"
+        which = "test accuracy is" if results.selection_metric == TEST_ACCURACY else "test figures are"
+        return [
+            f"protocol: {protocol_text(results)}{split}: trials are ranked on {ranked_on}, the figure reported, "
+            f"so the best trial's {which} optimistic (it was chosen for being the {extreme}); "
+            "there is no validation figure to set beside it.",
+            f"best trial by {ranked_on}: trial {best.number} ({name}): {test}, selected on the test set.",
+        ]
     val_mean, val_std = best.mean("validation_accuracy"), best.std("validation_accuracy")
     lines = [
         f"protocol: {protocol_text(results)}{split}: trials are ranked on {ranked_on}; "

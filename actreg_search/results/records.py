@@ -20,7 +20,8 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.measures import PER_SEED, TEST_ACCURACY, VALIDATION_ACCURACY, sample_std
+from actreg_search.spec.measures import BY_NAME, ON_SPLIT, PER_SEED, SPLIT_OF, TEST_ACCURACY, VALIDATION_ACCURACY
+from actreg_search.spec.measures import maximized, sample_std
 from actreg_search.spec.specs import ON_TEST, StudySpec, Validation
 from actreg_search.spec.vocab import Regularizer
 
@@ -37,21 +38,24 @@ __all__ = [
 ]
 
 
-def rank_key(number: int, value: float | None, accuracies: Sequence[float]) -> tuple[float, float, int]:
-    """The one ranking of completed trials: higher value, then lower std over seeds, then earlier.
+def rank_key(number: int, value: float | None, accuracies: Sequence[float], maximize: bool = True) -> tuple[float, float, int]:
+    """The one ranking of completed trials: better value (higher, or lower where ``maximize`` is false: ``log_loss``),
+    then lower std over seeds, then earlier.
 
-    ``value`` is the first objective, the mean accuracy where the study selects
-    (validation, or test under ``validation = "test"``), and ``accuracies`` its
-    per-seed values: under a validation protocol nothing measured on the test
-    set enters the ranking. Accuracy on a few samples ties often (70 samples:
-    steps of 1/70), so the tie rule decides which trial is "the best" in every
-    command.
+    ``value`` is the first objective, the mean of its figure where the study
+    selects (validation, or test under ``validation = "test"``), and
+    ``accuracies`` that figure's per-seed values: under a validation protocol
+    nothing measured on the test set enters the ranking. Accuracy on a few
+    samples ties often (70 samples: steps of 1/70), so the tie rule decides
+    which trial is "the best" in every command. A trial without a value ranks last.
     """
-    return (-(value if value is not None else float("-inf")), sample_std(accuracies), number)
+    if value is None:
+        return (float("inf"), sample_std(accuracies), number)
+    return (-value if maximize else value, sample_std(accuracies), number)
 
 
-def pareto_numbers(points: Sequence[tuple[int, Sequence[float]]]) -> frozenset[int]:
-    """Numbers of the non-dominated points, every value maximized.
+def pareto_numbers(points: Sequence[tuple[int, Sequence[float]]], maximize: Sequence[bool] | None = None) -> frozenset[int]:
+    """Numbers of the non-dominated points, every value maximized (or, where ``maximize`` says false, minimized).
 
     A point is dominated when another is at least as good in every value and
     better in one. Points are swept best-first by their first value, each checked
@@ -62,6 +66,8 @@ def pareto_numbers(points: Sequence[tuple[int, Sequence[float]]]) -> frozenset[i
         return frozenset()
     numbers = np.array([n for n, _ in points])
     values = np.array([list(v) for _, v in points], dtype=float)
+    if maximize is not None:  # a minimized value, negated, is maximized
+        values = values * np.where(np.asarray(maximize, dtype=bool), 1.0, -1.0)
     order = np.lexsort(tuple(-values[:, i] for i in reversed(range(values.shape[1]))))
     front: list[int] = []
     for i in order:
@@ -114,6 +120,8 @@ class TrialRecord:
         worker_rss_mb: That process's resident memory after the trial, in MiB (complete trials).
         distributions: The sampler's distribution of each parameter.
         curves: The learning curves, where they were read (see :func:`actreg_search.store.reader.load_results`).
+        ranked_on: The per-seed figure its study ranks by (:attr:`StudyResults.selection_metric`, which the
+            reader sets); ``None``: the validation accuracy where recorded, else the test accuracy.
     """
 
     number: int
@@ -131,6 +139,7 @@ class TrialRecord:
     per_layer: Mapping[str, Mapping[str, tuple[float, ...]]] = field(default_factory=dict, repr=False)
     worker: str | None = None
     worker_rss_mb: float | None = None
+    ranked_on: str | None = None
 
     def label(self) -> str:
         """The config in a few words (``l1 · pre_activation 1.0e-04, 500 units``); the sampler's values if it has none."""
@@ -138,12 +147,15 @@ class TrialRecord:
 
     @property
     def value(self) -> float | None:
-        """The first objective: mean accuracy over seeds where the study selects (validation, or test), if complete."""
+        """The first objective: mean of its figure over seeds where the study selects (validation, or test), if complete."""
         return self.values[0] if self.values else None
 
     @property
     def selection_metric(self) -> str:
-        """The per-seed accuracy this trial is ranked by: the validation accuracy where it was measured, else the test accuracy."""
+        """The per-seed figure this trial is ranked by: :attr:`ranked_on`, else the validation accuracy where it was
+        measured, else the test accuracy."""
+        if self.ranked_on is not None:
+            return self.ranked_on
         return VALIDATION_ACCURACY if VALIDATION_ACCURACY in self.per_seed else TEST_ACCURACY
 
     @property
@@ -168,8 +180,9 @@ class TrialRecord:
 
     @functools.cached_property
     def rank_key(self) -> tuple[float, float, int]:
-        """This trial's place in :func:`rank_key`'s order."""
-        return rank_key(self.number, self.value, self.per_seed.get(self.selection_metric, ()))
+        """This trial's place in :func:`rank_key`'s order, in its figure's direction (:func:`~actreg_search.spec.measures.maximized`)."""
+        figure = self.selection_metric
+        return rank_key(self.number, self.value, self.per_seed.get(figure, ()), maximized(figure))
 
 
 @dataclass(frozen=True)
@@ -272,13 +285,27 @@ class StudyResults:
 
     @property
     def selection_metric(self) -> str:
-        """The per-seed accuracy the study selects on: the validation accuracy, or the test accuracy under ``"test"``."""
+        """The per-seed figure the study selects on: the validation accuracy (or ``validation_log_loss``...), or
+        the test one under ``"test"``."""
         return self.objectives[0]
 
     @property
     def selects_on_test(self) -> bool:
         """Whether the study chose its best trial on the test set (its test figures are then optimistic)."""
-        return self.selection_metric == TEST_ACCURACY
+        return SPLIT_OF.get(self.selection_metric, "test") == "test"
+
+    @property
+    def objective_figures(self) -> tuple[str, ...]:
+        """The per-seed figures of the objectives besides accuracy and sparsity (``log_loss``...), on the validation
+        samples (where measured) and on the test set: the columns ``show`` and the trials table add."""
+        metrics = [m for name in self.objectives if (m := getattr(BY_NAME.get(name), "metric", None)) is not None]
+        splits = ("test",) if self.selects_on_test else ("validation", "test")
+        return tuple(ON_SPLIT[m.value][s] for m in metrics if m.of_predictions and m.value != "accuracy" for s in splits)
+
+    @property
+    def maximizes(self) -> tuple[bool, ...]:
+        """Per objective, whether it is maximized (``False``: minimized, ``log_loss``), as the study was made."""
+        return tuple(maximized(name) for name in self.objectives)
 
     @property
     def multi_objective(self) -> bool:
@@ -301,8 +328,11 @@ class StudyResults:
 
     @functools.cached_property
     def ranked(self) -> list[TrialRecord]:
-        """Completed trials, best first (:func:`rank_key`)."""
-        return sorted(self.completed, key=lambda t: t.rank_key)
+        """Completed trials, best first (:func:`rank_key`, on :attr:`selection_metric` in its direction)."""
+        figure, up = self.selection_metric, maximized(self.selection_metric)
+        return sorted(
+            self.completed, key=lambda t: rank_key(t.number, t.value, t.per_seed.get(figure) or t.per_seed.get(t.selection_metric, ()), up)
+        )
 
     @property
     def best(self) -> TrialRecord | None:
@@ -328,15 +358,17 @@ class StudyResults:
         return next((t for t in self.ranked if t.regularized), None)
 
     def pareto_front(self) -> list[TrialRecord]:
-        """The Pareto-optimal completed trials (every objective maximized), ranked; empty for one objective."""
+        """The Pareto-optimal completed trials (each objective in its direction, :attr:`maximizes`), ranked; empty
+        for one objective."""
         return [t for t in self.ranked if t.number in self.pareto_numbers]
 
     @functools.cached_property
     def pareto_numbers(self) -> frozenset[int]:
-        """Numbers of the Pareto-optimal completed trials (every objective maximized); empty for one objective."""
+        """Numbers of the Pareto-optimal completed trials (each objective in its direction); empty for one objective."""
         if not self.multi_objective:
             return frozenset()
-        return pareto_numbers([(t.number, t.values) for t in self.completed if len(t.values) == len(self.objectives)])
+        points = [(t.number, t.values) for t in self.completed if len(t.values) == len(self.objectives)]
+        return pareto_numbers(points, self.maximizes)
 
     @functools.cached_property
     def _by_number(self) -> dict[int, TrialRecord]:

@@ -27,6 +27,7 @@ from actreg_search.search.opening import open_study
 from actreg_search.search.plan import Plan, finished
 from actreg_search.search.workers import POLL_S, StopRequest, WorkerExit, run_workers
 from actreg_search.settings import Settings
+from actreg_search.spec.measures import maximized
 from actreg_search.spec.specs import StudySpec
 from actreg_search.store.reader import record_of
 from actreg_search.store.storage import open_storage
@@ -100,7 +101,7 @@ def optimize(
     batch = spec.study.batch or engine.default_batch()
 
     def told(trial: FrozenTrial) -> None:
-        observer.on_trial_end(record_of(trial), _best_value(study))
+        observer.on_trial_end(record_of(trial), _best_value(study, spec))
 
     objective = Objective(spec, data, engine, observer, plan.target, checkpoint=stop.check, storage=storage, on_told=told)
     failures_in_a_row = 0
@@ -168,7 +169,7 @@ def supervise(
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
 
     def poll() -> None:
-        seen.update(_report_new(study, seen, observer))
+        seen.update(_report_new(study, spec, seen, observer))
 
     run_workers(
         functools.partial(worker_loop, spec, storage_url, engine, settings),
@@ -188,14 +189,14 @@ def supervise(
     return StopReason.GRID_EXHAUSTED if plan.exhausted(study) else StopReason.ALL_FAILED
 
 
-def _report_new(study: optuna.Study, seen: set[int], observer: RunObserver) -> set[int]:
+def _report_new(study: optuna.Study, spec: StudySpec, seen: set[int], observer: RunObserver) -> set[int]:
     """Tell the observer about trials that ended since last time; returns their numbers."""
     new = {}
     for trial in study.get_trials(deepcopy=False):
         if trial.state.is_finished() and trial.number not in seen:
             new[trial.number] = trial
     for number in sorted(new):
-        observer.on_trial_end(record_of(new[number]), _best_value(study))
+        observer.on_trial_end(record_of(new[number]), _best_value(study, spec))
     return set(new)
 
 
@@ -206,10 +207,12 @@ def fail_stale_trials(study: optuna.Study) -> None:
         optuna.storages.fail_stale_trials(study)
 
 
-def _best_value(study: optuna.Study) -> float | None:
-    """The best first objective so far (ties do not matter for the value)."""
+def _best_value(study: optuna.Study, spec: StudySpec) -> float | None:
+    """The best first objective so far: the highest, or the lowest for a figure better lower (``log_loss``, by
+    :func:`~actreg_search.spec.measures.maximized`); ties do not matter for the value."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return max((t.values[0] for t in complete), default=None)
+    best = max if maximized(spec.selection_fields()[0]) else min
+    return best((t.values[0] for t in complete), default=None)
 
 
 __all__ = ["StopReason", "TrialsRan", "fail_stale_trials", "optimize", "supervise", "worker_loop"]

@@ -4,8 +4,9 @@
 file's) on the study's data, once without a penalty and once per placement the
 space holds, and checks what the parser could not see without running the
 user's code: which layers are marked, which layer type takes the searched size,
-which placements apply to the marked layers, and whether the output fits the
-data. Every problem is one line (:class:`~actreg_search.errors.SpecError` or
+which placements apply to the marked layers, whether the output fits the
+data, and whether it gives the probabilities an objective ``roc_auc`` or
+``log_loss`` reads (a sigmoid or softmax output layer). Every problem is one line (:class:`~actreg_search.errors.SpecError` or
 :class:`~actreg_search.errors.UserCodeError`). A built-in model needs no check
 and imports nothing here.
 """
@@ -13,12 +14,12 @@ and imports nothing here.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from actreg_search.engine import get_engine
 from actreg_search.engine.quiet import import_tensorflow
 from actreg_search.errors import SpecError
-from actreg_search.spec.specs import Choice, StudySpec
+from actreg_search.spec.specs import Choice, Param, StudySpec
 from actreg_search.spec.trial import ALL_LAYERS as ALL
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
@@ -43,8 +44,9 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     Raises:
         SpecError: Missing file or function, no Keras model, no marked layer,
             an unknown layer name, a refused ``.keras`` file, a placement that
-            does not apply, sizes of several layer types to search, or an
-            output that does not fit the data.
+            does not apply, sizes of several layer types to search, an
+            output that does not fit the data, or an objective ``roc_auc`` or
+            ``log_loss`` on a model without probabilities.
         UserCodeError: The builder raised.
     """
     model = spec.model
@@ -59,6 +61,7 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     marks = marks_of(built).layers
     origin = model.origin
     _check_io(built, data, origin)
+    _check_probabilities(spec, built, origin)
     _check_layers(spec, marks, origin)
     _check_size(spec, marks, origin)
     carrying = _carrying(spec, marks)
@@ -81,10 +84,17 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     return f"{origin}: {engine.path_of(built)}"
 
 
+def _first(param: Param) -> Any:
+    """A searched parameter's first value: a list's first, a range's low end."""
+    return param.values[0] if isinstance(param, Choice) else (int(param.low) if param.integer else param.low)
+
+
 def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | None) -> TrialConfig:
-    """A config of the study's model, sized as the first searched size."""
+    """A config of the study's model, sized as the first searched size, with the first searched dropout rate
+    and builder hyperparameters."""
     size = spec.space.hidden_units
     units = int(size.values[0] if isinstance(size, Choice) else size.low) if size is not None else spec.model.hidden_units
+    dropout = spec.model.dropout if spec.space.dropout is None else float(_first(spec.space.dropout))
     return TrialConfig(
         regularizer=regularizer,
         placement=placement,
@@ -97,6 +107,9 @@ def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | No
         batch_size=spec.model.batch_size,
         optimizer=spec.model.optimizer,
         learning_rate=spec.model.learning_rate,
+        dropout=dropout,
+        builder=tuple((name, _first(param)) for name, param in spec.space.builder or ()),
+        early_stopping=spec.model.early_stopping,
     )
 
 
@@ -119,6 +132,19 @@ def _check_io(built: object, data: Dataset, origin: str) -> None:
     if width != wanted:
         head = "1 sigmoid unit" if data.n_classes == 2 else f"{data.n_classes} softmax units"
         raise SpecError(f"{origin}: the model's output has {width} units; {data.n_classes} classes need {head}")
+
+
+def _check_probabilities(spec: StudySpec, built: object, origin: str) -> None:
+    """An objective that reads probabilities (``roc_auc``, ``log_loss``) needs a sigmoid or softmax output layer."""
+    from actreg_search.engine.metrics import gives_probabilities
+
+    wanting = [m.value for m in spec.study.objectives if m.needs_probabilities]
+    if wanting and not gives_probabilities(built):  # type: ignore[arg-type]
+        raise SpecError(
+            f"[study] objectives: {' and '.join(repr(m) for m in wanting)} read predicted probabilities, but the output "
+            f"layer of {origin} is not a sigmoid (one unit) or softmax; end the model with one, or choose accuracy, "
+            f"balanced_accuracy or macro_f1"
+        )
 
 
 def _check_layers(spec: StudySpec, marks: tuple[Mark, ...], origin: str) -> None:

@@ -15,8 +15,10 @@ from actreg_search.errors import SpecError, StorageError
 from actreg_search.results.records import SplitCounts
 from actreg_search.search.pruners import make_pruner
 from actreg_search.search.sampling import make_sampler
+from actreg_search.spec.measures import optuna_direction
 from actreg_search.spec.parser import parse_raw
-from actreg_search.spec.specs import RUN_SETTINGS, StudySpec, spec_differences
+from actreg_search.spec.differences import spec_differences
+from actreg_search.spec.specs import RUN_SETTINGS, StudySpec
 from actreg_search.store.reader import interrupted, stored_spec, stored_study_file
 from actreg_search.store.recorder import record_study
 from actreg_search.store.storage import open_reader
@@ -63,7 +65,8 @@ def check_resumable(storage: optuna.storages.BaseStorage, spec: StudySpec) -> No
 
 
 def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, split: SplitCounts | None = None) -> optuna.Study:
-    """Create or load the study, with the study file's sampler (seeded per trial) and pruner.
+    """Create or load the study, with the study file's sampler (seeded per trial) and pruner, each objective
+    maximized or minimized as the registry of figures says (:func:`~actreg_search.spec.measures.optuna_direction`).
 
     A new study stores its spec and (given by the run, not a worker) its
     samples per split (:func:`~actreg_search.store.recorder.record_study`).
@@ -75,7 +78,7 @@ def open_study(spec: StudySpec, storage: optuna.storages.BaseStorage, split: Spl
     study = optuna.create_study(
         study_name=spec.study.name,
         storage=storage,
-        directions=["maximize"] * len(spec.study.objectives),
+        directions=[optuna_direction(field) for field in spec.selection_fields()],  # log_loss minimized
         sampler=make_sampler(spec),
         pruner=make_pruner(spec),
         load_if_exists=True,

@@ -1,8 +1,10 @@
 """The study's pruner, by name: a registry of factories from the study file to an Optuna pruner.
 
-A pruner stops a trial whose intermediate values (the mean test accuracy over
-seeds, reported after each chunk of epochs) trail the others'. A new pruner
-is one entry in :data:`PRUNERS`.
+A pruner stops a trial whose intermediate values (the mean accuracy over
+seeds where the study selects, reported after each chunk of epochs) trail the
+others'. Those are accuracies, so the parser allows a pruner only with the
+objective accuracy (a ``log_loss`` study, minimized, would prune its best
+trials). A new pruner is one entry in :data:`PRUNERS`.
 """
 
 from __future__ import annotations

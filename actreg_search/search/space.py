@@ -7,11 +7,15 @@ two coefficients (``l1_coefficient``, ``l2_coefficient``). The size of the
 regularized layer is the parameter ``hidden_units`` (mlp), ``filters`` (cnn)
 or ``units`` (rnn). ``layers`` (which marked layers of a user's model carry
 the penalty; asked only of regularized trials) and ``hidden_layers`` (the
-built-in mlp's depth) are asked when ``[space]`` searches them.
+built-in mlp's depth) are asked when ``[space]`` searches them, and so are
+the training knobs ``learning_rate``, ``dropout``, ``batch_size`` and
+``activation``; otherwise a trial takes ``[model]``'s value. A builder's own
+hyperparameters (``[space.builder]``) are the parameters ``builder.<name>``.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import optuna
@@ -52,22 +56,32 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
     hidden_layers = model.hidden_layers
     if space.hidden_layers is not None:
         hidden_layers = int(_pick(trial, "hidden_layers", space.hidden_layers))
+    dropout = model.dropout if space.dropout is None else float(_pick(trial, "dropout", space.dropout))
+    builder = tuple((name, _pick(trial, f"{BUILDER_PREFIX}{name}", param)) for name, param in space.builder or ())
     return TrialConfig(
         regularizer=regularizer,
         placement=placement,
         l1=l1,
         l2=l2,
         hidden_units=int(_pick(trial, model.family.size_key, space.hidden_units)),
-        activation=model.activation,
+        activation=model.activation if space.activation is None else str(_pick(trial, "activation", space.activation)),
         family=model.family,
         epochs=model.epochs,
-        batch_size=model.batch_size,
+        batch_size=model.batch_size if space.batch_size is None else int(_pick(trial, "batch_size", space.batch_size)),
         optimizer=model.optimizer,
-        learning_rate=model.learning_rate,
+        learning_rate=model.learning_rate if space.learning_rate is None else float(_pick(trial, "learning_rate", space.learning_rate)),
         layers=layers,
         hidden_layers=hidden_layers,
         sized=model.file is None,  # a .keras file fixes every size
+        dropout=dropout,
+        builder=builder,
+        early_stopping=model.early_stopping,
     )
+
+
+BUILDER_PREFIX = "builder."
+"""A builder hyperparameter's Optuna name is ``builder.<name>``: it cannot collide with a built-in parameter
+(a per-layer one, should it come, would be ``<layer>.<name>``)."""
 
 
 def _pick(trial: optuna.trial.BaseTrial, name: str, param: Param) -> Any:
@@ -81,7 +95,7 @@ def _pick(trial: optuna.trial.BaseTrial, name: str, param: Param) -> Any:
         return param.values[0]
     values = [v.value if hasattr(v, "value") else v for v in param.values]
     picked = trial.suggest_categorical(name, values)
-    return type(param.values[0])(picked)
+    return type(param.values[0])(picked) if isinstance(param.values[0], enum.Enum) else picked
 
 
 def grid_size(spec: StudySpec) -> int:
@@ -105,4 +119,7 @@ def grid_size(spec: StudySpec) -> int:
             per_width += n(space.placement) * n(l1) * n(l2) * n(space.layers)
         else:
             per_width += n(space.placement) * n(space.coefficient) * n(space.layers)
-    return per_width * n(space.hidden_units) * n(space.hidden_layers)
+    knobs = n(space.learning_rate) * n(space.dropout) * n(space.batch_size) * n(space.activation)
+    for _, param in space.builder or ():
+        knobs *= n(param)
+    return per_width * n(space.hidden_units) * n(space.hidden_layers) * knobs

@@ -51,11 +51,11 @@ class RunSummary:
             earlier run failed now, its worker having died.
         failed: Of those, the ones that failed (not counting a surplus trial,
             failed at once because other workers had claimed the target).
-        best_value: The best trial's value (:func:`~actreg_search.results.records.rank_key`).
+        best_value: The best trial's value (:func:`~actreg_search.results.records.rank_key`: the lowest for ``log_loss``).
         best_trial: Its number.
         reason: Why the run ended.
-        selects_on: The per-seed figure the best value is the mean of (the
-            validation accuracy, or the test accuracy under ``validation = "test"``).
+        selects_on: The per-seed figure the best value is the mean of (the validation accuracy, or the
+            test accuracy under ``validation = "test"``; ``validation_log_loss``... for another objective).
     """
 
     study_name: str

@@ -7,6 +7,14 @@ described in points, where each is measured, how each is printed) are derived
 from it here, once, for the writer (:mod:`actreg_search.store.recorder`) and
 every reader. :class:`~actreg_search.spec.vocab.Metric` names a figure without
 its split (``accuracy``); :func:`measure_name` joins the two.
+
+The figures of the predictions besides accuracy (``balanced_accuracy``,
+``macro_f1``, ``roc_auc``, ``log_loss``) are measured on the validation
+samples and on the test set (how, and their edge cases:
+:mod:`actreg_search.engine.metrics`); each can be a study's objective, and
+its :class:`Direction` here is the one source of which way a study optimizes
+it (:func:`optuna_direction`), ranks it, draws its Pareto front and counts
+its wins.
 """
 
 from __future__ import annotations
@@ -79,7 +87,21 @@ ACTIVATION_MEAN = "activation_mean"
 SPARSITY = "sparsity"
 """Sparsity on the test inputs, the figure stored before splits had names (not ``test_sparsity``)."""
 
+STOPPED_EPOCH = "stopped_epoch"
+"""Under ``[model] early_stopping``: the last epoch a seed trained (its validation loss stopped it, or the epochs ran out)."""
+RESTORED_EPOCH = "restored_epoch"
+"""Under early stopping: the epoch whose weights a seed kept (its best validation loss)."""
+
 _H, _L, _N = Direction.HIGHER, Direction.LOWER, Direction.NEITHER
+
+
+def _on_both(metric: Metric, direction: Direction, fraction: bool, bounded: bool) -> tuple[Measure, Measure]:
+    """A figure of the predictions on the test set and on the validation samples."""
+    return tuple(  # type: ignore[return-value]
+        Measure(measure_name(metric, split), direction, split, fraction=fraction, bounded=bounded, metric=metric)
+        for split in (Split.TEST, Split.VALIDATION)
+    )
+
 
 #: Every per-seed figure, in the order tables and stored trials list them.
 MEASURES: tuple[Measure, ...] = (
@@ -91,6 +113,12 @@ MEASURES: tuple[Measure, ...] = (
     Measure(SPARSITY, _N, Split.TEST, fraction=True, bounded=True, digits=3, metric=Metric.SPARSITY),
     Measure(VALIDATION_ACCURACY, _H, Split.VALIDATION, fraction=True, bounded=True, metric=Metric.ACCURACY),
     Measure(VALIDATION_SPARSITY, _N, Split.VALIDATION, fraction=True, bounded=True, digits=3, metric=Metric.SPARSITY),
+    *_on_both(Metric.BALANCED_ACCURACY, _H, fraction=True, bounded=True),
+    *_on_both(Metric.MACRO_F1, _H, fraction=False, bounded=True),
+    *_on_both(Metric.ROC_AUC, _H, fraction=False, bounded=True),
+    *_on_both(Metric.LOG_LOSS, _L, fraction=False, bounded=False),
+    Measure(STOPPED_EPOCH, _N, Split.VALIDATION, fraction=False, bounded=False, digits=1),
+    Measure(RESTORED_EPOCH, _N, Split.VALIDATION, fraction=False, bounded=False, digits=1),
 )
 BY_NAME: dict[str, Measure] = {m.name: m for m in MEASURES}
 
@@ -115,7 +143,23 @@ ON_SPLIT: dict[str, dict[str, str]] = {
 }
 
 #: What ``compare --metric`` and the API's ``metric=`` accept: a figure without a split, or a per-seed figure.
-METRICS: tuple[str, ...] = (Metric.ACCURACY.value, *PER_SEED)
+METRICS: tuple[str, ...] = (*(m.value for m in Metric if m.of_predictions), *PER_SEED)
+#: The figures of the predictions besides accuracy, per seed: measured on the validation samples (under a
+#: validation protocol) and on the test set; ``roc_auc`` and ``log_loss`` only for a model giving probabilities.
+CLASS_FIGURES: tuple[str, ...] = tuple(
+    m.name for m in MEASURES if m.metric is not None and m.metric.of_predictions and m.metric is not Metric.ACCURACY
+)
+
+
+def maximized(name: str) -> bool:
+    """Whether an objective selecting on the per-seed figure ``name`` is maximized: all but a figure better lower
+    (``log_loss``); a figure better neither way (sparsity) is maximized, as are names not in the registry."""
+    return HIGHER_IS_BETTER.get(name) is not False
+
+
+def optuna_direction(name: str) -> str:
+    """The Optuna direction of an objective selecting on ``name``: ``"maximize"``, or ``"minimize"`` for ``log_loss``."""
+    return "maximize" if maximized(name) else "minimize"
 
 CURVE_DIGITS = 4
 """Learning curves are stored to 4 decimals (an accuracy on up to 10,000 samples is exact)."""

@@ -24,10 +24,11 @@ from actreg_search.errors import SpecError
 from actreg_search.spec.data_parser import parse_data
 from actreg_search.spec.measures import TEST_ACCURACY
 from actreg_search.spec.reading import STORED, TableReader, fields_of, show
-from actreg_search.spec.space_parser import parse_space
+from actreg_search.spec.space_parser import DROPOUT_IN_FILE, dropout_rate, parse_space
 from actreg_search.spec.specs import (
     DEFAULT_VALIDATION,
     Choice,
+    EarlyStopping,
     DataSpec,
     ModelSpec,
     SpaceSpec,
@@ -107,6 +108,10 @@ class _Parser(TableReader):
         model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False), space_table)
         data = parse_data(self, self.table(raw, "data", fields_of(DataSpec), required=False), model.family)
         self.old_accuracy(study_table, data)
+        if model.early_stopping is not None and data.validation is not None and data.validation.on_test:
+            raise self.fail(
+                "[model] early_stopping", 'needs a validation protocol: stopping on the test set leaks it; set [data] validation'
+            )
         space = parse_space(self, space_table, study.sampler, model)
         if space.hidden_units is None:
             space = dataclasses.replace(space, hidden_units=Choice((model.hidden_units,)))
@@ -127,6 +132,12 @@ class _Parser(TableReader):
         pruner = self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE)
         if multi and pruner is not PrunerName.NONE:
             raise self.fail("[study] pruner", "pruning needs a single objective; use pruner = \"none\" with several objectives")
+        if objectives[0] is not Metric.ACCURACY and pruner is not PrunerName.NONE:
+            raise self.fail(
+                "[study] pruner",
+                f"a pruner compares the accuracy the engines report while training, so it needs the objective accuracy, "
+                f"not {objectives[0].value!r}; use pruner = \"none\"",
+            )
         default_sampler = SamplerName.NSGA2 if multi else SamplerName.TPE
         return StudySection(
             name=name,
@@ -141,10 +152,16 @@ class _Parser(TableReader):
         )
 
     def objectives(self, value: Any) -> tuple[Metric, ...]:
-        """``[study] objectives``: one name or a list, ``accuracy`` first.
+        """``[study] objectives``: one name or a list, a figure of the predictions first.
 
-        The old spelling ``test_accuracy`` reads as ``accuracy`` here; whether
-        the study may use it depends on ``[data] validation``, parsed later
+        The first objective is what the study ranks its trials by: ``accuracy``,
+        ``balanced_accuracy``, ``macro_f1``, ``roc_auc`` or ``log_loss`` (the
+        last minimized; directions: :mod:`actreg_search.spec.measures`);
+        ``sparsity`` may follow, never lead. Whether the model gives the
+        probabilities ``roc_auc`` and ``log_loss`` read is checked where a
+        user's model is built (:mod:`actreg_search.search.modelcheck`). The old
+        spelling ``test_accuracy`` reads as ``accuracy`` here; whether the
+        study may use it depends on ``[data] validation``, parsed later
         (:meth:`old_accuracy`).
         """
         key = "[study] objectives"
@@ -153,8 +170,9 @@ class _Parser(TableReader):
             return Metric.ACCURACY if name == OLD_ACCURACY else self.enum_value(name, key, Metric)
 
         metrics = self.distinct_items(value, key, metric, "objectives")
-        if metrics[0] is not Metric.ACCURACY:
-            raise self.fail(key, f"the first objective must be accuracy, got {metrics[0].value!r}")
+        if not metrics[0].of_predictions:
+            first = ", ".join(m.value for m in Metric if m.of_predictions)
+            raise self.fail(key, f"the first objective must be a figure of the predictions ({first}), got {metrics[0].value!r}")
         return metrics
 
     def old_accuracy(self, t: Mapping[str, Any], data: DataSpec) -> None:
@@ -221,6 +239,9 @@ class _Parser(TableReader):
             raise self.fail(
                 "[model] activation", f"unknown value {show(activation)}; allowed: {', '.join(ACTIVATIONS)}"
             )
+        dropout = None if t.get("dropout") is None else dropout_rate(self, t["dropout"], "[model] dropout")
+        if dropout is not None and file is not None:
+            raise self.fail("[model] dropout", DROPOUT_IN_FILE)
         hidden_layers = self.integer(t, "model", "hidden_layers", d.hidden_layers, minimum=1)
         if hidden_layers != 1 and (user or family is not Family.MLP):
             raise self.fail("[model] hidden_layers", "applies to the built-in mlp only")
@@ -237,6 +258,26 @@ class _Parser(TableReader):
             optimizer=self.enum(t, "model", "optimizer", OptimizerName, d.optimizer),
             learning_rate=self.number(t, "model", "learning_rate", d.learning_rate, positive=True),
             engine=self.enum(t, "model", "engine", EngineName, d.engine),
+            dropout=dropout,
+            early_stopping=None if t.get("early_stopping") is None else self.early_stopping(t["early_stopping"]),
+        )
+
+    def early_stopping(self, value: Any) -> EarlyStopping:
+        """``[model] early_stopping = { patience = P, min_delta = D }`` (``min_delta`` defaults to 0)."""
+        key = "[model] early_stopping"
+        if isinstance(value, EarlyStopping):
+            value = dataclasses.asdict(value)
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a table {{ patience = P, min_delta = D }}, got {show(value)}")
+        for k in value:
+            if k not in ("patience", "min_delta"):
+                raise self.fail(f"{key}.{k}", "unknown key; allowed: patience, min_delta")
+        if "patience" not in value:
+            raise self.fail(key, "needs 'patience', the epochs without improvement before a seed stops")
+        named = {f"early_stopping.{k}": v for k, v in value.items()}  # so the messages name the key in full
+        return EarlyStopping(
+            patience=self.integer(named, "model", "early_stopping.patience", 0, minimum=1),
+            min_delta=self.number(named, "model", "early_stopping.min_delta", 0.0, positive=False),
         )
 
     def user_model(self, t: Mapping[str, Any]) -> tuple[str | Callable[..., Any] | None, str | None, tuple[str, ...] | None]:
@@ -287,6 +328,8 @@ _MODEL_KEYS = (
     "optimizer",
     "learning_rate",
     "engine",
+    "dropout",
+    "early_stopping",
 )
 _FAMILY_OF_SIZE = {family.size_key: family for family in Family}
 

@@ -2,18 +2,27 @@
 
 Each entry is one value, a list of values (a choice) or a table
 ``{ low, high, log }`` (a range; not for the grid sampler); placements and
-sizes must apply to the model's family. Read with a
+sizes must apply to the model's family. The training knobs are searched the
+same way: ``learning_rate`` (> 0), ``dropout`` (in [0, 1); a range may start
+at 0 unless it is logarithmic), ``batch_size`` (an integer ≥ 1) and
+``activation`` (a choice of names). ``[space.builder]`` holds a builder's own
+hyperparameters (numbers, strings, booleans; a range of integers when both
+ends are integers), never named like a built-in key or a builder's
+positional arguments. Read with a
 :class:`~actreg_search.spec.reading.TableReader`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from actreg_search.spec.reading import E, TableReader, show
 from actreg_search.spec.specs import Choice, ModelSpec, Param, Range, SpaceSpec
-from actreg_search.spec.vocab import SIZE_KEYS, Family, Placement, Regularizer, SamplerName
+from actreg_search.spec.vocab import ACTIVATIONS, SIZE_KEYS, Family, Placement, Regularizer, SamplerName
+
+DROPOUT_IN_FILE = "does not apply to a model from a .keras file (its Dropout layers keep the file's rates)"
 
 
 def parse_space(p: TableReader, t: Mapping[str, Any], sampler: SamplerName, model: ModelSpec) -> SpaceSpec:
@@ -54,9 +63,108 @@ def parse_space(p: TableReader, t: Mapping[str, Any], sampler: SamplerName, mode
         if model.user or family is not Family.MLP:
             raise p.fail("[space] hidden_layers", "applies to the built-in mlp only")
         hidden_layers = _param(p, t["hidden_layers"], "hidden_layers", integer=True, grid=grid)
+    knobs = _knobs(p, t, model, grid)
+    if t.get("builder") is not None:
+        knobs["builder"] = _builder(p, t["builder"], model, grid)
     return SpaceSpec(
-        regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers, **optional
+        regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers, **optional, **knobs
     )
+
+
+def _knobs(p: TableReader, t: Mapping[str, Any], model: ModelSpec, grid: bool) -> dict[str, Param | None]:
+    """The searched training knobs: ``learning_rate``, ``dropout``, ``batch_size``, ``activation`` (``None``: not searched)."""
+    knobs: dict[str, Param | None] = {}
+    if t.get("learning_rate") is not None:
+        knobs["learning_rate"] = _param(p, t["learning_rate"], "learning_rate", integer=False, grid=grid)
+    if t.get("batch_size") is not None:
+        knobs["batch_size"] = _param(p, t["batch_size"], "batch_size", integer=True, grid=grid)
+    if t.get("dropout") is not None:
+        if model.file is not None:
+            raise p.fail("[space] dropout", DROPOUT_IN_FILE)
+        knobs["dropout"] = _dropout(p, t["dropout"], grid)
+    if t.get("activation") is not None:
+        key = "[space] activation"
+        knobs["activation"] = Choice(p.distinct_items(t["activation"], key, lambda v: activation_name(p, v, key)))
+    return knobs
+
+
+BUILDER_ARGUMENTS = ("reg", "input_shape", "n_classes")
+"""What every builder is given positionally: no hyperparameter takes these names."""
+
+
+def _builder(p: TableReader, t: Any, model: ModelSpec, grid: bool) -> tuple[tuple[str, Param], ...]:
+    """``[space.builder]``: a builder's own hyperparameters, each a value, a list or a range (``builder.<name>`` in Optuna)."""
+    key = "[space.builder]"
+    if model.builder is None:
+        where = "a .keras file (it fixes its architecture)" if model.file is not None else "the built-in families"
+        raise p.fail(key, f"a builder's own hyperparameters; {where} take none")
+    if not isinstance(t, dict):
+        raise p.fail(key, f"must be a table of name = value, list or range, got {show(t)}")
+    built_in = {*(f.name for f in dataclasses.fields(SpaceSpec)), *SIZE_KEYS, *BUILDER_ARGUMENTS}
+    params = []
+    for name, value in sorted(t.items()):
+        here = f"{key} {name}"
+        if not isinstance(name, str) or not name.isidentifier():
+            raise p.fail(here, "must be a Python identifier (it is passed as a keyword argument)")
+        if name in built_in:
+            raise p.fail(here, f"is a built-in name; choose another (built-in: {', '.join(sorted(built_in))})")
+        params.append((name, _builder_param(p, value, here, grid)))
+    return tuple(params)
+
+
+def _builder_param(p: TableReader, value: Any, key: str, grid: bool) -> Param:
+    if isinstance(value, (Choice, Range)):
+        value = {"low": value.low, "high": value.high, "log": value.log} if isinstance(value, Range) else list(value.values)
+    if isinstance(value, dict):
+        integer = all(isinstance(value.get(k), int) and not isinstance(value.get(k), bool) for k in ("low", "high"))
+        return _range(p, value, key, integer, grid, positive=False)
+
+    def scalar(v: Any) -> Any:
+        if isinstance(v, bool) or isinstance(v, (int, str)):
+            return v
+        return p.finite(v, key)
+
+    return Choice(p.distinct_items(value, key, scalar))
+
+
+def activation_name(p: TableReader, value: Any, key: str) -> str:
+    """An activation the models accept (:data:`~actreg_search.spec.vocab.ACTIVATIONS`)."""
+    if value not in ACTIVATIONS:
+        raise p.fail(key, f"unknown value {show(value)}; allowed: {', '.join(ACTIVATIONS)}")
+    return str(value)
+
+
+def dropout_rate(p: TableReader, value: Any, key: str) -> float:
+    """A dropout rate: a number in [0, 1)."""
+    rate = p.finite(value, key)
+    if not 0 <= rate < 1:
+        raise p.fail(key, f"must be in [0, 1), got {value}")
+    return rate
+
+
+def _dropout(p: TableReader, value: Any, grid: bool) -> Param:
+    key = "[space] dropout"
+    if isinstance(value, (Choice, Range)):
+        return value
+    if not isinstance(value, dict):
+        return Choice(p.distinct_items(value, key, lambda v: dropout_rate(p, v, key)))
+    if grid:
+        raise p.fail(key, "the grid sampler needs a list of values, not a range")
+    for k in value:
+        if k not in ("low", "high", "log"):
+            raise p.fail(f"{key}.{k}", "unknown key; allowed: low, high, log")
+    for k in ("low", "high"):
+        if k not in value:
+            raise p.fail(key, f"a range needs '{k}'")
+    low, high = dropout_rate(p, value["low"], f"{key}.low"), dropout_rate(p, value["high"], f"{key}.high")
+    if low > high:
+        raise p.fail(key, f"low must be ≤ high, got low={low}, high={high}")
+    log = value.get("log", False)
+    if not isinstance(log, bool):
+        raise p.fail(f"{key}.log", f"must be true or false, got {show(log)}")
+    if log and low == 0:
+        raise p.fail(f"{key}.low", "a log range must start above 0")
+    return Range(low=low, high=high, log=log, integer=False)
 
 
 def _choice(p: TableReader, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
@@ -90,7 +198,7 @@ def _param_value(p: TableReader, value: Any, key: str, integer: bool) -> float |
     return number
 
 
-def _range(p: TableReader, value: Mapping[str, Any], key: str, integer: bool, grid: bool) -> Range:
+def _range(p: TableReader, value: Mapping[str, Any], key: str, integer: bool, grid: bool, positive: bool = True) -> Range:
     if grid:
         raise p.fail(key, "the grid sampler needs a list of values, not a range")
     allowed = ("low", "high", "log")
@@ -100,11 +208,16 @@ def _range(p: TableReader, value: Mapping[str, Any], key: str, integer: bool, gr
     for k in ("low", "high"):
         if k not in value:
             raise p.fail(key, f"a range needs '{k}'")
-    low = _param_value(p, value["low"], f"{key}.low", integer)
-    high = _param_value(p, value["high"], f"{key}.high", integer)
+    if positive:
+        low = _param_value(p, value["low"], f"{key}.low", integer)
+        high = _param_value(p, value["high"], f"{key}.high", integer)
+    else:
+        low, high = (int(value[k]) if integer else p.finite(value[k], f"{key}.{k}") for k in ("low", "high"))
     if low > high:
         raise p.fail(key, f"low must be ≤ high, got low={low}, high={high}")
     log = value.get("log", False)
     if not isinstance(log, bool):
         raise p.fail(f"{key}.log", f"must be true or false, got {show(log)}")
+    if log and low <= 0:
+        raise p.fail(f"{key}.low", f"a log range must start above 0, got {low}")
     return Range(low=low, high=high, log=log, integer=integer)

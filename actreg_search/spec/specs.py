@@ -17,6 +17,7 @@ from typing import Any
 from actreg_search.errors import SpecError
 from actreg_search.usercode import describe
 from actreg_search.spec.measures import ON_SPLIT
+from actreg_search.spec.trial import EarlyStopping
 from actreg_search.spec.vocab import (
     DatasetName,
     EngineName,
@@ -108,9 +109,9 @@ ON_TEST = Validation(Protocol.TEST)
 def selection_field(metric: Metric, validation: Validation) -> str:
     """The per-seed figure (a :class:`~actreg_search.engine.base.SeedResult` field) an objective selects on.
 
-    ``accuracy`` is ``validation_accuracy`` under a validation protocol and
-    ``test_accuracy`` under ``"test"``; ``sparsity`` likewise
-    ``validation_sparsity`` or ``sparsity`` (measured on the test inputs).
+    ``accuracy`` is ``validation_accuracy`` under a validation protocol and ``test_accuracy`` under ``"test"``,
+    ``log_loss`` ``validation_log_loss`` or ``test_log_loss`` (and so on); ``sparsity`` ``validation_sparsity``
+    or ``sparsity`` (on the test inputs). Which way each is optimized: :func:`~actreg_search.spec.measures.maximized`.
     """
     return ON_SPLIT[Metric(metric).value]["test" if validation.on_test else "validation"]
 
@@ -201,6 +202,9 @@ class ModelSpec:
     layer names to ``regularize``. For a user's model ``family`` names the
     layer type whose size the study searches (Dense: mlp, Conv2D: cnn, LSTM:
     rnn). ``hidden_layers`` is the built-in mlp's number of regularized layers.
+    ``dropout`` is the rate of the model's trial Dropout layers (``None``: no
+    such layer, unless ``[space] dropout`` searches one); ``early_stopping``
+    stops each seed on its validation loss (``None``: every epoch is trained).
     """
 
     family: Family = Family.MLP
@@ -215,6 +219,8 @@ class ModelSpec:
     optimizer: OptimizerName = OptimizerName.ADAM
     learning_rate: float = 0.001
     engine: EngineName = EngineName.FUSED
+    dropout: float | None = None
+    early_stopping: EarlyStopping | None = None
 
     @property
     def user(self) -> bool:
@@ -233,7 +239,13 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class SpaceSpec:
-    """The ``[space]`` table: what the sampler searches."""
+    """The ``[space]`` table: what the sampler searches.
+
+    The training knobs (``learning_rate``, ``dropout``, ``batch_size``,
+    ``activation``) are ``None`` when not searched: the trial takes
+    ``[model]``'s value. ``builder`` is ``[space.builder]``: a builder's own
+    hyperparameters, ``(name, value, list or range)`` pairs in name order.
+    """
 
     regularizer: Choice = Choice(tuple(Regularizer))
     placement: Choice = Choice(Family.MLP.placements)
@@ -243,6 +255,11 @@ class SpaceSpec:
     l2_coefficient: Param | None = None
     layers: Choice | None = None
     hidden_layers: Param | None = None
+    learning_rate: Param | None = None
+    dropout: Param | None = None
+    batch_size: Param | None = None
+    activation: Choice | None = None
+    builder: tuple[tuple[str, Param], ...] | None = None
 
     def l1_l2_params(self) -> tuple[Param, Param]:
         """The two coefficients of ``l1_l2``; each defaults to ``coefficient``."""
@@ -337,13 +354,19 @@ def spec_tables(spec: StudySpec, *, plain: bool = True) -> dict[str, dict[str, A
             return {"low": value.low, "high": value.high, "log": value.log}
         if isinstance(value, Validation) and plain:
             return value.raw()
+        if isinstance(value, dict):
+            return {k: value_of(v) for k, v in value.items()}
+        if isinstance(value, EarlyStopping):
+            return dataclasses.asdict(value)
         return value
 
     def table(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         return {
-            f.name: value_of(getattr(obj, f.name))
+            f.name: value_of(dict(value) if f.name == "builder" and isinstance(obj, SpaceSpec) else value)
             for f in dataclasses.fields(obj)
-            if f.name not in skip and getattr(obj, f.name) is not None
+            if f.name not in skip
+            for value in [getattr(obj, f.name)]
+            if value is not None
         }
 
     size = spec.model.family.size_key
@@ -363,34 +386,3 @@ def spec_tables(spec: StudySpec, *, plain: bool = True) -> dict[str, dict[str, A
 def spec_to_raw(spec: StudySpec) -> dict[str, Any]:
     """The study-file-shaped dict of a spec, as stored with its study; :func:`actreg_search.spec.parser.parse_raw` reads it back."""
     return spec_tables(spec)
-
-
-@dataclass(frozen=True)
-class SpecDifference:
-    """A key two specs set differently, with each one's value as a study file writes it."""
-
-    table: str
-    key: str
-    ours: Any
-    theirs: Any
-
-    def describe(self) -> str:
-        """``[model] epochs``: where they differ."""
-        return f"[{self.table}] {self.key}"
-
-
-def spec_differences(ours: StudySpec, theirs: StudySpec, ignore: tuple[str, ...] = ()) -> list[SpecDifference]:
-    """The keys two specs set differently, table by table (a function compared by its name).
-
-    Args:
-        ours: One spec.
-        theirs: The other (e.g. the stored one).
-        ignore: ``[study]`` keys left out (e.g. :data:`RUN_SETTINGS`, which a rerun may change).
-    """
-    a, b = spec_tables(ours), spec_tables(theirs)
-    return [
-        SpecDifference(table, key, a[table].get(key), b[table].get(key))
-        for table in a
-        for key in sorted(set(a[table]) | set(b[table]))
-        if not (table == "study" and key in ignore) and a[table].get(key) != b[table].get(key)
-    ]

@@ -11,6 +11,16 @@ from typing import Any
 from actreg_search.spec.vocab import Family, OptimizerName, Placement, Regularizer
 
 
+@dataclass(frozen=True)
+class EarlyStopping:
+    """``[model] early_stopping``: stop a seed once its validation loss has not improved by more than
+    ``min_delta`` for ``patience`` epochs, and keep its best epoch's weights (Keras' ``EarlyStopping(monitor="val_loss",
+    restore_best_weights=True)``)."""
+
+    patience: int
+    min_delta: float = 0.0
+
+
 ALL_LAYERS = "all"
 """The ``[space] layers`` value meaning every marked layer (a trial that drew it keeps it: it is labelled "on all")."""
 
@@ -20,7 +30,12 @@ class TrialConfig:
     """Everything needed to build and train one trial's model (no Optuna here).
 
     ``layers`` names the marked layers that carry the penalty (``None``: every
-    marked layer); ``hidden_layers`` is the built-in mlp's depth; ``sized`` is
+    marked layer); ``hidden_layers`` is the built-in mlp's depth; ``dropout``
+    is the rate of the model's trial Dropout layers (the built-in families',
+    a builder's ``reg.Dropout``; ``None``: the model has none); ``builder``
+    holds a builder's own hyperparameters, ``(name, value)`` pairs in name
+    order (``[space.builder]``); ``early_stopping`` stops each seed on its
+    validation loss (``[model] early_stopping``); ``sized`` is
     ``False`` when the model takes no size from the trial (a ``.keras`` file
     fixes every layer's size), so ``hidden_units`` means nothing. Which model
     the config is trained on (built-in or the user's) is the study's
@@ -41,18 +56,29 @@ class TrialConfig:
     layers: tuple[str, ...] | None = None
     hidden_layers: int = 1
     sized: bool = True
+    dropout: float | None = None
+    builder: tuple[tuple[str, Any], ...] = ()
+    early_stopping: EarlyStopping | None = None
+
+    @property
+    def builder_kwargs(self) -> dict[str, Any]:
+        """The builder's own hyperparameters (``[space.builder]``), as keyword arguments."""
+        return dict(self.builder)
 
     def __post_init__(self) -> None:
         if (self.regularizer is Regularizer.NONE) != (self.placement is None):
             raise ValueError("placement must be None exactly when regularizer is none")
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (enums as their values)."""
-        return {
+        """A JSON-ready dict (enums as their values, the builder's hyperparameters a dict)."""
+        out = {
             f.name: (v.value if isinstance(v, enum.Enum) else list(v) if isinstance(v, tuple) else v)
             for f in dataclasses.fields(self)
             for v in [getattr(self, f.name)]
         }
+        out["builder"] = self.builder_kwargs
+        out["early_stopping"] = None if self.early_stopping is None else dataclasses.asdict(self.early_stopping)
+        return out
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> TrialConfig:
@@ -74,6 +100,9 @@ class TrialConfig:
             layers=None if layers is None else tuple(str(name) for name in layers),
             hidden_layers=int(raw.get("hidden_layers", 1)),
             sized=bool(raw.get("sized", True)),
+            dropout=None if raw.get("dropout") is None else float(raw["dropout"]),
+            builder=tuple(sorted(dict(raw.get("builder") or {}).items())),
+            early_stopping=None if raw.get("early_stopping") is None else EarlyStopping(**raw["early_stopping"]),
         )
 
     def label(self) -> str:
@@ -83,7 +112,7 @@ class TrialConfig:
             size += f" × {self.hidden_layers} layers"
         if self.layers is not None and self.placement is not None:
             size += f", on {'+'.join(self.layers)}"
-        size = size.removeprefix(", ")
+        size = (size + self._training_label()).removeprefix(", ")
         if self.placement is None:
             return f"none, {size}" if size else "none"
         if self.regularizer is Regularizer.L1_L2:
@@ -91,6 +120,20 @@ class TrialConfig:
         else:
             coefficient = f"{self.l1 or self.l2:.1e}"
         return f"{self.regularizer.value} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
+
+    def _training_label(self) -> str:
+        """The training knobs and builder hyperparameters that differ from the defaults, e.g. ``, lr 1.0e-02, dropout 0.2``."""
+        parts = []
+        if self.learning_rate != 0.001:
+            parts.append(f"lr {self.learning_rate:.1e}")
+        if self.dropout is not None:
+            parts.append(f"dropout {self.dropout:.2g}")
+        if self.batch_size != 32:
+            parts.append(f"batch {self.batch_size}")
+        if self.activation != "relu":
+            parts.append(self.activation)
+        parts += [f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}" for name, value in self.builder]
+        return "".join(f", {part}" for part in parts)
 
     def penalizes(self, layer: str) -> bool:
         """Whether the marked layer ``layer`` carries this trial's penalty (``layers`` ``None`` or ``all``: every one)."""
@@ -116,5 +159,12 @@ class TrialConfig:
             out["layers"] = self.layers[0] if len(self.layers) == 1 else list(self.layers)
         if self.hidden_layers != 1:
             out["hidden_layers"] = self.hidden_layers
+        out["learning_rate"] = self.learning_rate
+        out["batch_size"] = self.batch_size
+        out["activation"] = self.activation
+        if self.dropout is not None:
+            out["dropout"] = self.dropout
+        if self.builder:
+            out["builder"] = self.builder_kwargs
         return out
 

@@ -40,17 +40,33 @@ class SamplerName(str, enum.Enum):
 
 
 class Metric(str, enum.Enum):
-    """What a study can maximize: a figure without a split, averaged over seeds.
+    """What a study can optimize: a figure without a split, averaged over seeds.
 
     The study's :class:`Protocol` decides where it is measured: on each seed's
     validation samples, or on the test set under ``"test"``
-    (:func:`actreg_search.spec.specs.selection_field`). ``test_accuracy``, the
-    spelling of studies made before validation existed, reads as ``accuracy``
-    where the study selects on the test set.
+    (:func:`actreg_search.spec.specs.selection_field`). Each is maximized but
+    ``log_loss``, which is minimized (its direction is the registry's,
+    :mod:`actreg_search.spec.measures`). ``test_accuracy``, the spelling of
+    studies made before validation existed, reads as ``accuracy`` where the
+    study selects on the test set.
     """
 
     ACCURACY = "accuracy"
     SPARSITY = "sparsity"
+    BALANCED_ACCURACY = "balanced_accuracy"
+    MACRO_F1 = "macro_f1"
+    ROC_AUC = "roc_auc"
+    LOG_LOSS = "log_loss"
+
+    @property
+    def of_predictions(self) -> bool:
+        """Whether it scores the model's predictions (every metric but ``sparsity``): a study's first objective must."""
+        return self is not Metric.SPARSITY
+
+    @property
+    def needs_probabilities(self) -> bool:
+        """Whether it reads the predicted probabilities, not only the predicted class (``roc_auc``, ``log_loss``)."""
+        return self in (Metric.ROC_AUC, Metric.LOG_LOSS)
 
 
 class Protocol(str, enum.Enum):

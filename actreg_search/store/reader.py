@@ -41,7 +41,7 @@ from actreg_search.results.records import (
     TrialRecord,
     rank_key,
 )
-from actreg_search.spec.measures import PER_SEED, TEST_ACCURACY, VALIDATION_ACCURACY
+from actreg_search.spec.measures import PER_SEED, TEST_ACCURACY, VALIDATION_ACCURACY, maximized
 from actreg_search.spec.parser import parse_raw
 from actreg_search.spec.specs import StudySpec
 from actreg_search.spec.trial import TrialConfig
@@ -89,6 +89,7 @@ def _record(
     user: Mapping[str, Any],
     duration_s: float | None,
     retried_as: int | None = None,
+    ranked_on: str | None = None,
 ) -> TrialRecord:
     raw_config = user.get(keys.CONFIG)
     complete = state is TrialState.COMPLETE
@@ -112,6 +113,7 @@ def _record(
         curves=_curves(user),
         worker=user.get(keys.WORKER),
         worker_rss_mb=user.get(keys.WORKER_RSS_MB),
+        ranked_on=ranked_on,
     )
 
 
@@ -204,6 +206,7 @@ def load_results(storage: Source, name: str, *, curves: CurvesWanted = "none") -
         study_id = _study_id(conn, name)
         spec = _spec(tables.study_attr(conn, study_id, keys.SPEC))
         n_objectives = tables.objective_count(conn, study_id)
+        objectives = _objectives(spec, n_objectives)
         trials = tables.trial_rows(conn, study_id)
         values = tables.objective_values(conn, study_id)
         params = tables.parameters(conn, study_id)
@@ -223,11 +226,10 @@ def load_results(storage: Source, name: str, *, curves: CurvesWanted = "none") -
                     user=user.get(trial_id, {}),
                     duration_s=(end - start).total_seconds() if start and end else None,
                     retried_as=retried_as.get(number),
+                    ranked_on=objectives[0] if spec is not None else None,
                 )
             )
-        results = StudyResults(
-            name=name, trials=tuple(records), spec=spec, objectives=_objectives(spec, n_objectives), split=_split(conn, study_id)
-        )
+        results = StudyResults(name=name, trials=tuple(records), spec=spec, objectives=objectives, split=_split(conn, study_id))
         wanted = _curve_numbers(results, curves)
         if not wanted:
             return results
@@ -276,9 +278,13 @@ def _summary(conn: sqlalchemy.Connection, study_id: int, name: str) -> StudySumm
         running=states.get(TrialState.RUNNING, 0),
         waiting=states.get(TrialState.WAITING, 0),
     )
-    # the tie rule's per-seed accuracies: validation where measured, else test (as TrialRecord.rank_key)
-    best = tables.completed_firsts(conn, study_id, VALIDATION_ACCURACY, TEST_ACCURACY)
-    top = min(((rank_key(number, value, per_seed or ()), value) for number, value, per_seed in best), default=None)
+    # the tie rule's per-seed figure: the first objective's, in its direction; for a study not made by actreg-search
+    # (or stored before the figure was named), the validation accuracy where measured, else the test accuracy
+    spec = _spec(tables.study_attr(conn, study_id, keys.SPEC))
+    figure = spec.selection_fields()[0] if spec is not None else None
+    best = tables.completed_firsts(conn, study_id, figure or VALIDATION_ACCURACY, figure or TEST_ACCURACY)
+    up = maximized(figure or TEST_ACCURACY)
+    top = min(((rank_key(number, value, per_seed or (), up), value) for number, value, per_seed in best), default=None)
     return StudySummary(
         name=name,
         counts=counts,

@@ -26,6 +26,13 @@ REGULARIZERS = CategoricalDistribution([r.value for r in Regularizer])
 PLACEMENTS = CategoricalDistribution([p.value for p in Placement])
 COEFFICIENT = FloatDistribution(1e-6, 1e-2, log=True)
 WIDTH = IntDistribution(4, 1024, log=True)
+#: The training knobs' distributions, as ``[space]`` searching them gives (``make_trial(knobs=...)``).
+KNOBS = {
+    "learning_rate": FloatDistribution(1e-5, 1.0, log=True),
+    "dropout": FloatDistribution(0.0, 0.9),
+    "batch_size": IntDistribution(1, 1024, log=True),
+    "activation": CategoricalDistribution(["relu", "elu", "tanh", "gelu"]),
+}
 
 
 def make_trial(
@@ -47,6 +54,7 @@ def make_trial(
     validation_sparsity: Sequence[float] | None = None,
     family: str = "mlp",
     layer_sparsity: dict[str, Sequence[float]] | None = None,
+    knobs: dict[str, Any] | None = None,
 ) -> FrozenTrial:
     """A stored trial as actreg-search records it, without training.
 
@@ -60,6 +68,8 @@ def make_trial(
     ``family`` is the model family (``rnn``: placements ``output``, ``kernel``,
     ``recurrent``); ``layer_sparsity`` each marked layer's per-seed sparsity, as
     a model with several marked layers records it (``sparsity`` is then all of them pooled).
+    ``knobs`` are searched training knobs and builder hyperparameters by Optuna parameter
+    (``{"learning_rate": 1e-2, "builder.blocks": 2}``): in the config and among the params.
     """
     reg = Regularizer(regularizer)
     if reg is Regularizer.NONE:
@@ -75,6 +85,11 @@ def make_trial(
         epochs=epochs,
         family=Family(family),
     )
+    knobs = dict(knobs or {})
+    builder = {name.removeprefix("builder."): v for name, v in knobs.items() if name.startswith("builder.")}
+    config = dataclasses.replace(
+        config, **{k: v for k, v in knobs.items() if k in KNOBS}, builder=tuple(sorted(builder.items()))
+    )
     params: dict[str, Any] = {"regularizer": regularizer}
     dists: dict[str, Any] = {"regularizer": REGULARIZERS}
     if placement:
@@ -88,6 +103,17 @@ def make_trial(
     if not grid:
         size = Family(family).size_key  # hidden_units, filters or units
         params[size], dists[size] = hidden_units, WIDTH
+    for name, value in knobs.items():
+        params[name] = value
+        dists[name] = KNOBS.get(name) or (
+            CategoricalDistribution([False, True])
+            if isinstance(value, bool)
+            else CategoricalDistribution(["batch", "layer", "none"])
+            if isinstance(value, str)
+            else IntDistribution(1, 64)
+            if isinstance(value, int)
+            else FloatDistribution(0.0, 10.0)
+        )
     user_attrs: dict[str, Any] = {attrs.CONFIG: config.to_dict(), attrs.SEEDS: list(range(len(test)))}
     if fail_reason:
         user_attrs[attrs.FAIL_REASON] = fail_reason

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from actreg_search.data.datasets import Dataset, load_dataset
-from actreg_search.engine.stacked import StackedLoop, vectorizes
+from actreg_search.engine.rowwise import vectorizes
+from actreg_search.engine.stacked import StackedLoop
 from actreg_search.models.build import build_model
 from actreg_search.spec.specs import ON_TEST, DataSpec, Validation
 from actreg_search.spec.trial import TrialConfig

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -138,3 +140,28 @@ def test_the_builtin_mlp_stacks_hidden_layers():
     assert names[1:] == ["hidden", "hidden_activation", "hidden_2", "hidden_2_activation", "hidden_3", "hidden_3_activation", "output"]
     cnn = build_model(TrialConfig(Regularizer.NONE, None, 0, 0, hidden_units=2, family=Family.CNN), (4, 4, 1), 3)
     assert marks_of(cnn).names == ("hidden",)
+
+
+@pytest.mark.parametrize(
+    ("family", "hidden_layers", "dropouts"),
+    [(Family.MLP, 2, ["dropout", "dropout_2"]), (Family.CNN, 1, ["dropout"]), (Family.RNN, 1, [])],
+)
+def test_a_dropout_rate_adds_the_trial_dropout_layers_and_none_adds_none(family, hidden_layers, dropouts):
+    shape = {Family.MLP: (4,), Family.CNN: (6, 6, 1), Family.RNN: (3, 2)}[family]
+    base = TrialConfig(Regularizer.NONE, None, 0.0, 0.0, hidden_units=4, family=family, hidden_layers=hidden_layers)
+    plain = build_model(base, shape, 3)
+    assert not [layer for layer in plain.layers if isinstance(layer, keras.layers.Dropout)]
+    assert marks_of(plain).dropouts == ()
+    for rate in (0.0, 0.4):  # a rate of 0 keeps the layers: the trial shares its program with other rates
+        model = build_model(replace(base, dropout=rate), shape, 3)
+        made = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+        assert [layer.name for layer in made] == dropouts and all(layer.rate == rate for layer in made)
+        if family is Family.RNN:
+            assert model.get_layer(HIDDEN).dropout == rate and marks_of(model).dropouts == (HIDDEN,)
+        else:
+            assert marks_of(model).dropouts == tuple(dropouts)
+            # each Dropout follows its hidden layer's activated output (the mlp), the flattened conv block (the cnn)
+            outputs = [m.output for m in marks_of(model).layers]
+            before = {"dropout": outputs[0] if family is Family.MLP else "flatten", "dropout_2": outputs[-1]}
+            for layer in made:
+                assert layer.input is model.get_layer(before[layer.name]).output

@@ -57,6 +57,11 @@ def three_outputs(reg, input_shape, n_classes):
 def sequential(reg, input_shape, n_classes):
     return keras.Sequential([keras.Input(input_shape), reg.Dense(name="h1"), keras.layers.Dense(1, activation="sigmoid")])
 
+def dropped(reg, input_shape, n_classes):
+    inputs = keras.Input(input_shape)
+    x = reg.Dropout(name="drop")(reg.Dense(name="h1")(inputs))
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+
 class Scale(keras.layers.Layer):
     def call(self, inputs):
         return inputs * 2.0
@@ -112,6 +117,12 @@ CASES = {
     ),
     "regularize a flatten": ('file = "m.keras"\nregularize = ["flat"]', "", _plain_model, "is a Flatten"),
     "safe_mode refuses": ('file = "m.keras"\nregularize = ["h1"]', "", _lambda_model, "safe_mode=True refuses"),
+    "reg.Dropout with no dropout": (
+        'builder = "b.py:dropped"',
+        "",
+        None,
+        "b.py:dropped: reg.Dropout needs the trial's rate: set [model] dropout or search [space] dropout",
+    ),
 }
 
 
@@ -146,3 +157,12 @@ def test_a_builder_that_gives_a_reg_layer_to_keras_sequential_is_told_to_use_the
     assert "functional API" in message and "Only instances" not in message
     with pytest.raises(UserCodeError, match="raised RuntimeError: my own message"):  # other errors are the builder's own
         build_model(_config(Placement.KERNEL), (2,), 2, ModelSpec(builder=f"{tmp_path}/b.py:raises"))
+
+
+def test_reg_dropout_takes_the_trial_rate_and_is_kept_in_the_marks(tmp_path: Path):
+    from actreg_search.models.marks import marks_of
+
+    (tmp_path / "b.py").write_text(GOOD)
+    model = build_model(_config(Placement.KERNEL, dropout=0.3), (2,), 2, ModelSpec(builder=f"{tmp_path}/b.py:dropped"))
+    assert model.get_layer("drop").rate == 0.3
+    assert marks_of(model).dropouts == ("drop",)

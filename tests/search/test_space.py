@@ -88,7 +88,7 @@ def test_a_trial_on_every_marked_layer_says_so():
     for layer in ("h1", "all"):
         trial = optuna.trial.FixedTrial({"regularizer": "l2", "placement": "kernel", "coefficient": 1e-3, "hidden_units": 8, "layers": layer})
         drawn[layer] = suggest_config(trial, spec)
-    assert drawn["h1"].label().endswith(", on h1") and drawn["all"].label().endswith(", on all")
+    assert ", on h1" in drawn["h1"].label() and ", on all" in drawn["all"].label()
     assert [drawn["all"].penalizes(name) for name in ("h1", "h2")] == [True, True]
     assert [drawn["h1"].penalizes(name) for name in ("h1", "h2")] == [True, False]
     unregularized = suggest_config(optuna.trial.FixedTrial({"regularizer": "none", "hidden_units": 8}), spec)

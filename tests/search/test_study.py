@@ -29,7 +29,7 @@ from actreg_search.internals.optuna_private import trial_id
 from actreg_search.results.records import TrialRecord
 from actreg_search.search.batches import SURPLUS_REASON
 from actreg_search.search.observer import RunObserver
-from actreg_search.spec.measures import PER_SEED
+from actreg_search.spec.measures import PER_SEED, RESTORED_EPOCH, STOPPED_EPOCH
 from actreg_search.spec.parser import load_spec
 from actreg_search.store.reader import load_results
 from actreg_search.store.storage import open_storage
@@ -82,6 +82,9 @@ def test_one_real_trial_records_what_it_trained(write_study, storage_url):
     user = trial.user_attrs
     assert user["seeds"] == [0, 1]
     for name in PER_SEED:
+        if name in (STOPPED_EPOCH, RESTORED_EPOCH):  # only under [model] early_stopping
+            assert name not in user
+            continue
         assert len(user[name]) == 2
         assert f"{name}_mean" in user and f"{name}_std" in user
     assert trial.value == pytest.approx(sum(user["validation_accuracy"]) / 2)  # chosen on validation (the default)

@@ -95,6 +95,7 @@ def test_trial_config_round_trip():
     assert TrialConfig.from_dict(config.to_dict()) == config
     assert config.space_values() == {
         "regularizer": "l1_l2", "placement": "kernel", "l1_coefficient": 1e-4, "l2_coefficient": 2e-4, "hidden_units": 64,
+        "learning_rate": 0.001, "batch_size": 32, "activation": "relu",
     }
 
 

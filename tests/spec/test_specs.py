@@ -6,7 +6,8 @@ import dataclasses
 
 import actreg_search
 from actreg_search.spec.parser import parse_raw
-from actreg_search.spec.specs import RUN_SETTINGS, Range, spec_differences, spec_tables, spec_to_raw
+from actreg_search.spec.differences import spec_differences
+from actreg_search.spec.specs import RUN_SETTINGS, Range, spec_tables, spec_to_raw
 from actreg_search.spec.vocab import Family, Regularizer
 
 

@@ -109,8 +109,8 @@ BAD_OBJECTIVES = [
     (None, '"test_accuracy"', "by default 20% of the training split held out per seed"),
     ("0.2", '["test_accuracy"]', '(measured on the validation samples under [data] validation), or set [data] validation = "test"'),
     ("{ folds = 5 }", '["test_accuracy", "sparsity"]', "[study] objectives: 'test_accuracy' would select on the test set"),
-    (None, '["sparsity"]', "[study] objectives: the first objective must be accuracy, got 'sparsity'"),
-    (None, '["sparsity", "accuracy"]', "[study] objectives: the first objective must be accuracy, got 'sparsity'"),
+    (None, '["sparsity"]', "[study] objectives: the first objective must be a figure of the predictions (accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss), got 'sparsity'"),
+    (None, '["sparsity", "accuracy"]', "[study] objectives: the first objective must be a figure of the predictions"),
     (None, '["validation_accuracy"]', "[study] objectives: unknown value 'validation_accuracy'; allowed: accuracy, sparsity"),
     ('"test"', '["test_accuracy", "accuracy"]', "[study] objectives: objectives must be distinct"),
 ]

@@ -15,6 +15,7 @@ thinned to fixed limits (:mod:`~actreg_search.dashboard.data.thinning`).
 * :mod:`~actreg_search.dashboard.data.selection`: validation against test accuracy;
 * :mod:`~actreg_search.dashboard.data.seeds`: learning curves, per-seed boxes;
 * :mod:`~actreg_search.dashboard.data.surface`: coefficient × hidden width;
+* :mod:`~actreg_search.dashboard.data.rate`: coefficient × learning rate, per placement;
 * :mod:`~actreg_search.dashboard.data.params`: the in-memory Optuna study Optuna's charts are drawn from.
 """
 
@@ -71,6 +72,14 @@ from actreg_search.dashboard.data.seeds import (
     learning_curves,
     seed_distributions,
 )
+from actreg_search.dashboard.data.rate import (
+    LEARNING_RATE,
+    RateData,
+    RatePanel,
+    RatePoint,
+    coefficient_learning_rate,
+    searches_learning_rate,
+)
 from actreg_search.dashboard.data.selection import SelectionData, SelectionPoint, validation_vs_test
 from actreg_search.dashboard.data.sparsity import SparsityData, SparsityPoint, sparsity_tradeoff
 from actreg_search.dashboard.data.surface import (
@@ -95,6 +104,7 @@ from actreg_search.dashboard.data.thinning import (
 
 __all__ = [
     "GRID_POINTS",
+    "LEARNING_RATE",
     "MAX_BOX_POINTS",
     "MAX_OPTUNA_TRIALS",
     "MAX_OTHER_ROWS",
@@ -115,6 +125,9 @@ __all__ = [
     "OptunaInput",
     "PathData",
     "PathLine",
+    "RateData",
+    "RatePanel",
+    "RatePoint",
     "ReferenceBand",
     "Sample",
     "SelectionData",
@@ -127,6 +140,7 @@ __all__ = [
     "Unavailable",
     "WidthData",
     "WidthPoint",
+    "coefficient_learning_rate",
     "coefficient_width",
     "describe",
     "evenly",
@@ -147,6 +161,7 @@ __all__ = [
     "regularization_path",
     "sample",
     "searched_params",
+    "searches_learning_rate",
     "seed_distributions",
     "selection_values",
     "selection_words",

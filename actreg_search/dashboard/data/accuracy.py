@@ -29,7 +29,7 @@ from actreg_search.dashboard.data.base import (
 )
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
 from actreg_search.results.records import StudyResults, TrialRecord
-from actreg_search.spec.measures import TEST_ACCURACY, mean_std, sample_std
+from actreg_search.spec.measures import BOUNDED, TEST_ACCURACY, maximized, mean_std, sample_std
 from actreg_search.spec.vocab import Placement, Regularizer
 
 # --------------------------------------------------------------------------- history
@@ -48,10 +48,11 @@ class HistoryData:
         means: The selection figure: mean over seeds (the first objective).
         stds: Its sample std over seeds (0 for one seed).
         lows: Lower end of its 95% interval over seeds (:func:`interval`, never below 0).
-        highs: Upper end of that interval (never above 1).
+        highs: Upper end of that interval (never above 1 for a figure bounded to [0, 1]).
         tests: Mean test accuracy over seeds, the reported figure (``None`` where not recorded).
         labels: :func:`describe` of each trial.
-        best_so_far: Best selection figure up to and including each trial (over every completed trial).
+        best_so_far: Best selection figure up to and including each trial (over every completed trial): the
+            highest, the lowest for a figure better lower (``log_loss``).
         best_number: Number of the best trial (:attr:`StudyResults.best`).
         not_completed: Trials that failed, were pruned or are still running.
         metric: The per-seed figure plotted (:attr:`StudyResults.selection_metric`: validation or test accuracy).
@@ -75,8 +76,9 @@ class HistoryData:
 
     @property
     def axis_title(self) -> str:
-        """The y axis: which split the plotted figure is measured on."""
-        return f"mean {words(self.metric)}" + (" (selected on the test set)" if self.on_test else " (what the study selects on)")
+        """The y axis: which split the plotted figure is measured on (and, for ``log_loss``, that lower is better)."""
+        lower = "" if maximized(self.metric) else ", lower is better"
+        return f"mean {words(self.metric)}" + (f" (selected on the test set{lower})" if self.on_test else f" (what the study selects on{lower})")
 
 
 def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> HistoryData | Unavailable:
@@ -88,9 +90,10 @@ def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> Hist
     trials = [t for t in results.completed if finite(t.value)]
     if not trials:
         return nothing_completed(results)
-    best, records, so_far = -math.inf, [], {}
+    sign = 1.0 if maximized(results.selection_metric) else -1.0  # a figure better lower (log_loss): the lowest so far
+    best, records, so_far = -math.inf * sign, [], {}
     for trial in trials:
-        if trial.value > best:  # type: ignore[operator]
+        if sign * trial.value > sign * best:  # type: ignore[operator]
             best = trial.value  # type: ignore[assignment]
             records.append(trial.number)
         so_far[trial.number] = best
@@ -120,7 +123,7 @@ def _spread(results: StudyResults, trial: TrialRecord) -> tuple[float, float, fl
     if not values:
         value = float(trial.value)  # type: ignore[arg-type]
         return 0.0, value, value
-    low, high = interval(values)
+    low, high = interval(values, bounded=results.selection_metric in BOUNDED)
     return sample_std(values), low, high
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from optuna.trial import TrialState
 
 from actreg_search.results.records import StudyResults, TrialRecord
-from actreg_search.spec.measures import TEST_ACCURACY
+from actreg_search.spec.measures import TEST_ACCURACY, maximized
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
@@ -83,8 +83,10 @@ def _short(value: object) -> str:
 
 
 def selection_words(results: StudyResults) -> str:
-    """The figure the study selects on, in words: ``validation accuracy``, or ``test accuracy`` under ``"test"``."""
-    return words(results.selection_metric)
+    """The figure the study selects on, in words: ``validation accuracy``, or ``test accuracy`` under ``"test"``;
+    one better lower says so (``validation log loss, lower is better``)."""
+    said = words(results.selection_metric)
+    return said if maximized(results.selection_metric) else f"{said}, lower is better"
 
 
 def words(figure: str) -> str:
@@ -97,22 +99,25 @@ def selection_values(results: StudyResults, trial: TrialRecord) -> tuple[float, 
     return trial.per_seed.get(results.selection_metric) or trial.per_seed.get(trial.selection_metric, ())
 
 
-def interval(values: Sequence[float]) -> tuple[float, float]:
+def interval(values: Sequence[float], bounded: bool = True) -> tuple[float, float]:
     """The 95% interval of a mean accuracy (or any fraction) over seeds, within [0, 1].
 
     :func:`actreg_search.results.intervals.accuracy_interval` (a t-interval on the logit
-    scale), so an error bar never passes 1.0 or 0.0. A single seed has no
+    scale), so an error bar never passes 1.0 or 0.0; a figure not bounded to [0, 1]
+    (``bounded=False``: ``log_loss``) gets the plain t-interval. A single seed has no
     spread: its interval is the value itself. Values that are not fractions
     (never stored by actreg-search) give ``(nan, nan)``, drawn as no bar.
     """
+    import numpy as np
+
     from actreg_search.errors import UserError
-    from actreg_search.results.intervals import accuracy_interval
+    from actreg_search.results.intervals import accuracy_interval, t_interval
 
     if len(values) < 2:
         value = float(values[0]) if values else math.nan
         return value, value
     try:
-        low, high = accuracy_interval(values)
+        low, high = accuracy_interval(values) if bounded else t_interval(np.asarray(values, dtype=float), 0.95)
     except UserError:
         return math.nan, math.nan
     return float(low), float(high)

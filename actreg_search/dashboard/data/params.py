@@ -12,8 +12,9 @@ each trial's stored number is its user attribute ``trial`` (shown on hover).
 For a multi-objective study every chart needs a target: :class:`Target` is
 one objective, and the report draws one chart per objective.
 
-Every objective of actreg-search is maximized (accuracy, sparsity), so the
-study's directions are all ``maximize``. Optuna's per-objective charts must not
+Each objective has the direction the study was made with (maximize, or
+minimize for ``log_loss``: :func:`~actreg_search.spec.measures.optuna_direction`),
+and the in-memory study has the same. Optuna's per-objective charts must not
 be given ``target=``: Optuna then assumes *lower* is better, whatever the
 study's direction (PED-ANOVA, Optuna's default importance evaluator, then
 takes the lowest values as its top quantile, and the parallel-coordinate
@@ -21,8 +22,8 @@ colour scale is reversed for any ``target``; see
 :mod:`actreg_search.dashboard.optuna_charts`).
 Negating ``target`` instead would show negated accuracies on the axes. So
 :meth:`OptunaInput.objective_study` gives, per objective, a *single-objective*
-study with direction ``maximize`` whose values are that objective's, in their
-own units, and the charts draw it without ``target=``.
+study with that objective's direction whose values are that objective's, in
+their own units, and the charts draw it without ``target=``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 from actreg_search.dashboard.data.base import Unavailable, nothing_completed, words
 from actreg_search.dashboard.data.thinning import MAX_OPTUNA_TRIALS, sample
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.measures import optuna_direction
 
 #: The user attribute holding a trial's stored number in the in-memory study.
 NUMBER_ATTR = "trial"
@@ -44,7 +46,7 @@ NUMBER_ATTR = "trial"
 
 @dataclass(frozen=True)
 class Target:
-    """One objective of the study: ``trial.values[index]``, maximized.
+    """One objective of the study: ``trial.values[index]``, maximized (or minimized: ``maximize`` false).
 
     Optuna's per-objective charts are drawn from
     :meth:`OptunaInput.objective_study` of it, not with it as Optuna's
@@ -54,11 +56,13 @@ class Target:
         index: The objective's position.
         key: Its name, e.g. ``sparsity`` (used in chart ids).
         name: Its axis label, e.g. ``mean sparsity``.
+        maximize: Its direction (``False`` for ``log_loss``).
     """
 
     index: int
     key: str
     name: str
+    maximize: bool = True
 
     def __call__(self, trial: FrozenTrial) -> float:
         """The objective's value of ``trial``."""
@@ -70,7 +74,7 @@ class OptunaInput:
     """An in-memory Optuna study of (at most :data:`MAX_OPTUNA_TRIALS`) completed trials.
 
     Attributes:
-        study: The study, one direction (maximize) per objective.
+        study: The study, one direction per objective (the stored study's).
         targets: One per objective.
         note: How many trials it holds, if it was thinned.
     """
@@ -85,13 +89,13 @@ class OptunaInput:
         return len(self.targets) > 1
 
     def objective_study(self, target: Target) -> optuna.Study:
-        """A single-objective study (direction ``maximize``) of one objective, for Optuna's charts.
+        """A single-objective study (in the objective's direction) of one objective, for Optuna's charts.
 
         Its trials are those of :attr:`study`, numbered alike, with the same
         parameters and user attributes; each trial's one value is ``target``'s
         objective value, unchanged (not negated). Drawn without ``target=``,
         Optuna's charts then take the study's direction, so they treat higher
-        as better. For a single-objective study this is :attr:`study` itself.
+        (or, minimized, lower) as better. For a single-objective study this is :attr:`study` itself.
 
         Args:
             target: One of :attr:`targets`.
@@ -105,13 +109,13 @@ class OptunaInput:
 
     @cached_property
     def _objective_studies(self) -> tuple[optuna.Study, ...]:
-        """One single-objective maximize study per objective (:meth:`objective_study`)."""
+        """One single-objective study per objective, in its direction (:meth:`objective_study`)."""
         if not self.multi_objective:
             return (self.study,)
         trials = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         studies = []
         for target in self.targets:
-            study = _maximize_study(f"{self.study.study_name}: {target.key}", 1)
+            study = _study(f"{self.study.study_name}: {target.key}", ["maximize" if target.maximize else "minimize"])
             study.add_trials(
                 [
                     optuna.trial.create_trial(
@@ -130,7 +134,9 @@ class OptunaInput:
 
 def targets(results: StudyResults) -> tuple[Target, ...]:
     """One :class:`Target` per objective of the study."""
-    return tuple(Target(i, name, f"mean {words(name)}") for i, name in enumerate(results.objectives))
+    return tuple(
+        Target(i, name, f"mean {words(name)}", optuna_direction(name) == "maximize") for i, name in enumerate(results.objectives)
+    )
 
 
 def searched_params(results: StudyResults) -> dict[str, int]:
@@ -165,14 +171,12 @@ def param_chart_check(results: StudyResults, min_trials: int = 1) -> Unavailable
     return None
 
 
-def _maximize_study(name: str, objectives: int) -> optuna.Study:
-    """An empty in-memory study maximizing each of ``objectives`` objectives (without Optuna's log line)."""
+def _study(name: str, directions: list[str]) -> optuna.Study:
+    """An empty in-memory study of objectives in these directions (without Optuna's log line)."""
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return optuna.create_study(
-            storage=optuna.storages.InMemoryStorage(), study_name=name, directions=["maximize"] * objectives
-        )
+        return optuna.create_study(storage=optuna.storages.InMemoryStorage(), study_name=name, directions=directions)
     finally:
         optuna.logging.set_verbosity(verbosity)
 
@@ -208,6 +212,6 @@ def optuna_input(results: StudyResults, limit: int = MAX_OPTUNA_TRIALS) -> Optun
         front = [t for t in completed if t.number in results.pareto_numbers]
         keep = [*{t.values: t.number for t in reversed(front)}.values(), *(t.number for t in front)]
     chosen = sample(completed, limit, keep=keep)
-    study = _maximize_study(results.name, n)
+    study = _study(results.name, [optuna_direction(name) for name in results.objectives])
     study.add_trials([_frozen(t) for t in chosen.trials])
     return OptunaInput(study=study, targets=targets(results), note=chosen.note("completed trials"))
