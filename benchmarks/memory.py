@@ -1,6 +1,6 @@
 """Memory soak: many short trials in one worker; resident memory must stay flat.
 
-Usage: python benchmarks/memory.py [--study mlp|cnn] [--trials N] [--epochs E] [--seeds S]
+Usage: python benchmarks/memory.py [--study mlp|cnn|knobs] [--trials N] [--epochs E] [--seeds S]
                                    [--engine fused|keras] [--recycle-mb 0]
 
 Runs the study as ``actreg-search run`` does, in one process that is never
@@ -21,6 +21,13 @@ Studies (``--study``):
   leaves behind (programs, models, objects), which the epochs do not change,
   so the default measures 200 trials of that in a tenth of the time; target
   (issue 19): growth under 150 MB.
+
+* ``knobs``: the mlp study above searching the training too (issue 20): batch
+  size 8, 16 or 32, activation relu, tanh or elu, learning rate 1e-4..1e-2 and
+  dropout 0..0.5, widths 16-512: 3 × 3 × 6 = 54 programs (the rates are
+  inputs, not programs), under the cache's 64; 300 trials x 3 seeds x 20
+  epochs; target: growth under 150 MB after the first 10 trials (programs
+  still compile after them: each keeps its code, which the growth counts).
 
 ``--trials``, ``--epochs`` and ``--seeds`` shorten a run (a smoke run:
 ``--study cnn --trials 12 --epochs 2``). With 10 trials or fewer the growth is
@@ -84,7 +91,16 @@ class Soak:
 SOAKS = {
     "mlp": Soak("built-in mlp on circles, widths 16-512, random sampler", trials=500, epochs=20, every=50, target_mb=100),
     "cnn": Soak("studies/digits_cnn.toml (Conv2D, filters 4-32, TPE)", trials=200, epochs=10, every=25, target_mb=150),
+    "knobs": Soak("built-in mlp on circles searching batch size, activation, rates and widths", trials=300, epochs=20, every=25,
+                  target_mb=150),
 }
+
+KNOBS = """
+batch_size = [8, 16, 32]
+activation = ["relu", "tanh", "elu"]
+learning_rate = {{ low = 1e-4, high = 1e-2, log = true }}
+dropout = {{ low = 0.0, high = 0.5 }}
+"""
 
 
 class MemoryProbe(RunObserver):
@@ -115,9 +131,10 @@ class MemoryProbe(RunObserver):
 
 def soak_spec(study: str, trials: int, epochs: int, seeds: int | None, engine: str) -> StudySpec:
     """The soak's study at the asked size, on ``engine``."""
-    if study == "mlp":
-        spec = parse_spec(STUDY.format(trials=trials, epochs=epochs, engine=engine))
-        return spec.with_overrides(seeds=seeds)
+    if study in ("mlp", "knobs"):
+        text = STUDY + (KNOBS if study == "knobs" else "")
+        spec = parse_spec(text.format(trials=trials, epochs=epochs, engine=engine))
+        return spec.with_overrides(seeds=seeds, name=None if study == "mlp" else "memory-soak-knobs")
     spec = load_spec(ROOT / "studies" / "digits_cnn.toml")
     spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, engine=EngineName(engine)))
     return spec.with_overrides(n_trials=trials, epochs=epochs, seeds=seeds, name="memory-soak-cnn")
@@ -125,9 +142,9 @@ def soak_spec(study: str, trials: int, epochs: int, seeds: int | None, engine: s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--study", choices=sorted(SOAKS), default="mlp", help="mlp (default) or cnn (digits_cnn.toml)")
-    parser.add_argument("--trials", type=int, help="trials (default: mlp 500, cnn 200)")
-    parser.add_argument("--epochs", type=int, help="epochs a seed (default: mlp 20, cnn 10)")
+    parser.add_argument("--study", choices=sorted(SOAKS), default="mlp", help="mlp (default), cnn (digits_cnn.toml) or knobs (mlp searching the training)")
+    parser.add_argument("--trials", type=int, help="trials (default: mlp 500, cnn 200, knobs 300)")
+    parser.add_argument("--epochs", type=int, help="epochs a seed (default: mlp 20, cnn 10, knobs 20)")
     parser.add_argument("--seeds", type=int, help="seeds a trial (default: the study's: mlp 3, cnn 5)")
     parser.add_argument("--engine", choices=["fused", "keras"], default="fused")
     parser.add_argument("--recycle-mb", type=int, default=0)

@@ -48,8 +48,9 @@ def recurrent_stack(reg, input_shape, n_classes):
 
 
 def dropout_mlp(reg, input_shape, n_classes):
-    """Dense (marked), Dropout(0.3)."""
+    """Dense (marked), the model's own Dropout(0.3), then a Dropout at the trial's rate (``reg.Dropout``)."""
     inputs = keras.Input(input_shape)
     x = reg.Dense(name="hidden")(inputs)
     x = keras.layers.Dropout(0.3, name="drop")(x)
+    x = reg.Dropout(name="trial_drop")(x)
     return keras.Model(inputs, _head(x, n_classes))

@@ -28,7 +28,7 @@ from actreg_search.spec.measures import TEST_ACCURACY
 from actreg_search.spec.specs import ON_TEST, DataSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import DatasetName, Family, OptimizerName, Placement, Regularizer
-from tests.engine.helpers import keras_full_batch_fit
+from tests.engine.helpers import fit_many, keras_full_batch_fit
 
 COEFFICIENT = 1e-2
 
@@ -98,18 +98,23 @@ def test_keras_divides_activity_regularization_by_batch_size() -> None:
 # --------------------------------------------------------------------------- equivalence
 
 
-@pytest.mark.parametrize(
-    ("regularizer", "placement", "optimizer"),
-    CASES,
-    ids=[f"{r.value}-{p.value if p else 'none'}-{o.value}" for r, p, o in CASES],
-)
-def test_full_batch_matches_keras_fit_weight_for_weight(
-    tutorial_data: Dataset, regularizer: Regularizer, placement: Placement | None, optimizer: OptimizerName
-) -> None:
-    config = config_for(regularizer, placement, optimizer=optimizer)
-    fitted = FusedEngine().fit_models(config, tutorial_data, [3, 7])
-    # The second seed, so a mix-up between seed and position would show.
-    assert_same_weights(keras_full_batch_fit(config, tutorial_data, 7), fitted.models[1])
+RATES = (0.001, 0.01, 0.003)
+"""Learning rates the cases cycle through: each row's rate is an input of the program (issue 20)."""
+
+
+@pytest.mark.parametrize("optimizer", list(OptimizerName), ids=lambda o: o.value)
+def test_full_batch_matches_keras_fit_weight_for_weight(tutorial_data: Dataset, optimizer: OptimizerName) -> None:
+    """Every case of one optimizer in ONE program (one batch of trials), each at its own learning rate; every trial's
+    weights are Keras' at its rate (rel 1e-4)."""
+    cases = [(r, p) for r, p, o in CASES if o is optimizer]
+    cases += [(r, p) for r, p in cases] if len(cases) == 1 else []  # one case alone: again at another rate
+    configs = [config_for(r, p, optimizer=optimizer, learning_rate=RATES[k % 3]) for k, (r, p) in enumerate(cases)]
+    engine = FusedEngine()
+    trained = fit_many(engine, configs, tutorial_data, [3, 7])
+    assert len(engine.cache.programs) == 1
+    for config, models in zip(configs, trained):
+        # The second seed, so a mix-up between seed and position would show.
+        assert_same_weights(keras_full_batch_fit(config, tutorial_data, 7), models[1])
 
 
 @pytest.mark.parametrize(

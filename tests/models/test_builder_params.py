@@ -40,7 +40,7 @@ def _study(tmp_path: Path, builder: str = "build", space_builder: str = "blocks 
     (tmp_path / "b.py").write_text(BUILDER)
     study = tmp_path / "study.toml"
     study.write_text(
-        f'[study]\nname = "blocks"\nsampler = "random"\nn_trials = 3\nseeds = 2\n'
+        f'[study]\nname = "blocks"\nsampler = "random"\nn_trials = 2\nseeds = 2\n'
         f'[data]\nname = "digits"\ntrain_size = 0.2\nvalidation = 0.25\n'
         f'[model]\nbuilder = "b.py:{builder}"\nfamily = "cnn"\nfilters = 2\nepochs = 2\nbatch_size = 64\nengine = "keras"\n'
         f'[space]\nregularizer = ["none", "l1"]\nplacement = "kernel"\n'
@@ -102,7 +102,7 @@ def test_a_builder_with_blocks_and_kernel_size_runs_from_the_cli_and_the_api_and
     ran = CliRunner().invoke(app, ["run", str(study), "--storage", url])
     assert ran.exit_code == 0, ran.output
     done = [t for t in actreg_search.load("blocks", storage=url).trials if t.state.name == "COMPLETE"]
-    assert len(done) == 3
+    assert len(done) == 2
     for trial in done:
         assert trial.config.builder_kwargs == {"blocks": trial.params["builder.blocks"], "kernel_size": trial.params["builder.kernel_size"]}
     # the API: the same study from Python, under another name

@@ -280,14 +280,14 @@ def test_a_figure_a_seed_lacks_fails_the_trial_with_its_reason(tmp_path: Path):
 
 def test_a_log_loss_study_through_the_cli_on_the_keras_engine(tmp_path: Path):
     study = tmp_path / "study.toml"
-    study.write_text(study_file('["log_loss"]').replace("seeds = 5", "seeds = 2").replace("n_trials = 6", "n_trials = 3"))
+    study.write_text(study_file('["log_loss"]').replace("seeds = 5", "seeds = 2").replace("n_trials = 6", "n_trials = 2"))
     url = f"sqlite:///{tmp_path / 'k.db'}"
     done = CliRunner().invoke(app, ["run", str(study), "--storage", url], catch_exceptions=False)
     assert done.exit_code == 0, done.stderr
     results = actreg_search.load("obj", url)
     stored = optuna.load_study(study_name="obj", storage=url)
     assert stored.direction is StudyDirection.MINIMIZE
-    assert [t.state for t in results.trials] == [TrialState.COMPLETE] * 3
+    assert [t.state for t in results.trials] == [TrialState.COMPLETE] * 2
     lowest = min(results.trials, key=lambda t: t.mean("validation_log_loss"))
     assert results.best.number == lowest.number == stored.best_trial.number
     assert f"best log loss {lowest.value:.4f} on validation (trial {lowest.number})" in done.stdout
