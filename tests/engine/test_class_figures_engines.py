@@ -43,8 +43,19 @@ def digits() -> Dataset:
     return load_dataset(DataSpec(name=DatasetName.DIGITS, train_size=300, validation=HOLDOUT))
 
 
+_TRAINED: dict[tuple[int, TrialConfig], tuple[TrialResult, list]] = {}
+
+
 def fused(data: Dataset, config: TrialConfig) -> tuple[TrialResult, list]:
-    """The trial's per-seed figures as the program counts them, and its trained models (one program)."""
+    """The trial's per-seed figures as the program counts them, and its trained models (one program); each
+    (dataset, config) trained once in this module."""
+    key = (id(data), config)
+    if key not in _TRAINED:
+        _TRAINED[key] = _fused(data, config)
+    return _TRAINED[key]
+
+
+def _fused(data: Dataset, config: TrialConfig) -> tuple[TrialResult, list]:
     engine = FusedEngine()
     result = engine.train(config, data, SEEDS)
     models = engine.fit_models(config, data, SEEDS).models

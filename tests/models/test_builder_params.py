@@ -40,7 +40,7 @@ def _study(tmp_path: Path, builder: str = "build", space_builder: str = "blocks 
     (tmp_path / "b.py").write_text(BUILDER)
     study = tmp_path / "study.toml"
     study.write_text(
-        f'[study]\nname = "blocks"\nsampler = "random"\nn_trials = 2\nseeds = 2\n'
+        f'[study]\nname = "blocks"\nsampler = "random"\nn_trials = 2\nseeds = 1\n'
         f'[data]\nname = "digits"\ntrain_size = 0.2\nvalidation = 0.25\n'
         f'[model]\nbuilder = "b.py:{builder}"\nfamily = "cnn"\nfilters = 2\nepochs = 2\nbatch_size = 64\nengine = "keras"\n'
         f'[space]\nregularizer = ["none", "l1"]\nplacement = "kernel"\n'
