@@ -3,7 +3,8 @@
 Trials that differ only in them share one compiled program, trained in one
 batch; each row still trains as Keras trains it at its own rate (every mlp
 placement and optimizer at three rates in one program:
-tests/engine/test_fused.py, ``test_full_batch_matches_keras_fit_weight_for_weight``).
+tests/engine/test_fused.py, ``test_full_batch_matches_keras_fit_weight_for_weight``;
+the cnn's and rnn's placements: tests/engine/test_row_families.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine.base import Monitor
 from actreg_search.engine.fused import FusedEngine
 from actreg_search.spec.specs import ON_TEST, DataSpec
-from actreg_search.spec.vocab import DatasetName, Family, Placement, Regularizer
+from actreg_search.spec.vocab import Placement, Regularizer
 from tests.engine.helpers import fit_many, keras_full_batch_fit
 from tests.engine.test_fused import assert_same_weights, config_for
 
@@ -26,14 +27,6 @@ from tests.engine.test_fused import assert_same_weights, config_for
 @pytest.fixture(scope="module")
 def tutorial_data() -> Dataset:
     return load_dataset(DataSpec(validation=ON_TEST))
-
-
-def test_an_rnn_trial_at_its_own_rate_matches_keras():
-    data = load_dataset(DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=30), Family.RNN)
-    configs = [config_for(Regularizer.L2, Placement.RECURRENT, width=4, epochs=5, family=Family.RNN, learning_rate=r) for r in (0.02, 0.005)]
-    trained = fit_many(FusedEngine(), configs, data, [3])
-    for config, models in zip(configs, trained):
-        assert_same_weights(keras_full_batch_fit(config, data, 3), models[0])
 
 
 def test_twenty_learning_and_dropout_rates_at_one_bucket_compile_one_program(tmp_path):

@@ -21,12 +21,13 @@ from tests.engine.test_rowwise import SEEDS, assert_same_weights, builder, digit
 @pytest.mark.parametrize("family", [Family.CNN, Family.RNN])
 def test_every_placement_and_two_widths_of_a_family_train_in_one_program_to_the_keras_engines_weights(family: Family) -> None:
     """Filters or units 10 and 13 share the bucket of 16 (the convolution's flattened output and the LSTM's gate
-    blocks padded in their layouts); each trial matches the keras engine; one program, traced once."""
+    blocks padded in their layouts), each trial at its own learning rate (an input of the program); each trial
+    matches the keras engine; one program, traced once."""
     data, engine = digits(family), FusedEngine()
-    widths = (10, 13, 10)
+    widths, rates = (10, 13, 10), (0.001, 0.01, 0.003)
     configs = [
-        TrialConfig(Regularizer.L1_L2, placement, 1e-2, 1e-3, hidden_units=width, epochs=20, family=family)
-        for placement, width in zip(family.placements, widths)
+        TrialConfig(Regularizer.L1_L2, placement, 1e-2, 1e-3, hidden_units=width, epochs=20, family=family, learning_rate=rate)
+        for placement, width, rate in zip(family.placements, widths, rates)
     ]
     fits = fit_many(engine, configs, data, SEEDS)
     (loop, _), = engine.cache.programs.values()
