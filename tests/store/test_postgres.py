@@ -100,7 +100,7 @@ def _kill_a_worker_mid_trial(storage: optuna.storages.BaseStorage, name: str, de
 
 
 def test_four_workers_then_one_killed_mid_trial(write_study, postgres_url):
-    n = 6
+    n = 8
     study = write_study(name="pg-four", n_trials=n, seeds=1, epochs=25)
     env = {**os.environ, "ACTREG_GRACE_PERIOD": "3"}
     workers = [
