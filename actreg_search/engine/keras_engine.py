@@ -137,12 +137,11 @@ class KerasEngine(Engine):
         net = build_model(config, data.input_shape, data.n_classes, model)
         net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
         recorder = _CurveRecorder(data, seed, points, on_epoch)
-        callbacks: list[keras.callbacks.Callback] = [recorder]
-        stopping = {}
+        stopper, stopping = None, {}
         if config.early_stopping is not None and data.x_val is not None:  # on the seed's validation samples, one batch
             rule = config.early_stopping
-            callbacks.append(
-                keras.callbacks.EarlyStopping(monitor="val_loss", patience=rule.patience, min_delta=rule.min_delta, restore_best_weights=True)
+            stopper = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=rule.patience, min_delta=rule.min_delta, restore_best_weights=True
             )
             stopping = {"validation_data": (data.x_val, data.y_val), "validation_batch_size": len(data.x_val)}
         net.fit(
@@ -152,11 +151,11 @@ class KerasEngine(Engine):
             batch_size=config.batch_size,
             shuffle=True,
             verbose=0,
-            callbacks=callbacks,
+            callbacks=[recorder] if stopper is None else [recorder, stopper],
             **stopping,
         )
-        if stopping:
-            recorder.stopped(callbacks[-1], config.epochs)
+        if stopper is not None:
+            recorder.stopped(stopper, config.epochs)
         return net, recorder
 
 

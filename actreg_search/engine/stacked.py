@@ -150,8 +150,9 @@ class StackedLoop:
             self.fit_mask.assign(fit_mask)
             self.val_mask.assign(val_mask)
         places = [self._places(m) for m in models]
+        variables = [self.variables_of(m) for m in models]  # once a model: it walks the layers for seed states
         for position, stacked in enumerate(self.weights + self.state):
-            column = [embed(self.variables_of(m)[position].numpy(), p[position], stacked.shape[1:]) for m, p in zip(models, places)]
+            column = [embed(v[position].numpy(), p[position], stacked.shape[1:]) for v, p in zip(variables, places)]
             stacked.assign(np.stack(column))
         self.seeds.assign(np.asarray(seeds, np.int64))
         if inputs is not None:
@@ -165,11 +166,12 @@ class StackedLoop:
     def write_back(self, models: Sequence[keras.Model | None]) -> None:
         """Copy each row's trained values into its model (``None``: a row not wanted), cut to the model's shapes."""
         places = [None if m is None else self._places(m) for m in models]
+        variables = [None if m is None else self.variables_of(m) for m in models]
         for position, stacked in enumerate(self.weights + self.state):
             values = stacked.numpy()
-            for k, model in enumerate(models):
-                if model is not None:
-                    self.variables_of(model)[position].assign(cut(values[k], places[k][position]))
+            for k, targets in enumerate(variables):
+                if targets is not None:
+                    targets[position].assign(cut(values[k], places[k][position]))
 
     def variables_of(self, model: keras.Model) -> list[keras.Variable]:
         """``model``'s variables in the order of the stacked ones: on the rows' path without the seed states,

@@ -15,7 +15,7 @@ positional arguments. Read with a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from actreg_search.spec.reading import E, TableReader, show
@@ -117,7 +117,7 @@ def _builder_param(p: TableReader, value: Any, key: str, grid: bool) -> Param:
         value = {"low": value.low, "high": value.high, "log": value.log} if isinstance(value, Range) else list(value.values)
     if isinstance(value, dict):
         integer = all(isinstance(value.get(k), int) and not isinstance(value.get(k), bool) for k in ("low", "high"))
-        return _range(p, value, key, integer, grid, positive=False)
+        return _range(p, value, key, integer, grid, end=lambda v, k: int(v) if integer else p.finite(v, k))
 
     def scalar(v: Any) -> Any:
         if isinstance(v, bool) or isinstance(v, (int, str)):
@@ -148,23 +148,7 @@ def _dropout(p: TableReader, value: Any, grid: bool) -> Param:
         return value
     if not isinstance(value, dict):
         return Choice(p.distinct_items(value, key, lambda v: dropout_rate(p, v, key)))
-    if grid:
-        raise p.fail(key, "the grid sampler needs a list of values, not a range")
-    for k in value:
-        if k not in ("low", "high", "log"):
-            raise p.fail(f"{key}.{k}", "unknown key; allowed: low, high, log")
-    for k in ("low", "high"):
-        if k not in value:
-            raise p.fail(key, f"a range needs '{k}'")
-    low, high = dropout_rate(p, value["low"], f"{key}.low"), dropout_rate(p, value["high"], f"{key}.high")
-    if low > high:
-        raise p.fail(key, f"low must be ≤ high, got low={low}, high={high}")
-    log = value.get("log", False)
-    if not isinstance(log, bool):
-        raise p.fail(f"{key}.log", f"must be true or false, got {show(log)}")
-    if log and low == 0:
-        raise p.fail(f"{key}.low", "a log range must start above 0")
-    return Range(low=low, high=high, log=log, integer=False)
+    return _range(p, value, key, integer=False, grid=grid, end=lambda v, k: dropout_rate(p, v, k))
 
 
 def _choice(p: TableReader, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:
@@ -198,7 +182,10 @@ def _param_value(p: TableReader, value: Any, key: str, integer: bool) -> float |
     return number
 
 
-def _range(p: TableReader, value: Mapping[str, Any], key: str, integer: bool, grid: bool, positive: bool = True) -> Range:
+def _range(
+    p: TableReader, value: Mapping[str, Any], key: str, integer: bool, grid: bool, end: Callable[[Any, str], Any] | None = None
+) -> Range:
+    """A ``{ low, high, log }`` range; ``end`` checks each end (default: a positive number, an integer if ``integer``)."""
     if grid:
         raise p.fail(key, "the grid sampler needs a list of values, not a range")
     allowed = ("low", "high", "log")
@@ -208,11 +195,8 @@ def _range(p: TableReader, value: Mapping[str, Any], key: str, integer: bool, gr
     for k in ("low", "high"):
         if k not in value:
             raise p.fail(key, f"a range needs '{k}'")
-    if positive:
-        low = _param_value(p, value["low"], f"{key}.low", integer)
-        high = _param_value(p, value["high"], f"{key}.high", integer)
-    else:
-        low, high = (int(value[k]) if integer else p.finite(value[k], f"{key}.{k}") for k in ("low", "high"))
+    check = end or (lambda v, k: _param_value(p, v, k, integer))
+    low, high = check(value["low"], f"{key}.low"), check(value["high"], f"{key}.high")
     if low > high:
         raise p.fail(key, f"low must be ≤ high, got low={low}, high={high}")
     log = value.get("log", False)
