@@ -326,8 +326,9 @@ def report(name: str, storage: str | None, out_path: Path | None, on: str | None
 
     The best trial's validation and test accuracy are set side by side. Each
     trial is compared seed by seed with the best trial and with the best
-    unregularized one, on the split --on names, with Holm's correction over
-    the comparisons listed.
+    unregularized one, on the study's objective (accuracy, or the figure it
+    optimizes: log_loss, roc_auc, ...) on the split --on names, with Holm's
+    correction over the comparisons listed.
     """
     api.check_export_paths(out=out_path)
     results = api.load(name, storage, curves=False)

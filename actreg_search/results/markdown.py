@@ -30,7 +30,7 @@ from actreg_search.results.intervals import holm
 from actreg_search.results.paired import PairedComparison, format_p, paired_comparison
 from actreg_search.results.records import StudyResults, TrialRecord
 from actreg_search.results.stats import MetricSummary, figure_on, require_figure, summary
-from actreg_search.spec.measures import SPLIT_OF, TEST_ACCURACY, maximized
+from actreg_search.spec.measures import ON_SPLIT, SPLIT_OF, TEST_ACCURACY, maximized
 from actreg_search.spec.specs import ON_TEST
 from actreg_search.spec.vocab import OptimizerName, Placement, Regularizer
 
@@ -144,7 +144,7 @@ def markdown_report(results: StudyResults, confidence: float = 0.95, on: str | N
     trials = results.completed  # by number
     if not trials:
         raise UserError(f"study {results.name!r} has no completed trial to report")
-    metric = figure_on("accuracy", on)
+    metric = figure_on(compared_figure(results), on)
     require_figure(results, metric)
     level = f"{confidence:.0%}"
     counts = sorted({len(t.seeds) for t in trials})
@@ -162,6 +162,16 @@ def markdown_report(results: StudyResults, confidence: float = 0.95, on: str | N
     lines += [_row(trial, confidence, validation) for trial in trials]
     lines += ["", *_comparisons(results, metric, confidence)]
     return "\n".join(lines) + "\n"
+
+
+def compared_figure(results: StudyResults) -> str:
+    """The figure the report compares trials on: the study's first objective (``log_loss``, ``roc_auc``, ...) where it is
+    one measured on a split, else accuracy."""
+    for split in ("validation_", "test_"):
+        name = results.selection_metric.removeprefix(split)
+        if name != results.selection_metric and name in ON_SPLIT:
+            return name
+    return "accuracy"
 
 
 def _row(trial: TrialRecord, confidence: float, validation: bool) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -207,3 +208,29 @@ def test_tutorial_figures_only_for_the_tutorials_setting():
     assert tutorial_figures(PRE) == ("96%", "82%")
     assert tutorial_figures(NONE) == ("100%", "78%")
     assert tutorial_figures(TrialConfig(Regularizer.NONE, None, 0.0, 0.0, 500, epochs=300)) is None
+
+
+def test_a_study_minimizing_log_loss_is_compared_on_log_loss_with_lower_the_better():
+    """Ranked on validation log loss: the report's comparisons are on test log loss, and a lower loss leads."""
+    def with_loss(number: int, config: TrialConfig, val: tuple[float, ...], test: tuple[float, ...]) -> TrialRecord:
+        base = record(number, FIVE, config, validation=FIVE)
+        per_seed = base.per_seed | {"validation_log_loss": val, "test_log_loss": test}
+        return dataclasses.replace(base, per_seed=per_seed, values=(sum(val) / len(val),))
+
+    results = StudyResults(
+        name="loss",
+        trials=(
+            with_loss(0, NONE, (0.50, 0.52, 0.49, 0.51, 0.50), (0.55, 0.58, 0.54, 0.57, 0.56)),
+            with_loss(1, PRE, (0.40, 0.41, 0.39, 0.42, 0.40), (0.45, 0.47, 0.44, 0.46, 0.45)),
+        ),
+        spec=HOLDOUT,
+        objectives=("validation_log_loss",),
+    )
+    assert results.ranked[0].number == 1  # the lower loss ranks first
+    text = markdown_report(results)
+    assert "### Comparisons on test log loss (test split), seed by seed" in text
+    (line,) = comparison_lines(text)
+    # trial 0's loss is 0.106 higher on every seed: it trails, losing all five
+    assert "trial 0 trails trial 1 on test log loss by 0.106" in line and "behind in 5 of 5 seeds" in line
+    validation = markdown_report(results, on="validation")
+    assert "### Comparisons on validation log loss (validation split)" in validation
