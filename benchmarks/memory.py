@@ -28,6 +28,9 @@ Studies (``--study``):
   inputs, not programs), under the cache's 64; 300 trials x 3 seeds x 20
   epochs; target: growth under 150 MB after the first 10 trials (programs
   still compile after them: each keeps its code, which the growth counts).
+  Missed in one process (about +1 GB: XLA's compiled code is never freed);
+  ``--recycle-mb 400`` bounds it by replacing the worker (docs/performance.md
+  has both runs and what the recompiles cost).
 
 ``--trials``, ``--epochs`` and ``--seeds`` shorten a run (a smoke run:
 ``--study cnn --trials 12 --epochs 2``). With 10 trials or fewer the growth is
