@@ -1,4 +1,5 @@
-"""What the benchmarks measure the fused engine against, kept out of the package: a program of its own for every trial.
+"""What the benchmarks measure the fused engine against, kept out of the package: a program of its own for every trial,
+and the probes' penalty as it was before ``kl_sparsity`` and ``decov``.
 
 :class:`OwnProgramEngine` trains as every trial trained before programs were
 shared (``benchmarks/study.py``'s "one program per trial" path): each trial in
@@ -27,6 +28,17 @@ from actreg_search.spec.specs import ModelSpec  # noqa: E402
 from actreg_search.spec.trial import TrialConfig  # noqa: E402
 
 
+def plain_probe_penalty(x: object, coefs: object, squash: bool | None, kl: bool, decov: bool) -> object:
+    """The probes' penalty before ``kl_sparsity`` and ``decov`` (issue 21): ``Σ (l1·|x| + l2·x²)`` per row, nothing
+    else (``benchmarks/study.py --penalty-terms`` sets it in place of :func:`~actreg_search.models.probes.probe_penalty`)."""
+    import keras  # noqa: PLC0415
+
+    rank = len(x.shape)
+    l1 = keras.ops.reshape(keras.ops.cast(coefs[:, 0], x.dtype), (-1, *([1] * (rank - 1))))
+    l2 = keras.ops.reshape(keras.ops.cast(coefs[:, 1], x.dtype), (-1, *([1] * (rank - 1))))
+    return keras.ops.sum(l1 * keras.ops.absolute(x) + l2 * keras.ops.square(x), axis=tuple(range(1, rank)))
+
+
 class OwnProgramEngine(FusedEngine):
     """The fused engine without shared programs: every trial compiles a program of its own (its penalty and width baked in)."""
 
@@ -45,4 +57,4 @@ class OwnProgramEngine(FusedEngine):
         return StackedLoop(template, None, config, data, len(folds)), None, True, config.hidden_units
 
 
-__all__ = ["OwnProgramEngine"]
+__all__ = ["OwnProgramEngine", "plain_probe_penalty"]

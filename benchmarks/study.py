@@ -2,6 +2,12 @@
 
 Usage: python benchmarks/study.py [--n-trials 100] [--study studies/circles_tutorial.toml]
                                   [--jobs 1 2] [--batch 4] [--marginal-trials 10]
+       python benchmarks/study.py --penalty-terms 7
+
+``--penalty-terms R`` measures only what ``kl_sparsity`` and ``decov`` cost a
+plain L1/L2 study (issue 21): a warm width-500 L1 trial's engine time with the
+probes' penalty as it was before them (L1 and L2 only) and as it is now, R
+interleaved repeats each, medians and their ratio.
 
 Paths:
 
@@ -161,6 +167,43 @@ def marginal_500(spec: StudySpec, trials: int, folder: str) -> tuple[float, floa
     return out[0], out[1]
 
 
+def penalty_terms(repeats: int) -> dict[str, list[float]]:
+    """A warm L1 trial (500 units, 5 seeds × 4000 epochs, circles): with the probes' penalty before issue 21 (L1 and L2
+    only), now in a study of L1 and L2, and now in a study that also searches kl_sparsity (its programs carry KL's
+    terms); each in its own engine, interleaved."""
+    import actreg_search.engine.rowwise as rowwise  # noqa: PLC0415
+    from _engine_helpers import plain_probe_penalty  # noqa: PLC0415
+    from actreg_search.data.datasets import load_dataset  # noqa: PLC0415
+    from actreg_search.spec.parser import parse_spec  # noqa: PLC0415
+    from actreg_search.spec.specs import DataSpec  # noqa: PLC0415
+    from actreg_search.spec.trial import TrialConfig  # noqa: PLC0415
+    from actreg_search.spec.vocab import Placement, Regularizer  # noqa: PLC0415
+
+    data = load_dataset(DataSpec(validation=ON_TEST))
+    config = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, 500)
+    study = '[study]\nname = "p"\n[space]\nregularizer = {}\n'
+    current = rowwise.probe_penalty
+    runs = {
+        "before": (plain_probe_penalty, '["none", "l1", "l2"]'),
+        "now, L1/L2 study": (current, '["none", "l1", "l2"]'),
+        "now, study with kl_sparsity": (current, '["none", "l1", "kl_sparsity"]'),
+    }
+    engines = {}
+    for name, (function, kinds) in runs.items():
+        rowwise.probe_penalty = function  # read when the program is traced: each engine's program keeps its own
+        engines[name] = fused_engine(True)
+        engines[name].prepare(parse_spec(study.format(kinds)))
+        engines[name].train(config, data, range(5))  # compiles
+    rowwise.probe_penalty = current
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, engine in engines.items():
+            start = time.perf_counter()
+            engine.train(config, data, range(5))
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-trials", type=int, default=100)
@@ -172,8 +215,20 @@ def main() -> int:
         "--as-shipped", action="store_true",
         help='the study file\'s own validation protocol (default: validation = "test", one model a seed, as docs/ measured)',
     )
+    parser.add_argument(
+        "--penalty-terms", type=int, metavar="REPEATS",
+        help="only compare a warm L1 trial's engine time with the probes' penalty before kl_sparsity and decov and now",
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    if args.penalty_terms:
+        times = penalty_terms(args.penalty_terms)
+        print("L1 trial, 500 units, 5 seeds x 4000 epochs, warm, engine time (s):")
+        before = statistics.median(times["before"])
+        for name, values in times.items():
+            median = statistics.median(values)
+            print(f"  {name:<28} median {median:.3f}, / before {median / before:.3f}: " + ", ".join(f"{t:.3f}" for t in values))
+        return 0
     spec = load_spec(args.study).with_overrides(n_trials=args.n_trials)
     if not args.as_shipped:
         spec = dataclasses.replace(spec, data=dataclasses.replace(spec.data, validation=ON_TEST))

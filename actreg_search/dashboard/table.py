@@ -245,7 +245,9 @@ def _coefficient(t: TrialRecord) -> Cell:
         return Cell("", None)
     if config.regularizer is Regularizer.L1_L2:
         return Cell(f"l1 {config.l1:.2e} + l2 {config.l2:.2e}", config.l1 + config.l2)
-    value = config.l1 or config.l2
+    if config.regularizer is Regularizer.KL_SPARSITY:
+        return Cell(f"{config.coefficient:.2e}, rho {config.rho:.3g}", config.coefficient)
+    value = config.coefficient if config.regularizer.activated else config.l1 or config.l2
     return Cell(f"{value:.2e}", value)
 
 

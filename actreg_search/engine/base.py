@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # data imports scikit-learn and pandas, keras TensorFlow: rea
     import keras
 
     from actreg_search.data.datasets import Dataset
-    from actreg_search.spec.specs import ModelSpec
+    from actreg_search.spec.specs import ModelSpec, StudySpec
 
 MAX_CURVE_POINTS = 200
 
@@ -196,6 +196,13 @@ class Engine(abc.ABC):
     """
 
     name: ClassVar[str]
+
+    def prepare(self, spec: StudySpec) -> None:
+        """Learn what the study will ask before its first trial (nothing, by default).
+
+        Args:
+            spec: The study this engine is about to train trials of.
+        """
 
     def default_batch(self) -> int:
         """How many trials this engine trains together when the study does not say (``[study] batch``)."""

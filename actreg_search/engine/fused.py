@@ -37,9 +37,8 @@ with each row's best epoch's values back under early stopping. The trained
 weights are copied into the seeds' Keras models only when they are asked for
 (:meth:`FusedEngine.fit_models`, ``export --model``).
 
-With a ``profile_path`` (``ACTREG_PROFILE``), each trained program appends one
-JSON line to that file (what it compiled and where its time went), which
-``benchmarks/study.py`` reads; nothing is written otherwise.
+With a ``profile_path`` (``ACTREG_PROFILE``) each trained program appends a JSON line
+there (what it compiled, where its time went), as ``benchmarks/study.py`` reads.
 """
 
 from __future__ import annotations
@@ -68,9 +67,9 @@ from actreg_search.engine.rowwise import unsupported, vectorizes
 from actreg_search.engine.stacked import StackedLoop
 from actreg_search.models.build import prepare_model
 from actreg_search.models.marks import marks_of
-from actreg_search.spec.specs import ModelSpec
+from actreg_search.spec.specs import ModelSpec, StudySpec
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import EngineName
+from actreg_search.spec.vocab import EngineName, Regularizer
 
 ACCELERATOR_BATCH = 8
 """Trials trained together by default on a GPU (on a CPU: one, see :meth:`FusedEngine.default_batch`)."""
@@ -134,11 +133,13 @@ class FusedEngine(Engine):
         self.builds = 0
 
     def __reduce__(self) -> tuple[object, tuple[bool | None, str | None]]:
-        # A worker builds its own programs, and unpickling goes through the
-        # registry's factory, which imports TensorFlow quietly.
-        from actreg_search.engine import make_fused_engine
+        from actreg_search.engine import make_fused_engine  # a worker builds its own programs; the factory imports TF quietly
 
         return make_fused_engine, (self.merge, self.profile_path)
+
+    def prepare(self, spec: StudySpec) -> None:
+        """A study that searches ``kl_sparsity`` trains every elementwise trial in programs carrying its terms (one program)."""
+        self.cache.kl_study = Regularizer.KL_SPARSITY in spec.space.regularizer.values
 
     def default_batch(self) -> int:
         """Trials asked for and trained together by default.
@@ -321,12 +322,11 @@ class FusedEngine(Engine):
     def _program(
         self, group: list[int], configs: Sequence[TrialConfig], data: Dataset, model: ModelSpec | None, folds: Sequence[Fold]
     ) -> tuple[StackedLoop, RowInputs, bool, int]:
-        """The program the trials ``group`` train in, from the cache: ``(loop, its rows' inputs, whether it
-        is new, its width)``; ``folds`` are a trial's rows."""
+        """The program of the trials ``group`` (``folds``: a trial's rows): ``(loop, rows' inputs, whether new, width)``."""
         widest = max(bucket_of(configs[i].hidden_units) for i in group)
         key = self.cache.key(configs[group[0]], data, model, len(group), len(folds), widest)
         loop, probes, compiled = self.cache.get(key, data)
-        inputs = RowInputs.of([configs[i] for i in group for _ in folds], probes.points)
+        inputs = RowInputs.of([configs[i] for i in group for _ in folds], probes)
         return loop, inputs, compiled, key.config.hidden_units
 
     def _train_group(

@@ -39,10 +39,11 @@ from actreg_search.engine.layouts import layout
 from actreg_search.engine.rowwise import vectorizes
 from actreg_search.engine.stacked import StackedLoop
 from actreg_search.models.build import build_model
+from actreg_search.models.marks import marks_of
 from actreg_search.models.probes import Probes
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Regularizer
+from actreg_search.spec.vocab import Placement, Regularizer
 
 MAX_PROGRAMS = 64
 """Programs a worker keeps (least recently used dropped first): about 6 MB each for the mlp."""
@@ -106,14 +107,18 @@ TEMPLATE_DROPOUT = 0.5
 """The rate a template's trial dropout layers are built at when each row reads its own (never used on rows)."""
 
 
-def template_config(config: TrialConfig, width: int, rows_dropout: bool = True) -> TrialConfig:
-    """``config`` with everything a probed template does not depend on cleared, at ``width``: the penalty,
+def template_config(config: TrialConfig, width: int, rows_dropout: bool = True, kl: bool = False) -> TrialConfig:
+    """``config`` with everything a probed template does not depend on cleared, at ``width``: the penalty (but
+    whether its program computes ``decov``, or ``kl_sparsity`` when ``kl``: a trial of a study that searches it),
     the learning rate and, where each row reads its own (``rows_dropout``), the dropout rate (kept ``None``
     when the trial has no dropout layer)."""
     dropout = config.dropout if config.dropout is None or not rows_dropout else TEMPLATE_DROPOUT
+    # decov and kl_sparsity programs carry their terms: O(batch × width²), and 1.3× an L1 trial (docs/performance.md)
+    kind = Regularizer.DECOV if config.regularizer is Regularizer.DECOV else Regularizer.KL_SPARSITY if kl else Regularizer.NONE
     return replace(
-        config, regularizer=Regularizer.NONE, placement=None, l1=0.0, l2=0.0, layers=None, hidden_units=width,
-        learning_rate=1.0, dropout=dropout,
+        config, regularizer=kind, placement=None if kind is Regularizer.NONE else Placement.POST_ACTIVATION, l1=0.0, l2=0.0,
+        coefficient=0.0, rho=0.5 if kind is Regularizer.KL_SPARSITY else None, layers=None, hidden_units=width, learning_rate=1.0,
+        dropout=dropout,
     )
 
 
@@ -134,6 +139,7 @@ class ProgramCache:
         self.programs: OrderedDict[ProgramKey, tuple[StackedLoop, Probes]] = OrderedDict()
         self.bucketable: dict[tuple[ModelSpec | None, TrialConfig, int], tuple[bool, bool]] = {}
         self.datasets: dict[int, Dataset] = {}  # keys hold ids: the datasets stay alive, so no id is reused
+        self.kl_study = False  # the study searches kl_sparsity: its elementwise trials share programs with its terms
 
     def key(
         self, config: TrialConfig, data: Dataset, model: ModelSpec | None, trials: int, seeds: int, width: int | None = None
@@ -152,15 +158,18 @@ class ProgramCache:
         bucketable, on_rows = self._traits(config, data, model)
         padded = config.sized and bucketable
         size = max(bucket_of(config.hidden_units), width or 0) if padded else config.hidden_units
-        return ProgramKey(model, template_config(config, size, rows_dropout=on_rows), id(data), trials * seeds, padded)
+        kl = self.kl_study or config.regularizer is Regularizer.KL_SPARSITY
+        return ProgramKey(model, template_config(config, size, rows_dropout=on_rows, kl=kl), id(data), trials * seeds, padded)
 
     def get(self, key: ProgramKey, data: Dataset) -> tuple[StackedLoop, Probes, bool]:
         """The program for ``key``: ``(loop, probes, new)``, built (and compiled on first use) when new."""
         if key in self.programs:
             self.programs.move_to_end(key)
             return (*self.programs[key], False)
-        probes = Probes()
+        probes = Probes(decov=key.config.regularizer is Regularizer.DECOV, kl=key.config.regularizer is Regularizer.KL_SPARSITY)
         template = build_model(key.config, data.input_shape, data.n_classes, key.model, probes)
+        if key.padded:
+            probes.padded = frozenset(mark.name for mark in marks_of(template).layers if mark.sized)
         loop = StackedLoop(template, probes, key.config, data, key.rows)
         self.programs[key] = (loop, probes)
         while len(self.programs) > self.limit:

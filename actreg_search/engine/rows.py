@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from actreg_search.models.probes import ProbePoint, penalty_rows
+from actreg_search.models.probes import N_COEFS, Probes, penalty_rows
 from actreg_search.spec.trial import TrialConfig
 
 
@@ -40,7 +40,8 @@ class RowInputs:
     the trial's rate (:mod:`~actreg_search.engine.programs`).
 
     Attributes:
-        coefs: Each row's ``(l1, l2)`` at every probe point, ``(rows, points, 2)``.
+        coefs: Each row's coefficients at every probe point, ``(rows, points, N_COEFS)``
+            (:func:`~actreg_search.models.probes.penalty_rows`).
         learning_rates: Each row's learning rate, ``(rows,)``.
         dropout_rates: Each row's rate at the trial's dropout layers, ``(rows,)`` (0 for a trial without).
     """
@@ -50,10 +51,11 @@ class RowInputs:
     dropout_rates: np.ndarray
 
     @classmethod
-    def of(cls, rows: Sequence[TrialConfig], points: Sequence[ProbePoint]) -> RowInputs:
-        """The inputs of rows that train ``rows`` (one config per row) in a program probed at ``points``."""
+    def of(cls, rows: Sequence[TrialConfig], probes: Probes) -> RowInputs:
+        """The inputs of rows that train ``rows`` (one config per row) in a program with these probes."""
+        points = probes.points
         return cls(
-            np.stack([penalty_rows(config, points) for config in rows]).reshape(len(rows), len(points), 2),
+            np.stack([penalty_rows(config, points, probes.widths(config)) for config in rows]).reshape(len(rows), len(points), N_COEFS),
             np.asarray([config.learning_rate for config in rows], np.float32),
             np.asarray([config.dropout or 0.0 for config in rows], np.float32),
         )

@@ -25,9 +25,9 @@ import keras
 import tensorflow as tf
 
 from actreg_search.engine import row_layers, row_recurrent
-from actreg_search.engine.row_layers import Forward, RowContext, per_row
+from actreg_search.engine.row_layers import Forward, RowContext
 from actreg_search.engine.rows import row_variables
-from actreg_search.models.probes import Probe
+from actreg_search.models.probes import Probe, probe_penalty
 
 FORWARD: dict[type, Forward] = {**row_layers.FORWARD, **row_recurrent.FORWARD}
 """Every layer type computed on rows (Keras' own classes, by exact type)."""
@@ -90,13 +90,12 @@ def penalty(regularizer: keras.regularizers.Regularizer, x: tf.Tensor, coefs: tf
     Args:
         regularizer: The regularizer.
         x: A row-stacked tensor.
-        coefs: Each row's probe coefficients ``(rows, points, 2)`` (probed models).
+        coefs: Each row's probe coefficients ``(rows, points, N_COEFS)`` (probed models).
     """
     axes = list(range(1, len(x.shape)))
     if isinstance(regularizer, Probe):
-        l1 = per_row(tf.cast(coefs[:, regularizer.index, 0], x.dtype), len(x.shape))
-        l2 = per_row(tf.cast(coefs[:, regularizer.index, 1], x.dtype), len(x.shape))
-        return tf.reduce_sum(l1 * tf.abs(x) + l2 * tf.square(x), axis=axes)
+        probes = regularizer.probes
+        return probe_penalty(x, coefs[:, regularizer.index], regularizer.squash, probes.kl, probes.decov)
     if type(regularizer) in (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2):
         total = tf.zeros([x.shape[0]], x.dtype)
         if getattr(regularizer, "l1", 0.0):
@@ -182,7 +181,7 @@ class RowModel:
         Args:
             values: Row-stacked values of the model's variables (trainable, then the rest).
             x: The inputs, ``(rows, batch, ...)``.
-            coefs: Each row's probe coefficients, ``(rows, points, 2)`` (probed models; else ignored).
+            coefs: Each row's probe coefficients, ``(rows, points, N_COEFS)`` (probed models; else ignored).
             training: Training mode.
             seeds: Each row's seed (dropout), ``(rows,)`` ``int64``.
             step: The optimizer step (dropout), a scalar.

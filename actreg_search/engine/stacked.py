@@ -51,7 +51,7 @@ from actreg_search.engine.stopping import RowStopping
 from actreg_search.internals.keras_private import apply_without_all_reduce, reset_optimizer
 from actreg_search.models.build import make_loss, make_optimizer
 from actreg_search.models.marks import marks_of
-from actreg_search.models.probes import Probes
+from actreg_search.models.probes import N_COEFS, Probes
 from actreg_search.spec.trial import TrialConfig
 
 class StackedLoop:
@@ -78,7 +78,7 @@ class StackedLoop:
         self.weights = stacked_variables(template.trainable_variables, rows, trainable=True)
         self.state = stacked_variables(self.variables_of(template)[len(self.weights) :], rows, trainable=False)
         n_points = len(probes.points) if probes is not None else 0
-        self.coefs = tf.Variable(np.zeros((rows, n_points, 2), np.float32), trainable=False, name="rows_coefs")
+        self.coefs = tf.Variable(np.zeros((rows, n_points, N_COEFS), np.float32), trainable=False, name="rows_coefs")
         self.seeds = tf.Variable(np.zeros((rows,), np.int64), trainable=False, name="rows_seeds")
         # Each row's learning rate and dropout rate: inputs, like its coefficients (see _step and load).
         self.learning_rates = tf.Variable(np.full((rows,), config.learning_rate, np.float32), trainable=False, name="rows_lr")

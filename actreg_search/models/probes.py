@@ -18,37 +18,97 @@ import keras
 import numpy as np
 
 from actreg_search.models.marks import carries
+from actreg_search.models.penalties import EPSILON
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
 
-class Probe(keras.regularizers.Regularizer):
-    """A penalty whose L1 and L2 coefficients are inputs of the traced program, not constants.
+L1, L2, KL, RHO, DECOV, UNITS = range(6)
+"""The columns of a probe's coefficients: Keras' ``l1`` and ``l2``, ``kl_sparsity``'s weight and target ``rho``,
+``decov``'s weight, and the row's real units at the probe (the rest of the layer's width is zero padding)."""
+N_COEFS = 6
 
-    It computes ``Σ (l1·|x| + l2·x²)``, what ``keras.regularizers.L1L2``
-    computes (``l1·Σ|x| + l2·Σx²``) up to the rounding of the sums, with
-    ``(l1, l2)`` its row of the coefficients :class:`Probes` holds while the
-    program is traced. One reduction instead of two: XLA fuses it into a single
-    pass, which made a probed 512-unit mlp train 1.9× faster than two
-    reductions (0.235 s against 0.455 s for 2,000 epochs × 5 seeds). A zero
-    coefficient contributes exactly zero and a zero gradient.
+
+def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool) -> Any:
+    """Each row's penalty on row-stacked activations (or weights) ``x``, ``(rows, batch, ..., units)``, shape ``(rows,)``.
+
+    ``Σ (l1·|x| + l2·x²)``, what ``keras.regularizers.L1L2`` computes up to the
+    rounding of the sums, in one reduction (XLA fuses it into a single pass,
+    which made a probed 512-unit mlp train 1.9× faster than two reductions:
+    0.235 s against 0.455 s for 2,000 epochs × 5 seeds); then, on an activity
+    probe, ``kl_sparsity`` and ``decov`` as :mod:`~actreg_search.models.penalties`
+    computes them, times the batch (Keras divides an activity penalty by it),
+    over each row's real units only: a padded unit's mean activation is 0,
+    whose KL divergence from ``rho`` would be the clip's, not the model's. Each
+    is traced only into a program built for it (``kl``, ``decov``), so a study
+    of L1 and L2 computes nothing more; in a KL program the term runs only when
+    some row has a weight for it (``cond``). A zero coefficient contributes
+    exactly zero and a zero gradient.
+
+    Args:
+        x: Row-stacked values; the batch is axis 1 of an activity.
+        coefs: Each row's coefficients at this probe, ``(rows, N_COEFS)``.
+        squash: ``kl_sparsity`` reads ``tanh`` of ``x`` (a ReLU's output), else ``x`` (a sigmoid's);
+            ``None``: ``x`` is weights (a kernel or recurrent probe), with no activity term.
+        kl: Add the KL sparsity term (a program of a study that searches ``kl_sparsity``).
+        decov: Add the DeCov term (a program built for ``decov``).
+    """
+    rank = len(x.shape)
+
+    def column(k: int) -> Any:
+        return keras.ops.cast(coefs[:, k], x.dtype)
+
+    def by_row(values: Any) -> Any:
+        return keras.ops.reshape(values, (-1, *([1] * (rank - 1))))
+
+    axes = tuple(range(1, rank))
+    total = keras.ops.sum(by_row(column(L1)) * keras.ops.absolute(x) + by_row(column(L2)) * keras.ops.square(x), axis=axes)
+    if squash is None:  # a kernel or recurrent probe: weights, not activations
+        return total
+    units = x.shape[-1]
+    a = keras.ops.reshape(x, (keras.ops.shape(x)[0], -1, units))
+    batch = keras.ops.cast(keras.ops.shape(x)[1], x.dtype)
+    real = keras.ops.cast(keras.ops.arange(units)[None, :] < keras.ops.cast(coefs[:, UNITS], "int32")[:, None], x.dtype)
+
+    def divergence() -> Any:
+        weight = column(KL)
+        rho = keras.ops.where(weight > 0, column(RHO), 0.5)[:, None]  # rows without KL: any rho in (0, 1) keeps it finite
+        rho_hat = keras.ops.clip(keras.ops.mean(keras.ops.tanh(a) if squash else a, axis=1), EPSILON, 1.0 - EPSILON)
+        per_unit = rho * keras.ops.log(rho / rho_hat) + (1.0 - rho) * keras.ops.log((1.0 - rho) / (1.0 - rho_hat))
+        return weight * batch * keras.ops.sum(per_unit * real, axis=1)
+
+    if kl:
+        total += keras.ops.cond(keras.ops.any(column(KL) > 0), divergence, lambda: keras.ops.zeros_like(total))
+    if decov:
+        centered = a - keras.ops.mean(a, axis=1, keepdims=True)
+        covariance = keras.ops.einsum("rbi,rbj->rij", centered, centered) / keras.ops.cast(keras.ops.shape(a)[1], x.dtype)
+        off = keras.ops.sum(keras.ops.square(covariance), axis=(1, 2)) - keras.ops.sum(
+            keras.ops.square(keras.ops.diagonal(covariance, axis1=1, axis2=2)), axis=1
+        )
+        total += column(DECOV) * batch * 0.5 * off  # padded units are 0: their covariances are too
+    return total
+
+
+class Probe(keras.regularizers.Regularizer):
+    """A penalty whose coefficients are inputs of the traced program, not constants (:func:`probe_penalty`).
 
     Args:
         probes: The model's probes.
         index: This probe's row in the coefficients.
+        squash: An activity probe on a ReLU's output (``kl_sparsity`` reads its tanh); ``False`` on other
+            activities, ``None`` on weights (no activity penalty there).
     """
 
-    def __init__(self, probes: Probes, index: int) -> None:
+    def __init__(self, probes: Probes, index: int, squash: bool | None) -> None:
         self.probes = probes
         self.index = index
+        self.squash = squash
 
     def __call__(self, x: Any) -> Any:
         coefs = self.probes.coefs
         if coefs is None:  # traced outside training (evaluation): no penalty
             return keras.ops.convert_to_tensor(0.0, dtype=x.dtype)
-        l1 = keras.ops.cast(coefs[self.index, 0], x.dtype)
-        l2 = keras.ops.cast(coefs[self.index, 1], x.dtype)
-        return keras.ops.sum(l1 * keras.ops.absolute(x) + l2 * keras.ops.square(x))
+        return probe_penalty(x[None], coefs[None, self.index], self.squash, self.probes.kl, self.probes.decov)[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"index": self.index}
@@ -67,22 +127,34 @@ class Probes:
 
     Attributes:
         points: Each probe's layer and placement, in the order of the coefficient rows.
-        coefs: A ``(len(points), 2)`` tensor of ``(l1, l2)`` rows while
+        coefs: A ``(len(points), N_COEFS)`` tensor of coefficient rows (:data:`L1` ...) while
             :meth:`reading` is active, else ``None``.
+        decov: Whether the probes compute DeCov (a program built for it).
+        kl: Whether they compute KL sparsity (a program of a study that searches it).
+        padded: The marked layers a row may fill only in part: sized by the trial, in a template built at
+            a wider bucket (set by the program cache).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, decov: bool = False, kl: bool = False) -> None:
         self.points: list[ProbePoint] = []
         self.coefs: Any = None
+        self.decov = decov
+        self.kl = kl
+        self.padded: frozenset[str] = frozenset()
 
-    def probe(self, layer: str, placement: Placement) -> Probe:
-        """A new probe for ``layer`` at ``placement``."""
+    def widths(self, config: TrialConfig) -> list[int | None]:
+        """The trial's real units at each point: its width at a layer in :attr:`padded`, else ``None`` (the layer's own)."""
+        return [config.hidden_units if point.layer in self.padded else None for point in self.points]
+
+    def probe(self, layer: str, placement: Placement, activation: Any = None) -> Probe:
+        """A new probe for ``layer`` at ``placement`` (``activation``: what its activity is the output of, if known)."""
         self.points.append(ProbePoint(layer, placement))
-        return Probe(self, len(self.points) - 1)
+        activity = placement not in (Placement.KERNEL, Placement.RECURRENT)
+        return Probe(self, len(self.points) - 1, squash=(activation == "relu") if activity else None)
 
     @contextmanager
     def reading(self, coefs: Any) -> Iterator[None]:
-        """Have every probe read its coefficients from ``coefs`` (shape ``(len(points), 2)``)."""
+        """Have every probe read its coefficients from ``coefs`` (shape ``(len(points), N_COEFS)``)."""
         self.coefs = coefs
         try:
             yield
@@ -90,23 +162,34 @@ class Probes:
             self.coefs = None
 
 
-def penalty_rows(config: TrialConfig, points: Sequence[ProbePoint]) -> np.ndarray:
-    """A trial's ``(l1, l2)`` coefficients at each probe point: zero wherever its penalty is not.
+def penalty_rows(config: TrialConfig, points: Sequence[ProbePoint], widths: Sequence[int | None] | None = None) -> np.ndarray:
+    """A trial's coefficients at each probe point: zero wherever its penalty is not.
 
     Args:
         config: The trial.
         points: A probed model's points (:attr:`Probes.points`).
+        widths: The trial's units at each point (``None``: the layer's own, no padding); default none padded.
 
     Returns:
-        ``float32`` array of shape ``(len(points), 2)``.
+        ``float32`` array of shape ``(len(points), N_COEFS)``.
     """
-    rows = np.zeros((len(points), 2), np.float32)
+    rows = np.zeros((len(points), N_COEFS), np.float32)
+    activated = (Placement.POST_ACTIVATION, Placement.OUTPUT)
     for i, point in enumerate(points):
-        if point.placement is config.placement and carries(config, point.layer):
+        width = None if widths is None else widths[i]
+        rows[i, UNITS] = np.float32(2**24) if width is None else width
+        if not carries(config, point.layer):
+            continue
+        if config.regularizer.activated and point.placement in activated:
+            if config.regularizer is Regularizer.KL_SPARSITY:
+                rows[i, KL], rows[i, RHO] = config.coefficient, config.rho
+            else:
+                rows[i, DECOV] = config.coefficient
+        elif point.placement is config.placement:
             if config.regularizer in (Regularizer.L1, Regularizer.L1_L2):
-                rows[i, 0] = config.l1
+                rows[i, L1] = config.l1
             if config.regularizer in (Regularizer.L2, Regularizer.L1_L2):
-                rows[i, 1] = config.l2
+                rows[i, L2] = config.l2
     return rows
 
 
@@ -131,4 +214,4 @@ def probe_kwargs(probes: Probes, name: str, kind: str, activation: Any) -> tuple
     }, activation
 
 
-__all__ = ["Probe", "ProbePoint", "Probes", "penalty_rows", "probe_kwargs"]
+__all__ = ["DECOV", "KL", "L1", "L2", "N_COEFS", "RHO", "UNITS", "Probe", "ProbePoint", "Probes", "penalty_rows", "probe_kwargs", "probe_penalty"]

@@ -18,17 +18,23 @@ from typing import Any
 import keras
 
 from actreg_search.models.marks import LAYER_CLASSES, Mark, carries, kind_of, placements_of, set_marks
+from actreg_search.models.penalties import DeCov, KLSparsity
 from actreg_search.models.probes import Probes, probe_kwargs
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Placement, Regularizer
+from actreg_search.spec.vocab import KL_ACTIVATIONS, Placement, Regularizer
 
 _REGULARIZER_KEYS = ("activity_regularizer", "kernel_regularizer", "recurrent_regularizer")
 ACTIVATION_SUFFIX = "_activation"
 """A ``pre_activation`` layer ``x`` is followed by its activation, the layer ``x_activation``."""
 
 
-def make_regularizer(config: TrialConfig) -> keras.regularizers.Regularizer | None:
-    """The Keras regularizer object for a config, or ``None``."""
+def make_regularizer(config: TrialConfig, activation: Any = None) -> keras.regularizers.Regularizer | None:
+    """The Keras regularizer object for a config, or ``None``; ``kl_sparsity`` reads ``activation`` (a ReLU's through tanh)."""
+    if config.regularizer is Regularizer.KL_SPARSITY:
+        assert config.rho is not None
+        return KLSparsity(config.coefficient, config.rho, squash=activation == "relu")
+    if config.regularizer is Regularizer.DECOV:
+        return DeCov(config.coefficient)
     if config.regularizer is Regularizer.L1:
         return keras.regularizers.L1(config.l1)
     if config.regularizer is Regularizer.L2:
@@ -40,7 +46,7 @@ def make_regularizer(config: TrialConfig) -> keras.regularizers.Regularizer | No
 
 def activation_layer(name: str, activation: Any, probes: Probes | None) -> keras.layers.Layer:
     """The activation split off after marked layer ``name``; probed, it carries the ``post_activation`` probe."""
-    extra = {} if probes is None else {"activity_regularizer": probes.probe(name, Placement.POST_ACTIVATION)}
+    extra = {} if probes is None else {"activity_regularizer": probes.probe(name, Placement.POST_ACTIVATION, activation)}
     return keras.layers.Activation(activation, name=name + ACTIVATION_SUFFIX, **extra)
 
 
@@ -57,6 +63,8 @@ def penalty_kwargs(config: TrialConfig, kind: str, activation: Any, penalized: b
     Raises:
         ValueError: The placement does not apply to the layer type.
     """
+    if penalized and config.regularizer.activated:
+        return activated_kwargs(config, kind, activation)
     if kind == "LSTM":
         if not penalized:
             return {}, None
@@ -79,6 +87,26 @@ def penalty_kwargs(config: TrialConfig, kind: str, activation: Any, penalized: b
         raise ValueError(f"placement {placement!r} does not apply to a {kind} layer; allowed: {allowed}")
     extra = {} if kind == "LSTM" else {"activation": activation}
     return {**extra, key: make_regularizer(config)}, None
+
+
+class PenaltyUnfit(ValueError):
+    """A penalty kind that does not apply to a layer (``kl_sparsity`` on an LSTM or a tanh)."""
+
+
+def activated_kwargs(config: TrialConfig, kind: str, activation: Any) -> tuple[dict[str, Any], None]:
+    """A layer's keyword arguments for ``kl_sparsity`` or ``decov``, on its activated output (an LSTM's ``output``).
+
+    Raises:
+        PenaltyUnfit: ``kl_sparsity`` on an LSTM, or on an activation other than relu or sigmoid.
+    """
+    name = config.regularizer.value
+    if kind == "LSTM":
+        if config.regularizer is Regularizer.KL_SPARSITY:
+            raise PenaltyUnfit("kl_sparsity does not apply to an LSTM layer (its output is a tanh, in (-1, 1)); use decov, l1 or l2")
+        return {"activity_regularizer": make_regularizer(config)}, None
+    if config.regularizer is Regularizer.KL_SPARSITY and activation not in KL_ACTIVATIONS:
+        raise PenaltyUnfit(f"{name} needs a relu or sigmoid activation on a {kind} layer, not {activation!r}")
+    return {"activation": activation, "activity_regularizer": make_regularizer(config, activation)}, None
 
 
 class DropoutUnset(TypeError):
@@ -245,4 +273,4 @@ def clone_with_penalty(
     return set_marks(model, sorted(marks, key=lambda m: order[m.name]))
 
 
-__all__ = ["ACTIVATION_SUFFIX", "DropoutUnset", "Reg", "RegularizedLayer", "activation_layer", "clone_with_penalty", "make_regularizer", "penalty_kwargs"]
+__all__ = ["ACTIVATION_SUFFIX", "DropoutUnset", "PenaltyUnfit", "Reg", "RegularizedLayer", "activated_kwargs", "activation_layer", "clone_with_penalty", "make_regularizer", "penalty_kwargs"]

@@ -24,7 +24,7 @@ import keras
 from actreg_search.errors import SpecError, UserCodeError
 from actreg_search.models.marks import kind_of, set_marks
 from actreg_search.models.probes import Probes
-from actreg_search.models.regularize import DropoutUnset, Reg, clone_with_penalty
+from actreg_search.models.regularize import DropoutUnset, PenaltyUnfit, Reg, clone_with_penalty
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.usercode import call_user, describe, load_function
@@ -50,7 +50,7 @@ def build_from_builder(
     try:
         built = call_user(function, model.builder, BUILDER, reg, tuple(input_shape), n_classes, **config.builder_kwargs)
     except UserCodeError as exc:
-        if isinstance(exc.__context__, DropoutUnset):  # call_user's line keeps what the builder raised as its context
+        if isinstance(exc.__context__, (DropoutUnset, PenaltyUnfit)):  # call_user keeps what the builder raised as its context
             raise SpecError(f"{BUILDER} {name}: {exc.__context__}") from None
         refused = reg.named_in(str(exc))
         if refused is None:

@@ -98,6 +98,7 @@ def optimize(
     from actreg_search.data.datasets import dataset_for
 
     data = dataset_for(spec)
+    engine.prepare(spec)
     batch = spec.study.batch or engine.default_batch()
 
     def told(trial: FrozenTrial) -> None:

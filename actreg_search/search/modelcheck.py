@@ -66,7 +66,8 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     _check_size(spec, marks, origin)
     carrying = _carrying(spec, marks)
     regularizers = [r for r in spec.space.regularizer.values if r is not Regularizer.NONE]
-    for placement in spec.space.placement.values if regularizers else ():
+    placed = [r for r in regularizers if not r.activated]  # kl_sparsity and decov take no placement
+    for placement in spec.space.placement.values if placed else ():
         for mark in carrying:
             allowed = _placements(mark.kind)
             if placement not in allowed:
@@ -75,7 +76,10 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
                     f"[space] placement: {placement.value!r} does not apply to the {mark.kind} layer {mark.name!r} of "
                     f"{origin}; allowed for its regularized layers: {', '.join(common) or 'none in common'}"
                 )
-        config = dataclasses.replace(_config(spec, regularizers[0], placement), layers=tuple(m.name for m in carrying))
+        config = dataclasses.replace(_config(spec, placed[0], placement), layers=tuple(m.name for m in carrying))
+        build_model(config, data.input_shape, data.n_classes, model)
+    for regularizer in (r for r in regularizers if r.activated):  # on the activated outputs, whatever the placement
+        config = dataclasses.replace(_config(spec, regularizer, Placement.POST_ACTIVATION), layers=tuple(m.name for m in carrying))
         build_model(config, data.input_shape, data.n_classes, model)
     engine = get_engine(model.engine)
     reason = engine.unfit_reason(built)
@@ -110,6 +114,8 @@ def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | No
         dropout=dropout,
         builder=tuple((name, _first(param)) for name, param in spec.space.builder or ()),
         early_stopping=spec.model.early_stopping,
+        coefficient=1e-4 if regularizer.activated else 0.0,
+        rho=float(_first(spec.space.rho)) if regularizer is Regularizer.KL_SPARSITY and spec.space.rho is not None else None,
     )
 
 

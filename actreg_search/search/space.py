@@ -2,8 +2,10 @@
 
 :func:`suggest_config` turns an Optuna trial into a :class:`TrialConfig`. The
 space is conditional: ``none`` asks for no placement and no coefficient, so no
-trial is spent on duplicates of the unregularized model, and ``l1_l2`` asks for
-two coefficients (``l1_coefficient``, ``l2_coefficient``). The size of the
+trial is spent on duplicates of the unregularized model, ``l1_l2`` asks for
+two coefficients (``l1_coefficient``, ``l2_coefficient``), and ``kl_sparsity``
+and ``decov`` ask for no placement (they read the activated output) and
+``kl_sparsity`` for its target ``rho``. The size of the
 regularized layer is the parameter ``hidden_units`` (mlp), ``filters`` (cnn)
 or ``units`` (rnn). ``layers`` (which marked layers of a user's model carry
 the penalty; asked only of regularized trials) and ``hidden_layers`` (the
@@ -22,7 +24,7 @@ import optuna
 
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.specs import Choice, Param, Range, StudySpec
-from actreg_search.spec.vocab import Regularizer
+from actreg_search.spec.vocab import Family, Placement, Regularizer
 
 def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfig:
     """Sample one trial's config from the study's space.
@@ -38,7 +40,14 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
     regularizer = Regularizer(_pick(trial, "regularizer", space.regularizer))
     placement = None
     l1 = l2 = 0.0
-    if regularizer is not Regularizer.NONE:
+    coefficient, rho = 0.0, None
+    if regularizer.activated:  # the activated output, not a searched placement
+        placement = Placement.OUTPUT if model.family is Family.RNN else Placement.POST_ACTIVATION
+        coefficient = float(_pick(trial, "coefficient", space.coefficient))
+        if regularizer is Regularizer.KL_SPARSITY:
+            assert space.rho is not None  # filled by the parser
+            rho = float(_pick(trial, "rho", space.rho))
+    elif regularizer is not Regularizer.NONE:
         placement = _pick(trial, "placement", space.placement)
         if regularizer is Regularizer.L1_L2:
             l1_param, l2_param = space.l1_l2_params()
@@ -76,6 +85,8 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         dropout=dropout,
         builder=builder,
         early_stopping=model.early_stopping,
+        coefficient=coefficient,
+        rho=rho,
     )
 
 
@@ -115,6 +126,8 @@ def grid_size(spec: StudySpec) -> int:
     for regularizer in space.regularizer.values:
         if regularizer is Regularizer.NONE:
             per_width += 1
+        elif regularizer.activated:
+            per_width += n(space.coefficient) * (n(space.rho) if regularizer is Regularizer.KL_SPARSITY else 1) * n(space.layers)
         elif regularizer is Regularizer.L1_L2:
             per_width += n(space.placement) * n(l1) * n(l2) * n(space.layers)
         else:

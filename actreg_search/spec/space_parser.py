@@ -20,7 +20,7 @@ from typing import Any
 
 from actreg_search.spec.reading import E, TableReader, show
 from actreg_search.spec.specs import Choice, ModelSpec, Param, Range, SpaceSpec
-from actreg_search.spec.vocab import ACTIVATIONS, SIZE_KEYS, Family, Placement, Regularizer, SamplerName
+from actreg_search.spec.vocab import ACTIVATIONS, KL_ACTIVATIONS, RHO_RANGE, SIZE_KEYS, Family, Placement, Regularizer, SamplerName
 
 DROPOUT_IN_FILE = "does not apply to a model from a .keras file (its Dropout layers keep the file's rates)"
 
@@ -64,6 +64,8 @@ def parse_space(p: TableReader, t: Mapping[str, Any], sampler: SamplerName, mode
             raise p.fail("[space] hidden_layers", "applies to the built-in mlp only")
         hidden_layers = _param(p, t["hidden_layers"], "hidden_layers", integer=True, grid=grid)
     knobs = _knobs(p, t, model, grid)
+    knobs["rho"] = _rho(p, t, regularizer, grid)
+    _check_activated(p, regularizer, model, knobs.get("activation"))
     if t.get("builder") is not None:
         knobs["builder"] = _builder(p, t["builder"], model, grid)
     return SpaceSpec(
@@ -86,6 +88,44 @@ def _knobs(p: TableReader, t: Mapping[str, Any], model: ModelSpec, grid: bool) -
         key = "[space] activation"
         knobs["activation"] = Choice(p.distinct_items(t["activation"], key, lambda v: activation_name(p, v, key)))
     return knobs
+
+
+def _rho(p: TableReader, t: Mapping[str, Any], regularizer: Choice, grid: bool) -> Param | None:
+    """``kl_sparsity``'s target mean activation: a value, list or range in (0, 1); its default range where the key is left out."""
+    key = "[space] rho"
+    if Regularizer.KL_SPARSITY not in regularizer.values:
+        if t.get("rho") is not None:
+            raise p.fail(key, "applies to regularizer kl_sparsity only (its target mean activation)")
+        return None
+    value = t.get("rho")
+    if value is None:
+        return Choice((0.05,)) if grid else Range(*RHO_RANGE, log=False, integer=False)  # a grid lists values: the classic 0.05
+    if isinstance(value, (Choice, Range)):
+        value = {"low": value.low, "high": value.high, "log": value.log} if isinstance(value, Range) else list(value.values)
+
+    def target(v: Any, k: str) -> float:
+        number = p.finite(v, k)
+        if not 0 < number < 1:
+            raise p.fail(k, f"must be in (0, 1) (a mean activation), got {v}")
+        return number
+
+    if isinstance(value, dict):
+        return _range(p, value, key, integer=False, grid=grid, end=target)
+    return Choice(p.distinct_items(value, key, lambda v: target(v, key)))
+
+
+def _check_activated(p: TableReader, regularizer: Choice, model: ModelSpec, activations: Param | None) -> None:
+    """``kl_sparsity`` reads a mean activation in [0, 1): a built-in model's relu or sigmoid, never the rnn's tanh output."""
+    if Regularizer.KL_SPARSITY not in regularizer.values or model.user:
+        return  # a user's layers are checked once the model is built
+    if model.family is Family.RNN:
+        raise p.fail("[space] regularizer", "kl_sparsity does not apply to family 'rnn' (an LSTM's output is a tanh, in (-1, 1)); "
+                     "use l1, l2, l1_l2 or decov")
+    used = activations.values if isinstance(activations, Choice) else (model.activation,)
+    for activation in used:
+        if activation not in KL_ACTIVATIONS:
+            raise p.fail("[space] regularizer", f"kl_sparsity needs a relu or sigmoid activation (a mean activation in [0, 1)), "
+                         f"and the model uses {activation!r}")
 
 
 BUILDER_ARGUMENTS = ("reg", "input_shape", "n_classes")

@@ -19,6 +19,7 @@ from actreg_search.usercode import describe
 from actreg_search.spec.measures import ON_SPLIT
 from actreg_search.spec.trial import EarlyStopping
 from actreg_search.spec.vocab import (
+    CLASSIC_REGULARIZERS,
     DatasetName,
     EngineName,
     Family,
@@ -26,7 +27,6 @@ from actreg_search.spec.vocab import (
     OptimizerName,
     Protocol,
     PrunerName,
-    Regularizer,
     SamplerName,
 )
 
@@ -245,9 +245,11 @@ class SpaceSpec:
     ``activation``) are ``None`` when not searched: the trial takes
     ``[model]``'s value. ``builder`` is ``[space.builder]``: a builder's own
     hyperparameters, ``(name, value, list or range)`` pairs in name order.
+    ``rho`` is ``kl_sparsity``'s target mean activation (``None`` where the
+    study searches no ``kl_sparsity``; filled with its default range where it does).
     """
 
-    regularizer: Choice = Choice(tuple(Regularizer))
+    regularizer: Choice = Choice(CLASSIC_REGULARIZERS)
     placement: Choice = Choice(Family.MLP.placements)
     coefficient: Param = Range(1e-6, 1e-2, log=True, integer=False)
     hidden_units: Param | None = None
@@ -260,6 +262,7 @@ class SpaceSpec:
     batch_size: Param | None = None
     activation: Choice | None = None
     builder: tuple[tuple[str, Param], ...] | None = None
+    rho: Param | None = None
 
     def l1_l2_params(self) -> tuple[Param, Param]:
         """The two coefficients of ``l1_l2``; each defaults to ``coefficient``."""

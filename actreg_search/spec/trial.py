@@ -35,7 +35,9 @@ class TrialConfig:
     a builder's ``reg.Dropout``; ``None``: the model has none); ``builder``
     holds a builder's own hyperparameters, ``(name, value)`` pairs in name
     order (``[space.builder]``); ``early_stopping`` stops each seed on its
-    validation loss (``[model] early_stopping``); ``sized`` is
+    validation loss (``[model] early_stopping``); ``coefficient`` is the
+    weight of a ``kl_sparsity`` or ``decov`` penalty (``l1`` and ``l2`` hold
+    Keras' own) and ``rho`` the target mean activation of ``kl_sparsity``; ``sized`` is
     ``False`` when the model takes no size from the trial (a ``.keras`` file
     fixes every layer's size), so ``hidden_units`` means nothing. Which model
     the config is trained on (built-in or the user's) is the study's
@@ -59,6 +61,8 @@ class TrialConfig:
     dropout: float | None = None
     builder: tuple[tuple[str, Any], ...] = ()
     early_stopping: EarlyStopping | None = None
+    coefficient: float = 0.0
+    rho: float | None = None
 
     @property
     def builder_kwargs(self) -> dict[str, Any]:
@@ -68,6 +72,10 @@ class TrialConfig:
     def __post_init__(self) -> None:
         if (self.regularizer is Regularizer.NONE) != (self.placement is None):
             raise ValueError("placement must be None exactly when regularizer is none")
+        if (self.regularizer is Regularizer.KL_SPARSITY) != (self.rho is not None):
+            raise ValueError("rho is set exactly when the regularizer is kl_sparsity")
+        if self.rho is not None and not 0.0 < self.rho < 1.0:
+            raise ValueError(f"rho must be in (0, 1), got {self.rho}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (enums as their values, the builder's hyperparameters a dict)."""
@@ -103,6 +111,8 @@ class TrialConfig:
             dropout=None if raw.get("dropout") is None else float(raw["dropout"]),
             builder=tuple(sorted(dict(raw.get("builder") or {}).items())),
             early_stopping=None if raw.get("early_stopping") is None else EarlyStopping(**raw["early_stopping"]),
+            coefficient=float(raw.get("coefficient", 0.0)),
+            rho=None if raw.get("rho") is None else float(raw["rho"]),
         )
 
     def label(self) -> str:
@@ -117,6 +127,10 @@ class TrialConfig:
             return f"none, {size}" if size else "none"
         if self.regularizer is Regularizer.L1_L2:
             coefficient = f"l1 {self.l1:.1e} + l2 {self.l2:.1e}"
+        elif self.regularizer is Regularizer.KL_SPARSITY:
+            coefficient = f"{self.coefficient:.1e}, rho {self.rho:.3g}"
+        elif self.regularizer is Regularizer.DECOV:
+            coefficient = f"{self.coefficient:.1e}"
         else:
             coefficient = f"{self.l1 or self.l2:.1e}"
         return f"{self.regularizer.value} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
@@ -153,6 +167,10 @@ class TrialConfig:
             out["coefficient"] = self.l1
         elif self.regularizer is Regularizer.L2:
             out["coefficient"] = self.l2
+        elif self.regularizer.activated:
+            out["coefficient"] = self.coefficient
+        if self.rho is not None:
+            out["rho"] = self.rho
         if self.sized:
             out[self.family.size_key] = self.hidden_units
         if self.layers is not None:

@@ -17,6 +17,24 @@ class Regularizer(str, enum.Enum):
     L1 = "l1"
     L2 = "l2"
     L1_L2 = "l1_l2"
+    KL_SPARSITY = "kl_sparsity"
+    DECOV = "decov"
+
+    @property
+    def activated(self) -> bool:
+        """Whether the penalty reads a layer's activated output only (its placement is not searched:
+        ``post_activation``, or an LSTM's ``output``): ``kl_sparsity`` and ``decov``."""
+        return self in (Regularizer.KL_SPARSITY, Regularizer.DECOV)
+
+
+CLASSIC_REGULARIZERS = (Regularizer.NONE, Regularizer.L1, Regularizer.L2, Regularizer.L1_L2)
+"""What ``[space] regularizer`` searches when a study file leaves it out: the tutorial's question."""
+
+KL_ACTIVATIONS = ("relu", "sigmoid")
+"""The activations ``kl_sparsity`` reads: a mean activation in [0, 1) (a ReLU's through tanh, see models/penalties.py)."""
+
+RHO_RANGE = (0.01, 0.2)
+"""``kl_sparsity``'s target mean activation ``rho`` when ``[space]`` does not say (uniform)."""
 
 
 class Placement(str, enum.Enum):

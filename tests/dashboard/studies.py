@@ -18,11 +18,11 @@ from actreg_search.results.records import Curves, SplitCounts, StudyResults, Tri
 from actreg_search.spec.parser import parse_spec
 from actreg_search.spec.specs import StudySpec
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Family, Placement, Regularizer
+from actreg_search.spec.vocab import CLASSIC_REGULARIZERS, Family, Placement, Regularizer
 from actreg_search.store import keys as attrs
 from actreg_search.store.reader import record_of
 
-REGULARIZERS = CategoricalDistribution([r.value for r in Regularizer])
+REGULARIZERS = CategoricalDistribution([r.value for r in CLASSIC_REGULARIZERS])
 PLACEMENTS = CategoricalDistribution([p.value for p in Placement])
 COEFFICIENT = FloatDistribution(1e-6, 1e-2, log=True)
 WIDTH = IntDistribution(4, 1024, log=True)
@@ -241,7 +241,7 @@ def make_big_study(
     rng = random.Random(seed)
     records = []
     for number in range(n):
-        reg = rng.choice(list(Regularizer))
+        reg = rng.choice(list(CLASSIC_REGULARIZERS))
         placement = None if reg is Regularizer.NONE else rng.choice(list(Placement))
         coefficient, units = 10 ** rng.uniform(-6, -2), int(2 ** rng.uniform(2, 10))
         config = TrialConfig(

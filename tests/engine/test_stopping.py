@@ -87,7 +87,7 @@ def test_export_model_retrains_for_the_median_restored_epoch_and_says_so(tmp_pat
         '[space]\nregularizer = "none"\n'
     )
     url = f"sqlite:///{tmp_path / 'es.db'}"
-    assert CliRunner().invoke(app, ["run", str(study), "--storage", url]).exit_code == 0
+    assert CliRunner().invoke(app, ["run", str(study), "--storage", url, "--recycle-mb", "0"]).exit_code == 0
     (record,) = actreg_search.load("es", storage=url).trials
     restored = record.per_seed["restored_epoch"]
     assert len(restored) == 3 and all(1 <= e <= 100 for e in record.per_seed["stopped_epoch"])

@@ -99,7 +99,7 @@ def test_space_builder_is_refused_without_a_builder():
 def test_a_builder_with_blocks_and_kernel_size_runs_from_the_cli_and_the_api_and_exports(tmp_path):
     study = _study(tmp_path)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    ran = CliRunner().invoke(app, ["run", str(study), "--storage", url])
+    ran = CliRunner().invoke(app, ["run", str(study), "--storage", url, "--recycle-mb", "0"])
     assert ran.exit_code == 0, ran.output
     done = [t for t in actreg_search.load("blocks", storage=url).trials if t.state.name == "COMPLETE"]
     assert len(done) == 2

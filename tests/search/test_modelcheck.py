@@ -60,3 +60,32 @@ def test_the_check_names_the_layer_that_keeps_a_model_off_the_rows(tmp_path: Pat
     assert found is not None and found.endswith(
         "the fused engine trains it one row at a time, not vectorised: layer 'noise': a GaussianNoise has no row form"
     )
+
+
+RECURRENT = """
+import keras
+
+def build(reg, input_shape, n_classes):
+    inputs = keras.Input(input_shape)
+    x = reg.LSTM(name="lstm")(keras.layers.Reshape((8, 8))(inputs))
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x))
+"""
+
+
+def test_kl_sparsity_on_a_builders_lstm_is_refused_and_decov_takes_its_output(tmp_path: Path):
+    from actreg_search.errors import SpecError
+
+    (tmp_path / "b.py").write_text(RECURRENT)
+
+    def spec(regularizers: str):
+        return parse_spec(
+            f'[study]\nname = "r"\n[data]\nname = "digits"\n[model]\nbuilder = "b.py:build"\n'
+            f"[space]\nregularizer = {regularizers}\nunits = [3]\n",
+            source=str(tmp_path / "s.toml"),
+        )
+
+    kl = spec('["none", "kl_sparsity"]')
+    with pytest.raises(SpecError, match=r"^\[model\] builder .*b.py:build: kl_sparsity does not apply to an LSTM layer"):
+        check_model(kl, load_dataset(kl.data))
+    decov = spec('["none", "decov"]')  # the default placements (pre_activation, ...) are not asked of decov
+    assert check_model(decov, load_dataset(decov.data)) is not None

@@ -282,7 +282,7 @@ def test_a_log_loss_study_through_the_cli_on_the_keras_engine(tmp_path: Path):
     study = tmp_path / "study.toml"
     study.write_text(study_file('["log_loss"]').replace("seeds = 5", "seeds = 2").replace("n_trials = 6", "n_trials = 2"))
     url = f"sqlite:///{tmp_path / 'k.db'}"
-    done = CliRunner().invoke(app, ["run", str(study), "--storage", url], catch_exceptions=False)
+    done = CliRunner().invoke(app, ["run", str(study), "--storage", url, "--recycle-mb", "0"], catch_exceptions=False)
     assert done.exit_code == 0, done.stderr
     results = actreg_search.load("obj", url)
     stored = optuna.load_study(study_name="obj", storage=url)

@@ -1,0 +1,158 @@
+"""Activity penalties of the literature that Keras does not ship: KL sparsity, DeCov and TAR, and a user's own function.
+
+Each is a ``keras.regularizers.Regularizer`` registered with Keras
+(``actreg_search>KLSparsity``, ...), so a model that carries one saves with
+its settings (floats only, never code) and loads with
+``keras.saving.load_model(..., safe_mode=True)`` once this module is imported.
+They are written here because neither Keras nor TensorFlow provides them.
+
+Keras 3.15 divides an ``activity_regularizer``'s value by the batch size
+(keras PR #22021), which suits a penalty that sums over the batch (L1, L2):
+it becomes a per-sample mean. KL sparsity and DeCov are statistics *of* the
+batch (a mean activation, a covariance), so they return ``batch × value``:
+after Keras' division the loss gains ``coefficient × value`` at any batch
+size. TAR sums over the batch like L1 and is left to the division.
+
+The formulas, for activations ``a`` of shape ``(batch, ..., units)``, every
+axis but the last flattened into ``n`` samples:
+
+* **KL sparsity** (sparse autoencoders): the mean activation of each unit
+  ``ρ̂_j = mean_i s(a_ij)``, kept inside ``[1e-7, 1 - 1e-7]``, and the penalty
+  ``β Σ_j [ρ log(ρ/ρ̂_j) + (1-ρ) log((1-ρ)/(1-ρ̂_j))]``, with ``s`` the identity
+  for a sigmoid and ``tanh`` for a ReLU (a ReLU's output is unbounded: ``tanh``
+  maps it into ``[0, 1)``, equals it to first order near 0, and keeps a gradient
+  for any activation, where clipping the mean at 1 would leave units above it
+  unpenalized).
+* **DeCov** (Cogswell et al., ICLR 2016): the units' covariance over the batch
+  ``C = (a - ā)ᵀ(a - ā) / n`` and ``β · ½ (‖C‖²_F - ‖diag C‖²)``.
+* **TAR** (Merity et al. 2017): on a sequence ``(batch, time, units)``,
+  ``β Σ_i Σ_t ‖a_{i,t+1} - a_{i,t}‖²`` (a mean over the batch after Keras'
+  division); AR, the L2 of the activations, is ``l2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+EPSILON = 1e-7
+"""How close the KL penalty lets a unit's mean activation come to 0 or 1."""
+
+
+def _samples(x: Any) -> Any:
+    """``x`` as ``(samples, units)``: every axis but the last flattened."""
+    return keras.ops.reshape(x, (-1, keras.ops.shape(x)[-1]))
+
+
+def _batch(x: Any) -> Any:
+    return keras.ops.cast(keras.ops.shape(x)[0], x.dtype)
+
+
+def kl_sparsity(x: Any, rho: float, squash: bool) -> Any:
+    """``Σ_j KL(ρ ‖ ρ̂_j)`` of the activations ``x`` (see the module docstring), without the coefficient."""
+    a = _samples(x)
+    if squash:
+        a = keras.ops.tanh(a)
+    rho_hat = keras.ops.clip(keras.ops.mean(a, axis=0), EPSILON, 1.0 - EPSILON)
+    return keras.ops.sum(rho * keras.ops.log(rho / rho_hat) + (1.0 - rho) * keras.ops.log((1.0 - rho) / (1.0 - rho_hat)))
+
+
+def decov(x: Any) -> Any:
+    """DeCov of the activations ``x``: ``½ (‖C‖²_F - ‖diag C‖²)``, without the coefficient."""
+    a = _samples(x)
+    centered = a - keras.ops.mean(a, axis=0, keepdims=True)
+    n = keras.ops.cast(keras.ops.shape(a)[0], a.dtype)
+    covariance = keras.ops.matmul(keras.ops.transpose(centered), centered) / n
+    return 0.5 * (keras.ops.sum(keras.ops.square(covariance)) - keras.ops.sum(keras.ops.square(keras.ops.diagonal(covariance))))
+
+
+def tar(x: Any) -> Any:
+    """TAR of a sequence ``x`` ``(batch, time, units)``: ``Σ ‖x_{t+1} - x_t‖²``, without the coefficient."""
+    return keras.ops.sum(keras.ops.square(x[:, 1:] - x[:, :-1]))
+
+
+@keras.saving.register_keras_serializable(package="actreg_search")
+class KLSparsity(keras.regularizers.Regularizer):
+    """``coefficient × Σ_j KL(ρ ‖ ρ̂_j)`` on a layer's activations, for Keras' batch division (module docstring).
+
+    Args:
+        coefficient: β.
+        rho: The target mean activation, in (0, 1).
+        squash: ``tanh`` the activations first (a ReLU's; ``False`` for a sigmoid's).
+    """
+
+    def __init__(self, coefficient: float, rho: float, squash: bool = False) -> None:
+        if not 0.0 < rho < 1.0:
+            raise ValueError(f"rho must be in (0, 1), got {rho}")
+        self.coefficient = float(coefficient)
+        self.rho = float(rho)
+        self.squash = bool(squash)
+
+    def __call__(self, x: Any) -> Any:
+        return self.coefficient * _batch(x) * kl_sparsity(x, self.rho, self.squash)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"coefficient": self.coefficient, "rho": self.rho, "squash": self.squash}
+
+
+@keras.saving.register_keras_serializable(package="actreg_search")
+class DeCov(keras.regularizers.Regularizer):
+    """``coefficient × ½ (‖C‖²_F - ‖diag C‖²)`` of the activations' batch covariance ``C``, for Keras' batch division."""
+
+    def __init__(self, coefficient: float) -> None:
+        self.coefficient = float(coefficient)
+
+    def __call__(self, x: Any) -> Any:
+        return self.coefficient * _batch(x) * decov(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"coefficient": self.coefficient}
+
+
+@keras.saving.register_keras_serializable(package="actreg_search")
+class TAR(keras.regularizers.Regularizer):
+    """``coefficient × Σ ‖x_{t+1} - x_t‖²`` on a sequence output ``(batch, time, units)``."""
+
+    def __init__(self, coefficient: float) -> None:
+        self.coefficient = float(coefficient)
+
+    def __call__(self, x: Any) -> Any:
+        if len(x.shape) != 3:
+            raise ValueError(f"tar needs a sequence (batch, time, units); got activations of shape {tuple(x.shape)}")
+        return self.coefficient * tar(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"coefficient": self.coefficient}
+
+
+class UserPenalty(keras.regularizers.Regularizer):
+    """A user's function of a layer's activations, scaled by the coefficient: ``coefficient × f(x)``.
+
+    Not registered for serialization: a model exported with it would have to
+    import the user's file to load, so ``export --model`` writes the model
+    without it (the penalty shapes training, not inference; see docs/security.md).
+
+    Args:
+        coefficient: The searched coefficient.
+        function: ``f``, returning a scalar.
+        name: How the study file named it (``penalties.py:my_penalty``).
+    """
+
+    def __init__(self, coefficient: float, function: Callable[[Any], Any], name: str) -> None:
+        self.coefficient = float(coefficient)
+        self.function = function
+        self.name = name
+
+    def __call__(self, x: Any) -> Any:
+        value = keras.ops.convert_to_tensor(self.function(x))
+        if len(value.shape) != 0:
+            raise ValueError(f"penalty {self.name} returned shape {tuple(value.shape)}; it must return a scalar")
+        return self.coefficient * keras.ops.cast(value, x.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"coefficient": self.coefficient, "name": self.name}
+
+
+__all__ = ["DeCov", "EPSILON", "KLSparsity", "TAR", "UserPenalty", "decov", "kl_sparsity", "tar"]

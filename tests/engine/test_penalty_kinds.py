@@ -1,0 +1,129 @@
+"""kl_sparsity and decov on the fused engine against the keras engine, and which trials share a program.
+
+A study that searches kl_sparsity trains all its elementwise trials (none, l1, l2, l1_l2, kl_sparsity) in programs
+carrying KL's terms (:meth:`FusedEngine.prepare`); a study of L1 and L2 pays nothing for them, nor for DeCov's.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from actreg_search.data.datasets import load_dataset
+from actreg_search.engine.fused import FusedEngine
+from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.spec.parser import parse_spec
+from actreg_search.spec.specs import ON_TEST, DataSpec
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import Placement, Regularizer
+from tests.engine.helpers import fit_many, keras_full_batch_fit
+from tests.engine.test_rowwise import assert_same_weights
+
+SEEDS = [0, 1]
+POST = Placement.POST_ACTIVATION
+
+
+def kl_engine(**kw) -> FusedEngine:
+    """An engine prepared for a study that searches kl_sparsity among other kinds (its programs carry KL's terms)."""
+    engine = FusedEngine(**kw)
+    engine.prepare(parse_spec('[study]\nname = "kl"\n[space]\nregularizer = ["none", "l1", "l2", "l1_l2", "kl_sparsity"]\n'))
+    return engine
+
+
+def kl(width: int, coefficient: float, rho: float, **kw) -> TrialConfig:
+    return TrialConfig(Regularizer.KL_SPARSITY, POST, 0.0, 0.0, width, epochs=30, hidden_layers=2, coefficient=coefficient, rho=rho, **kw)
+
+
+def test_kl_sparsity_and_l1_at_two_widths_share_one_program_and_match_keras():
+    """A two-layer mlp: KL at 10 and 13 units (bucket 16: the padded units never enter the KL sum, whose
+    term for a unit of mean 0 would otherwise be large), L1 and L1_L2 beside them; one program, Keras' weights."""
+    data, engine = load_dataset(DataSpec(validation=ON_TEST)), kl_engine()
+    configs = [
+        kl(10, 0.05, 0.05),
+        kl(13, 0.2, 0.1, learning_rate=0.01),
+        TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-3, 0.0, 12, epochs=30, hidden_layers=2),
+        TrialConfig(Regularizer.L1_L2, POST, 1e-3, 1e-2, 16, epochs=30, hidden_layers=2),
+    ]
+    fits = fit_many(engine, configs, data, SEEDS)
+    (loop, _), = engine.cache.programs.values()
+    assert loop.vectorize and loop.program.experimental_get_tracing_count() == 1
+    for config, models in zip(configs, fits):
+        assert_same_weights(keras_full_batch_fit(config, data, SEEDS[0]), models[0])
+
+
+def test_kl_sparsity_on_a_sigmoid_reads_the_activations_untouched():
+    data = load_dataset(DataSpec(validation=ON_TEST))
+    config = kl(12, 0.5, 0.2, activation="sigmoid")
+    (models,) = fit_many(FusedEngine(), [config], data, SEEDS[:1])
+    assert_same_weights(keras_full_batch_fit(config, data, SEEDS[0]), models[0])
+
+
+def test_decov_trains_in_a_program_of_its_own_and_matches_keras():
+    data, engine = load_dataset(DataSpec(validation=ON_TEST)), FusedEngine()
+    decov = [TrialConfig(Regularizer.DECOV, POST, 0.0, 0.0, width, epochs=30, hidden_layers=2, coefficient=c)
+             for width, c in ((10, 0.1), (14, 1.0))]
+    fits = fit_many(engine, decov, data, SEEDS)
+    for config, models in zip(decov, fits):
+        assert_same_weights(keras_full_batch_fit(config, data, SEEDS[1]), models[1])
+    plain = TrialConfig(Regularizer.L2, POST, 0.0, 1e-3, 10, epochs=30, hidden_layers=2)
+    fit_many(engine, [plain], data, SEEDS)
+    (decov_probes, plain_probes) = [probes for _, probes in engine.cache.programs.values()]
+    assert (decov_probes.decov, plain_probes.decov, plain_probes.kl) == (True, False, False)  # L2 pays for no other term
+
+
+def test_twenty_trials_differing_in_elementwise_kind_coefficient_and_rho_compile_one_program(tmp_path):
+    data = load_dataset(DataSpec(validation=ON_TEST))
+    engine = kl_engine(profile_path=str(tmp_path / "profile.jsonl"))
+    kinds = [
+        lambda k: kl(9 + k % 8, 10 ** (-3 + k % 3), 0.01 + 0.01 * k),
+        lambda k: TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 10 ** (-5 + k % 4), 0.0, 9 + k % 8, epochs=30, hidden_layers=2),
+        lambda k: TrialConfig(Regularizer.L2, Placement.KERNEL, 0.0, 10 ** (-5 + k % 4), 9 + k % 8, epochs=30, hidden_layers=2),
+        lambda k: TrialConfig(Regularizer.L1_L2, POST, 1e-4, 1e-3 * k, 9 + k % 8, epochs=30, hidden_layers=2),
+    ]
+    for k in range(20):
+        engine.train(kinds[k % 4](k), data, SEEDS)
+    records = [line for line in (tmp_path / "profile.jsonl").read_text().splitlines()]
+    assert len(records) == 20 and sum('"compiled": true' in r for r in records) == 1
+
+
+def test_a_padded_kl_trials_training_loss_counts_its_real_units_only():
+    """10 units trained in the bucket of 16: the fused engine's final training loss (penalty included) is the
+    keras engine's at 10 units; the 6 padded units, mean activation 0, would each add ~0.05 log(0.05 / 1e-7)."""
+    data = load_dataset(DataSpec(validation=ON_TEST))
+    config = kl(10, 0.05, 0.05)
+    fused = FusedEngine().train(config, data, SEEDS)
+    reference = KerasEngine().train(config, data, SEEDS)
+    assert fused.values("train_loss") == pytest.approx(reference.values("train_loss"), rel=1e-4)
+
+
+def test_a_study_of_kl_sparsity_and_decov_runs_shows_and_exports_a_loadable_model(tmp_path):
+    """From the CLI (the keras engine trains these penalties in the padded-loss test above): every trial completes,
+    show names the kinds, and the best trial's model loads with safe_mode=True carrying its penalty."""
+    import keras
+    from click.testing import CliRunner
+
+    import actreg_search
+    from actreg_search.cli import app
+    from actreg_search.models.penalties import DeCov, KLSparsity
+
+    study = tmp_path / "s.toml"
+    study.write_text(
+        '[study]\nname = "kinds"\nn_trials = 4\nseeds = 2\nsampler = "random"\n[data]\nvalidation = 0.2\n'
+        '[model]\nhidden_units = 8\nepochs = 5\n'
+        '[space]\nregularizer = ["kl_sparsity", "decov"]\ncoefficient = { low = 1e-3, high = 1e-1, log = true }\n'
+        'hidden_units = [8, 12]\n'
+    )
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    ran = CliRunner().invoke(app, ["run", str(study), "--storage", url, "--recycle-mb", "0"])
+    assert ran.exit_code == 0, ran.output
+    results = actreg_search.load("kinds", storage=url)
+    assert [t.state.name for t in results.trials] == ["COMPLETE"] * 4
+    shown = CliRunner().invoke(app, ["show", "kinds", "--storage", url])
+    assert shown.exit_code == 0 and ("kl_sparsity · post_activation" in shown.output or "decov · post_activation" in shown.output)
+    path = tmp_path / "best.keras"
+    exported = CliRunner().invoke(app, ["export", "kinds", "--storage", url, "--model", str(path), "--out", str(tmp_path / "b.json")])
+    assert exported.exit_code == 0, exported.output
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    best = results.best.config
+    carried = [layer.activity_regularizer for layer in loaded.layers if layer.activity_regularizer is not None]
+    kind = KLSparsity if best.regularizer is Regularizer.KL_SPARSITY else DeCov
+    assert [type(r) for r in carried] == [kind] and carried[0].coefficient == pytest.approx(best.coefficient)
