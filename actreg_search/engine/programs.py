@@ -40,6 +40,7 @@ from actreg_search.engine.rowwise import vectorizes
 from actreg_search.engine.stacked import StackedLoop
 from actreg_search.models.build import build_model
 from actreg_search.models.marks import marks_of
+from actreg_search.models.penalties import load_penalty
 from actreg_search.models.probes import Probes
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
@@ -113,12 +114,14 @@ def template_config(config: TrialConfig, width: int, rows_dropout: bool = True, 
     the learning rate and, where each row reads its own (``rows_dropout``), the dropout rate (kept ``None``
     when the trial has no dropout layer)."""
     dropout = config.dropout if config.dropout is None or not rows_dropout else TEMPLATE_DROPOUT
-    # decov and kl_sparsity programs carry their terms: O(batch × width²), and 1.3× an L1 trial (docs/performance.md)
-    kind = Regularizer.DECOV if config.regularizer is Regularizer.DECOV else Regularizer.KL_SPARSITY if kl else Regularizer.NONE
+    # decov, kl_sparsity and a user's penalty programs carry their terms: O(batch × width²), 1.3× an L1 trial
+    # (docs/performance.md), the user's function
+    own = config.regularizer in (Regularizer.DECOV, Regularizer.CUSTOM)
+    kind = config.regularizer if own else Regularizer.KL_SPARSITY if kl else Regularizer.NONE
     return replace(
         config, regularizer=kind, placement=None if kind is Regularizer.NONE else Placement.POST_ACTIVATION, l1=0.0, l2=0.0,
         coefficient=0.0, rho=0.5 if kind is Regularizer.KL_SPARSITY else None, layers=None, hidden_units=width, learning_rate=1.0,
-        dropout=dropout,
+        dropout=dropout, penalty=config.penalty if kind is Regularizer.CUSTOM else None,
     )
 
 
@@ -156,7 +159,7 @@ class ProgramCache:
         """
         self.datasets.setdefault(id(data), data)
         bucketable, on_rows = self._traits(config, data, model)
-        padded = config.sized and bucketable
+        padded = config.sized and bucketable and config.regularizer is not Regularizer.CUSTOM  # a user's penalty sees every unit
         size = max(bucket_of(config.hidden_units), width or 0) if padded else config.hidden_units
         kl = self.kl_study or config.regularizer is Regularizer.KL_SPARSITY
         return ProgramKey(model, template_config(config, size, rows_dropout=on_rows, kl=kl), id(data), trials * seeds, padded)
@@ -166,7 +169,8 @@ class ProgramCache:
         if key in self.programs:
             self.programs.move_to_end(key)
             return (*self.programs[key], False)
-        probes = Probes(decov=key.config.regularizer is Regularizer.DECOV, kl=key.config.regularizer is Regularizer.KL_SPARSITY)
+        kind, penalty = key.config.regularizer, key.config.penalty
+        probes = Probes(kind is Regularizer.DECOV, kind is Regularizer.KL_SPARSITY, None if penalty is None else load_penalty(penalty))
         template = build_model(key.config, data.input_shape, data.n_classes, key.model, probes)
         if key.padded:
             probes.padded = frozenset(mark.name for mark in marks_of(template).layers if mark.sized)

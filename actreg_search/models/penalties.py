@@ -37,6 +37,8 @@ from typing import Any
 
 import keras
 
+from actreg_search.usercode import load_function
+
 EPSILON = 1e-7
 """How close the KL penalty lets a unit's mean activation come to 0 or 1."""
 
@@ -127,6 +129,29 @@ class TAR(keras.regularizers.Regularizer):
         return {"coefficient": self.coefficient}
 
 
+PENALTY = "[space] regularizer"
+"""How messages name the setting a penalty of your own comes from."""
+
+
+def load_penalty(reference: str) -> Callable[[Any], Any]:
+    """The function a penalty of your own names (``"file.py:function"`` or ``"module:function"``), imported once per file.
+
+    Raises:
+        SpecError: The file or the function is missing, or not callable.
+        UserCodeError: Importing the file raised.
+    """
+    return load_function(reference, PENALTY)
+
+
+def without_user_penalties(model: keras.Model) -> keras.Model:
+    """``model`` with every :class:`UserPenalty` taken off its layers (what ``export --model`` saves: it shaped the
+    training; loading the file must not import the user's code)."""
+    for layer in model.layers:
+        if isinstance(getattr(layer, "activity_regularizer", None), UserPenalty):
+            layer.activity_regularizer = None
+    return model
+
+
 class UserPenalty(keras.regularizers.Regularizer):
     """A user's function of a layer's activations, scaled by the coefficient: ``coefficient × f(x)``.
 
@@ -155,4 +180,4 @@ class UserPenalty(keras.regularizers.Regularizer):
         return {"coefficient": self.coefficient, "name": self.name}
 
 
-__all__ = ["DeCov", "EPSILON", "KLSparsity", "TAR", "UserPenalty", "decov", "kl_sparsity", "tar"]
+__all__ = ["DeCov", "EPSILON", "KLSparsity", "PENALTY", "TAR", "UserPenalty", "decov", "kl_sparsity", "load_penalty", "tar", "without_user_penalties"]

@@ -9,7 +9,7 @@ choice of penalized layers: :func:`penalty_rows` gives a trial's coefficients.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +23,14 @@ from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
 
-L1, L2, KL, RHO, DECOV, UNITS = range(6)
+L1, L2, KL, RHO, DECOV, UNITS, USER = range(7)
 """The columns of a probe's coefficients: Keras' ``l1`` and ``l2``, ``kl_sparsity``'s weight and target ``rho``,
-``decov``'s weight, and the row's real units at the probe (the rest of the layer's width is zero padding)."""
-N_COEFS = 6
+``decov``'s weight, the row's real units at the probe (the rest of the layer's width is zero padding), and the
+weight of a penalty of the user's own."""
+N_COEFS = 7
 
 
-def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool) -> Any:
+def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool, user: Callable[[Any], Any] | None = None) -> Any:
     """Each row's penalty on row-stacked activations (or weights) ``x``, ``(rows, batch, ..., units)``, shape ``(rows,)``.
 
     ``Σ (l1·|x| + l2·x²)``, what ``keras.regularizers.L1L2`` computes up to the
@@ -52,6 +53,7 @@ def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool
             ``None``: ``x`` is weights (a kernel or recurrent probe), with no activity term.
         kl: Add the KL sparsity term (a program of a study that searches ``kl_sparsity``).
         decov: Add the DeCov term (a program built for ``decov``).
+        user: A penalty of the user's own, called on each row's activations (a program of its own: never padded).
     """
     rank = len(x.shape)
 
@@ -86,6 +88,8 @@ def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool
             keras.ops.square(keras.ops.diagonal(covariance, axis1=1, axis2=2)), axis=1
         )
         total += column(DECOV) * batch * 0.5 * off  # padded units are 0: their covariances are too
+    if user is not None:
+        total += column(USER) * keras.ops.stack([keras.ops.cast(user(x[k]), x.dtype) for k in range(x.shape[0])])
     return total
 
 
@@ -108,7 +112,8 @@ class Probe(keras.regularizers.Regularizer):
         coefs = self.probes.coefs
         if coefs is None:  # traced outside training (evaluation): no penalty
             return keras.ops.convert_to_tensor(0.0, dtype=x.dtype)
-        return probe_penalty(x[None], coefs[None, self.index], self.squash, self.probes.kl, self.probes.decov)[0]
+        probes = self.probes
+        return probe_penalty(x[None], coefs[None, self.index], self.squash, probes.kl, probes.decov, probes.user)[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"index": self.index}
@@ -131,15 +136,17 @@ class Probes:
             :meth:`reading` is active, else ``None``.
         decov: Whether the probes compute DeCov (a program built for it).
         kl: Whether they compute KL sparsity (a program of a study that searches it).
+        user: The penalty of the user's own they compute (a program per function), or ``None``.
         padded: The marked layers a row may fill only in part: sized by the trial, in a template built at
             a wider bucket (set by the program cache).
     """
 
-    def __init__(self, decov: bool = False, kl: bool = False) -> None:
+    def __init__(self, decov: bool = False, kl: bool = False, user: Callable[[Any], Any] | None = None) -> None:
         self.points: list[ProbePoint] = []
         self.coefs: Any = None
         self.decov = decov
         self.kl = kl
+        self.user = user
         self.padded: frozenset[str] = frozenset()
 
     def widths(self, config: TrialConfig) -> list[int | None]:
@@ -183,8 +190,10 @@ def penalty_rows(config: TrialConfig, points: Sequence[ProbePoint], widths: Sequ
         if config.regularizer.activated and point.placement in activated:
             if config.regularizer is Regularizer.KL_SPARSITY:
                 rows[i, KL], rows[i, RHO] = config.coefficient, config.rho
-            else:
+            elif config.regularizer is Regularizer.DECOV:
                 rows[i, DECOV] = config.coefficient
+            else:
+                rows[i, USER] = config.coefficient
         elif point.placement is config.placement:
             if config.regularizer in (Regularizer.L1, Regularizer.L1_L2):
                 rows[i, L1] = config.l1
@@ -214,4 +223,4 @@ def probe_kwargs(probes: Probes, name: str, kind: str, activation: Any) -> tuple
     }, activation
 
 
-__all__ = ["DECOV", "KL", "L1", "L2", "N_COEFS", "RHO", "UNITS", "Probe", "ProbePoint", "Probes", "penalty_rows", "probe_kwargs", "probe_penalty"]
+__all__ = ["DECOV", "KL", "L1", "L2", "N_COEFS", "RHO", "UNITS", "USER", "Probe", "ProbePoint", "Probes", "penalty_rows", "probe_kwargs", "probe_penalty"]

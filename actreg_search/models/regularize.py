@@ -18,10 +18,10 @@ from typing import Any
 import keras
 
 from actreg_search.models.marks import LAYER_CLASSES, Mark, carries, kind_of, placements_of, set_marks
-from actreg_search.models.penalties import DeCov, KLSparsity
+from actreg_search.models.penalties import DeCov, KLSparsity, UserPenalty, load_penalty
 from actreg_search.models.probes import Probes, probe_kwargs
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import KL_ACTIVATIONS, Placement, Regularizer
+from actreg_search.spec.vocab import KL_ACTIVATIONS, PenaltyName, Placement, Regularizer
 
 _REGULARIZER_KEYS = ("activity_regularizer", "kernel_regularizer", "recurrent_regularizer")
 ACTIVATION_SUFFIX = "_activation"
@@ -35,6 +35,9 @@ def make_regularizer(config: TrialConfig, activation: Any = None) -> keras.regul
         return KLSparsity(config.coefficient, config.rho, squash=activation == "relu")
     if config.regularizer is Regularizer.DECOV:
         return DeCov(config.coefficient)
+    if config.regularizer is Regularizer.CUSTOM:
+        assert config.penalty is not None
+        return UserPenalty(config.coefficient, load_penalty(config.penalty), PenaltyName(config.penalty).short)
     if config.regularizer is Regularizer.L1:
         return keras.regularizers.L1(config.l1)
     if config.regularizer is Regularizer.L2:

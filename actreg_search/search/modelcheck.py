@@ -6,7 +6,8 @@ space holds, and checks what the parser could not see without running the
 user's code: which layers are marked, which layer type takes the searched size,
 which placements apply to the marked layers, whether the output fits the
 data, and whether it gives the probabilities an objective ``roc_auc`` or
-``log_loss`` reads (a sigmoid or softmax output layer). Every problem is one line (:class:`~actreg_search.errors.SpecError` or
+``log_loss`` reads (a sigmoid or softmax output layer); and calls each
+penalty of the user's own once (:func:`check_penalties`). Every problem is one line (:class:`~actreg_search.errors.SpecError` or
 :class:`~actreg_search.errors.UserCodeError`). A built-in model needs no check
 and imports nothing here.
 """
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from actreg_search.engine import get_engine
 from actreg_search.engine.quiet import import_tensorflow
 from actreg_search.errors import SpecError
+from actreg_search.usercode import call_user
 from actreg_search.spec.specs import Choice, Param, StudySpec
 from actreg_search.spec.trial import ALL_LAYERS as ALL
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Placement, Regularizer
+from actreg_search.spec.vocab import PenaltyName, Placement, Regularizer
 
 if TYPE_CHECKING:
     from actreg_search.data.datasets import Dataset
@@ -49,6 +51,7 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
             ``log_loss`` on a model without probabilities.
         UserCodeError: The builder raised.
     """
+    check_penalties(spec)
     model = spec.model
     if not model.user:
         return None
@@ -93,9 +96,35 @@ def _first(param: Param) -> Any:
     return param.values[0] if isinstance(param, Choice) else (int(param.low) if param.integer else param.low)
 
 
-def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | None) -> TrialConfig:
+def check_penalties(spec: StudySpec) -> None:
+    """Load each penalty of the user's own the space names and call it once on sample activations ``(8, 5)``.
+
+    Raises:
+        SpecError: A missing file or function, something not callable, or a value that is not a scalar.
+        UserCodeError: The function (or importing its file) raised.
+    """
+    names = [v for v in spec.space.regularizer.values if isinstance(v, PenaltyName)]
+    if not names:
+        return
+    import_tensorflow()
+    import keras
+    import numpy as np
+
+    from actreg_search.models.penalties import PENALTY, load_penalty
+
+    sample = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(0.0, 1.0, (8, 5)).astype("float32"))
+    for name in names:
+        value = call_user(load_penalty(name), name, PENALTY, sample)
+        shape = tuple(getattr(value, "shape", ()) or ())
+        if shape or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
+            got = f"shape {shape}" if shape else f"a {type(value).__name__}"
+            raise SpecError(f"{PENALTY}: {name.short} returned {got} on activations of shape (8, 5); a penalty returns a scalar")
+
+
+def _config(spec: StudySpec, drawn: Regularizer | PenaltyName, placement: Placement | None) -> TrialConfig:
     """A config of the study's model, sized as the first searched size, with the first searched dropout rate
-    and builder hyperparameters."""
+    and builder hyperparameters (``drawn``: a regularizer value, or a penalty of your own)."""
+    regularizer = drawn if isinstance(drawn, Regularizer) else Regularizer.CUSTOM
     size = spec.space.hidden_units
     units = int(size.values[0] if isinstance(size, Choice) else size.low) if size is not None else spec.model.hidden_units
     dropout = spec.model.dropout if spec.space.dropout is None else float(_first(spec.space.dropout))
@@ -116,6 +145,7 @@ def _config(spec: StudySpec, regularizer: Regularizer, placement: Placement | No
         early_stopping=spec.model.early_stopping,
         coefficient=1e-4 if regularizer.activated else 0.0,
         rho=float(_first(spec.space.rho)) if regularizer is Regularizer.KL_SPARSITY and spec.space.rho is not None else None,
+        penalty=None if isinstance(drawn, Regularizer) else str(drawn),
     )
 
 

@@ -17,7 +17,6 @@ hyperparameters (``[space.builder]``) are the parameters ``builder.<name>``.
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 import optuna
@@ -37,7 +36,9 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         The config to train; fixed values come from the study file.
     """
     space, model = spec.space, spec.model
-    regularizer = Regularizer(_pick(trial, "regularizer", space.regularizer))
+    drawn = _pick(trial, "regularizer", space.regularizer)
+    regularizer = drawn if isinstance(drawn, Regularizer) else Regularizer.CUSTOM
+    penalty = None if isinstance(drawn, Regularizer) else str(drawn)
     placement = None
     l1 = l2 = 0.0
     coefficient, rho = 0.0, None
@@ -87,6 +88,7 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         early_stopping=model.early_stopping,
         coefficient=coefficient,
         rho=rho,
+        penalty=penalty,
     )
 
 
@@ -104,9 +106,8 @@ def _pick(trial: optuna.trial.BaseTrial, name: str, param: Param) -> Any:
     assert isinstance(param, Choice)
     if param.fixed:
         return param.values[0]
-    values = [v.value if hasattr(v, "value") else v for v in param.values]
-    picked = trial.suggest_categorical(name, values)
-    return type(param.values[0])(picked) if isinstance(param.values[0], enum.Enum) else picked
+    by_value = {v.value if hasattr(v, "value") else v: v for v in param.values}  # enums and penalty names by their value
+    return by_value[trial.suggest_categorical(name, list(by_value))]
 
 
 def grid_size(spec: StudySpec) -> int:

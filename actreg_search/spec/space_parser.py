@@ -20,7 +20,9 @@ from typing import Any
 
 from actreg_search.spec.reading import E, TableReader, show
 from actreg_search.spec.specs import Choice, ModelSpec, Param, Range, SpaceSpec
-from actreg_search.spec.vocab import ACTIVATIONS, KL_ACTIVATIONS, RHO_RANGE, SIZE_KEYS, Family, Placement, Regularizer, SamplerName
+from actreg_search.spec.vocab import (
+    ACTIVATIONS, KL_ACTIVATIONS, RHO_RANGE, SIZE_KEYS, Family, PenaltyName, Placement, Regularizer, SamplerName,
+)
 
 DROPOUT_IN_FILE = "does not apply to a model from a .keras file (its Dropout layers keep the file's rates)"
 
@@ -34,7 +36,7 @@ def parse_space(p: TableReader, t: Mapping[str, Any], sampler: SamplerName, mode
             raise p.fail(f"[space] {key}", f"does not apply to family {family.value!r}; use {family.size_key}")
     if model.file is not None and family.size_key in t:
         raise p.fail(f"[space] {family.size_key}", "does not apply to a model from a .keras file (the file fixes every size)")
-    regularizer = _choice(p, t, "regularizer", Regularizer, d.regularizer)
+    regularizer = _regularizers(p, t, d.regularizer)
     placement = _choice(p, t, "placement", Placement, Choice(family.placements))
     if not model.user:  # a user's layers are known once the model is built (usermodel.check_model)
         for value in placement.values:
@@ -88,6 +90,29 @@ def _knobs(p: TableReader, t: Mapping[str, Any], model: ModelSpec, grid: bool) -
         key = "[space] activation"
         knobs["activation"] = Choice(p.distinct_items(t["activation"], key, lambda v: activation_name(p, v, key)))
     return knobs
+
+
+def _regularizers(p: TableReader, t: Mapping[str, Any], default: Choice) -> Choice:
+    """``[space] regularizer``: the built-in kinds, and penalties of your own named ``"file.py:function"``."""
+    if "regularizer" not in t:
+        return default
+    key = "[space] regularizer"
+
+    def item(value: Any) -> Regularizer | PenaltyName:
+        if isinstance(value, str) and ":" in value:
+            path, _, name = value.rpartition(":")
+            if not path.strip() or not name.isidentifier():
+                raise p.fail(key, f"a penalty of your own is 'file.py:function' or 'module:function', got {value!r}")
+            return PenaltyName(f"{p.resolve(path)}:{name}" if path.endswith(".py") else value)
+        if isinstance(value, Regularizer) and value is not Regularizer.CUSTOM:
+            return value
+        named = [r.value for r in Regularizer if r is not Regularizer.CUSTOM]
+        if value not in named:
+            shown = repr(value) if isinstance(value, str) else show(value)
+            raise p.fail(key, f"unknown value {shown}; allowed: {', '.join(named)}, or a penalty of your own 'file.py:function'")
+        return Regularizer(value)
+
+    return Choice(p.distinct_items(t["regularizer"], key, item))
 
 
 def _rho(p: TableReader, t: Mapping[str, Any], regularizer: Choice, grid: bool) -> Param | None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from actreg_search.spec.vocab import Family, OptimizerName, Placement, Regularizer
+from actreg_search.spec.vocab import Family, OptimizerName, PenaltyName, Placement, Regularizer
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,9 @@ class TrialConfig:
     order (``[space.builder]``); ``early_stopping`` stops each seed on its
     validation loss (``[model] early_stopping``); ``coefficient`` is the
     weight of a ``kl_sparsity`` or ``decov`` penalty (``l1`` and ``l2`` hold
-    Keras' own) and ``rho`` the target mean activation of ``kl_sparsity``; ``sized`` is
+    Keras' own, or of a penalty of your own) and ``rho`` the target mean
+    activation of ``kl_sparsity``; ``penalty`` names the function of a
+    ``custom`` trial (``"/path/penalties.py:my_penalty"``); ``sized`` is
     ``False`` when the model takes no size from the trial (a ``.keras`` file
     fixes every layer's size), so ``hidden_units`` means nothing. Which model
     the config is trained on (built-in or the user's) is the study's
@@ -63,6 +65,7 @@ class TrialConfig:
     early_stopping: EarlyStopping | None = None
     coefficient: float = 0.0
     rho: float | None = None
+    penalty: str | None = None
 
     @property
     def builder_kwargs(self) -> dict[str, Any]:
@@ -74,6 +77,8 @@ class TrialConfig:
             raise ValueError("placement must be None exactly when regularizer is none")
         if (self.regularizer is Regularizer.KL_SPARSITY) != (self.rho is not None):
             raise ValueError("rho is set exactly when the regularizer is kl_sparsity")
+        if (self.regularizer is Regularizer.CUSTOM) != (self.penalty is not None):
+            raise ValueError("penalty is named exactly when the regularizer is custom")
         if self.rho is not None and not 0.0 < self.rho < 1.0:
             raise ValueError(f"rho must be in (0, 1), got {self.rho}")
 
@@ -113,6 +118,7 @@ class TrialConfig:
             early_stopping=None if raw.get("early_stopping") is None else EarlyStopping(**raw["early_stopping"]),
             coefficient=float(raw.get("coefficient", 0.0)),
             rho=None if raw.get("rho") is None else float(raw["rho"]),
+            penalty=None if raw.get("penalty") is None else str(raw["penalty"]),
         )
 
     def label(self) -> str:
@@ -129,11 +135,12 @@ class TrialConfig:
             coefficient = f"l1 {self.l1:.1e} + l2 {self.l2:.1e}"
         elif self.regularizer is Regularizer.KL_SPARSITY:
             coefficient = f"{self.coefficient:.1e}, rho {self.rho:.3g}"
-        elif self.regularizer is Regularizer.DECOV:
+        elif self.regularizer.activated:
             coefficient = f"{self.coefficient:.1e}"
         else:
             coefficient = f"{self.l1 or self.l2:.1e}"
-        return f"{self.regularizer.value} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
+        kind = PenaltyName(self.penalty).short if self.penalty is not None else self.regularizer.value
+        return f"{kind} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
 
     def _training_label(self) -> str:
         """The training knobs and builder hyperparameters that differ from the defaults, e.g. ``, lr 1.0e-02, dropout 0.2``."""
@@ -157,7 +164,7 @@ class TrialConfig:
 
     def space_values(self) -> dict[str, Any]:
         """This config as fixed ``[space]`` values, ready to paste into a study file."""
-        out: dict[str, Any] = {"regularizer": self.regularizer.value}
+        out: dict[str, Any] = {"regularizer": self.penalty or self.regularizer.value}
         if self.placement is not None:
             out["placement"] = self.placement.value
         if self.regularizer is Regularizer.L1_L2:

@@ -19,12 +19,35 @@ class Regularizer(str, enum.Enum):
     L1_L2 = "l1_l2"
     KL_SPARSITY = "kl_sparsity"
     DECOV = "decov"
+    CUSTOM = "custom"
+    """A penalty of the user's own: a study file names its function (``"penalties.py:my_penalty"``, :class:`PenaltyName`)."""
 
     @property
     def activated(self) -> bool:
         """Whether the penalty reads a layer's activated output only (its placement is not searched:
-        ``post_activation``, or an LSTM's ``output``): ``kl_sparsity`` and ``decov``."""
-        return self in (Regularizer.KL_SPARSITY, Regularizer.DECOV)
+        ``post_activation``, or an LSTM's ``output``): ``kl_sparsity``, ``decov`` and a penalty of your own."""
+        return self in (Regularizer.KL_SPARSITY, Regularizer.DECOV, Regularizer.CUSTOM)
+
+
+class PenaltyName(str):
+    """A ``[space] regularizer`` value naming a penalty of the user's own: ``"file.py:function"`` (the path resolved
+    against the study file) or ``"module:function"``; its trials are :attr:`Regularizer.CUSTOM`."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        """The reference itself (as an enum member's ``value``, so a regularizer choice reads alike)."""
+        return str(self)
+
+    activated = True
+    """A penalty of your own reads the activated output, as :attr:`Regularizer.activated` says of ``custom``."""
+
+    @property
+    def short(self) -> str:
+        """``file.py:function`` without the folders, for labels."""
+        path, _, name = self.rpartition(":")
+        return f"{path.rsplit('/', 1)[-1]}:{name}"
 
 
 CLASSIC_REGULARIZERS = (Regularizer.NONE, Regularizer.L1, Regularizer.L2, Regularizer.L1_L2)
