@@ -20,6 +20,7 @@ from tests.engine.test_rowwise import assert_same_weights
 
 SEEDS = [0, 1]
 POST = Placement.POST_ACTIVATION
+PENALTY = "import keras\n\ndef spread(x):\n    return keras.ops.mean(keras.ops.square(x - keras.ops.mean(x)))\n"
 
 
 def kl_engine(**kw) -> FusedEngine:
@@ -95,9 +96,9 @@ def test_a_padded_kl_trials_training_loss_counts_its_real_units_only():
     assert fused.values("train_loss") == pytest.approx(reference.values("train_loss"), rel=1e-4)
 
 
-def test_a_study_of_kl_sparsity_and_decov_runs_shows_and_exports_a_loadable_model(tmp_path):
-    """From the CLI (the keras engine trains these penalties in the padded-loss test above): every trial completes,
-    show names the kinds, and the best trial's model loads with safe_mode=True carrying its penalty."""
+def test_a_study_of_kl_sparsity_decov_and_your_own_runs_shows_and_exports_a_loadable_model(tmp_path):
+    """From the CLI (the keras engine trains these penalties in the tests above): every trial completes, show
+    names the kinds, and the best trial's model loads with safe_mode=True carrying its penalty (not your own)."""
     import keras
     from click.testing import CliRunner
 
@@ -105,17 +106,19 @@ def test_a_study_of_kl_sparsity_and_decov_runs_shows_and_exports_a_loadable_mode
     from actreg_search.cli import app
     from actreg_search.models.penalties import DeCov, KLSparsity
 
+    (tmp_path / "p.py").write_text(PENALTY)
     study = tmp_path / "s.toml"
     study.write_text(
-        '[study]\nname = "kinds"\nn_trials = 4\nseeds = 2\nsampler = "random"\n[data]\nvalidation = 0.2\n'
+        '[study]\nname = "kinds"\nn_trials = 5\nseeds = 2\nsampler = "random"\n[data]\nvalidation = 0.2\n'
         '[model]\nhidden_units = 8\nepochs = 5\n'
-        '[space]\nregularizer = ["kl_sparsity", "decov"]\ncoefficient = { low = 1e-3, high = 1e-1, log = true }\n'
+        '[space]\nregularizer = ["kl_sparsity", "decov", "p.py:spread"]\ncoefficient = { low = 1e-3, high = 1e-1, log = true }\n'
     )
     url = f"sqlite:///{tmp_path / 'k.db'}"
     ran = CliRunner().invoke(app, ["run", str(study), "--storage", url, "--recycle-mb", "0"])
     assert ran.exit_code == 0, ran.output
     results = actreg_search.load("kinds", storage=url)
-    assert [t.state.name for t in results.trials] == ["COMPLETE"] * 4
+    assert [t.state.name for t in results.trials] == ["COMPLETE"] * 5
+    assert {t.config.penalty for t in results.trials} >= {f"{tmp_path}/p.py:spread"}  # the random draws include your own
     shown = CliRunner().invoke(app, ["show", "kinds", "--storage", url])
     assert shown.exit_code == 0 and ("kl_sparsity · post_activation" in shown.output or "decov · post_activation" in shown.output)
     path = tmp_path / "best.keras"
@@ -124,22 +127,15 @@ def test_a_study_of_kl_sparsity_and_decov_runs_shows_and_exports_a_loadable_mode
     loaded = keras.saving.load_model(path, safe_mode=True)
     best = results.best.config
     carried = [layer.activity_regularizer for layer in loaded.layers if layer.activity_regularizer is not None]
-    kind = KLSparsity if best.regularizer is Regularizer.KL_SPARSITY else DeCov
-    assert [type(r) for r in carried] == [kind] and carried[0].coefficient == pytest.approx(best.coefficient)
+    if best.regularizer is Regularizer.CUSTOM:
+        assert carried == []  # taken off: loading the file must not import p.py
+    else:
+        kind = KLSparsity if best.regularizer is Regularizer.KL_SPARSITY else DeCov
+        assert [type(r) for r in carried] == [kind] and carried[0].coefficient == pytest.approx(best.coefficient)
 
 
-PENALTY = "import keras\n\ndef spread(x):\n    return keras.ops.mean(keras.ops.square(x - keras.ops.mean(x)))\n"
-
-
-def test_a_penalty_of_your_own_trains_like_keras_in_a_program_per_function_and_exports_without_it(tmp_path):
-    """A program of its own at the trial's width (a user's function sees every unit: no padding), Keras' weights;
-    from the CLI the best model saves without the function and loads with safe_mode=True."""
-    import keras
-    from click.testing import CliRunner
-
-    import actreg_search
-    from actreg_search.cli import app
-
+def test_a_penalty_of_your_own_trains_like_keras_in_a_program_per_function(tmp_path):
+    """A program of its own at the trial's width (a user's function sees every unit: no padding), Keras' weights."""
     (tmp_path / "p.py").write_text(PENALTY)
     data, engine = load_dataset(DataSpec(validation=ON_TEST)), FusedEngine()
     configs = [TrialConfig(Regularizer.CUSTOM, POST, 0.0, 0.0, width, epochs=30, hidden_layers=2, coefficient=0.5,
@@ -148,13 +144,14 @@ def test_a_penalty_of_your_own_trains_like_keras_in_a_program_per_function_and_e
     assert_same_weights(keras_full_batch_fit(configs[0], data, SEEDS[0]), models[0])
     (key,) = engine.cache.programs
     assert (key.config.hidden_units, key.padded) == (10, False)
-    study = tmp_path / "s.toml"
-    study.write_text('[study]\nname = "own"\nn_trials = 2\nseeds = 2\n[model]\nhidden_units = 8\nepochs = 5\n'
-                     '[space]\nregularizer = "p.py:spread"\ncoefficient = 0.1\n')
-    url = f"sqlite:///{tmp_path / 'o.db'}"
-    assert CliRunner().invoke(app, ["run", str(study), "--storage", url, "--recycle-mb", "0"]).exit_code == 0
-    assert [t.config.penalty for t in actreg_search.load("own", storage=url).trials] == [f"{tmp_path}/p.py:spread"] * 2
-    path = tmp_path / "m.keras"
-    assert CliRunner().invoke(app, ["export", "own", "--storage", url, "--model", str(path), "--out", str(tmp_path / "b.json")]).exit_code == 0
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    assert all(getattr(layer, "activity_regularizer", None) is None for layer in loaded.layers)
+    # what export --model saves: the model without the function, loadable with safe_mode=True
+    import keras
+
+    from actreg_search.models.build import build_model
+    from actreg_search.models.penalties import UserPenalty, without_user_penalties
+
+    built = build_model(configs[0], data.input_shape, data.n_classes)
+    assert any(isinstance(layer.activity_regularizer, UserPenalty) for layer in built.layers)
+    without_user_penalties(built).save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert all(layer.activity_regularizer is None for layer in loaded.layers)

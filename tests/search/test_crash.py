@@ -73,10 +73,7 @@ def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
 
     for _attempt in range(3):
         db.unlink(missing_ok=True)
-        # --recycle-mb 0: the trial trains in the run process itself, the one killed (no worker left orphaned)
-        first = subprocess.Popen(
-            [script, "run", study, "--storage", url, "--recycle-mb", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        first = subprocess.Popen([script, "run", study, "--storage", url], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for_a_trial_mid_training(first, db)
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -88,9 +85,7 @@ def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
     before = {t.number: t.value for t in _trials(url) if t.state is TrialState.COMPLETE}
 
     time.sleep(2.5)  # past the grace period
-    second = subprocess.Popen(
-        [script, "run", study, "--storage", url, "--recycle-mb", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    second = subprocess.Popen([script, "run", study, "--storage", url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = second.communicate(timeout=300)
     except subprocess.TimeoutExpired:
