@@ -20,7 +20,7 @@ TEMPLATE = "plotly_white"
 HEIGHT = 440
 #: Colour of each regularizer (outline, line, box), in :class:`Regularizer`'s order.
 REGULARIZER_COLORS: dict[Regularizer, str] = dict(
-    zip(Regularizer, ("#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"), strict=True)
+    zip(Regularizer, ("#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#bcbd22", "#e377c2"), strict=True)
 )
 _SYMBOLS = ("circle", "diamond", "square", "triangle-up", "hexagon", "star", "pentagon", "cross")
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")

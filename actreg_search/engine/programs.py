@@ -114,9 +114,9 @@ def template_config(config: TrialConfig, width: int, rows_dropout: bool = True, 
     the learning rate and, where each row reads its own (``rows_dropout``), the dropout rate (kept ``None``
     when the trial has no dropout layer)."""
     dropout = config.dropout if config.dropout is None or not rows_dropout else TEMPLATE_DROPOUT
-    # decov, kl_sparsity and a user's penalty programs carry their terms: O(batch × width²), 1.3× an L1 trial
-    # (docs/performance.md), the user's function
-    own = config.regularizer in (Regularizer.DECOV, Regularizer.CUSTOM)
+    # decov, tar, kl_sparsity and a user's penalty programs carry their terms: O(batch × width²), a pass over the
+    # sequence, 1.3× an L1 trial (docs/performance.md), the user's function
+    own = config.regularizer in (Regularizer.DECOV, Regularizer.TAR, Regularizer.CUSTOM)
     kind = config.regularizer if own else Regularizer.KL_SPARSITY if kl else Regularizer.NONE
     return replace(
         config, regularizer=kind, placement=None if kind is Regularizer.NONE else Placement.POST_ACTIVATION, l1=0.0, l2=0.0,
@@ -170,7 +170,8 @@ class ProgramCache:
             self.programs.move_to_end(key)
             return (*self.programs[key], False)
         kind, penalty = key.config.regularizer, key.config.penalty
-        probes = Probes(kind is Regularizer.DECOV, kind is Regularizer.KL_SPARSITY, None if penalty is None else load_penalty(penalty))
+        user = None if penalty is None else load_penalty(penalty)
+        probes = Probes(kind is Regularizer.DECOV, kind is Regularizer.KL_SPARSITY, user, kind is Regularizer.TAR)
         template = build_model(key.config, data.input_shape, data.n_classes, key.model, probes)
         if key.padded:
             probes.padded = frozenset(mark.name for mark in marks_of(template).layers if mark.sized)

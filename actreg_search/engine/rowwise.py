@@ -95,7 +95,7 @@ def penalty(regularizer: keras.regularizers.Regularizer, x: tf.Tensor, coefs: tf
     axes = list(range(1, len(x.shape)))
     if isinstance(regularizer, Probe):
         probes = regularizer.probes
-        return probe_penalty(x, coefs[:, regularizer.index], regularizer.squash, probes.kl, probes.decov, probes.user)
+        return probe_penalty(x, coefs[:, regularizer.index], regularizer.squash, probes.kl, probes.decov, probes.user, probes.tar)
     if type(regularizer) in (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2):
         total = tf.zeros([x.shape[0]], x.dtype)
         if getattr(regularizer, "l1", 0.0):

@@ -23,14 +23,16 @@ from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
 
-L1, L2, KL, RHO, DECOV, UNITS, USER = range(7)
+L1, L2, KL, RHO, DECOV, UNITS, USER, TAR = range(8)
 """The columns of a probe's coefficients: Keras' ``l1`` and ``l2``, ``kl_sparsity``'s weight and target ``rho``,
 ``decov``'s weight, the row's real units at the probe (the rest of the layer's width is zero padding), and the
-weight of a penalty of the user's own."""
-N_COEFS = 7
+weights of a penalty of the user's own and of ``tar``."""
+N_COEFS = 8
 
 
-def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool, user: Callable[[Any], Any] | None = None) -> Any:
+def probe_penalty(
+    x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool, user: Callable[[Any], Any] | None = None, tar: bool = False
+) -> Any:
     """Each row's penalty on row-stacked activations (or weights) ``x``, ``(rows, batch, ..., units)``, shape ``(rows,)``.
 
     ``Σ (l1·|x| + l2·x²)``, what ``keras.regularizers.L1L2`` computes up to the
@@ -54,6 +56,8 @@ def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool
         kl: Add the KL sparsity term (a program of a study that searches ``kl_sparsity``).
         decov: Add the DeCov term (a program built for ``decov``).
         user: A penalty of the user's own, called on each row's activations (a program of its own: never padded).
+        tar: Add TAR on a sequence ``(rows, batch, time, units)`` (a program built for it; padded units are 0 at every
+            step, so their steps are too).
     """
     rank = len(x.shape)
 
@@ -90,6 +94,8 @@ def probe_penalty(x: Any, coefs: Any, squash: bool | None, kl: bool, decov: bool
         total += column(DECOV) * batch * 0.5 * off  # padded units are 0: their covariances are too
     if user is not None:
         total += column(USER) * keras.ops.stack([keras.ops.cast(user(x[k]), x.dtype) for k in range(x.shape[0])])
+    if tar and rank == 4:  # Keras divides it by the batch like L1 and L2: a sum over the batch, not a statistic of it
+        total += column(TAR) * keras.ops.sum(keras.ops.square(x[:, :, 1:] - x[:, :, :-1]), axis=(1, 2, 3))
     return total
 
 
@@ -113,7 +119,7 @@ class Probe(keras.regularizers.Regularizer):
         if coefs is None:  # traced outside training (evaluation): no penalty
             return keras.ops.convert_to_tensor(0.0, dtype=x.dtype)
         probes = self.probes
-        return probe_penalty(x[None], coefs[None, self.index], self.squash, probes.kl, probes.decov, probes.user)[0]
+        return probe_penalty(x[None], coefs[None, self.index], self.squash, probes.kl, probes.decov, probes.user, probes.tar)[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"index": self.index}
@@ -137,16 +143,18 @@ class Probes:
         decov: Whether the probes compute DeCov (a program built for it).
         kl: Whether they compute KL sparsity (a program of a study that searches it).
         user: The penalty of the user's own they compute (a program per function), or ``None``.
+        tar: Whether they compute TAR on sequence outputs (a program built for it).
         padded: The marked layers a row may fill only in part: sized by the trial, in a template built at
             a wider bucket (set by the program cache).
     """
 
-    def __init__(self, decov: bool = False, kl: bool = False, user: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, decov: bool = False, kl: bool = False, user: Callable[[Any], Any] | None = None, tar: bool = False) -> None:
         self.points: list[ProbePoint] = []
         self.coefs: Any = None
         self.decov = decov
         self.kl = kl
         self.user = user
+        self.tar = tar
         self.padded: frozenset[str] = frozenset()
 
     def widths(self, config: TrialConfig) -> list[int | None]:
@@ -192,6 +200,8 @@ def penalty_rows(config: TrialConfig, points: Sequence[ProbePoint], widths: Sequ
                 rows[i, KL], rows[i, RHO] = config.coefficient, config.rho
             elif config.regularizer is Regularizer.DECOV:
                 rows[i, DECOV] = config.coefficient
+            elif config.regularizer is Regularizer.TAR:
+                rows[i, TAR] = config.coefficient
             else:
                 rows[i, USER] = config.coefficient
         elif point.placement is config.placement:
@@ -223,4 +233,4 @@ def probe_kwargs(probes: Probes, name: str, kind: str, activation: Any) -> tuple
     }, activation
 
 
-__all__ = ["DECOV", "KL", "L1", "L2", "N_COEFS", "RHO", "UNITS", "USER", "Probe", "ProbePoint", "Probes", "penalty_rows", "probe_kwargs", "probe_penalty"]
+__all__ = ["DECOV", "KL", "L1", "L2", "N_COEFS", "RHO", "TAR", "UNITS", "USER", "Probe", "ProbePoint", "Probes", "penalty_rows", "probe_kwargs", "probe_penalty"]

@@ -18,7 +18,7 @@ from typing import Any
 import keras
 
 from actreg_search.models.marks import LAYER_CLASSES, Mark, carries, kind_of, placements_of, set_marks
-from actreg_search.models.penalties import DeCov, KLSparsity, UserPenalty, load_penalty
+from actreg_search.models.penalties import TAR, DeCov, KLSparsity, UserPenalty, load_penalty
 from actreg_search.models.probes import Probes, probe_kwargs
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import KL_ACTIVATIONS, PenaltyName, Placement, Regularizer
@@ -35,6 +35,8 @@ def make_regularizer(config: TrialConfig, activation: Any = None) -> keras.regul
         return KLSparsity(config.coefficient, config.rho, squash=activation == "relu")
     if config.regularizer is Regularizer.DECOV:
         return DeCov(config.coefficient)
+    if config.regularizer is Regularizer.TAR:
+        return TAR(config.coefficient)
     if config.regularizer is Regularizer.CUSTOM:
         assert config.penalty is not None
         return UserPenalty(config.coefficient, load_penalty(config.penalty), PenaltyName(config.penalty).short)
@@ -53,7 +55,9 @@ def activation_layer(name: str, activation: Any, probes: Probes | None) -> keras
     return keras.layers.Activation(activation, name=name + ACTIVATION_SUFFIX, **extra)
 
 
-def penalty_kwargs(config: TrialConfig, kind: str, activation: Any, penalized: bool) -> tuple[dict[str, Any], Any]:
+def penalty_kwargs(
+    config: TrialConfig, kind: str, activation: Any, penalized: bool, sequence: bool = False
+) -> tuple[dict[str, Any], Any]:
     """A marked layer's keyword arguments, and the activation split off after it (or ``None``).
 
     Args:
@@ -62,12 +66,13 @@ def penalty_kwargs(config: TrialConfig, kind: str, activation: Any, penalized: b
         activation: The layer's own activation (ignored for an LSTM, whose
             activations are its own arguments).
         penalized: Whether this layer carries the penalty.
+        sequence: An LSTM that returns its sequence (``tar`` needs one).
 
     Raises:
         ValueError: The placement does not apply to the layer type.
     """
     if penalized and config.regularizer.activated:
-        return activated_kwargs(config, kind, activation)
+        return activated_kwargs(config, kind, activation, sequence)
     if kind == "LSTM":
         if not penalized:
             return {}, None
@@ -96,13 +101,17 @@ class PenaltyUnfit(ValueError):
     """A penalty kind that does not apply to a layer (``kl_sparsity`` on an LSTM or a tanh)."""
 
 
-def activated_kwargs(config: TrialConfig, kind: str, activation: Any) -> tuple[dict[str, Any], None]:
+def activated_kwargs(config: TrialConfig, kind: str, activation: Any, sequence: bool = False) -> tuple[dict[str, Any], None]:
     """A layer's keyword arguments for ``kl_sparsity`` or ``decov``, on its activated output (an LSTM's ``output``).
 
     Raises:
-        PenaltyUnfit: ``kl_sparsity`` on an LSTM, or on an activation other than relu or sigmoid.
+        PenaltyUnfit: ``kl_sparsity`` on an LSTM, or on an activation other than relu or sigmoid; ``tar`` on a layer
+            whose output is not a sequence (``sequence``: an LSTM that returns its sequence).
     """
     name = config.regularizer.value
+    if config.regularizer is Regularizer.TAR and not sequence:
+        raise PenaltyUnfit(f"tar needs a layer whose output has a time axis; the {kind} layer's has none "
+                           "(mark an LSTM with return_sequences=True)")
     if kind == "LSTM":
         if config.regularizer is Regularizer.KL_SPARSITY:
             raise PenaltyUnfit("kl_sparsity does not apply to an LSTM layer (its output is a tanh, in (-1, 1)); use decov, l1 or l2")
@@ -211,7 +220,7 @@ class Reg:
         penalized = carries(self.config, name)
         activation = kwargs.pop("activation", self.config.activation) if kind != "LSTM" else None
         if self.probes is None:
-            extra, split = penalty_kwargs(self.config, kind, activation, penalized)
+            extra, split = penalty_kwargs(self.config, kind, activation, penalized, bool(kwargs.get("return_sequences")))
         else:
             extra, split = probe_kwargs(self.probes, name, kind, activation)
         layer = LAYER_CLASSES[kind](self.config.hidden_units if size is None else size, name=name, **kwargs, **extra)
@@ -255,7 +264,7 @@ def clone_with_penalty(
         if layer.name in kinds:
             kind, penalized = kinds[layer.name], carries(config, layer.name)
             if probes is None:
-                extra, split = penalty_kwargs(config, kind, settings.get("activation"), penalized)
+                extra, split = penalty_kwargs(config, kind, settings.get("activation"), penalized, bool(settings.get("return_sequences")))
             else:
                 extra, split = probe_kwargs(probes, layer.name, kind, settings.get("activation"))
             settings.update(extra)

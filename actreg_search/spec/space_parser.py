@@ -140,9 +140,15 @@ def _rho(p: TableReader, t: Mapping[str, Any], regularizer: Choice, grid: bool) 
 
 
 def _check_activated(p: TableReader, regularizer: Choice, model: ModelSpec, activations: Param | None) -> None:
-    """``kl_sparsity`` reads a mean activation in [0, 1): a built-in model's relu or sigmoid, never the rnn's tanh output."""
-    if Regularizer.KL_SPARSITY not in regularizer.values or model.user:
+    """``kl_sparsity`` reads a mean activation in [0, 1): a built-in model's relu or sigmoid, never the rnn's tanh
+    output; ``tar`` reads a sequence, which no built-in model's marked layer returns."""
+    if model.user:
         return  # a user's layers are checked once the model is built
+    if Regularizer.TAR in regularizer.values:
+        raise p.fail("[space] regularizer", "tar applies to an LSTM that returns its sequence: a builder's "
+                     "reg.LSTM(return_sequences=True); no built-in family's regularized layer returns one")
+    if Regularizer.KL_SPARSITY not in regularizer.values:
+        return
     if model.family is Family.RNN:
         raise p.fail("[space] regularizer", "kl_sparsity does not apply to family 'rnn' (an LSTM's output is a tanh, in (-1, 1)); "
                      "use l1, l2, l1_l2 or decov")

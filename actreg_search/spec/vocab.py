@@ -19,14 +19,15 @@ class Regularizer(str, enum.Enum):
     L1_L2 = "l1_l2"
     KL_SPARSITY = "kl_sparsity"
     DECOV = "decov"
+    TAR = "tar"
     CUSTOM = "custom"
     """A penalty of the user's own: a study file names its function (``"penalties.py:my_penalty"``, :class:`PenaltyName`)."""
 
     @property
     def activated(self) -> bool:
         """Whether the penalty reads a layer's activated output only (its placement is not searched:
-        ``post_activation``, or an LSTM's ``output``): ``kl_sparsity``, ``decov`` and a penalty of your own."""
-        return self in (Regularizer.KL_SPARSITY, Regularizer.DECOV, Regularizer.CUSTOM)
+        ``post_activation``, or an LSTM's ``output``): ``kl_sparsity``, ``decov``, ``tar`` and a penalty of your own."""
+        return self in (Regularizer.KL_SPARSITY, Regularizer.DECOV, Regularizer.TAR, Regularizer.CUSTOM)
 
 
 class PenaltyName(str):

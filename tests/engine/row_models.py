@@ -54,3 +54,11 @@ def dropout_mlp(reg, input_shape, n_classes):
     x = keras.layers.Dropout(0.3, name="drop")(x)
     x = reg.Dropout(name="trial_drop")(x)
     return keras.Model(inputs, _head(x, n_classes))
+
+
+def sequence_lstm(reg, input_shape, n_classes):
+    """An LSTM (marked) returning its sequence, where tar applies; the sequence averaged."""
+    inputs = keras.Input(input_shape)
+    x = reg.LSTM(return_sequences=True, name="lstm")(inputs)
+    x = keras.layers.GlobalAveragePooling1D(name="mean")(x)
+    return keras.Model(inputs, _head(x, n_classes))

@@ -6,6 +6,8 @@ carrying KL's terms (:meth:`FusedEngine.prepare`); a study of L1 and L2 pays not
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from actreg_search.data.datasets import load_dataset
@@ -155,3 +157,24 @@ def test_a_penalty_of_your_own_trains_like_keras_in_a_program_per_function(tmp_p
     without_user_penalties(built).save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     assert all(layer.activity_regularizer is None for layer in loaded.layers)
+
+
+def test_tar_on_a_builders_sequence_lstm_matches_keras_at_padded_widths_and_is_refused_without_a_time_axis():
+    """TAR on an LSTM returning its sequence, 5 and 7 units in the bucket of 8 (padded units are 0 at every step):
+    one program, Keras' weights; on a Dense layer, a one-line SpecError."""
+    from actreg_search.errors import SpecError
+    from actreg_search.models.build import build_model
+    from actreg_search.spec.vocab import Family
+    from tests.engine.test_rowwise import builder, digits
+
+    data, model, engine = digits(Family.RNN), builder("sequence_lstm"), FusedEngine()
+    configs = [TrialConfig(Regularizer.TAR, Placement.OUTPUT, 0.0, 0.0, width, epochs=15, family=Family.RNN, coefficient=c)
+               for width, c in ((5, 0.5), (7, 2.0))]
+    fits = fit_many(engine, configs, data, SEEDS[:1], model)
+    (loop, probes), = engine.cache.programs.values()
+    assert probes.tar and loop.vectorize
+    for config, models in zip(configs, fits):
+        assert_same_weights(keras_full_batch_fit(config, data, SEEDS[0], model=model), models[0])
+    dense = replace(configs[0], family=Family.MLP, placement=POST)
+    with pytest.raises(SpecError, match=r"tar needs a layer whose output has a time axis; the Dense layer's has none"):
+        build_model(dense, (64,), 10, builder("dropout_mlp"))

@@ -37,7 +37,7 @@ def test_kl_and_decov_sit_on_the_activated_output_with_the_rows_real_units() -> 
     points = [ProbePoint("h", Placement.PRE_ACTIVATION), ProbePoint("h", Placement.KERNEL), ProbePoint("h", Placement.POST_ACTIVATION)]
     kl = TrialConfig(Regularizer.KL_SPARSITY, Placement.POST_ACTIVATION, 0.0, 0.0, 5, coefficient=0.3, rho=0.05)
     rows = penalty_rows(kl, points, [5, 5, 5])
-    np.testing.assert_array_equal(rows[2], np.array([0, 0, 0.3, 0.05, 0, 5, 0], np.float32))
+    np.testing.assert_array_equal(rows[2], np.array([0, 0, 0.3, 0.05, 0, 5, 0, 0], np.float32))
     assert not rows[:2, :UNITS].any()
     decov = TrialConfig(Regularizer.DECOV, Placement.POST_ACTIVATION, 0.0, 0.0, 5, coefficient=2.0)
     np.testing.assert_array_equal(penalty_rows(decov, points)[2, :UNITS], np.array([0, 0, 0, 0, 2.0], np.float32))
@@ -54,7 +54,7 @@ def test_a_probe_computes_l1l2_while_read_and_nothing_otherwise() -> None:
     probe = probes.probe("h", Placement.KERNEL)
     x = keras.ops.convert_to_tensor(np.array([[1.0, -2.0], [0.5, 0.0]], np.float32))
     assert float(probe(x)) == 0.0
-    with probes.reading(np.array([[0.1, 0.2, 0, 0, 0, 2, 0]], np.float32)):
+    with probes.reading(np.array([[0.1, 0.2, 0, 0, 0, 2, 0, 0]], np.float32)):
         expected = float(keras.regularizers.L1L2(l1=0.1, l2=0.2)(x))
         assert float(probe(x)) == pytest.approx(expected, rel=1e-6)
     assert probes.coefs is None and probe.get_config() == {"index": 0}
@@ -70,7 +70,7 @@ def test_a_probes_kl_and_decov_are_the_penalties_on_the_real_units_only() -> Non
     a[:, :3] = np.maximum(rng.normal(0.2, 1.0, (6, 3)), 0)
     probes = Probes(decov=True, kl=True)
     probe = probes.probe("h", Placement.POST_ACTIVATION, "relu")
-    row = np.array([[0, 0, 0.4, 0.1, 0.7, 3, 0]], np.float32)
+    row = np.array([[0, 0, 0.4, 0.1, 0.7, 3, 0, 0]], np.float32)
     with probes.reading(row):
         got = float(probe(keras.ops.convert_to_tensor(a)))
     real = keras.ops.convert_to_tensor(a[:, :3])

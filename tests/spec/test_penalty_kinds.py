@@ -81,7 +81,8 @@ def test_labels_and_the_space_block_name_the_kind_its_weight_and_rho():
         ('regularizer = ["kl_sparsity"]', 'family = "rnn"', r"kl_sparsity does not apply to family 'rnn'"),
         ('regularizer = ["kl_sparsity"]', 'activation = "tanh"', r"kl_sparsity needs a relu or sigmoid activation .* uses 'tanh'"),
         ('regularizer = ["kl_sparsity"]\nactivation = ["relu", "elu"]', "", r"uses 'elu'"),
-        ('regularizer = ["kl"]', "", r"\[space\] regularizer: unknown value 'kl'; allowed: .*kl_sparsity, decov"),
+        ('regularizer = ["kl"]', "", r"\[space\] regularizer: unknown value 'kl'; allowed: .*kl_sparsity, decov, tar"),
+        ('regularizer = ["none", "tar"]', 'family = "rnn"', r"tar applies to an LSTM that returns its sequence: a builder's"),
     ],
 )
 def test_bad_penalty_kinds_are_refused_in_one_line(space: str, model: str, message: str):
