@@ -131,7 +131,7 @@ def _batch_normalization(walk: _Walk, small: Any, big: Any) -> bool:
 _PASSING = (
     keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.AveragePooling1D, keras.layers.AveragePooling2D,
     keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling1D,
-    keras.layers.GlobalMaxPooling2D, keras.layers.Dropout, keras.layers.ActivityRegularization,
+    keras.layers.GlobalMaxPooling2D, keras.layers.Dropout, keras.layers.ActivityRegularization, keras.layers.Cropping1D,
 )
 
 _RULES = {

@@ -119,7 +119,8 @@ def template_config(config: TrialConfig, width: int, rows_dropout: bool = True, 
     own = config.regularizer in (Regularizer.DECOV, Regularizer.TAR, Regularizer.CUSTOM)
     kind = config.regularizer if own else Regularizer.KL_SPARSITY if kl else Regularizer.NONE
     return replace(
-        config, regularizer=kind, placement=None if kind is Regularizer.NONE else Placement.POST_ACTIVATION, l1=0.0, l2=0.0,
+        config, regularizer=kind, l1=0.0, l2=0.0,
+        placement=None if kind is Regularizer.NONE else config.placement if own else Placement.POST_ACTIVATION,
         coefficient=0.0, rho=0.5 if kind is Regularizer.KL_SPARSITY else None, layers=None, hidden_units=width, learning_rate=1.0,
         dropout=dropout, penalty=config.penalty if kind is Regularizer.CUSTOM else None,
     )

@@ -182,6 +182,11 @@ def flatten(layer: keras.layers.Flatten, value: Lookup, x: tf.Tensor, ctx: RowCo
     return tf.reshape(x, [ctx.rows, -1, math.prod(x.shape[2:])])
 
 
+def cropping1d(layer: keras.layers.Cropping1D, value: Lookup, x: tf.Tensor, ctx: RowContext) -> tf.Tensor:
+    start, end = layer.cropping
+    return x[:, :, start : x.shape[2] - end]
+
+
 def _global(reduce: Callable[..., tf.Tensor]) -> Callable[..., tf.Tensor]:
     def pool(layer: Any, value: Lookup, x: tf.Tensor, ctx: RowContext) -> tf.Tensor:
         return reduce(x, axis=list(range(2, len(x.shape) - 1)), keepdims=layer.keepdims)
@@ -273,6 +278,7 @@ FORWARD: dict[type, Forward] = {
     keras.layers.MaxPooling1D: _pool(tf.nn.max_pool1d, tf.reduce_max),
     keras.layers.AveragePooling1D: _pool(tf.nn.avg_pool1d, tf.reduce_mean),
     keras.layers.Flatten: flatten,
+    keras.layers.Cropping1D: cropping1d,
     keras.layers.GlobalAveragePooling2D: _global(tf.reduce_mean),
     keras.layers.GlobalAveragePooling1D: _global(tf.reduce_mean),
     keras.layers.GlobalMaxPooling2D: _global(tf.reduce_max),

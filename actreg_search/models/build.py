@@ -20,7 +20,7 @@ from actreg_search.models.regularize import ACTIVATION_SUFFIX, Reg
 from actreg_search.models.user import build_from_builder, build_from_file, load_architecture
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Family
+from actreg_search.spec.vocab import Family, Placement
 from actreg_search.usercode import load_function
 
 HIDDEN = "hidden"
@@ -94,7 +94,12 @@ def build_model(
     dropouts = []
     if config.family is Family.RNN:
         rate = {} if config.dropout is None else {"dropout": config.dropout}
-        x = reg.LSTM(name=HIDDEN, **rate)(inputs)
+        if config.placement is Placement.SEQUENCE:  # the whole sequence out, where tar applies; then its last step
+            x = reg.LSTM(name=HIDDEN, return_sequences=True, **rate)(inputs)
+            x = keras.layers.Cropping1D((input_shape[0] - 1, 0), name="last_step")(x)
+            x = keras.layers.Flatten(name="last")(x)
+        else:
+            x = reg.LSTM(name=HIDDEN, **rate)(inputs)
         dropouts = [HIDDEN] if rate else []
     elif config.family is Family.CNN:
         x = reg.Conv2D(kernel_size=3, padding="same", name=HIDDEN)(inputs)

@@ -42,8 +42,10 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
     placement = None
     l1 = l2 = 0.0
     coefficient, rho = 0.0, None
-    if regularizer.activated:  # the activated output, not a searched placement
-        placement = Placement.OUTPUT if model.family is Family.RNN else Placement.POST_ACTIVATION
+    if regularizer.activated:  # the activated output (the rnn's: its last step, or for tar its sequence), not searched
+        placement = Placement.POST_ACTIVATION
+        if model.family is Family.RNN and not model.user:
+            placement = Placement.SEQUENCE if regularizer is Regularizer.TAR else Placement.OUTPUT
         coefficient = float(_pick(trial, "coefficient", space.coefficient))
         if regularizer is Regularizer.KL_SPARSITY:
             assert space.rho is not None  # filled by the parser

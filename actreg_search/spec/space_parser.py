@@ -144,9 +144,9 @@ def _check_activated(p: TableReader, regularizer: Choice, model: ModelSpec, acti
     output; ``tar`` reads a sequence, which no built-in model's marked layer returns."""
     if model.user:
         return  # a user's layers are checked once the model is built
-    if Regularizer.TAR in regularizer.values:
-        raise p.fail("[space] regularizer", "tar applies to an LSTM that returns its sequence: a builder's "
-                     "reg.LSTM(return_sequences=True); no built-in family's regularized layer returns one")
+    if Regularizer.TAR in regularizer.values and model.family is not Family.RNN:
+        raise p.fail("[space] regularizer", f"tar applies to an LSTM's sequence output: family 'rnn', or a builder's "
+                     f"reg.LSTM(return_sequences=True); family {model.family.value!r} has none")
     if Regularizer.KL_SPARSITY not in regularizer.values:
         return
     if model.family is Family.RNN:

@@ -69,6 +69,8 @@ class Placement(str, enum.Enum):
     KERNEL = "kernel"
     OUTPUT = "output"
     RECURRENT = "recurrent"
+    SEQUENCE = "sequence"
+    """The built-in rnn's LSTM returning its whole sequence (its last step goes on): where ``tar`` applies."""
 
 
 class SamplerName(str, enum.Enum):

@@ -178,3 +178,23 @@ def test_tar_on_a_builders_sequence_lstm_matches_keras_at_padded_widths_and_is_r
     dense = replace(configs[0], family=Family.MLP, placement=POST)
     with pytest.raises(SpecError, match=r"tar needs a layer whose output has a time axis; the Dense layer's has none"):
         build_model(dense, (64,), 10, builder("dropout_mlp"))
+
+
+def test_tar_on_the_built_in_rnns_sequence_matches_keras_and_its_last_step_is_the_plain_rnns():
+    """The built-in rnn for tar returns its LSTM's sequence, then its last step: at coefficient 0 the same weights as
+    the plain rnn; with tar, 6 and 8 units in the bucket of 8 (one program), Keras' weights."""
+    import numpy as np
+
+    from actreg_search.spec.vocab import Family
+    from tests.engine.test_rowwise import digits
+
+    data, engine = digits(Family.RNN), FusedEngine()
+    tar = [TrialConfig(Regularizer.TAR, Placement.SEQUENCE, 0.0, 0.0, width, epochs=12, family=Family.RNN, coefficient=c)
+           for width, c in ((6, 1.0), (8, 0.0))]
+    fits = fit_many(engine, tar, data, SEEDS[:1])
+    (loop, probes), = engine.cache.programs.values()
+    assert probes.tar and loop.vectorize and tar[0].label() == "tar · sequence 1.0e+00, 6 units"
+    assert_same_weights(keras_full_batch_fit(tar[0], data, SEEDS[0]), fits[0][0])
+    plain = keras_full_batch_fit(TrialConfig(Regularizer.NONE, None, 0.0, 0.0, 8, epochs=12, family=Family.RNN), data, SEEDS[0])
+    for want, got in zip(plain.get_weights(), fits[1][0].get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

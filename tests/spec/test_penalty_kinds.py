@@ -57,6 +57,8 @@ def test_the_rnn_puts_decov_on_its_output_and_a_grid_counts_rho():
     rnn = _spec('regularizer = ["decov"]', model='family = "rnn"')
     config = suggest_config(optuna.create_study().ask(), rnn)
     assert config.placement is Placement.OUTPUT
+    tar = suggest_config(optuna.create_study().ask(), _spec('regularizer = ["tar"]', model='family = "rnn"'))
+    assert tar.placement is Placement.SEQUENCE  # the rnn built to return its sequence, where tar applies
     grid = _spec('regularizer = ["none", "kl_sparsity", "decov"]\ncoefficient = [1e-3, 1e-2]\nrho = [0.05, 0.1, 0.2]', sampler="grid")
     assert grid_size(grid) == 1 + 2 * 3 + 2
 
@@ -82,7 +84,7 @@ def test_labels_and_the_space_block_name_the_kind_its_weight_and_rho():
         ('regularizer = ["kl_sparsity"]', 'activation = "tanh"', r"kl_sparsity needs a relu or sigmoid activation .* uses 'tanh'"),
         ('regularizer = ["kl_sparsity"]\nactivation = ["relu", "elu"]', "", r"uses 'elu'"),
         ('regularizer = ["kl"]', "", r"\[space\] regularizer: unknown value 'kl'; allowed: .*kl_sparsity, decov, tar"),
-        ('regularizer = ["none", "tar"]', 'family = "rnn"', r"tar applies to an LSTM that returns its sequence: a builder's"),
+        ('regularizer = ["none", "tar"]', 'family = "cnn"', r"tar applies to an LSTM's sequence output: family 'rnn', or a builder's"),
     ],
 )
 def test_bad_penalty_kinds_are_refused_in_one_line(space: str, model: str, message: str):
