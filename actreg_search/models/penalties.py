@@ -43,36 +43,43 @@ EPSILON = 1e-7
 """How close the KL penalty lets a unit's mean activation come to 0 or 1."""
 
 
-def _samples(x: Any) -> Any:
-    """``x`` as ``(samples, units)``: every axis but the last flattened."""
-    return keras.ops.reshape(x, (-1, keras.ops.shape(x)[-1]))
+def row_samples(x: Any) -> Any:
+    """Row-stacked activations ``(rows, batch, ..., units)`` as ``(rows, samples, units)``: the batch and every
+    position flattened into samples."""
+    return keras.ops.reshape(x, (keras.ops.shape(x)[0], -1, x.shape[-1]))
+
+
+def kl_divergences(a: Any, rho: Any, squash: bool, real: Any = None) -> Any:
+    """Each row's ``Σ_j KL(ρ ‖ ρ̂_j)`` of activations ``a`` ``(rows, samples, units)``, without the coefficient.
+
+    Args:
+        a: Row-stacked activations (:func:`row_samples`).
+        rho: The target, a number or one per row ``(rows, 1)``.
+        squash: Read ``tanh(a)`` (a ReLU's output).
+        real: Which units count, ``(rows, units)`` of 0 and 1 (``None``: all).
+    """
+    if squash:
+        a = keras.ops.tanh(a)
+    rho_hat = keras.ops.clip(keras.ops.mean(a, axis=1), EPSILON, 1.0 - EPSILON)
+    per_unit = rho * keras.ops.log(rho / rho_hat) + (1.0 - rho) * keras.ops.log((1.0 - rho) / (1.0 - rho_hat))
+    return keras.ops.sum(per_unit if real is None else per_unit * real, axis=1)
+
+
+def decovs(a: Any) -> Any:
+    """Each row's DeCov ``½ (‖C‖²_F - ‖diag C‖²)`` of activations ``a`` ``(rows, samples, units)``, without the coefficient."""
+    centered = a - keras.ops.mean(a, axis=1, keepdims=True)
+    covariance = keras.ops.einsum("rbi,rbj->rij", centered, centered) / keras.ops.cast(keras.ops.shape(a)[1], a.dtype)
+    diagonal = keras.ops.diagonal(covariance, axis1=1, axis2=2)
+    return 0.5 * (keras.ops.sum(keras.ops.square(covariance), axis=(1, 2)) - keras.ops.sum(keras.ops.square(diagonal), axis=1))
+
+
+def tars(x: Any) -> Any:
+    """Each row's TAR of sequences ``x`` ``(rows, batch, time, units)``: ``Σ ‖x_{t+1} - x_t‖²``, without the coefficient."""
+    return keras.ops.sum(keras.ops.square(x[:, :, 1:] - x[:, :, :-1]), axis=(1, 2, 3))
 
 
 def _batch(x: Any) -> Any:
     return keras.ops.cast(keras.ops.shape(x)[0], x.dtype)
-
-
-def kl_sparsity(x: Any, rho: float, squash: bool) -> Any:
-    """``Σ_j KL(ρ ‖ ρ̂_j)`` of the activations ``x`` (see the module docstring), without the coefficient."""
-    a = _samples(x)
-    if squash:
-        a = keras.ops.tanh(a)
-    rho_hat = keras.ops.clip(keras.ops.mean(a, axis=0), EPSILON, 1.0 - EPSILON)
-    return keras.ops.sum(rho * keras.ops.log(rho / rho_hat) + (1.0 - rho) * keras.ops.log((1.0 - rho) / (1.0 - rho_hat)))
-
-
-def decov(x: Any) -> Any:
-    """DeCov of the activations ``x``: ``½ (‖C‖²_F - ‖diag C‖²)``, without the coefficient."""
-    a = _samples(x)
-    centered = a - keras.ops.mean(a, axis=0, keepdims=True)
-    n = keras.ops.cast(keras.ops.shape(a)[0], a.dtype)
-    covariance = keras.ops.matmul(keras.ops.transpose(centered), centered) / n
-    return 0.5 * (keras.ops.sum(keras.ops.square(covariance)) - keras.ops.sum(keras.ops.square(keras.ops.diagonal(covariance))))
-
-
-def tar(x: Any) -> Any:
-    """TAR of a sequence ``x`` ``(batch, time, units)``: ``Σ ‖x_{t+1} - x_t‖²``, without the coefficient."""
-    return keras.ops.sum(keras.ops.square(x[:, 1:] - x[:, :-1]))
 
 
 @keras.saving.register_keras_serializable(package="actreg_search")
@@ -93,7 +100,7 @@ class KLSparsity(keras.regularizers.Regularizer):
         self.squash = bool(squash)
 
     def __call__(self, x: Any) -> Any:
-        return self.coefficient * _batch(x) * kl_sparsity(x, self.rho, self.squash)
+        return self.coefficient * _batch(x) * kl_divergences(row_samples(x[None]), self.rho, self.squash)[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"coefficient": self.coefficient, "rho": self.rho, "squash": self.squash}
@@ -107,7 +114,7 @@ class DeCov(keras.regularizers.Regularizer):
         self.coefficient = float(coefficient)
 
     def __call__(self, x: Any) -> Any:
-        return self.coefficient * _batch(x) * decov(x)
+        return self.coefficient * _batch(x) * decovs(row_samples(x[None]))[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"coefficient": self.coefficient}
@@ -123,7 +130,7 @@ class TAR(keras.regularizers.Regularizer):
     def __call__(self, x: Any) -> Any:
         if len(x.shape) != 3:
             raise ValueError(f"tar needs a sequence (batch, time, units); got activations of shape {tuple(x.shape)}")
-        return self.coefficient * tar(x)
+        return self.coefficient * tars(x[None])[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"coefficient": self.coefficient}
@@ -180,4 +187,7 @@ class UserPenalty(keras.regularizers.Regularizer):
         return {"coefficient": self.coefficient, "name": self.name}
 
 
-__all__ = ["DeCov", "EPSILON", "KLSparsity", "PENALTY", "TAR", "UserPenalty", "decov", "kl_sparsity", "load_penalty", "tar", "without_user_penalties"]
+__all__ = [
+    "DeCov", "EPSILON", "KLSparsity", "PENALTY", "TAR", "UserPenalty", "decovs", "kl_divergences", "load_penalty", "row_samples",
+    "tars", "without_user_penalties",
+]

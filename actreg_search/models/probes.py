@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from actreg_search.models.marks import carries
-from actreg_search.models.penalties import EPSILON
+from actreg_search.models.penalties import decovs, kl_divergences, row_samples, tars
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
@@ -43,7 +43,7 @@ def probe_penalty(
     computes them, times the batch (Keras divides an activity penalty by it),
     over each row's real units only: a padded unit's mean activation is 0,
     whose KL divergence from ``rho`` would be the clip's, not the model's. Each
-    is traced only into a program built for it (``kl``, ``decov``), so a study
+    is traced only into a program built for it (``kl``, ``decov``, ``tar``, ``user``), so a study
     of L1 and L2 computes nothing more; in a KL program the term runs only when
     some row has a weight for it (``cond``). A zero coefficient contributes
     exactly zero and a zero gradient.
@@ -71,31 +71,22 @@ def probe_penalty(
     total = keras.ops.sum(by_row(column(L1)) * keras.ops.absolute(x) + by_row(column(L2)) * keras.ops.square(x), axis=axes)
     if squash is None:  # a kernel or recurrent probe: weights, not activations
         return total
-    units = x.shape[-1]
-    a = keras.ops.reshape(x, (keras.ops.shape(x)[0], -1, units))
     batch = keras.ops.cast(keras.ops.shape(x)[1], x.dtype)
-    real = keras.ops.cast(keras.ops.arange(units)[None, :] < keras.ops.cast(coefs[:, UNITS], "int32")[:, None], x.dtype)
 
     def divergence() -> Any:
         weight = column(KL)
         rho = keras.ops.where(weight > 0, column(RHO), 0.5)[:, None]  # rows without KL: any rho in (0, 1) keeps it finite
-        rho_hat = keras.ops.clip(keras.ops.mean(keras.ops.tanh(a) if squash else a, axis=1), EPSILON, 1.0 - EPSILON)
-        per_unit = rho * keras.ops.log(rho / rho_hat) + (1.0 - rho) * keras.ops.log((1.0 - rho) / (1.0 - rho_hat))
-        return weight * batch * keras.ops.sum(per_unit * real, axis=1)
+        real = keras.ops.arange(x.shape[-1])[None, :] < keras.ops.cast(coefs[:, UNITS], "int32")[:, None]
+        return weight * batch * kl_divergences(row_samples(x), rho, squash, keras.ops.cast(real, x.dtype))
 
     if kl:
         total += keras.ops.cond(keras.ops.any(column(KL) > 0), divergence, lambda: keras.ops.zeros_like(total))
-    if decov:
-        centered = a - keras.ops.mean(a, axis=1, keepdims=True)
-        covariance = keras.ops.einsum("rbi,rbj->rij", centered, centered) / keras.ops.cast(keras.ops.shape(a)[1], x.dtype)
-        off = keras.ops.sum(keras.ops.square(covariance), axis=(1, 2)) - keras.ops.sum(
-            keras.ops.square(keras.ops.diagonal(covariance, axis1=1, axis2=2)), axis=1
-        )
-        total += column(DECOV) * batch * 0.5 * off  # padded units are 0: their covariances are too
+    if decov:  # padded units are 0: their covariances are too
+        total += column(DECOV) * batch * decovs(row_samples(x))
     if user is not None:
         total += column(USER) * keras.ops.stack([keras.ops.cast(user(x[k]), x.dtype) for k in range(x.shape[0])])
     if tar and rank == 4:  # Keras divides it by the batch like L1 and L2: a sum over the batch, not a statistic of it
-        total += column(TAR) * keras.ops.sum(keras.ops.square(x[:, :, 1:] - x[:, :, :-1]), axis=(1, 2, 3))
+        total += column(TAR) * tars(x)
     return total
 
 
