@@ -104,6 +104,9 @@ class ProgramKey:
         return replace(self, config=replace(self.config, hidden_units=0), rows=0) if self.padded else self
 
 
+OWN_PROGRAMS = (Regularizer.DECOV, Regularizer.TAR, Regularizer.CUSTOM)
+"""Kinds whose trials train in programs of their own (a user's penalty: one per function)."""
+
 TEMPLATE_DROPOUT = 0.5
 """The rate a template's trial dropout layers are built at when each row reads its own (never used on rows)."""
 
@@ -114,15 +117,18 @@ def template_config(config: TrialConfig, width: int, rows_dropout: bool = True, 
     the learning rate and, where each row reads its own (``rows_dropout``), the dropout rate (kept ``None``
     when the trial has no dropout layer)."""
     dropout = config.dropout if config.dropout is None or not rows_dropout else TEMPLATE_DROPOUT
-    # decov, tar, kl_sparsity and a user's penalty programs carry their terms: O(batch × width²), a pass over the
-    # sequence, 1.3× an L1 trial (docs/performance.md), the user's function
-    own = config.regularizer in (Regularizer.DECOV, Regularizer.TAR, Regularizer.CUSTOM)
-    kind = config.regularizer if own else Regularizer.KL_SPARSITY if kl else Regularizer.NONE
+    # Programs that carry a kind's terms: decov's O(batch × width²), tar's pass over the sequence (the rnn built to
+    # return it), a user's function, and kl_sparsity's (1.3× an L1 trial, docs/performance.md) in a study that searches it.
+    if config.regularizer in OWN_PROGRAMS:
+        kind, placement = config.regularizer, config.placement
+    elif kl:
+        kind, placement = Regularizer.KL_SPARSITY, Placement.POST_ACTIVATION
+    else:
+        kind, placement = Regularizer.NONE, None
     return replace(
-        config, regularizer=kind, l1=0.0, l2=0.0,
-        placement=None if kind is Regularizer.NONE else config.placement if own else Placement.POST_ACTIVATION,
-        coefficient=0.0, rho=0.5 if kind is Regularizer.KL_SPARSITY else None, layers=None, hidden_units=width, learning_rate=1.0,
-        dropout=dropout, penalty=config.penalty if kind is Regularizer.CUSTOM else None,
+        config, regularizer=kind, placement=placement, l1=0.0, l2=0.0, coefficient=0.0,
+        rho=0.5 if kind is Regularizer.KL_SPARSITY else None, penalty=config.penalty if kind is Regularizer.CUSTOM else None,
+        layers=None, hidden_units=width, learning_rate=1.0, dropout=dropout,
     )
 
 
@@ -197,5 +203,5 @@ class ProgramCache:
         return self.bucketable[probe_key]
 
 
-__all__ = ["MAX_PROGRAMS", "TEMPLATE_DROPOUT", "ProgramCache", "ProgramKey", "bucket_of", "paddable", "template_config"]
+__all__ = ["MAX_PROGRAMS", "OWN_PROGRAMS", "TEMPLATE_DROPOUT", "ProgramCache", "ProgramKey", "bucket_of", "paddable", "template_config"]
 

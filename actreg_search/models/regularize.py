@@ -98,11 +98,12 @@ def penalty_kwargs(
 
 
 class PenaltyUnfit(ValueError):
-    """A penalty kind that does not apply to a layer (``kl_sparsity`` on an LSTM or a tanh)."""
+    """A penalty kind that does not apply to a layer (``kl_sparsity`` on an LSTM or a tanh, ``tar`` without a time axis)."""
 
 
 def activated_kwargs(config: TrialConfig, kind: str, activation: Any, sequence: bool = False) -> tuple[dict[str, Any], None]:
-    """A layer's keyword arguments for ``kl_sparsity`` or ``decov``, on its activated output (an LSTM's ``output``).
+    """A layer's keyword arguments for a kind that reads the activated output (``kl_sparsity``, ``decov``, ``tar``, your
+    own): on its activation (an LSTM's ``output``).
 
     Raises:
         PenaltyUnfit: ``kl_sparsity`` on an LSTM, or on an activation other than relu or sigmoid; ``tar`` on a layer

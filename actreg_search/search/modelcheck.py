@@ -69,7 +69,7 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     _check_size(spec, marks, origin)
     carrying = _carrying(spec, marks)
     regularizers = [r for r in spec.space.regularizer.values if r is not Regularizer.NONE]
-    placed = [r for r in regularizers if not r.activated]  # kl_sparsity and decov take no placement
+    placed = [r for r in regularizers if not r.activated]  # kl_sparsity, decov, tar and your own take no placement
     for placement in spec.space.placement.values if placed else ():
         for mark in carrying:
             allowed = _placements(mark.kind)
@@ -115,8 +115,8 @@ def check_penalties(spec: StudySpec) -> None:
     sample = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(0.0, 1.0, (8, 5)).astype("float32"))
     for name in names:
         value = call_user(load_penalty(name), name, PENALTY, sample)
-        shape = tuple(getattr(value, "shape", ()) or ())
-        if shape or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
+        shape = tuple(getattr(value, "shape", ()))
+        if shape or not (isinstance(value, (int, float)) or hasattr(value, "dtype")):
             got = f"shape {shape}" if shape else f"a {type(value).__name__}"
             raise SpecError(f"{PENALTY}: {name.short} returned {got} on activations of shape (8, 5); a penalty returns a scalar")
 
@@ -126,7 +126,7 @@ def _config(spec: StudySpec, drawn: Regularizer | PenaltyName, placement: Placem
     and builder hyperparameters (``drawn``: a regularizer value, or a penalty of your own)."""
     regularizer = drawn if isinstance(drawn, Regularizer) else Regularizer.CUSTOM
     size = spec.space.hidden_units
-    units = int(size.values[0] if isinstance(size, Choice) else size.low) if size is not None else spec.model.hidden_units
+    units = int(_first(size)) if size is not None else spec.model.hidden_units
     dropout = spec.model.dropout if spec.space.dropout is None else float(_first(spec.space.dropout))
     return TrialConfig(
         regularizer=regularizer,

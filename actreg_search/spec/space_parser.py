@@ -122,11 +122,8 @@ def _rho(p: TableReader, t: Mapping[str, Any], regularizer: Choice, grid: bool) 
         if t.get("rho") is not None:
             raise p.fail(key, "applies to regularizer kl_sparsity only (its target mean activation)")
         return None
-    value = t.get("rho")
-    if value is None:
+    if t.get("rho") is None:
         return Choice((0.05,)) if grid else Range(*RHO_RANGE, log=False, integer=False)  # a grid lists values: the classic 0.05
-    if isinstance(value, (Choice, Range)):
-        value = {"low": value.low, "high": value.high, "log": value.log} if isinstance(value, Range) else list(value.values)
 
     def target(v: Any, k: str) -> float:
         number = p.finite(v, k)
@@ -134,9 +131,7 @@ def _rho(p: TableReader, t: Mapping[str, Any], regularizer: Choice, grid: bool) 
             raise p.fail(k, f"must be in (0, 1) (a mean activation), got {v}")
         return number
 
-    if isinstance(value, dict):
-        return _range(p, value, key, integer=False, grid=grid, end=target)
-    return Choice(p.distinct_items(value, key, lambda v: target(v, key)))
+    return _bounded(p, t["rho"], key, grid, target)
 
 
 def _check_activated(p: TableReader, regularizer: Choice, model: ModelSpec, activations: Param | None) -> None:
@@ -214,12 +209,19 @@ def dropout_rate(p: TableReader, value: Any, key: str) -> float:
 
 
 def _dropout(p: TableReader, value: Any, grid: bool) -> Param:
-    key = "[space] dropout"
-    if isinstance(value, (Choice, Range)):
-        return value
-    if not isinstance(value, dict):
-        return Choice(p.distinct_items(value, key, lambda v: dropout_rate(p, v, key)))
-    return _range(p, value, key, integer=False, grid=grid, end=lambda v, k: dropout_rate(p, v, k))
+    return _bounded(p, value, "[space] dropout", grid, lambda v, k: dropout_rate(p, v, k))
+
+
+def _bounded(p: TableReader, value: Any, key: str, grid: bool, check: Callable[[Any, str], float]) -> Param:
+    """A number, a list or a ``{ low, high, log }`` range of them, each value (each end) passed by ``check``; a
+    ``Choice`` or ``Range`` built in Python (``make_spec``) is checked alike."""
+    if isinstance(value, Range):
+        value = {"low": value.low, "high": value.high, "log": value.log}
+    elif isinstance(value, Choice):
+        value = list(value.values)
+    if isinstance(value, dict):
+        return _range(p, value, key, integer=False, grid=grid, end=check)
+    return Choice(p.distinct_items(value, key, lambda v: check(v, key)))
 
 
 def _choice(p: TableReader, t: Mapping[str, Any], key: str, kind: type[E], default: Choice) -> Choice:

@@ -36,8 +36,8 @@ class TrialConfig:
     holds a builder's own hyperparameters, ``(name, value)`` pairs in name
     order (``[space.builder]``); ``early_stopping`` stops each seed on its
     validation loss (``[model] early_stopping``); ``coefficient`` is the
-    weight of a ``kl_sparsity`` or ``decov`` penalty (``l1`` and ``l2`` hold
-    Keras' own, or of a penalty of your own) and ``rho`` the target mean
+    weight of a ``kl_sparsity``, ``decov``, ``tar`` or ``custom`` penalty
+    (``l1`` and ``l2`` hold Keras' own) and ``rho`` the target mean
     activation of ``kl_sparsity``; ``penalty`` names the function of a
     ``custom`` trial (``"/path/penalties.py:my_penalty"``); ``sized`` is
     ``False`` when the model takes no size from the trial (a ``.keras`` file

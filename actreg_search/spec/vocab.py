@@ -26,7 +26,8 @@ class Regularizer(str, enum.Enum):
     @property
     def activated(self) -> bool:
         """Whether the penalty reads a layer's activated output only (its placement is not searched:
-        ``post_activation``, or an LSTM's ``output``): ``kl_sparsity``, ``decov``, ``tar`` and a penalty of your own."""
+        ``post_activation``, an LSTM's ``output``, or the rnn's ``sequence`` for ``tar``): ``kl_sparsity``, ``decov``,
+        ``tar`` and a penalty of your own."""
         return self in (Regularizer.KL_SPARSITY, Regularizer.DECOV, Regularizer.TAR, Regularizer.CUSTOM)
 
 
