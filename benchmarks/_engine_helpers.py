@@ -28,7 +28,9 @@ from actreg_search.spec.specs import ModelSpec  # noqa: E402
 from actreg_search.spec.trial import TrialConfig  # noqa: E402
 
 
-def plain_probe_penalty(x: object, coefs: object, squash: bool | None, kl: bool, decov: bool) -> object:
+def plain_probe_penalty(
+    x: object, coefs: object, squash: bool | None, kl: bool, decov: bool, user: object = None, tar: bool = False
+) -> object:
     """The probes' penalty before ``kl_sparsity`` and ``decov`` (issue 21): ``Σ (l1·|x| + l2·x²)`` per row, nothing
     else (``benchmarks/study.py --penalty-terms`` sets it in place of :func:`~actreg_search.models.probes.probe_penalty`)."""
     import keras  # noqa: PLC0415
