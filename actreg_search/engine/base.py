@@ -44,8 +44,8 @@ class SeedResult:
     Attributes:
         seed: The seed.
         train_accuracy: Final accuracy on the samples the seed trained on (the
-            training split less its validation samples).
-        test_accuracy: Final accuracy on the test set.
+            training split less its validation samples); ``None`` in a regression or an autoencoder.
+        test_accuracy: Final accuracy on the test set (``None`` likewise).
         train_loss: Final training objective (data loss plus regularization) on
             the samples it trained on, in one batch.
         activation_mean: Mean of the marked layers' activated outputs on the
@@ -75,11 +75,16 @@ class SeedResult:
         stopped_epoch: Under ``[model] early_stopping``, the last epoch it
             trained (the epochs where it never stopped); a fold mean under k-fold.
         restored_epoch: Under early stopping, the epoch whose weights it kept.
+        train_rmse, test_rmse, validation_rmse: A regression's root mean squared error in the target's units on
+            the samples it trained on, the test set and its validation samples (the accuracies are then ``None``,
+            and the curves hold the RMSE).
+        test_mae, validation_mae, test_r2, validation_r2: A regression's mean absolute error and R².
+        train_mse, test_mse, validation_mse: An autoencoder's reconstruction mean squared error (its curves hold it).
     """
 
     seed: int
-    train_accuracy: float
-    test_accuracy: float
+    train_accuracy: float | None
+    test_accuracy: float | None
     train_loss: float
     activation_mean: float
     sparsity: float
@@ -100,10 +105,22 @@ class SeedResult:
     validation_log_loss: float | None = None
     stopped_epoch: float | None = None
     restored_epoch: float | None = None
+    train_rmse: float | None = None
+    test_rmse: float | None = None
+    validation_rmse: float | None = None
+    test_mae: float | None = None
+    validation_mae: float | None = None
+    test_r2: float | None = None
+    validation_r2: float | None = None
+    train_mse: float | None = None
+    test_mse: float | None = None
+    validation_mse: float | None = None
 
     @property
-    def gap(self) -> float:
-        """Generalization gap: train minus test accuracy."""
+    def gap(self) -> float | None:
+        """Generalization gap: train minus test accuracy (``None`` in a task without accuracy)."""
+        if self.train_accuracy is None or self.test_accuracy is None:
+            return None
         return self.train_accuracy - self.test_accuracy
 
 

@@ -21,9 +21,9 @@ from optuna.trial import TrialState
 
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.measures import BY_NAME, ON_SPLIT, PER_SEED, SPLIT_OF, TEST_ACCURACY, VALIDATION_ACCURACY
-from actreg_search.spec.measures import maximized, sample_std
+from actreg_search.spec.measures import headline, maximized, sample_std
 from actreg_search.spec.specs import ON_TEST, StudySpec, Validation
-from actreg_search.spec.vocab import Regularizer
+from actreg_search.spec.vocab import Regularizer, Task
 
 __all__ = [
     "PER_SEED",
@@ -282,6 +282,16 @@ class StudyResults:
     def validation(self) -> Validation:
         """The study's validation protocol (a study not made by actreg_search, or made before validation existed: the test set)."""
         return self.spec.validation if self.spec is not None else ON_TEST
+
+    @property
+    def task(self) -> Task:
+        """What the study's models learn (a study without a spec: classification)."""
+        return self.spec.study.task if self.spec is not None else Task.CLASSIFICATION
+
+    def headline(self, split: str = "test") -> str:
+        """The per-seed figure the study's task leads with on ``split`` (:func:`~actreg_search.spec.measures.headline`):
+        ``test_accuracy``, ``validation_rmse``, ``train_mse``..."""
+        return headline(self.task, split)
 
     @property
     def selection_metric(self) -> str:

@@ -16,12 +16,12 @@ from typing import Any
 
 from actreg_search.spec.reading import STORED, TableReader, show
 from actreg_search.spec.specs import ON_TEST, DataSpec, Validation
-from actreg_search.spec.vocab import DatasetName, Family, Protocol
+from actreg_search.spec.vocab import GENERATORS, DatasetName, Family, Protocol
 
 #: Which keys apply to which dataset (``name``, ``random_state`` and ``train_size`` apply to all).
 _APPLIES = {
-    "n_samples": (DatasetName.CIRCLES, DatasetName.MOONS),
-    "noise": (DatasetName.CIRCLES, DatasetName.MOONS),
+    "n_samples": GENERATORS,
+    "noise": GENERATORS,
     "path": (DatasetName.CSV, DatasetName.NPZ),
     "target": (DatasetName.CSV,),
     "features": (DatasetName.CSV,),
@@ -53,7 +53,7 @@ def parse_data(p: TableReader, t: Mapping[str, Any], family: Family) -> DataSpec
             raise p.fail(f"[data] {key}", f"does not apply to dataset {name.value!r}")
     if name is DatasetName.CSV and family is not Family.MLP:
         raise p.fail("[data] name", f"csv data is tabular: family must be mlp, not {family.value!r}")
-    if name in (DatasetName.CIRCLES, DatasetName.MOONS):
+    if name in GENERATORS:
         return _generated(p, t, name)
     train_size = t.get("train_size", 0.5)
     if isinstance(train_size, float):
@@ -90,9 +90,15 @@ def parse_data(p: TableReader, t: Mapping[str, Any], family: Family) -> DataSpec
     )
 
 
+#: A generator's defaults: ``(n_samples, noise, train_size)`` (the tutorial's for circles and moons; friedman1's
+#: noise is the standard deviation of the noise added to its target, which spans about 0 to 30).
+_GENERATED_DEFAULTS = {DatasetName.FRIEDMAN1: (200, 1.0, 100)}
+
+
 def _generated(p: TableReader, t: Mapping[str, Any], name: DatasetName) -> DataSpec:
-    n_samples = p.integer(t, "data", "n_samples", 100, minimum=4)
-    train_size = p.integer(t, "data", "train_size", 30, minimum=2)
+    samples, noise, train = _GENERATED_DEFAULTS.get(name, (100, 0.1, 30))
+    n_samples = p.integer(t, "data", "n_samples", samples, minimum=4)
+    train_size = p.integer(t, "data", "train_size", train, minimum=2)
     if train_size >= n_samples - 1:
         raise p.fail(
             "[data] train_size",
@@ -101,7 +107,7 @@ def _generated(p: TableReader, t: Mapping[str, Any], name: DatasetName) -> DataS
     return DataSpec(
         name=name,
         n_samples=n_samples,
-        noise=p.number(t, "data", "noise", 0.1, positive=False),
+        noise=p.number(t, "data", "noise", noise, positive=False),
         random_state=p.integer(t, "data", "random_state", 1, minimum=0),
         train_size=train_size,
         validation=parse_validation(p, t.get("validation")),

@@ -9,12 +9,14 @@ every reader. :class:`~actreg_search.spec.vocab.Metric` names a figure without
 its split (``accuracy``); :func:`measure_name` joins the two.
 
 The figures of the predictions besides accuracy (``balanced_accuracy``,
-``macro_f1``, ``roc_auc``, ``log_loss``) are measured on the validation
-samples and on the test set (how, and their edge cases:
+``macro_f1``, ``roc_auc``, ``log_loss``; a regression's ``rmse``, ``mae``,
+``r2``; an autoencoder's reconstruction ``mse``) are measured on the
+validation samples and on the test set (how, and their edge cases:
 :mod:`actreg_search.engine.metrics`); each can be a study's objective, and
 its :class:`Direction` here is the one source of which way a study optimizes
 it (:func:`optuna_direction`), ranks it, draws its Pareto front and counts
-its wins.
+its wins. Each task leads with one figure (:func:`headline`: accuracy, RMSE,
+reconstruction MSE): its curves hold it, and tables show it first.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from actreg_search.spec.vocab import Metric
+from actreg_search.spec.vocab import Metric, Task
 
 
 class Direction(enum.Enum):
@@ -117,6 +119,12 @@ MEASURES: tuple[Measure, ...] = (
     *_on_both(Metric.MACRO_F1, _H, fraction=False, bounded=True),
     *_on_both(Metric.ROC_AUC, _H, fraction=False, bounded=True),
     *_on_both(Metric.LOG_LOSS, _L, fraction=False, bounded=False),
+    Measure("train_rmse", _L, Split.TRAIN, fraction=False, bounded=False, metric=Metric.RMSE),
+    *_on_both(Metric.RMSE, _L, fraction=False, bounded=False),
+    *_on_both(Metric.MAE, _L, fraction=False, bounded=False),
+    *_on_both(Metric.R2, _H, fraction=False, bounded=False),
+    Measure("train_mse", _L, Split.TRAIN, fraction=False, bounded=False, digits=5, metric=Metric.MSE),
+    *_on_both(Metric.MSE, _L, fraction=False, bounded=False),
     Measure(STOPPED_EPOCH, _N, Split.VALIDATION, fraction=False, bounded=False, digits=1),
     Measure(RESTORED_EPOCH, _N, Split.VALIDATION, fraction=False, bounded=False, digits=1),
 )
@@ -145,10 +153,24 @@ ON_SPLIT: dict[str, dict[str, str]] = {
 #: What ``compare --metric`` and the API's ``metric=`` accept: a figure without a split, or a per-seed figure.
 METRICS: tuple[str, ...] = (*(m.value for m in Metric if m.of_predictions), *PER_SEED)
 #: The figures of the predictions besides accuracy, per seed: measured on the validation samples (under a
-#: validation protocol) and on the test set; ``roc_auc`` and ``log_loss`` only for a model giving probabilities.
+#: validation protocol) and on the test set (and a task's headline on the training samples); ``roc_auc`` and
+#: ``log_loss`` only for a model giving probabilities, each only in its task (:attr:`~actreg_search.spec.vocab.Metric.tasks`).
 CLASS_FIGURES: tuple[str, ...] = tuple(
     m.name for m in MEASURES if m.metric is not None and m.metric.of_predictions and m.metric is not Metric.ACCURACY
 )
+
+
+def headline(task: Task | str, split: Split | str) -> str:
+    """The per-seed figure a task leads with on ``split``: ``test_accuracy``, ``validation_rmse``, ``train_mse``..."""
+    return measure_name(Task(task).headline, split)
+
+
+def task_of(name: str) -> tuple[Task, ...]:
+    """The tasks a per-seed figure is measured in (every task for a figure of no metric: ``train_loss``, ``activation_mean``)."""
+    measure = BY_NAME.get(name)
+    if name == GAP:
+        return (Task.CLASSIFICATION,)
+    return tuple(Task) if measure is None or measure.metric is None else measure.metric.tasks
 
 
 def maximized(name: str) -> bool:

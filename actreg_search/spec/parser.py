@@ -39,13 +39,25 @@ from actreg_search.spec.specs import (
 from actreg_search.spec.vocab import (
     ACTIVATIONS,
     SIZE_KEYS,
+    DatasetName,
     EngineName,
     Family,
     Metric,
     OptimizerName,
     PrunerName,
     SamplerName,
+    Task,
 )
+
+#: The tasks a dataset can be learned as (a user's npz or python arrays: any; a CSV has a target column).
+_TASK_DATA = {
+    DatasetName.CIRCLES: (Task.CLASSIFICATION,),
+    DatasetName.MOONS: (Task.CLASSIFICATION,),
+    DatasetName.DIABETES: (Task.REGRESSION,),
+    DatasetName.FRIEDMAN1: (Task.REGRESSION,),
+    DatasetName.DIGITS: (Task.CLASSIFICATION, Task.AUTOENCODER),
+    DatasetName.CSV: (Task.CLASSIFICATION, Task.REGRESSION),
+}
 
 #: The objective name of studies made before validation existed: ``accuracy`` measured on the test set.
 OLD_ACCURACY = TEST_ACCURACY
@@ -108,6 +120,7 @@ class _Parser(TableReader):
         model = self.model(self.table(raw, "model", _MODEL_KEYS, required=False), space_table)
         data = parse_data(self, self.table(raw, "data", fields_of(DataSpec), required=False), model.family)
         self.old_accuracy(study_table, data)
+        self.task_fits(study.task, data, model)
         if model.early_stopping is not None and data.validation is not None and data.validation.on_test:
             raise self.fail(
                 "[model] early_stopping", 'needs a validation protocol: stopping on the test set leaks it; set [data] validation'
@@ -127,7 +140,8 @@ class _Parser(TableReader):
         storage = t.get("storage")
         if storage is not None and (not isinstance(storage, str) or not storage.strip()):
             raise self.fail("[study] storage", f"must be a storage URL string, got {show(storage)}")
-        objectives = self.objectives(t.get("objectives", [Metric.ACCURACY.value]))
+        task = self.enum(t, "study", "task", Task, Task.CLASSIFICATION)
+        objectives = self.objectives(t.get("objectives", [task.headline.value]), task)
         multi = len(objectives) > 1
         pruner = self.enum(t, "study", "pruner", PrunerName, PrunerName.NONE)
         if multi and pruner is not PrunerName.NONE:
@@ -149,15 +163,30 @@ class _Parser(TableReader):
             pruner=pruner,
             objectives=objectives,
             batch=None if "batch" not in t else self.integer(t, "study", "batch", 1, minimum=1),
+            task=task,
         )
 
-    def objectives(self, value: Any) -> tuple[Metric, ...]:
+    def task_fits(self, task: Task, data: DataSpec, model: ModelSpec) -> None:
+        """Refuse a task its data or model cannot give: a classification dataset under regression and the
+        reverse, an autoencoder of a built-in family other than mlp."""
+        allowed = _TASK_DATA.get(data.name, tuple(Task))
+        if task not in allowed:
+            names = " or ".join(f'"{t.value}"' for t in allowed)
+            raise self.fail("[study] task", f"{task.value!r} does not fit dataset {data.name.value!r}, whose task is {names}")
+        if task is Task.AUTOENCODER and not model.user and model.family is not Family.MLP:
+            raise self.fail(
+                "[study] task", f'the built-in autoencoder is an mlp, not {model.family.value!r}; use family = "mlp" or a builder'
+            )
+
+    def objectives(self, value: Any, task: Task = Task.CLASSIFICATION) -> tuple[Metric, ...]:
         """``[study] objectives``: one name or a list, a figure of the predictions first.
 
         The first objective is what the study ranks its trials by: ``accuracy``,
         ``balanced_accuracy``, ``macro_f1``, ``roc_auc`` or ``log_loss`` (the
         last minimized; directions: :mod:`actreg_search.spec.measures`);
-        ``sparsity`` may follow, never lead. Whether the model gives the
+        ``sparsity`` may follow, never lead. Each must be a figure of the
+        study's ``task`` (regression: ``rmse``, ``mae``, ``r2``; autoencoder:
+        ``mse``; the default objective is the task's headline). Whether the model gives the
         probabilities ``roc_auc`` and ``log_loss`` read is checked where a
         user's model is built (:mod:`actreg_search.search.modelcheck`). The old
         spelling ``test_accuracy`` reads as ``accuracy`` here; whether the
@@ -173,6 +202,11 @@ class _Parser(TableReader):
         if not metrics[0].of_predictions:
             first = ", ".join(m.value for m in Metric if m.of_predictions)
             raise self.fail(key, f"the first objective must be a figure of the predictions ({first}), got {metrics[0].value!r}")
+        for m in metrics:
+            if task not in m.tasks:
+                allowed = ", ".join(f.value for f in Metric if task in f.tasks)
+                way = f'; for {m.value!r} set [study] task = "{m.tasks[0].value}"' if len(m.tasks) == 1 else ""
+                raise self.fail(key, f"{m.value!r} is not a figure of a {task.value} task (its figures: {allowed}){way}")
         return metrics
 
     def old_accuracy(self, t: Mapping[str, Any], data: DataSpec) -> None:

@@ -20,6 +20,7 @@ from actreg_search.spec.measures import ON_SPLIT
 from actreg_search.spec.trial import EarlyStopping
 from actreg_search.spec.vocab import (
     CLASSIC_REGULARIZERS,
+    GENERATORS,
     DatasetName,
     EngineName,
     Family,
@@ -28,6 +29,7 @@ from actreg_search.spec.vocab import (
     Protocol,
     PrunerName,
     SamplerName,
+    Task,
 )
 
 
@@ -129,7 +131,9 @@ class StudySection:
 
     ``batch`` is how many trials a worker trains together (``None``: the
     engine's :meth:`~actreg_search.engine.base.Engine.default_batch`); like
-    ``n_trials`` it is a run setting (:data:`RUN_SETTINGS`).
+    ``n_trials`` it is a run setting (:data:`RUN_SETTINGS`). ``task`` says what
+    the model learns; a task other than classification that names no
+    objectives optimizes its headline figure (RMSE, reconstruction MSE).
     """
 
     name: str
@@ -141,6 +145,11 @@ class StudySection:
     pruner: PrunerName = PrunerName.NONE
     objectives: tuple[Metric, ...] = (Metric.ACCURACY,)
     batch: int | None = None
+    task: Task = Task.CLASSIFICATION
+
+    def __post_init__(self) -> None:
+        if self.task is not Task.CLASSIFICATION and self.objectives == (Metric.ACCURACY,):  # the default: the task's own
+            object.__setattr__(self, "objectives", (self.task.headline,))
 
     @property
     def multi_objective(self) -> bool:
@@ -183,7 +192,7 @@ class DataSpec:
         return self.validation or DEFAULT_VALIDATION
 
     def __post_init__(self) -> None:
-        if self.name not in (DatasetName.CIRCLES, DatasetName.MOONS):  # the generators' keys, left at their defaults
+        if self.name not in GENERATORS:  # the generators' keys, left at their defaults
             object.__setattr__(self, "n_samples", None)
             object.__setattr__(self, "noise", None)
 

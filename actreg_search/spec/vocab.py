@@ -62,6 +62,21 @@ RHO_RANGE = (0.01, 0.2)
 """``kl_sparsity``'s target mean activation ``rho`` when ``[space]`` does not say (uniform)."""
 
 
+class Task(str, enum.Enum):
+    """What the model learns (``[study] task``): a class, a number, or its own input back."""
+
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+    """A continuous target: a linear head, mean squared error on targets standardized on the rows each model trains on."""
+    AUTOENCODER = "autoencoder"
+    """The model reconstructs its input: mean squared error between its output and ``x``."""
+
+    @property
+    def headline(self) -> Metric:
+        """The figure the task's curves and tables lead with: accuracy, RMSE, or the reconstruction MSE."""
+        return _HEADLINES[self]
+
+
 class Placement(str, enum.Enum):
     """Where the penalty is applied (see ``docs/placements.md``)."""
 
@@ -102,6 +117,14 @@ class Metric(str, enum.Enum):
     MACRO_F1 = "macro_f1"
     ROC_AUC = "roc_auc"
     LOG_LOSS = "log_loss"
+    RMSE = "rmse"
+    """Regression: root mean squared error, in the target's units."""
+    MAE = "mae"
+    """Regression: mean absolute error, in the target's units."""
+    R2 = "r2"
+    """Regression: the coefficient of determination (scikit-learn's ``r2_score``)."""
+    MSE = "mse"
+    """Autoencoder: the reconstruction's mean squared error over samples and features."""
 
     @property
     def of_predictions(self) -> bool:
@@ -112,6 +135,18 @@ class Metric(str, enum.Enum):
     def needs_probabilities(self) -> bool:
         """Whether it reads the predicted probabilities, not only the predicted class (``roc_auc``, ``log_loss``)."""
         return self in (Metric.ROC_AUC, Metric.LOG_LOSS)
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        """The tasks it is measured in (``sparsity`` in all)."""
+        if self is Metric.SPARSITY:
+            return tuple(Task)
+        if self in (Metric.RMSE, Metric.MAE, Metric.R2):
+            return (Task.REGRESSION,)
+        return (Task.AUTOENCODER,) if self is Metric.MSE else (Task.CLASSIFICATION,)
+
+
+_HEADLINES = {Task.CLASSIFICATION: Metric.ACCURACY, Task.REGRESSION: Metric.RMSE, Task.AUTOENCODER: Metric.MSE}
 
 
 class Protocol(str, enum.Enum):
@@ -139,9 +174,19 @@ class DatasetName(str, enum.Enum):
     CIRCLES = "circles"
     MOONS = "moons"
     DIGITS = "digits"
+    DIABETES = "diabetes"
+    """scikit-learn's bundled diabetes progression table (442 patients, 10 features): regression."""
+    FRIEDMAN1 = "friedman1"
+    """scikit-learn's ``make_friedman1`` (10 features, 5 of them used): a generated regression task."""
     CSV = "csv"
     NPZ = "npz"
     PYTHON = "python"
+
+
+GENERATORS = (DatasetName.CIRCLES, DatasetName.MOONS, DatasetName.FRIEDMAN1)
+"""The generated datasets: ``[data] n_samples`` and ``noise`` are theirs."""
+REGRESSION_DATASETS = (DatasetName.DIABETES, DatasetName.FRIEDMAN1)
+"""Built-in datasets with a continuous target (``task = "regression"``)."""
 
 
 class Family(str, enum.Enum):
