@@ -19,6 +19,10 @@ The study's protocol (:class:`~actreg_search.spec.specs.Validation`) decides:
 * **test**: one model per seed trains on the whole training split; nothing is
   held out (the study selects on the test set).
 
+A regression or an autoencoder has no classes to stratify: its splits are plain
+random ones (``ShuffleSplit``, ``KFold(shuffle=True)``, ``stratify=False``), and
+the rules of :func:`check_splits` are on sample counts.
+
 Indices are sorted, into the training split (``Dataset.x_train``).
 """
 
@@ -28,7 +32,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
+from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit
 
 from actreg_search.errors import SpecError
 from actreg_search.spec.specs import Validation
@@ -48,13 +52,14 @@ class Fold:
     val: np.ndarray
 
 
-def seed_folds(y: np.ndarray, validation: Validation, seed: int) -> tuple[Fold, ...]:
+def seed_folds(y: np.ndarray, validation: Validation, seed: int, stratify: bool = True) -> tuple[Fold, ...]:
     """A seed's folds of a training split with labels ``y``: one under hold-out and ``"test"``, k under k-fold.
 
     Args:
-        y: The training split's labels.
+        y: The training split's labels (or targets).
         validation: The protocol.
         seed: The seed (draws the split).
+        stratify: Whether to stratify by ``y``'s classes (``False``: a regression's or an autoencoder's plain split).
 
     Returns:
         The folds, every one of the same sizes.
@@ -63,11 +68,12 @@ def seed_folds(y: np.ndarray, validation: Validation, seed: int) -> tuple[Fold, 
     if validation.protocol is Protocol.TEST:
         return (Fold(np.arange(n), np.zeros(0, np.int64)),)
     if validation.protocol is Protocol.HOLDOUT:
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=validation.fraction, random_state=seed)
-        fit, val = next(splitter.split(np.zeros(n), y))
+        shuffled = StratifiedShuffleSplit if stratify else ShuffleSplit
+        fit, val = next(shuffled(n_splits=1, test_size=validation.fraction, random_state=seed).split(np.zeros(n), y))
         return (Fold(np.sort(fit), np.sort(val)),)
-    splitter = StratifiedKFold(n_splits=validation.folds, shuffle=True, random_state=seed)
-    tests = [np.sort(test) for _, test in splitter.split(np.zeros(n), y)]
+    folded = StratifiedKFold if stratify else KFold
+    splitter = folded(n_splits=validation.folds, shuffle=True, random_state=seed)
+    tests = [np.sort(test) for _, test in splitter.split(np.zeros(n), y if stratify else None)]
     m = min(len(t) for t in tests)
     folds = []
     for test in tests:
@@ -77,14 +83,17 @@ def seed_folds(y: np.ndarray, validation: Validation, seed: int) -> tuple[Fold, 
     return tuple(folds)
 
 
-def fold_sizes(y: np.ndarray, validation: Validation) -> tuple[int, int, int]:
+def fold_sizes(y: np.ndarray, validation: Validation, stratify: bool = True) -> tuple[int, int, int]:
     """``(train, validation, folds)``: samples each model trains and validates on, and models per seed."""
-    folds = seed_folds(y, validation, 0)
+    folds = seed_folds(y, validation, 0, stratify)
     return len(folds[0].fit), len(folds[0].val), len(folds)
 
 
-def check_splits(y: np.ndarray, validation: Validation, seeds: tuple[int, ...], source: str = "[data] validation") -> None:
-    """Refuse a protocol that leaves a class with fewer than 2 samples on a side of a seed's split.
+def check_splits(
+    y: np.ndarray, validation: Validation, seeds: tuple[int, ...], source: str = "[data] validation", stratify: bool = True
+) -> None:
+    """Refuse a protocol that leaves a class with fewer than 2 samples on a side of a seed's split
+    (without classes, ``stratify=False``: fewer than 2 samples on a side, or a fold).
 
     Args:
         y: The training split's labels.
@@ -98,6 +107,9 @@ def check_splits(y: np.ndarray, validation: Validation, seeds: tuple[int, ...], 
             smallest class has training samples.
     """
     if validation.protocol is Protocol.TEST:
+        return
+    if not stratify:
+        _check_counts(len(y), validation, source)
         return
     classes, counts = np.unique(y, return_counts=True)
     smallest = int(counts.min())
@@ -133,6 +145,26 @@ def check_splits(y: np.ndarray, validation: Validation, seeds: tuple[int, ...], 
                     f"class); each side needs at least 2 of each class: use a {'larger' if side == 'validation' else 'smaller'} "
                     "fraction, or k-fold"
                 )
+
+
+def _check_counts(n: int, validation: Validation, source: str) -> None:
+    """A split without classes: every fold, and each side of a hold-out, keeps at least 2 samples."""
+    if validation.protocol is Protocol.KFOLD:
+        if 2 * validation.folds > n:
+            raise SpecError(
+                f"{source}: {validation.folds} folds of {n} training samples leave a fold fewer than 2; "
+                f"use at most {n // 2} folds, or a hold-out fraction"
+            )
+        return
+    assert validation.fraction is not None
+    n_val = math.ceil(validation.fraction * n)
+    if n_val < 2 or n - n_val < 2:
+        low, high = math.ceil(100 * 2 / n) / 100, math.floor(100 * (n - 2) / n) / 100
+        way = f"use a fraction between {low:.2f} and {high:.2f}" if low <= high else "use more training samples"
+        raise SpecError(
+            f"{source}: {validation.fraction} of {n} training samples is {n_val} for validation and {n - n_val} "
+            f"for training; each side needs at least 2 samples: {way}"
+        )
 
 
 def _label(value: object) -> str:

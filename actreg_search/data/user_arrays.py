@@ -14,6 +14,11 @@ the array and what is allowed, before anything is stored:
 * lengths match, ``x_train`` and ``x_test`` samples have one shape, and the
   training labels hold at least 2 classes.
 
+Under ``task = "regression"`` the labels are continuous targets instead: finite
+numbers, one per sample, at least 2 distinct values, returned as ``float32``.
+Under ``task = "autoencoder"`` the inputs are the targets: ``x`` alone (or
+``x_train, x_test``) is enough, and ``y`` arrays, if given, are not read.
+
 A loader is user code: it runs here, on the training side only, and an
 exception it raises becomes :class:`~actreg_search.errors.UserCodeError`.
 """
@@ -27,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from actreg_search.errors import SpecError
+from actreg_search.spec.vocab import Task
 from actreg_search.usercode import call_user, describe, load_function
 
 SPLIT = ("x_train", "y_train", "x_test", "y_test")
@@ -54,7 +60,7 @@ class UserArrays:
         return len(self.x) == 2
 
 
-def read_npz(path: str) -> UserArrays:
+def read_npz(path: str, task: Task = Task.CLASSIFICATION) -> UserArrays:
     """Read and check an ``.npz`` file (``allow_pickle=False``: arrays only, no objects).
 
     Raises:
@@ -80,10 +86,10 @@ def read_npz(path: str) -> UserArrays:
         raise SpecError(f"{path}: [data] path: cannot read as .npz ({type(exc).__name__}: {_line(exc)})") from None
     if not named:
         raise SpecError(f"{path}: [data] path: holds no arrays; allowed: {_ALLOWED}")
-    return check(named, path, "the file holds")
+    return check(named, path, "the file holds", task)
 
 
-def call_loader(loader: str | Callable[[], Any]) -> UserArrays:
+def call_loader(loader: str | Callable[[], Any], task: Task = Task.CLASSIFICATION) -> UserArrays:
     """Call a ``[data] loader`` (a ``"file.py:function"`` reference or a function) and check what it returns.
 
     It may return ``(x_train, y_train, x_test, y_test)``, ``(x, y)``, or a dict
@@ -101,9 +107,11 @@ def call_loader(loader: str | Callable[[], Any]) -> UserArrays:
         bad = [k for k in named if not isinstance(k, str)]
         if bad:
             raise SpecError(f"{source}: the loader returned a dict with key {bad[0]!r}; keys must be array names: {_ALLOWED}")
-        return check(named, source, "the loader returned")
+        return check(named, source, "the loader returned", task)
     if isinstance(result, (tuple, list)) and len(result) in (2, 4):
-        return check(dict(zip(SPLIT if len(result) == 4 else WHOLE, result)), source, "the loader returned")
+        return check(dict(zip(SPLIT if len(result) == 4 else WHOLE, result)), source, "the loader returned", task)
+    if task is Task.AUTOENCODER and not isinstance(result, (tuple, list, Mapping)):  # x alone
+        return check({"x": result}, source, "the loader returned", task)
     shape = f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
     raise SpecError(
         f"{source}: the loader returned {shape}; it must return (x_train, y_train, x_test, y_test), (x, y), "
@@ -111,19 +119,24 @@ def call_loader(loader: str | Callable[[], Any]) -> UserArrays:
     )
 
 
-def check(named: Mapping[str, Any], source: str, holds: str) -> UserArrays:
+def check(named: Mapping[str, Any], source: str, holds: str, task: Task = Task.CLASSIFICATION) -> UserArrays:
     """Pick the split or whole form from named arrays and check them.
 
     Args:
         named: Arrays by name (extra names are refused: they are likely typos).
         source: The file or loader, for messages.
         holds: How to say what was found (``"the file holds"``).
+        task: What the labels are (the module says each task's rules).
 
     Raises:
         SpecError: Missing or extra arrays, or arrays that fail a check.
     """
     names = set(named)
     present = ", ".join(named) or "nothing"
+    if task is Task.AUTOENCODER:  # the inputs are the targets: y, if given, is not read
+        named = {k: v for k, v in named.items() if k not in ("y", "y_train", "y_test")}
+        named = {**named, **{y: named[x] for x, y in (("x", "y"), ("x_train", "y_train"), ("x_test", "y_test")) if x in named}}
+        names = set(named)
     if names == set(SPLIT):
         form = SPLIT
     elif names == set(WHOLE):
@@ -135,7 +148,10 @@ def check(named: Mapping[str, Any], source: str, holds: str) -> UserArrays:
         problem = f"missing array(s) {', '.join(missing)}" if missing else f"unexpected array(s) {', '.join(extra)}"
         raise SpecError(f"{source}: {problem}; {holds} {present}; allowed: {_ALLOWED}")
     xs = tuple(_features(named[n], n, source) for n in form[0::2])
-    ys = tuple(_labels(named[n], n, source) for n in form[1::2])
+    if task is Task.CLASSIFICATION:
+        ys = tuple(_labels(named[n], n, source) for n in form[1::2])
+    else:
+        ys = tuple(_targets(named[n], n, source) if task is Task.REGRESSION else x for n, x in zip(form[1::2], xs))
     for x_name, y_name, x, y in zip(form[0::2], form[1::2], xs, ys):
         if len(x) != len(y):
             raise SpecError(f"{source}: {x_name} has {len(x)} samples but {y_name} has {len(y)}; they must match")
@@ -147,7 +163,10 @@ def check(named: Mapping[str, Any], source: str, holds: str) -> UserArrays:
         raise SpecError(f"{source}: {form[0]} has {len(xs[0])} sample(s); need at least 2")
     if len(xs) == 2 and not len(xs[1]):
         raise SpecError(f"{source}: x_test has no samples; need at least 1")
-    _classes(ys, form, source)
+    if task is Task.CLASSIFICATION:
+        _classes(ys, form, source)
+    elif len(np.unique(ys[0])) < 2:
+        raise SpecError(f"{source}: {form[1]} holds one value; a regression needs targets that vary")
     return UserArrays(source=source, x=xs, y=ys)
 
 
@@ -197,12 +216,29 @@ def _labels(value: Any, name: str, source: str) -> np.ndarray:
             sample = int(np.argmax(y != np.round(y)))
             raise SpecError(
                 f"{source}: {name} holds {y[sample]!r} (sample {sample}), not a whole number: a continuous target; "
-                "only classification is supported (labels: integers, strings or whole-number floats)"
+                'set [study] task = "regression" for one (labels: integers, strings or whole-number floats)'
             )
         y = y.astype("int64")
     elif kind not in "biuUS":
         raise SpecError(f"{source}: {name} must hold class labels (integers, strings or booleans), got dtype {y.dtype}")
     return y
+
+
+def _targets(value: Any, name: str, source: str) -> np.ndarray:
+    """A regression's targets: finite numbers, one per sample, as ``float32``."""
+    try:
+        y = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise SpecError(f"{source}: {name} is not an array ({_line(exc)})") from None
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or y.dtype.kind not in "biuf":
+        raise SpecError(f"{source}: {name} has shape {y.shape} and dtype {y.dtype}; a regression's targets are one number per sample, shape (samples,)")
+    y32 = y.astype("float32")
+    if not np.isfinite(y32).all():
+        sample = int(np.argmin(np.isfinite(y32)))
+        raise SpecError(f"{source}: {name} holds {y[sample]} (sample {sample}); targets must be finite numbers")
+    return y32
 
 
 def _classes(ys: tuple[np.ndarray, ...], form: tuple[str, ...], source: str) -> None:
@@ -213,7 +249,7 @@ def _classes(ys: tuple[np.ndarray, ...], form: tuple[str, ...], source: str) -> 
     if len(distinct) > max(2, len(every) // 2):
         raise SpecError(
             f"{source}: {len(distinct)} distinct labels in {len(every)} samples (fewer than 2 per class): a continuous "
-            "target; only classification is supported (at most half as many classes as samples)"
+            'target: set [study] task = "regression" for one (a classification has at most half as many classes as samples)'
         )
     train = np.unique(ys[0])
     if len(train) < 2:

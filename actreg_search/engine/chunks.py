@@ -4,8 +4,9 @@ A trial's epochs run in about :data:`CHUNKS` calls of its compiled program
 (:data:`QUIET_CHUNKS` when no monitor reads the reports); every boundary but
 the last falls on a curve epoch (:func:`chunk_bounds`). After each call
 :func:`run_chunks` checks every trial of the program for non-finite losses,
-reports its progress and mean test accuracy to its monitor (which may prune
-it) and ends the trials that diverged or were pruned; the others train on.
+reports its progress and mean headline figure where it selects (accuracy, a
+regression's RMSE...) to its monitor (which may prune it) and ends the trials
+that diverged or were pruned; the others train on.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from actreg_search.spec.trial import TrialConfig
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Monitor, NonFiniteLoss, TrialDone, curve_epochs
 from actreg_search.engine.stacked import StackedLoop
+from actreg_search.engine.targets import headline_of
 
 CHUNKS = 20
 """About how many compiled calls a trial's training is split into when its reports are read (a pruner)."""
@@ -65,16 +67,17 @@ def run_chunks(
     folds = per_trial // n_seeds
     points = curve_epochs(epochs)
     chunks = CHUNKS if any(monitors[index].wants_reports for index in group) else QUIET_CHUNKS
-    hits = tuple(tf.zeros((len(points), loop.rows), tf.int32) for _ in range(3))
+    hits = tuple(tf.zeros((len(points), loop.rows), tf.float32) for _ in range(3))
     first_bad = tf.zeros((loop.rows,), tf.int32)
     live = set(group)
     seconds: list[float] = []
     bounds = chunk_bounds(epochs, chunks)
-    # Counts of correct predictions divided here, in float64, as metrics.accuracy does; a seed's folds averaged.
+    # Summed scores (correct predictions, squared errors...) divided here, in float64, into the task's figure
+    # (targets.headline_of), as metrics.figure does; a seed's folds averaged.
     sizes = (loop.n_fit, loop.n_val or 1, len(data.y_test))
 
     def per_seed(counts: np.ndarray, slot: int, size: int) -> np.ndarray:
-        mine = counts[:, slot * per_trial : (slot + 1) * per_trial].T / size  # (rows, points)
+        mine = headline_of(loop.task, counts[:, slot * per_trial : (slot + 1) * per_trial].T.astype(np.float64) / size)  # (rows, points)
         return mine.reshape(n_seeds, folds, -1).mean(axis=1)
 
     for begin, end in bounds:
@@ -97,7 +100,7 @@ def run_chunks(
                 monitor.on_epochs(end * n_seeds, epochs * n_seeds)
                 train, val, test = (per_seed(c, slot, size) for c, size in zip(counts, sizes))
                 monitor.on_curves(points[:recorded], train, test, val if loop.split else None)
-                monitor.report(end, float(np.mean(selected_np[rows] / (sizes[1] if loop.split else sizes[2]))))
+                monitor.report(end, float(np.mean(headline_of(loop.task, selected_np[rows] / (sizes[1] if loop.split else sizes[2])))))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - pruned or diverged: this trial ends, the others go on

@@ -1,5 +1,9 @@
 """The reference engine: plain ``model.fit``, one seed after another, like the tutorial.
 
+A regression's model fits its targets standardized with the mean and spread of
+the samples it trains on (:meth:`~actreg_search.data.datasets.Dataset.fold`
+gives them), and its figures are read in the target's units.
+
 Under a validation protocol each seed's model fits the seed's training
 samples only (a fold's view of the data, :meth:`~actreg_search.data.datasets.Dataset.fold`);
 under k-fold a seed fits one model per fold and its figures are the folds' means.
@@ -16,17 +20,18 @@ import keras
 
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Engine, Monitor, NonFiniteLoss, TrialResult, curve_epochs
-from actreg_search.engine.metrics import accuracy, mean_of_folds, seed_result
+from actreg_search.engine.metrics import figure, mean_of_folds, seed_result
+from actreg_search.engine.targets import standardized
 from actreg_search.models.build import build_model, make_loss, make_optimizer, prepare_model
 from actreg_search.models.marks import marks_of
-from actreg_search.spec.measures import TEST_ACCURACY, VALIDATION_ACCURACY
+from actreg_search.spec.measures import Split, headline
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import EngineName
 
 
 class _CurveRecorder(keras.callbacks.Callback):
-    """Records train/test accuracy at the curve epochs, stops on a non-finite loss, keeps early stopping's epochs."""
+    """Records the train/test headline figure (accuracy, RMSE...) at the curve epochs, stops on a non-finite loss, keeps early stopping's epochs."""
 
     def __init__(self, data: Dataset, seed: int, epochs: tuple[int, ...], on_epoch: Callable[[int], None]) -> None:
         super().__init__()
@@ -45,10 +50,11 @@ class _CurveRecorder(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             raise NonFiniteLoss(self.seed, done)
         if done in self.epochs:
-            self.train_curve.append(accuracy(self.model, self.data.x_train, self.data.y_train))
-            self.test_curve.append(accuracy(self.model, self.data.x_test, self.data.y_test))
-            if self.data.x_val is not None:
-                self.validation_curve.append(accuracy(self.model, self.data.x_val, self.data.y_val))
+            data = self.data
+            self.train_curve.append(figure(self.model, data.x_train, data.y_train, data))
+            self.test_curve.append(figure(self.model, data.x_test, data.y_test, data))
+            if data.x_val is not None:
+                self.validation_curve.append(figure(self.model, data.x_val, data.y_val, data))
             self.on_epoch(done)
 
     def stopped(self, callback: keras.callbacks.EarlyStopping, epochs: int) -> None:
@@ -101,7 +107,7 @@ class KerasEngine(Engine):
                 result = seed_result(net, config, view, seed, recorder.train_curve, recorder.test_curve, recorder.validation_curve)
                 folds.append(replace(result, **recorder.epochs_kept))
             results.append(mean_of_folds(folds))
-        field = TEST_ACCURACY if data.validation.on_test else VALIDATION_ACCURACY
+        field = headline(data.task, Split.TEST if data.validation.on_test else Split.VALIDATION)
         monitor.report(config.epochs, sum(getattr(r, field) for r in results) / len(results))
         return TrialResult(
             seeds=tuple(results),
@@ -119,7 +125,7 @@ class KerasEngine(Engine):
         weights, the shuffling and every random layer (Dropout, noise), so a
         seed's model is the same every time.
         """
-        return KerasEngine.fit_recorded(config, data, seed, model=model)[0]
+        return KerasEngine.fit_recorded(config, data.fold(data.folds(seed)[0]), seed, model=model)[0]
 
     @staticmethod
     def fit_recorded(
@@ -143,10 +149,11 @@ class KerasEngine(Engine):
             stopper = keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=rule.patience, min_delta=rule.min_delta, restore_best_weights=True
             )
-            stopping = {"validation_data": (data.x_val, data.y_val), "validation_batch_size": len(data.x_val)}
+            y_val = standardized(data.task, data.y_val, data.center, data.spread)
+            stopping = {"validation_data": (data.x_val, y_val), "validation_batch_size": len(data.x_val)}
         net.fit(
             data.x_train,
-            data.y_train,
+            standardized(data.task, data.y_train, data.center, data.spread),
             epochs=config.epochs,
             batch_size=config.batch_size,
             shuffle=True,

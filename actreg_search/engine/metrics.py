@@ -21,6 +21,9 @@ samples and on the test set. Their edge cases, decided here:
 * ``balanced_accuracy`` is the mean recall over the classes present in the
   split; ``macro_f1`` the F1 averaged over the classes present in the split
   or predicted (a class predicted but absent scores 0: ``zero_division=0``).
+* A regression's figures are :func:`~actreg_search.engine.targets.regression_figures`
+  (RMSE, MAE, R² in the target's units), an autoencoder's the reconstruction
+  MSE; the classification figures are then not measured (``None``).
 * A model whose output is not probabilities (:func:`gives_probabilities`: its
   output layer is no sigmoid or softmax) has no ``roc_auc`` or ``log_loss``
   (``None``); :mod:`actreg_search.search.modelcheck` refuses either as its objective.
@@ -39,22 +42,31 @@ from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, roc_auc
 
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import NonFiniteLoss, SeedResult
-from actreg_search.engine.rows import correct
+from actreg_search.engine.targets import headline_of, regression_figures, sample_scores, standardized
 from actreg_search.models.build import make_loss
 from actreg_search.models.marks import marks_of
-from actreg_search.spec.measures import CLASS_FIGURES, RESTORED_EPOCH, STOPPED_EPOCH, Split, measure_name
+from actreg_search.spec.measures import PREDICTION_FIGURES, RESTORED_EPOCH, STOPPED_EPOCH, Split, headline, measure_name
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Metric
+from actreg_search.spec.vocab import Metric, Task
+
+
+def figure(model: keras.Model, x: np.ndarray, y: np.ndarray, data: Dataset) -> float:
+    """The task's headline figure of ``model`` on ``(x, y)`` in one forward pass: accuracy (by the rule of
+    :func:`~actreg_search.engine.rows.correct`), RMSE in the target's units, or reconstruction MSE
+    (:mod:`~actreg_search.engine.targets`); ``data`` is the model's view (its task and a regression's scale)."""
+    scores = sample_scores(data.task, model(x, training=False), keras.ops.convert_to_tensor(y), data.center, data.spread)
+    return float(headline_of(data.task, float(np.mean(np.asarray(scores, np.float64)))))
 
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """Accuracy of ``model`` on ``(x, y)``, in one forward pass, by the rule of :func:`~actreg_search.engine.rows.correct`."""
-    return float(np.mean(np.asarray(correct(model(x, training=False), keras.ops.convert_to_tensor(y)))))
+    scores = sample_scores(Task.CLASSIFICATION, model(x, training=False), keras.ops.convert_to_tensor(y))
+    return float(np.mean(np.asarray(scores, np.float64)))
 
 
 def training_loss(model: keras.Model, data: Dataset) -> float:
-    """Data loss plus regularization on the whole training set as one batch."""
-    x, y = data.x_train, data.y_train
+    """Data loss plus regularization on the whole training set as one batch (a regression's targets standardized)."""
+    x, y = data.x_train, standardized(data.task, data.y_train, data.center, data.spread)
     predictions = model(x, training=False)
     total = float(np.asarray(make_loss(data.n_classes)(y, predictions)))
     total += sum(float(np.asarray(loss)) for loss in model.losses)
@@ -129,9 +141,21 @@ def on_split(figures: dict[Metric, float | None], split: Split) -> dict[str, flo
     return {measure_name(metric, split): value for metric, value in figures.items()}
 
 
-def split_figures(model: keras.Model, x: np.ndarray, y: np.ndarray, n_classes: int, split: Split) -> dict[str, float | None]:
-    """:func:`on_split` of ``model``'s predictions on ``(x, y)`` in one forward pass, in inference mode."""
-    return on_split(class_figures(np.asarray(model(x, training=False)), y, n_classes, gives_probabilities(model)), split)
+def task_figures(outputs: np.ndarray, y: np.ndarray, data: Dataset, probabilities: bool, split: Split) -> dict[str, float | None]:
+    """The figures of a model's ``outputs`` on ``(x, y)`` of ``split`` besides the headline, as
+    :class:`~actreg_search.engine.base.SeedResult` fields: :func:`class_figures`, or a regression's RMSE, MAE and R²,
+    or an autoencoder's reconstruction MSE (``data``: the model's view, its task and scale)."""
+    if data.task is Task.REGRESSION:
+        return on_split(regression_figures(outputs, y, data.center, data.spread), split)  # type: ignore[arg-type]
+    if data.task is Task.AUTOENCODER:
+        error = np.square(np.asarray(outputs, np.float64) - np.asarray(y, np.float64))
+        return {measure_name(Metric.MSE, split): float(error.mean())}
+    return on_split(class_figures(outputs, y, data.n_classes, probabilities), split)
+
+
+def split_figures(model: keras.Model, x: np.ndarray, y: np.ndarray, data: Dataset, split: Split) -> dict[str, float | None]:
+    """:func:`task_figures` of ``model``'s predictions on ``(x, y)`` in one forward pass, in inference mode."""
+    return task_figures(np.asarray(model(x, training=False)), y, data, gives_probabilities(model), split)
 
 
 @dataclass(frozen=True)
@@ -139,32 +163,35 @@ class Counted:
     """One model's final figures (a seed's, or one fold's of it) as a training program counts them.
 
     Attributes:
-        train_hits: Correct predictions on the samples it trained on.
-        test_hits: Correct predictions on the test set.
+        train_score: Its samples' scores summed over the samples it trained on
+            (:func:`~actreg_search.engine.targets.sample_scores`: correct predictions, squared errors...).
+        test_score: Summed over the test set.
         train_loss: The training objective on the samples it trained on.
         sums: Per marked layer, the sum of its activated outputs on the test set.
         zeros: Per marked layer, how many of them are exactly zero.
         sizes: Per marked layer, activated outputs per sample at the
             program's shapes (more than the model's own when zero-padded).
         n_train: How many samples it trained on.
-        val_hits: Correct predictions on its validation samples (``None`` under ``validation = "test"``).
+        val_score: Summed over its validation samples (``None`` under ``validation = "test"``).
         val_zeros: Per marked layer, exact zeros among its activated outputs on them.
         n_val: How many validation samples.
         test_probs: Each test sample's predicted probabilities (the model's output), ``None`` if not kept.
         val_probs: Each of its validation samples' (``None`` under ``validation = "test"``).
-        val_labels: Their classes.
+        val_labels: Their classes (targets).
+        center: A regression's standardization of its targets: their mean on the samples it trained on.
+        spread: Their standard deviation.
         stopped_epoch: Under early stopping, the last epoch it trained.
         restored_epoch: Under early stopping, the epoch whose values it kept.
     """
 
-    train_hits: int
-    test_hits: int
+    train_score: float
+    test_score: float
     train_loss: float
     sums: tuple[float, ...]
     zeros: tuple[int, ...]
     sizes: tuple[int, ...]
     n_train: int = 0
-    val_hits: int | None = None
+    val_score: float | None = None
     val_zeros: tuple[int, ...] = ()
     n_val: int = 0
     test_probs: np.ndarray | None = None
@@ -172,6 +199,8 @@ class Counted:
     val_labels: np.ndarray | None = None
     stopped_epoch: int | None = None
     restored_epoch: int | None = None
+    center: float = 0.0
+    spread: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -235,17 +264,22 @@ def seed_result(
     (:meth:`~actreg_search.data.datasets.Dataset.fold`, with ``x_val``)."""
     loss = training_loss(model, data)
     _check_finite(loss, seed, config)
-    accuracies = accuracy(model, data.x_train, data.y_train), accuracy(model, data.x_test, data.y_test)
-    result = _seed_result(seed, accuracies, loss, activation_stats(model, data.x_test), train_curve, test_curve)
-    result = replace(result, **split_figures(model, data.x_test, data.y_test, data.n_classes, Split.TEST))
+    headlines = {
+        headline(data.task, Split.TRAIN): figure(model, data.x_train, data.y_train, data),
+        headline(data.task, Split.TEST): figure(model, data.x_test, data.y_test, data),
+    }
+    result = _seed_result(seed, headlines, loss, activation_stats(model, data.x_test), train_curve, test_curve)
+    result = replace(result, **split_figures(model, data.x_test, data.y_test, data, Split.TEST))
     if data.x_val is None:
         return result
     return replace(
         result,
-        validation_accuracy=accuracy(model, data.x_val, data.y_val),
         validation_sparsity=activation_stats(model, data.x_val).sparsity,
         validation_curve=tuple(validation_curve or ()),
-        **split_figures(model, data.x_val, data.y_val, data.n_classes, Split.VALIDATION),
+        **{  # a regression's RMSE is scikit-learn's, where the headline and the task's figures both have it
+            headline(data.task, Split.VALIDATION): figure(model, data.x_val, data.y_val, data),
+            **split_figures(model, data.x_val, data.y_val, data, Split.VALIDATION),
+        },
     )
 
 
@@ -276,8 +310,8 @@ def mean_of_folds(folds: Sequence[SeedResult]) -> SeedResult:
     first = folds[0]
     return SeedResult(
         seed=first.seed,
-        train_accuracy=mean([f.train_accuracy for f in folds]),
-        test_accuracy=mean([f.test_accuracy for f in folds]),
+        train_accuracy=optional("train_accuracy"),
+        test_accuracy=optional("test_accuracy"),
         train_loss=mean([f.train_loss for f in folds]),
         activation_mean=mean([f.activation_mean for f in folds]),
         sparsity=mean([f.sparsity for f in folds]),
@@ -288,7 +322,7 @@ def mean_of_folds(folds: Sequence[SeedResult]) -> SeedResult:
         validation_accuracy=optional("validation_accuracy"),
         validation_sparsity=optional("validation_sparsity"),
         validation_curve=curve("validation_curve"),
-        **{name: optional(name) for name in (*CLASS_FIGURES, STOPPED_EPOCH, RESTORED_EPOCH)},
+        **{name: optional(name) for name in (*PREDICTION_FIGURES, STOPPED_EPOCH, RESTORED_EPOCH)},
     )
 
 
@@ -298,13 +332,15 @@ def _check_finite(loss: float, seed: int, config: TrialConfig) -> None:
 
 
 def _seed_result(
-    seed: int, accuracies: tuple[float, float], loss: float, stats: ActivationStats, train_curve: list[float], test_curve: list[float]
+    seed: int, headlines: dict[str, float], loss: float, stats: ActivationStats, train_curve: list[float], test_curve: list[float]
 ) -> SeedResult:
-    """A :class:`SeedResult` from its figures; ``accuracies`` is (train, test)."""
+    """A :class:`SeedResult` from its figures; ``headlines``: the task's headline figure on the training samples and
+    the test set, by field name (``train_accuracy``, ``test_rmse``...)."""
     return SeedResult(
         seed=seed,
-        train_accuracy=accuracies[0],
-        test_accuracy=accuracies[1],
+        train_accuracy=headlines.pop("train_accuracy", None),
+        test_accuracy=headlines.pop("test_accuracy", None),
+        **headlines,
         train_loss=loss,
         activation_mean=stats.mean,
         sparsity=stats.sparsity,
@@ -347,22 +383,25 @@ def counted_seed_result(
         return [z - (big - small) * n for z, big, small in zip(zeros, counted.sizes, own)]
 
     stats = stats_from_sums(marks_of(model).names, counted.sums, own_zeros(counted.zeros, n_test), [size * n_test for size in own])
-    accuracies = counted.train_hits / (counted.n_train or len(data.y_train)), counted.test_hits / n_test
+    view = replace(data, center=counted.center, spread=counted.spread)  # the row's scale of a regression's targets
+    headlines = {
+        headline(data.task, Split.TRAIN): float(headline_of(data.task, counted.train_score / (counted.n_train or len(data.y_train)))),
+        headline(data.task, Split.TEST): float(headline_of(data.task, counted.test_score / n_test)),
+    }
     result = replace(
-        _seed_result(seed, accuracies, counted.train_loss, stats, [], []),
+        _seed_result(seed, headlines, counted.train_loss, stats, [], []),
         stopped_epoch=counted.stopped_epoch, restored_epoch=counted.restored_epoch,
     )
     probabilities = gives_probabilities(model)
     if counted.test_probs is not None:
-        result = replace(result, **on_split(class_figures(counted.test_probs, data.y_test, data.n_classes, probabilities), Split.TEST))
-    if counted.val_hits is None:
+        result = replace(result, **task_figures(counted.test_probs, data.y_test, view, probabilities, Split.TEST))
+    if counted.val_score is None:
         return result
     result = replace(
         result,
-        validation_accuracy=counted.val_hits / counted.n_val,
         validation_sparsity=sum(own_zeros(counted.val_zeros, counted.n_val)) / (sum(own) * counted.n_val),
+        **{headline(data.task, Split.VALIDATION): float(headline_of(data.task, counted.val_score / counted.n_val))},
     )
     if counted.val_probs is None or counted.val_labels is None:
         return result
-    figures = class_figures(counted.val_probs, counted.val_labels, data.n_classes, probabilities)
-    return replace(result, **on_split(figures, Split.VALIDATION))
+    return replace(result, **task_figures(counted.val_probs, counted.val_labels, view, probabilities, Split.VALIDATION))

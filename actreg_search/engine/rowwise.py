@@ -74,9 +74,14 @@ def vectorizes(model: keras.Model) -> bool:
     return unsupported(model) is None
 
 
-def row_losses(y: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
-    """Each row's batch mean of the loss :func:`~actreg_search.models.build.make_loss` makes:
-    binary cross-entropy for one sigmoid unit, sparse categorical cross-entropy for a softmax."""
+def row_losses(y: tf.Tensor, probs: tf.Tensor, n_classes: int = 2) -> tf.Tensor:
+    """Each row's batch mean of the loss :func:`~actreg_search.models.build.make_loss` makes for ``n_classes``:
+    binary cross-entropy for one sigmoid unit, sparse categorical cross-entropy for a softmax, the mean squared
+    error for a regression (1) or an autoencoder (0), over the sample's outputs as Keras' averages them."""
+    if n_classes < 2:
+        outputs = probs if n_classes == 0 else probs[..., 0]
+        per_sample = tf.reduce_mean(tf.square(outputs - tf.cast(y, probs.dtype)), axis=list(range(2, len(outputs.shape))))
+        return tf.reduce_mean(per_sample, axis=-1)
     if probs.shape[-1] == 1:
         per_sample = keras.losses.binary_crossentropy(tf.cast(y, probs.dtype)[..., None], probs)
     else:
@@ -116,13 +121,15 @@ class RowModel:
         rows: Number of rows.
         trial_dropouts: The layers whose dropout rate is each row's own
             (:attr:`~actreg_search.models.marks.Marks.dropouts`), given to :meth:`step` as ``rates``.
+        n_classes: The data's (its loss: :func:`row_losses`).
     """
 
-    def __init__(self, model: keras.Model, rows: int, trial_dropouts: Sequence[str] = ()) -> None:
+    def __init__(self, model: keras.Model, rows: int, trial_dropouts: Sequence[str] = (), n_classes: int = 2) -> None:
         if unsupported(model) is not None:
             raise ValueError(f"model {model.name!r} cannot be computed on rows")
         self.layers = chain(model)
         self.rows = rows
+        self.n_classes = n_classes
         self.trial_dropouts = frozenset(trial_dropouts)
         variables = row_variables(model, seeds=False)  # the rows draw their own masks: no seed state
         self.position = {id(v): k for k, v in enumerate(variables)}
@@ -151,7 +158,7 @@ class RowModel:
         with tf.GradientTape() as tape:
             tape.watch(weights)
             probs, penalties, state = self.forward(weights + state, x, coefs, True, seeds, step, rates)
-            losses = row_losses(y, probs) + penalties
+            losses = row_losses(y, probs, self.n_classes) + penalties
             total = tf.reduce_sum(losses)
         return losses, tape.gradient(total, weights), state
 
@@ -159,7 +166,7 @@ class RowModel:
         """Every row's objective on its own batch ``(x, y)`` (a row axis) in inference mode, as Keras' ``val_loss``
         adds it up on one batch: the batch-mean loss, the activity penalties (÷ batch size) and the weights' penalties."""
         probs, penalties, _ = self.forward(weights + state, x, coefs, False, penalize=True)
-        return row_losses(y, probs) + penalties
+        return row_losses(y, probs, self.n_classes) + penalties
 
     def predict(self, weights: list[tf.Tensor], state: list[tf.Tensor], x: tf.Tensor) -> tf.Tensor:
         """Every row's outputs on ``x`` (shared by the rows) in inference mode, ``(rows, len(x), ...)``."""

@@ -23,6 +23,11 @@ minibatches are drawn from its own training samples, and its validation hits
 counted on its own validation samples. Cross-validation so costs no compile of
 its own: a 5-seed × 5-fold trial is one program of 25 rows.
 
+A regression's row trains on its targets standardized with its own training
+samples' mean and spread (inputs too, :mod:`~actreg_search.engine.targets`), and
+the curves sum each task's per-sample score (correct predictions, squared
+errors in the target's units, reconstruction errors).
+
 Each row's learning rate and dropout rate are inputs too
 (:class:`~actreg_search.engine.rows.RowInputs` says how each is applied), and
 with ``[model] early_stopping`` each row stops on its own
@@ -39,15 +44,16 @@ import numpy as np
 import tensorflow as tf
 
 from actreg_search.data.datasets import Dataset
-from actreg_search.data.splits import Fold, fold_sizes
+from actreg_search.data.splits import Fold
 from actreg_search.engine.base import curve_epochs
 from actreg_search.engine.copies import TracedRows
 from actreg_search.engine.finals import FinalFigures
 from actreg_search.engine.layouts import Index, cut, embed, layout
 from actreg_search.engine.metrics import Counted
-from actreg_search.engine.rows import RowInputs, correct, permutations, row_variables, stacked_variables
+from actreg_search.engine.rows import RowInputs, permutations, row_variables, stacked_variables
 from actreg_search.engine.rowwise import RowModel, vectorizes
 from actreg_search.engine.stopping import RowStopping
+from actreg_search.engine.targets import sample_scores, standardized
 from actreg_search.internals.keras_private import apply_without_all_reduce, reset_optimizer
 from actreg_search.models.build import make_loss, make_optimizer
 from actreg_search.models.marks import marks_of
@@ -73,7 +79,8 @@ class StackedLoop:
         self.template = template
         self.probes = probes
         self.rows = rows
-        self.rowwise = RowModel(template, rows, marks_of(template).dropouts) if vectorizes(template) else None
+        self.task = data.task
+        self.rowwise = RowModel(template, rows, marks_of(template).dropouts, data.n_classes) if vectorizes(template) else None
         self._layouts: dict[tuple, list[Index]] = {}
         self.weights = stacked_variables(template.trainable_variables, rows, trainable=True)
         self.state = stacked_variables(self.variables_of(template)[len(self.weights) :], rows, trainable=False)
@@ -96,7 +103,11 @@ class StackedLoop:
         self.record_every = curve_epochs(config.epochs)[0]
         self.n_train = len(data.x_train)
         self.split = not data.validation.on_test
-        self.n_fit, self.n_val, _ = fold_sizes(data.y_train, data.validation)
+        self.n_fit, self.n_val, _ = data.fold_sizes()
+        # Each row's targets' center and spread (a regression's standardization, 0 and 1 otherwise).
+        self.scale = data.scale
+        self.centers = tf.Variable(np.zeros((rows,), np.float32), trainable=False, name="rows_center")
+        self.spreads = tf.Variable(np.ones((rows,), np.float32), trainable=False, name="rows_spread")
         # Each row's training and validation samples: indices into the training split, and the same as 0/1 masks.
         self.fit_idx = tf.Variable(np.zeros((rows, self.n_fit), np.int32), trainable=False, name="rows_fit")
         self.val_idx = tf.Variable(np.zeros((rows, self.n_val), np.int32), trainable=False, name="rows_val")
@@ -149,6 +160,9 @@ class StackedLoop:
             self.val_idx.assign(np.stack([f.val for f in folds]).astype(np.int32))
             self.fit_mask.assign(fit_mask)
             self.val_mask.assign(val_mask)
+        scales = [self.scale(fold.fit) for fold in folds] if self.split else [self.scale()] * self.rows  # type: ignore[union-attr]
+        self.centers.assign(np.asarray([c for c, _ in scales], np.float32))
+        self.spreads.assign(np.asarray([s for _, s in scales], np.float32))
         places = [self._places(m) for m in models]
         variables = [self.variables_of(m) for m in models]  # once a model: it walks the layers for seed states
         for position, stacked in enumerate(self.weights + self.state):
@@ -259,7 +273,7 @@ class StackedLoop:
         _, train_hits, val_hits, test_hits, first_bad, selected = tf.while_loop(
             lambda start, *_: start < end,
             block,
-            (begin, train_hits, val_hits, test_hits, first_bad, tf.zeros((self.rows,), tf.int32)),
+            (begin, train_hits, val_hits, test_hits, first_bad, tf.zeros((self.rows,), tf.float32)),
         )
         return train_hits, val_hits, test_hits, first_bad, selected
 
@@ -300,6 +314,7 @@ class StackedLoop:
             step: The optimizer step since the training began (a row's dropout masks).
         """
         weights, state = [v.value for v in self.weights], [v.value for v in self.state]
+        y = self._trained_on(y, per_seed_data)
         if self.rowwise is not None:
             losses, grads, state = self.rowwise.step(
                 weights, state, self.coefs.value(), x, y, per_seed_data, self.seeds.value(), step, self.dropout_rates.value()
@@ -319,21 +334,30 @@ class StackedLoop:
             variable.assign(value)
         return losses
 
+    def _trained_on(self, y: tf.Tensor, per_row: bool) -> tf.Tensor:
+        """The targets rows train on (:func:`~actreg_search.engine.targets.standardized`): ``y`` one per row on a
+        leading axis, or shared (then every row's scale is the whole training split's, the same)."""
+        center, spread = (self.centers.value(), self.spreads.value()) if per_row else (self.centers[0], self.spreads[0])
+        if per_row:
+            center, spread = (tf.reshape(v, [-1, *([1] * (len(y.shape) - 1))]) for v in (center, spread))
+        return standardized(self.task, y, center, spread)
+
     def _validation_losses(self) -> tf.Tensor:
         """Each row's objective on its validation samples in inference mode, one batch (early stopping's ``val_loss``)."""
         weights, state = [v.value for v in self.weights], [v.value for v in self.state]
         x, y = tf.gather(self.x_train, self.val_idx.value()), tf.gather(self.y_train, self.val_idx.value())
-        return (self.rowwise or self.copies).loss(weights, state, self.coefs.value(), x, y)
+        return (self.rowwise or self.copies).loss(weights, state, self.coefs.value(), x, self._trained_on(y, True))
 
     def _hits(self) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """Each row's number of correct predictions (:func:`~actreg_search.engine.rows.correct`) on its training samples, its
-        validation samples (zeros under ``validation = "test"``) and the test set: one pass over the
-        whole training split and the test set, counted through the row's masks."""
+        """Each row's summed per-sample scores (:func:`~actreg_search.engine.targets.sample_scores`: correct predictions,
+        squared errors...) on its training samples, its validation samples (zeros under ``validation = "test"``) and
+        the test set: one pass over the whole training split and the test set, summed through the row's masks."""
         weights, state = [v.value for v in self.weights], [v.value for v in self.state]
         probs = (self.rowwise or self.copies).predict(weights, state, self.x_eval)
-        hits = correct(probs, self.y_eval)
+        hits = sample_scores(self.task, probs, self.y_eval, self.centers.value()[:, None], self.spreads.value()[:, None])
         train, test = hits[:, : self.n_train], tf.reduce_sum(hits[:, self.n_train :], axis=1)
         if not self.split:
             return tf.reduce_sum(train, axis=1), tf.zeros_like(test), test
-        return tf.reduce_sum(train * self.fit_mask.value(), axis=1), tf.reduce_sum(train * self.val_mask.value(), axis=1), test
+        fit, val = (tf.cast(mask.value(), hits.dtype) for mask in (self.fit_mask, self.val_mask))
+        return tf.reduce_sum(train * fit, axis=1), tf.reduce_sum(train * val, axis=1), test
 

@@ -12,6 +12,8 @@ layer is ``hidden`` (then ``hidden_2``, ... for a deeper mlp) and a
 
 from __future__ import annotations
 
+import math
+
 import keras
 
 from actreg_search.models.marks import set_marks
@@ -64,7 +66,9 @@ def build_model(
     preferred form), ``post_activation`` (on the activated output) and
     ``kernel`` (weights, not outputs); for the LSTM, ``output``, ``kernel``
     and ``recurrent``. The head is one sigmoid unit for two classes, a
-    softmax otherwise.
+    softmax for more; one linear unit for a regression (``n_classes`` 1); for
+    an autoencoder (``n_classes`` 0) a linear Dense back to the input's size
+    (the mlp's hidden layers are then its encoder, the last one its code).
 
     Weights are initialised from Keras' global seed: call
     ``keras.utils.set_random_seed(seed)`` first for a reproducible model.
@@ -72,7 +76,8 @@ def build_model(
     Args:
         config: The trial's config.
         input_shape: Shape of one sample.
-        n_classes: 2 gives one sigmoid unit, more give a softmax.
+        n_classes: 2 gives one sigmoid unit, more give a softmax; 1 one linear unit (a regression), 0 a linear
+            decoder to the input's shape (an autoencoder).
         model: The study's ``[model]`` (``None``: the built-in family).
         probes: Build the model probed (the penalty an input of the training
             program, :class:`~actreg_search.models.probes.Probes`) rather than
@@ -113,7 +118,13 @@ def build_model(
             x = reg.Dense(name=hidden_name(index))(x)
             if config.dropout is not None:
                 x = reg.Dropout(name=DROPOUT if index == 1 else f"{DROPOUT}_{index}")(x)
-    if n_classes == 2:
+    if n_classes == 0:
+        outputs = keras.layers.Dense(math.prod(input_shape), name=OUTPUT)(x)
+        if len(input_shape) > 1:
+            outputs = keras.layers.Reshape(input_shape, name="reconstruction")(outputs)
+    elif n_classes == 1:
+        outputs = keras.layers.Dense(1, name=OUTPUT)(x)
+    elif n_classes == 2:
         outputs = keras.layers.Dense(1, activation="sigmoid", name=OUTPUT)(x)
     else:
         outputs = keras.layers.Dense(n_classes, activation="softmax", name=OUTPUT)(x)
@@ -137,7 +148,10 @@ def prepare_model(model: ModelSpec | None) -> None:
 
 
 def make_loss(n_classes: int) -> keras.losses.Loss:
-    """The Keras loss for a task with ``n_classes`` classes (batch-mean reduction)."""
+    """The Keras loss for a task with ``n_classes`` classes (batch-mean reduction): mean squared error for a
+    regression (``n_classes`` 1, on standardized targets) and an autoencoder (0)."""
+    if n_classes < 2:
+        return keras.losses.MeanSquaredError()
     if n_classes == 2:
         return keras.losses.BinaryCrossentropy()
     return keras.losses.SparseCategoricalCrossentropy()

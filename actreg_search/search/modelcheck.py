@@ -156,18 +156,26 @@ def _placements(kind: str) -> tuple[Placement, ...]:
 
 
 def _check_io(built: object, data: Dataset, origin: str) -> None:
-    """One input shaped like a sample of the data; one output of 1 sigmoid unit (2 classes) or one per class."""
+    """One input shaped like a sample of the data; one output of 1 sigmoid unit (2 classes) or one per class,
+    1 unit (a regression), or the input's shape (an autoencoder)."""
     inputs, outputs = list(built.inputs), list(built.outputs)  # type: ignore[attr-defined]
     if len(inputs) != 1 or len(outputs) != 1:
         raise SpecError(f"{origin}: the model must have one input and one output, it has {len(inputs)} and {len(outputs)}")
     shape = tuple(inputs[0].shape[1:])
     if len(shape) != len(data.input_shape) or any(s is not None and s != d for s, d in zip(shape, data.input_shape)):
         raise SpecError(f"{origin}: the model's input shape {shape} does not fit the data's samples, shaped {data.input_shape}")
+    if data.n_classes == 0:  # an autoencoder reconstructs its input
+        out = tuple(outputs[0].shape[1:])
+        if out != data.input_shape:
+            raise SpecError(f"{origin}: the model's output is shaped {out}; an autoencoder's output must have its input's shape {data.input_shape}")
+        return
     width = outputs[0].shape[-1]
-    wanted = 1 if data.n_classes == 2 else data.n_classes
-    if width != wanted:
-        head = "1 sigmoid unit" if data.n_classes == 2 else f"{data.n_classes} softmax units"
-        raise SpecError(f"{origin}: the model's output has {width} units; {data.n_classes} classes need {head}")
+    wanted = 1 if data.n_classes <= 2 else data.n_classes
+    if width != wanted or len(outputs[0].shape) != 2:
+        head = {1: "a regression needs 1 linear unit", 2: "2 classes need 1 sigmoid unit"}.get(
+            data.n_classes, f"{data.n_classes} classes need {data.n_classes} softmax units"
+        )
+        raise SpecError(f"{origin}: the model's output is shaped {tuple(outputs[0].shape[1:])}; {head}")
 
 
 def _check_probabilities(spec: StudySpec, built: object, origin: str) -> None:

@@ -116,7 +116,6 @@ def run_study(
     if done is not None:
         return done
     from actreg_search.data.datasets import dataset_for  # scikit-learn and pandas: only for a run that trains
-    from actreg_search.data.splits import fold_sizes
     from actreg_search.search.modelcheck import check_model
 
     data = dataset_for(spec)  # bad data, or a protocol the data cannot serve, fails here, before storage is touched
@@ -124,7 +123,7 @@ def run_study(
     if path is not None:
         note(f"actreg-search: {path}")
     storage = open_storage(storage_url, create=True, grace_period_s=settings.grace_period_s)
-    train, validation, folds = fold_sizes(data.y_train, data.validation)
+    train, validation, folds = data.fold_sizes()
     study = open_study(spec, storage, SplitCounts(train=train, validation=validation, test=len(data.y_test), folds=folds))
     requeue_interrupted(study)
     plan = Plan.of(spec)

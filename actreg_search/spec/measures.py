@@ -152,12 +152,14 @@ ON_SPLIT: dict[str, dict[str, str]] = {
 
 #: What ``compare --metric`` and the API's ``metric=`` accept: a figure without a split, or a per-seed figure.
 METRICS: tuple[str, ...] = (*(m.value for m in Metric if m.of_predictions), *PER_SEED)
-#: The figures of the predictions besides accuracy, per seed: measured on the validation samples (under a
-#: validation protocol) and on the test set (and a task's headline on the training samples); ``roc_auc`` and
-#: ``log_loss`` only for a model giving probabilities, each only in its task (:attr:`~actreg_search.spec.vocab.Metric.tasks`).
-CLASS_FIGURES: tuple[str, ...] = tuple(
+#: The figures of the predictions besides accuracy, per seed, in every task: measured on the validation samples
+#: (under a validation protocol) and on the test set (and a task's headline on the training samples), each only in
+#: its task (:attr:`~actreg_search.spec.vocab.Metric.tasks`).
+PREDICTION_FIGURES: tuple[str, ...] = tuple(
     m.name for m in MEASURES if m.metric is not None and m.metric.of_predictions and m.metric is not Metric.ACCURACY
 )
+#: A classification's among them; ``roc_auc`` and ``log_loss`` only for a model giving probabilities.
+CLASS_FIGURES: tuple[str, ...] = tuple(n for n in PREDICTION_FIGURES if Task.CLASSIFICATION in BY_NAME[n].metric.tasks)  # type: ignore[union-attr]
 
 
 def headline(task: Task | str, split: Split | str) -> str:

@@ -200,7 +200,7 @@ class _Parser(TableReader):
 
         metrics = self.distinct_items(value, key, metric, "objectives")
         if not metrics[0].of_predictions:
-            first = ", ".join(m.value for m in Metric if m.of_predictions)
+            first = ", ".join(m.value for m in Metric if m.of_predictions and task in m.tasks)
             raise self.fail(key, f"the first objective must be a figure of the predictions ({first}), got {metrics[0].value!r}")
         for m in metrics:
             if task not in m.tasks:

@@ -342,3 +342,62 @@ def test_a_users_model_gets_the_arrays_as_given(tmp_path):
     assert dataset_for(parse_spec(text + '[model]\nbuilder = "/nowhere/b.py:build"\n')).input_shape == (4, 4, 1)
     with pytest.raises(SpecError, match="the built-in 'mlp' model needs 2-D x"):
         dataset_for(parse_spec(text))
+
+
+# -- regression and autoencoder tasks
+
+from sklearn.datasets import load_diabetes, make_friedman1
+
+from actreg_search.data.splits import check_splits
+from actreg_search.data.user_arrays import call_loader
+from actreg_search.spec.parser import parse_spec
+from actreg_search.spec.specs import Validation
+from actreg_search.spec.vocab import Protocol, Task
+
+
+def test_regression_data_keeps_its_targets_units_and_each_fold_standardizes_on_its_own_samples():
+    diabetes = load_dataset(DataSpec(name=DatasetName.DIABETES, train_size=0.5, validation=Validation(Protocol.KFOLD, folds=4)), task=Task.REGRESSION)
+    assert diabetes.n_classes == 1 and diabetes.y_train.dtype == np.float32 and not diabetes.stratified
+    assert sorted(np.concatenate([diabetes.y_train, diabetes.y_test])) == pytest.approx(sorted(load_diabetes().target))
+    fold = diabetes.folds(3)[1]
+    view = diabetes.fold(fold)
+    own = diabetes.y_train[fold.fit].astype(np.float64)
+    assert (view.center, view.spread) == pytest.approx((own.mean(), own.std()))  # never the validation samples'
+    assert view.center != pytest.approx(diabetes.y_train.astype(np.float64).mean(), abs=1e-3)
+    friedman = load_dataset(DataSpec(name=DatasetName.FRIEDMAN1, n_samples=80, noise=1.0, train_size=50), task=Task.REGRESSION)
+    x, y = make_friedman1(n_samples=80, noise=1.0, random_state=1)
+    np.testing.assert_allclose(friedman.y_test, y[50:].astype(np.float32))
+    assert friedman.scale() == pytest.approx((y[:50].mean(), y[:50].std()), rel=1e-6)
+
+
+def test_an_autoencoders_targets_are_its_inputs_and_user_arrays_may_give_x_alone():
+    spec = parse_spec('[study]\nname = "ae"\ntask = "autoencoder"\n[data]\nname = "digits"\nvalidation = 0.25\n')
+    data = dataset_for(spec)
+    assert data.n_classes == 0 and data.y_train is data.x_train and data.fold(data.folds(0)[0]).spread == 1.0
+    x = np.random.default_rng(0).random((20, 5))
+    arrays = call_loader(lambda: {"x_train": x[:15], "x_test": x[15:]}, Task.AUTOENCODER)
+    assert arrays.split and arrays.y[1] is arrays.x[1]
+
+
+def test_regression_targets_from_user_arrays_and_csv_and_the_refusals_that_name_the_task(tmp_path: Path):
+    x = np.random.default_rng(1).random((30, 3))
+    y = x @ np.array([1.5, -2.0, 0.5]) + 0.25
+    arrays = call_loader(lambda: (x, y), Task.REGRESSION)
+    assert arrays.y[0].dtype == np.float32 and arrays.y[0] == pytest.approx(y)
+    with pytest.raises(SpecError, match=r'a continuous target; set \[study\] task = "regression" for one'):
+        call_loader(lambda: (x, y))
+    with pytest.raises(SpecError, match="targets must be finite numbers"):
+        call_loader(lambda: (x, np.where(np.arange(30) == 4, np.nan, y)), Task.REGRESSION)
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,c,price\n" + "\n".join(f"{r[0]},{r[1]},{r[2]},{v}" for r, v in zip(x, y)))
+    csv = load_dataset(DataSpec(name=DatasetName.CSV, path=str(table), target="price", train_size=20), task=Task.REGRESSION)
+    assert sorted(np.concatenate([csv.y_train, csv.y_test])) == pytest.approx(sorted(y), rel=1e-6)
+
+
+def test_splits_without_classes_are_checked_on_sample_counts():
+    y = np.linspace(0.0, 1.0, 9)
+    check_splits(y, Validation(Protocol.KFOLD, folds=4), (0,), stratify=False)
+    with pytest.raises(SpecError, match="5 folds of 9 training samples leave a fold fewer than 2; use at most 4 folds"):
+        check_splits(y, Validation(Protocol.KFOLD, folds=5), (0,), stratify=False)
+    with pytest.raises(SpecError, match="each side needs at least 2 samples: use a fraction between 0.23 and 0.77"):
+        check_splits(y, Validation(Protocol.HOLDOUT, fraction=0.1), (0,), stratify=False)

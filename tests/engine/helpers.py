@@ -11,6 +11,7 @@ from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Monitor, TrialResult
 from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.seeds import build_models
+from actreg_search.engine.targets import standardized
 from actreg_search.models.build import build_model, make_loss, make_optimizer, prepare_model
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
@@ -55,6 +56,7 @@ def keras_full_batch_fit(config: TrialConfig, data: Dataset, seed: int, model: M
     net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes), steps_per_execution=config.epochs)
     n = len(data.x_train)
     x = np.tile(data.x_train, (config.epochs, *([1] * (data.x_train.ndim - 1))))
-    y = np.tile(data.y_train, config.epochs)
+    y = standardized(data.task, data.y_train, data.center, data.spread)  # a regression's, on a fold's view's scale
+    y = np.tile(y, (config.epochs, *([1] * (y.ndim - 1))))
     net.fit(x, y, batch_size=n, epochs=1, shuffle=False, verbose=0)
     return net

@@ -53,7 +53,7 @@ def test_counted_figures_take_a_padded_programs_extra_zeros_back_out() -> None:
     model = build_model(config, data.input_shape, data.n_classes)
     n_test = len(data.y_test)
     # counted at width 8: 5 padded outputs a sample, all exact zeros, plus 2 real zeros in all
-    counted = Counted(train_hits=15, test_hits=n_test // 2, train_loss=0.5, sums=(6.0,), zeros=(5 * n_test + 2,), sizes=(8,))
+    counted = Counted(train_score=15, test_score=n_test // 2, train_loss=0.5, sums=(6.0,), zeros=(5 * n_test + 2,), sizes=(8,))
     result = counted_seed_result(model, config, data, 4, counted)
     assert result.sparsity == pytest.approx(2 / (3 * n_test))
     assert result.activation_mean == pytest.approx(6.0 / (3 * n_test))

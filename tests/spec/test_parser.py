@@ -224,3 +224,37 @@ def test_labels_name_the_size_by_family():
 
     assert TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, 500).label() == "l1 · pre_activation 1.0e-04, 500 units"
     assert TrialConfig(Regularizer.NONE, None, 0.0, 0.0, 16, family=Family.CNN).label() == "none, 16 filters"
+
+
+# -- [study] task
+
+from actreg_search.spec.vocab import Metric, Task
+
+
+def test_a_task_defaults_its_objective_to_its_headline_and_round_trips_through_storage():
+    spec = parse_spec('[study]\nname = "r"\ntask = "regression"\n[data]\nname = "diabetes"\n')
+    assert spec.study.task is Task.REGRESSION and spec.study.objectives == (Metric.RMSE,)
+    assert spec.selection_fields() == ("validation_rmse",)
+    assert parse_raw(spec_to_raw(spec)).study == spec.study
+    spec = parse_spec('[study]\nname = "r"\ntask = "regression"\nobjectives = ["r2", "sparsity"]\nsampler = "nsga2"\n[data]\nname = "friedman1"\n')
+    assert spec.study.objectives == (Metric.R2, Metric.SPARSITY) and spec.data.n_samples == 200
+    ae = parse_spec('[study]\nname = "a"\ntask = "autoencoder"\n[data]\nname = "digits"\n')
+    assert ae.study.objectives == (Metric.MSE,) and parse_spec('[study]\nname = "c"\n').study.task is Task.CLASSIFICATION
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('task = "regression"\n[data]\nname = "circles"', "[study] task: 'regression' does not fit dataset 'circles', whose task is \"classification\""),
+        ('[data]\nname = "diabetes"', "[study] task: 'classification' does not fit dataset 'diabetes', whose task is \"regression\""),
+        ('task = "regression"\nobjectives = ["accuracy"]\n[data]\nname = "diabetes"', "'accuracy' is not a figure of a regression task (its figures: sparsity, rmse, mae, r2)"),
+        ('objectives = ["rmse"]', "'rmse' is not a figure of a classification task"),
+        ('objectives = ["r2"]', 'for \'r2\' set [study] task = "regression"'),
+        ('task = "autoencoder"\n[data]\nname = "digits"\n[model]\nfamily = "cnn"', "the built-in autoencoder is an mlp, not 'cnn'"),
+        ('task = "ranking"', "[study] task: unknown value 'ranking'; allowed: classification, regression, autoencoder"),
+    ],
+)
+def test_a_task_its_data_or_objectives_cannot_serve_is_one_line(text, fragment):
+    with pytest.raises(SpecError) as info:
+        parse_spec('[study]\nname = "t"\n' + text + "\n", source="s.toml")
+    assert fragment in str(info.value) and "\n" not in str(info.value)
