@@ -180,7 +180,7 @@ def _check_io(built: object, data: Dataset, origin: str) -> None:
 
 def _check_probabilities(spec: StudySpec, built: object, origin: str) -> None:
     """An objective that reads probabilities (``roc_auc``, ``log_loss``) needs a sigmoid or softmax output layer."""
-    from actreg_search.engine.metrics import gives_probabilities
+    from actreg_search.engine.predictions import gives_probabilities
 
     wanting = [m.value for m in spec.study.objectives if m.needs_probabilities]
     if wanting and not gives_probabilities(built):  # type: ignore[arg-type]

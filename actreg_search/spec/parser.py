@@ -39,7 +39,6 @@ from actreg_search.spec.specs import (
 from actreg_search.spec.vocab import (
     ACTIVATIONS,
     SIZE_KEYS,
-    DatasetName,
     EngineName,
     Family,
     Metric,
@@ -48,16 +47,6 @@ from actreg_search.spec.vocab import (
     SamplerName,
     Task,
 )
-
-#: The tasks a dataset can be learned as (a user's npz or python arrays: any; a CSV has a target column).
-_TASK_DATA = {
-    DatasetName.CIRCLES: (Task.CLASSIFICATION,),
-    DatasetName.MOONS: (Task.CLASSIFICATION,),
-    DatasetName.DIABETES: (Task.REGRESSION,),
-    DatasetName.FRIEDMAN1: (Task.REGRESSION,),
-    DatasetName.DIGITS: (Task.CLASSIFICATION, Task.AUTOENCODER),
-    DatasetName.CSV: (Task.CLASSIFICATION, Task.REGRESSION),
-}
 
 #: The objective name of studies made before validation existed: ``accuracy`` measured on the test set.
 OLD_ACCURACY = TEST_ACCURACY
@@ -169,7 +158,7 @@ class _Parser(TableReader):
     def task_fits(self, task: Task, data: DataSpec, model: ModelSpec) -> None:
         """Refuse a task its data or model cannot give: a classification dataset under regression and the
         reverse, an autoencoder of a built-in family other than mlp."""
-        allowed = _TASK_DATA.get(data.name, tuple(Task))
+        allowed = data.name.tasks
         if task not in allowed:
             names = " or ".join(f'"{t.value}"' for t in allowed)
             raise self.fail("[study] task", f"{task.value!r} does not fit dataset {data.name.value!r}, whose task is {names}")

@@ -178,11 +178,21 @@ class DatasetName(str, enum.Enum):
     """scikit-learn's bundled diabetes progression table (442 patients, 10 features): regression."""
     FRIEDMAN1 = "friedman1"
     """scikit-learn's ``make_friedman1`` (10 features, 5 of them used): a generated regression task."""
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        """The tasks it can be learned as (a user's npz or python arrays: any; a CSV has a target column)."""
+        return _DATASET_TASKS.get(self, tuple(Task))
     CSV = "csv"
     NPZ = "npz"
     PYTHON = "python"
 
 
+_C, _R, _A = Task.CLASSIFICATION, Task.REGRESSION, Task.AUTOENCODER
+_DATASET_TASKS = {
+    DatasetName.CIRCLES: (_C,), DatasetName.MOONS: (_C,), DatasetName.DIABETES: (_R,), DatasetName.FRIEDMAN1: (_R,),
+    DatasetName.DIGITS: (_C, _A), DatasetName.CSV: (_C, _R),
+}
 GENERATORS = (DatasetName.CIRCLES, DatasetName.MOONS, DatasetName.FRIEDMAN1)
 """The generated datasets: ``[data] n_samples`` and ``noise`` are theirs."""
 REGRESSION_DATASETS = (DatasetName.DIABETES, DatasetName.FRIEDMAN1)

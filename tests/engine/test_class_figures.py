@@ -20,7 +20,8 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import roc_auc_score
 
 from actreg_search.engine.base import SeedResult
-from actreg_search.engine.metrics import class_figures, gives_probabilities, mean_of_folds, on_split
+from actreg_search.engine.metrics import mean_of_folds
+from actreg_search.engine.predictions import class_figures, gives_probabilities, on_split
 from actreg_search.spec.measures import Split
 from actreg_search.spec.vocab import Metric
 
