@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from rich.table import Table
@@ -20,9 +20,6 @@ from rich.table import Table
 from actreg_search import api
 from actreg_search.console import PipeSafeConsole, console, emit, flush_streams, note
 from actreg_search.errors import UserError
-
-if TYPE_CHECKING:
-    from actreg_search.api import TrialRecord
 
 PROG = "actreg-search"
 
@@ -110,7 +107,7 @@ def run(
         study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, name=name, recycle_mb=recycle_mb
     )
     where = " on validation" if summary.selects_on.startswith("validation") else ""
-    what = summary.selects_on.removeprefix("validation_").removeprefix("test_").replace("_", " ")  # "log loss" (lowest)
+    what = api.Results.words(summary.selects_on.removeprefix("validation_").removeprefix("test_"))  # "log loss", "RMSE"
     best = (
         f"best{'' if what == 'accuracy' else ' ' + what} {summary.best_value:.4f}{where} (trial {summary.best_trial})"
         if summary.best_value is not None else "no completed trial"
@@ -144,17 +141,17 @@ def list_cmd(storage: str | None) -> None:
 @storage_option
 @click.option("--top", type=positive, default=10, show_default=True, help="How many trials.")
 def show(name: str, storage: str | None, top: int) -> None:
-    """Show the top trials: params, mean ± std validation (where measured) and test accuracy, the objective's figure
-    when not accuracy (log loss, ROC AUC...), gap, sparsity.
+    """Show the top trials: params, mean ± std validation (where measured) and test accuracy (a regression's RMSE, an
+    autoencoder's reconstruction MSE), the objective's other figure (log loss, R²...), gap, sparsity.
 
     Under the table: the study's protocol, and the best trial's validation
-    accuracy next to its test accuracy with the difference (test − validation,
-    in points); a study that selected on the test set is labelled so.
+    figure next to its test figure with the difference (test − validation,
+    in points for accuracy); a study that selected on the test set is labelled so.
     """
     results = api.load(name, storage, curves=False)
     shown = results.leading(top)
     complete = results.counts.complete
-    ranked_on = "" if results.selects_on_test else f", by {results.selection_metric.replace('_', ' ')}"
+    ranked_on = "" if results.selects_on_test else f", by {api.Results.words(results.selection_metric)}"
     if results.multi_objective:
         front = len(results.pareto_front())
         title = f"{name}: Pareto front ({', '.join(results.objectives)}): {len(shown)} shown of {front} on it, {complete} complete"
@@ -162,45 +159,14 @@ def show(name: str, storage: str | None, top: int) -> None:
         title = f"{name}: top {len(shown)} of {complete} complete{ranked_on}"
     else:
         title = f"{name}: no completed trial"
-    validation = any(api.VALIDATION_ACCURACY in t.per_seed for t in shown)
-    layered = any(len(t.per_layer.get(api.SPARSITY, {})) > 1 for t in shown)
-    extra = results.results.objective_figures  # the objective's figure on each split, when not accuracy
-    columns = (
-        "trial", "config", *(("val. acc",) if validation else ()), "test acc",
-        *(f.replace("validation_", "val. ").replace("_", " ") for f in extra), "train acc", "gap", "sparsity",
-        *(("sparsity by layer",) if layered else ()), "act. mean", "time s",
-    )
+    columns, rows = results.show_table(shown)  # the task's figures: accuracy, or RMSE, or reconstruction MSE
     table = Table(*columns, title=title)
-    for t in shown:
-        table.add_row(
-            str(t.number),
-            t.label(),
-            *((_mean_std(t, api.VALIDATION_ACCURACY),) if validation else ()),
-            _mean_std(t, api.TEST_ACCURACY),
-            *(_mean_std(t, f) for f in extra),
-            f"{t.mean('train_accuracy'):.4f}",
-            f"{t.mean('gap'):+.4f}",
-            f"{t.mean('sparsity'):.3f}",
-            *((_by_layer(t),) if layered else ()),
-            f"{t.mean('activation_mean'):.4f}",
-            f"{t.wall_time_s:.1f}" if t.wall_time_s is not None else "-",
-        )
+    for row in rows:
+        table.add_row(*row)
     _out().print(table)
     _out().print(results.counts.describe())
     for line in results.selection_lines():
         _out().print(line)
-
-
-def _by_layer(trial: TrialRecord) -> str:
-    """Each marked layer's mean sparsity over seeds: ``h1 0.412 · h2 0.530`` (``-`` for none recorded)."""
-    layers = trial.per_layer.get(api.SPARSITY, {})
-    return " · ".join(f"{layer} {sum(values) / len(values):.3f}" for layer, values in layers.items() if values) or "-"
-
-
-def _mean_std(trial: TrialRecord, figure: str) -> str:
-    """``0.9857 ± 0.0120``, or ``-`` for a figure the trial did not record."""
-    mean, std = trial.mean(figure), trial.std(figure)
-    return f"{mean:.4f} ± {std:.4f}" if mean is not None and std is not None else "-"
 
 
 @app.command()
@@ -253,7 +219,8 @@ def export(
 
 on_option = click.option(
     "--on", type=click.Choice(["test", "validation"]), default=None,
-    help="The split accuracy and sparsity are compared on: test (the default), the figure reported for trials "
+    help="The split a figure named without one (accuracy, rmse, sparsity...) is compared on: test (the default), "
+    "the figure reported for trials "
     "already chosen; or validation, the figure they were chosen on (a study that measured it only).",
 )
 
@@ -265,15 +232,16 @@ on_option = click.option(
 @click.option("--best-vs-baseline", is_flag=True, help="The best regularized trial against the best unregularized one (default).")
 @click.option("--top", type=click.IntRange(min=2), help="Each of the top K trials against the best.")
 @click.option(
-    "--metric", type=click.Choice(api.METRICS), default="accuracy", show_default=True,
-    help="The figure compared: accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss (lower is better) or sparsity, "
-    "on the split --on names; or a per-seed figure by its full name (test_accuracy, validation_accuracy, train_loss, "
-    "...), used as named, where a --on naming another split "
-    "than the figure's own is an error.",
+    "--metric", type=click.Choice(api.METRICS), default=None,
+    help="The figure compared (default: the study's headline, accuracy, a regression's rmse, an autoencoder's mse): "
+    "accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss, rmse, mae, mse (lower is better), r2 or sparsity, "
+    "on the split --on names; or a per-seed figure by its full name (test_accuracy, validation_rmse, train_loss, "
+    "...), used as named, where a --on naming another split than the figure's own is an error.",
 )
 @on_option
 def compare(
-    name: str, storage: str | None, pair: tuple[int, int] | None, best_vs_baseline: bool, top: int | None, metric: str, on: str | None
+    name: str, storage: str | None, pair: tuple[int, int] | None, best_vs_baseline: bool, top: int | None, metric: str | None,
+    on: str | None,
 ) -> None:
     """Compare trials seed by seed: paired difference, 95% CI, Wilcoxon and t-test p, effect size.
 
@@ -284,14 +252,16 @@ def compare(
     """
     if [pair is not None, best_vs_baseline, top is not None].count(True) > 1:
         raise UserError("compare: give one of --trials A B, --best-vs-baseline, --top K")
-    figure = api.figure_on(metric, on)
+    if metric is not None:
+        api.figure_on(metric, on)  # a metric and a split that do not go together: refused before reading the study
     results = api.load(name, storage, curves=False)
     if pair is not None:
-        comparisons = [results.compare(pair[0], pair[1], figure)]
+        comparisons = [results.compare(pair[0], pair[1], metric, on=on)]
     elif top is not None:
-        comparisons = results.top_vs_best(top, figure)
+        comparisons = results.top_vs_best(top, metric, on=on)
     else:
-        comparisons = [results.best_vs_baseline(figure)]
+        comparisons = [results.best_vs_baseline(metric, on=on)]
+    figure = comparisons[0].metric
     table = Table(*comparisons[0].HEADERS, title=comparisons[0].title)
     for c in comparisons:
         table.add_row(*c.cells())
@@ -302,7 +272,7 @@ def compare(
         _out().print(c.describe())
     if figure == results.selection_metric:
         _out().print(
-            f"note: {figure.replace('_', ' ')} is the figure this study ranked its trials on, so the best trial's lead on "
+            f"note: {api.Results.words(figure)} is the figure this study ranked its trials on, so the best trial's lead on "
             f"it is optimistic (it was chosen for being ahead); protocol: {results.protocol}"
         )
 
@@ -324,11 +294,12 @@ def _baseline_line(results: api.Results, comparison: Any) -> str:
 def report(name: str, storage: str | None, out_path: Path | None, on: str | None) -> None:
     """Markdown report: the protocol, every model's mean ± std and 95% CI, comparisons, the tutorial's figures.
 
-    The best trial's validation and test accuracy are set side by side. Each
-    trial is compared seed by seed with the best trial and with the best
-    unregularized one, on the study's objective (accuracy, or the figure it
-    optimizes: log_loss, roc_auc, ...) on the split --on names, with Holm's
-    correction over the comparisons listed.
+    The best trial's validation and test figures (accuracy, a regression's RMSE,
+    an autoencoder's reconstruction MSE) are set side by side. Each trial is
+    compared seed by seed with the best trial and with the best unregularized
+    one, on the study's objective (accuracy, or the figure it optimizes:
+    log_loss, rmse, r2, ...) on the split --on names, with Holm's correction
+    over the comparisons listed.
     """
     api.check_export_paths(out=out_path)
     results = api.load(name, storage, curves=False)

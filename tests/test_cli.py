@@ -407,7 +407,8 @@ def test_compare_and_report_say_how_metric_and_on_combine():
     text = " ".join(invoke("compare", "--help").stdout.split())
     assert "--on [test|validation]" in text
     assert (
-        "The figure compared: accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss (lower is better) or sparsity, "
+        "The figure compared (default: the study's headline, accuracy, a regression's rmse, an autoencoder's mse): "
+        "accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss, rmse, mae, mse (lower is better), r2 or sparsity, "
         "on the split --on names; or a per-seed figure by its full name" in text
     )
     assert "a --on naming another split than the figure's own is an error" in text

@@ -38,8 +38,8 @@ def load(name: str, storage: str | None = None, *, curves: bool = True) -> Resul
         curves: Read the learning curves the dashboard draws (``False``: skip them, for tables only).
 
     Returns:
-        The study's trials, with the learning curves of the best trial and the
-        best unregularized one (the ones :meth:`Results.figure` ``("curves")`` draws).
+        The study's trials, with the learning curves :meth:`Results.figure` ``("curves")`` draws (the best
+        trial's and the best unregularized one's).
 
     Raises:
         StorageError: The storage or the study does not exist.
@@ -60,13 +60,9 @@ class Results:
     """A loaded study (see :func:`load`).
 
     Args:
-        results: The read model of the study.
-        storage: The storage URL it was read from.
-
-    Attributes:
-        results: The read model (:class:`~actreg_search.results.records.StudyResults`):
-            every :class:`~actreg_search.results.records.TrialRecord`, ranked, with the spec.
-        storage: The storage URL it was read from.
+        results: The read model of the study (:class:`~actreg_search.results.records.StudyResults`): every
+            :class:`~actreg_search.results.records.TrialRecord`, ranked, with the spec; kept as :attr:`results`.
+        storage: The storage URL it was read from; kept as :attr:`storage`.
     """
 
     def __init__(self, results: StudyResults, storage: str) -> None:
@@ -87,11 +83,8 @@ class Results:
 
     @property
     def spec(self) -> StudySpec | None:
-        """The spec the study was made from (``None`` for a study not made by actreg_search).
-
-        A builder or loader given as a Python function is stored as its
-        ``module:qualname`` text, so here it is that text, not the function.
-        """
+        """The spec the study was made from (``None`` for a study not made by actreg_search); a builder or loader given
+        as a Python function is stored as its ``module:qualname`` text, so here it is that text, not the function."""
         return self.results.spec
 
     @property
@@ -140,9 +133,9 @@ class Results:
 
         Columns: ``number``, ``state``, ``value``; ``params_*`` (what the
         sampler chose) and ``config_*`` (the config trained); ``<figure>_mean``
-        and ``<figure>_std`` for each per-seed figure; ``test_accuracy_seed<s>``
-        and ``train_accuracy_seed<s>`` for each seed ``s``; ``wall_time_s``,
-        ``duration_s`` and ``fail_reason``.
+        and ``<figure>_std`` for each per-seed figure of the study's task; the
+        headline figure per seed ``s`` (``test_accuracy_seed<s>``, a regression's
+        ``test_rmse_seed<s>``...); ``wall_time_s``, ``duration_s`` and ``fail_reason``.
         """
         from actreg_search.results.export import trials_frame
 
@@ -153,7 +146,7 @@ class Results:
     @property
     def best(self) -> TrialRecord | None:
         """The best completed trial by the first objective's mean over seeds, validation accuracy by default (the lowest
-        for ``log_loss``; on the test set for a study selected there; ties: the one rule of the read model)."""
+        for ``log_loss``, a regression's RMSE; on the test set for a study selected there; ties: the read model's rule)."""
         return self.results.best
 
     @property
@@ -179,11 +172,25 @@ class Results:
         return protocol_text(self.results)
 
     def selection_lines(self) -> list[str]:
-        """The lines ``show`` prints under its table: the protocol, and the best trial's validation and test accuracy
-        side by side with their difference (a study selected on the test set is labelled so)."""
+        """The lines ``show`` prints under its table: the protocol, and the best trial's validation and test figure
+        (accuracy, RMSE...) side by side with their difference (a study selected on the test set is labelled so)."""
         from actreg_search.results.markdown import selection_lines
 
         return selection_lines(self.results)
+
+    def show_table(self, trials: list[TrialRecord]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        """``show``'s columns and a row of text per trial, of the study's task's figures
+        (:func:`~actreg_search.results.figures.show_table`)."""
+        from actreg_search.results.figures import show_table
+
+        return show_table(self.results, trials)
+
+    @staticmethod
+    def words(figure: str) -> str:
+        """A figure's name in words: ``validation accuracy``, ``test RMSE``, ``rmse`` is ``RMSE``."""
+        from actreg_search.results.figures import words
+
+        return words(figure)
 
     @property
     def best_unregularized(self) -> TrialRecord | None:
@@ -191,16 +198,15 @@ class Results:
         return self.results.best_unregularized
 
     def top(self, k: int = 10) -> list[TrialRecord]:
-        """The ``k`` best completed trials, best first (by the first objective's figure, validation accuracy or
-        test accuracy under ``validation = "test"``, whatever the other objectives)."""
+        """The ``k`` best completed trials, best first (by the first objective's figure, on validation or on the test
+        set under ``validation = "test"``, whatever the other objectives)."""
         return self.results.top(k)
 
     def pareto_front(self) -> list[TrialRecord]:
-        """The trials on the Pareto front of a multi-objective study, best test accuracy first.
+        """The trials on the Pareto front of a multi-objective study, ranked as :meth:`top`.
 
         Raises:
-            UserError: The study has one objective (view ``"sparsity"`` draws
-                accuracy against sparsity with that front).
+            UserError: The study has one objective (view ``"sparsity"`` draws its headline figure against sparsity).
         """
         if not self.results.multi_objective:
             raise UserError(f"study {self.name!r} has one objective ({self.objectives[0]}), so no Pareto front of objectives")
@@ -209,17 +215,17 @@ class Results:
     # ------------------------------------------------------------------ comparisons
 
     def compare(
-        self, a: TrialRef, b: TrialRef, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None
+        self, a: TrialRef, b: TrialRef, metric: str | None = None, confidence: float = 0.95, *, on: str | None = None
     ) -> PairedComparison:
         """Trial ``b`` against trial ``a``, seed by seed (``compare --trials A B``).
 
         Args:
             a: The reference trial (a number or a record); differences are ``b - a``.
             b: The trial measured against it.
-            metric: ``"accuracy"`` or ``"sparsity"`` on the split ``on`` names,
-                or a per-seed figure by its full name (``test_accuracy``,
-                ``"train_loss"``, ...), used as named
-                (:func:`actreg_search.results.stats.figure_on`).
+            metric: A figure named without a split (``"accuracy"``, ``"rmse"``, ``"sparsity"``...) on the split ``on``
+                names, or a per-seed figure by its full name (``test_accuracy``, ``"train_loss"``, ...), used as
+                named (:func:`actreg_search.results.stats.figure_on`); ``None``: the study's headline figure (accuracy,
+                a regression's ``rmse``, an autoencoder's ``mse``). A lower RMSE, MSE or log loss is a win.
             confidence: Level of the confidence interval.
             on: The split: ``"test"`` (the default; ``None`` means it) or
                 ``"validation"`` (a study with validation figures only). A
@@ -237,10 +243,10 @@ class Results:
         figure = self._figure(metric, on)
         return paired_comparison(self._completed(a), self._completed(b), figure, confidence)
 
-    def best_vs_baseline(self, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None) -> PairedComparison:
+    def best_vs_baseline(self, metric: str | None = None, confidence: float = 0.95, *, on: str | None = None) -> PairedComparison:
         """The best regularized trial against the best unregularized one (``compare --best-vs-baseline``).
 
-        "Best" is the study's ranking (on validation accuracy where measured),
+        "Best" is the study's ranking (on its first objective, on validation where measured),
         whatever ``metric`` and ``on`` compare; ``metric`` and ``on`` as in :meth:`compare`.
 
         Raises:
@@ -253,7 +259,7 @@ class Results:
         return stats.paired_comparison(baseline, challenger, figure, confidence)
 
     def top_vs_best(
-        self, k: int, metric: str = "accuracy", confidence: float = 0.95, *, on: str | None = None
+        self, k: int, metric: str | None = None, confidence: float = 0.95, *, on: str | None = None
     ) -> list[PairedComparison]:
         """Each of the top ``k`` trials (ranks 2..k) against the best (``compare --top K``); ``metric`` and ``on`` as in :meth:`compare`."""
         from actreg_search.results import stats
@@ -261,11 +267,11 @@ class Results:
         figure = self._figure(metric, on)
         return stats.top_k_vs_best(self.results, k, figure, confidence)
 
-    def _figure(self, metric: str, on: str | None) -> str:
-        """The per-seed figure ``metric`` names on the split ``on``, refused if this study never recorded it."""
+    def _figure(self, metric: str | None, on: str | None) -> str:
+        """The per-seed figure ``metric`` (``None``: the study's headline) names on ``on``, refused if never recorded."""
         from actreg_search.results import stats
 
-        figure = stats.figure_on(metric, on)
+        figure = stats.figure_on(metric or self.results.task.headline.value, on)
         stats.require_figure(self.results, figure)
         return figure
 
@@ -280,15 +286,12 @@ class Results:
         """One of the dashboard's views as a plotly Figure.
 
         Args:
-            view: One of ``history``, ``selection``, ``importance``, ``parallel``, ``path``, ``layers``,
-                ``sparsity``, ``pareto``, ``curves``, ``seeds``, ``width``,
-                ``slice`` (:data:`actreg_search.api.views.VIEWS`).
-            objective: For ``importance``, ``parallel`` and ``slice`` of a
-                multi-objective study, which objective (default: the first).
+            view: One of ``history``, ``selection``, ``importance``, ``parallel``, ``path``, ``layers``, ``sparsity``,
+                ``pareto``, ``curves``, ``seeds``, ``width``, ``slice`` (:data:`actreg_search.api.views.VIEWS`).
+            objective: For ``importance``, ``parallel`` and ``slice`` of a multi-objective study, which objective (default: the first).
 
         Raises:
-            UserError: An unknown view (the message lists the names), or one
-                this study cannot be drawn in (the message says why).
+            UserError: An unknown view (the message lists the names), or one this study cannot be drawn in (it says why).
         """
         from actreg_search.api.views import draw_view
 
@@ -302,8 +305,7 @@ class Results:
 
         Args:
             confidence: Level of the intervals; the family-wise error rate is ``1 - confidence``.
-            on: The split the comparisons use: ``"test"`` (the default; ``None``
-                means it) or ``"validation"`` (a study with validation figures only).
+            on: The split the comparisons use: ``"test"`` (``None`` means it) or ``"validation"`` (a study with validation figures only).
 
         Raises:
             UserError: No completed trial, an unknown split, or ``on="validation"`` without validation figures.
@@ -329,9 +331,8 @@ class Results:
         """Write the self-contained HTML report of every view (``actreg-search dashboard --out``)."""
         from actreg_search.dashboard import write_report
 
-        path = Path(path)
-        write_report(self.results, path)
-        return path
+        write_report(self.results, Path(path))
+        return Path(path)
 
     # ------------------------------------------------------------------ exports
 
@@ -374,9 +375,8 @@ class Results:
         """
         from actreg_search.results.export import write_trials
 
-        path = Path(path)
-        write_trials(self.results, path)
-        return path
+        write_trials(self.results, Path(path))
+        return Path(path)
 
     def model_trial(self) -> TrialRecord:
         """The trial :meth:`save_model` retrains by default (``export --model``): the best.

@@ -53,11 +53,11 @@ VIEWS: dict[str, View] = {
     v.name: v
     for v in (
         View("history", "optimization history", "optimization_history", "history_figure"),
-        View("selection", "validation against test accuracy", "validation_vs_test", "selection_figure"),
+        View("selection", "validation against test of the headline figure (accuracy, RMSE...)", "validation_vs_test", "selection_figure"),
         View("importance", "hyperparameter importances (Optuna)", "importance_figure", min_trials=2),
         View("parallel", "parallel coordinates (Optuna)", "parallel_figure", min_trials=1),
         View("path", "regularization path", "regularization_path", "path_figure"),
-        View("sparsity", "accuracy against activation sparsity", "sparsity_tradeoff", "sparsity_figure"),
+        View("sparsity", "headline figure (accuracy, RMSE...) against activation sparsity", "sparsity_tradeoff", "sparsity_figure"),
         View("layers", "sparsity of each marked layer (models with several)", "layer_sparsity", "layers_figure"),
         View("pareto", "Pareto front of the objectives (Optuna; multi-objective studies)", "pareto_figure"),
         View("curves", "learning curves of the best and best unregularized trials", "learning_curves", "curves_figure"),
@@ -121,13 +121,14 @@ def draw_view(results: StudyResults, name: str, objective: str | None = None) ->
 def _optuna_view(results: StudyResults, view: View, objective: str | None) -> go.Figure:
     from actreg_search.dashboard import data as d
     from actreg_search.dashboard import optuna_charts as oc
+    from actreg_search.results.figures import words
 
     draw: Callable[..., Any] = getattr(oc, view.data)
     if view.name == "pareto":
         if not results.multi_objective:
             raise UserError(
                 f"view 'pareto' of study {results.name!r}: the study has one objective, so no Pareto front of "
-                "objectives; view 'sparsity' draws accuracy against sparsity with its front"
+                f"objectives; view 'sparsity' draws {words(results.headline('test'))} against sparsity with its front"
             )
         if objective is not None:
             raise UserError("view 'pareto' draws every objective; it has no objective to choose")
@@ -136,7 +137,7 @@ def _optuna_view(results: StudyResults, view: View, objective: str | None) -> go
         return _with_note(draw(source).figure, source.note)
     targets = d.targets(results)
     by_key = {t.key: t for t in targets}
-    # An objective by the name the study file gives it (accuracy, log_loss, sparsity), or by the figure it selects on.
+    # An objective by the name the study file gives it (accuracy, log_loss, rmse, sparsity), or by the figure it selects on.
     spelled = {o.removeprefix("validation_").removeprefix("test_"): o for o in results.objectives}
     objective = spelled.get(objective, objective) if objective is not None else None
     if objective is not None and objective not in by_key:

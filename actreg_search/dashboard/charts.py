@@ -3,12 +3,14 @@
 Optuna's own charts (importances, parallel coordinates, slice, Pareto front)
 are drawn in :mod:`actreg_search.dashboard.optuna_charts`; the per-seed charts
 (learning curves, boxes) in :mod:`actreg_search.dashboard.charts_seeds`,
-the sparsity charts (accuracy × sparsity, per layer) in
+the sparsity charts (headline figure × sparsity, per layer) in
 :mod:`actreg_search.dashboard.charts_sparsity` and the coefficient × learning
 rate panels in :mod:`actreg_search.dashboard.charts_rate`, imported here so that every
 chart of ours is named here; the colours, symbols, labels, axes, error bars
 and layout every chart shares are in :mod:`actreg_search.dashboard.style`.
-Every error bar is a 95% interval over seeds within [0, 1], drawn asymmetric.
+Every error bar is a 95% interval over seeds (within [0, 1] for a fraction),
+drawn asymmetric. Each chart names the figure its data holds: the task's
+headline (accuracy, a regression's RMSE, an autoencoder's reconstruction MSE).
 The data carries regularizers and placements as enum members; their labels
 are written here, when drawing.
 """
@@ -21,8 +23,9 @@ import plotly.graph_objects as go
 
 from actreg_search.dashboard.charts_rate import rate_figure
 from actreg_search.dashboard.charts_seeds import boxes_figure, curves_figure
-from actreg_search.dashboard.charts_sparsity import ACCURACY, layers_figure, sparsity_figure
+from actreg_search.dashboard.charts_sparsity import ACCURACY, headline_title, layers_figure, sparsity_figure
 from actreg_search.dashboard.data import HistoryData, PathData, SelectionData, WidthData, words
+from actreg_search.spec.measures import BOUNDED, POINTS, maximized
 from actreg_search.dashboard.style import (
     HEIGHT,
     INTERVAL,
@@ -46,6 +49,7 @@ __all__ = [
     "TEMPLATE",
     "boxes_figure",
     "curves_figure",
+    "headline_title",
     "history_figure",
     "integer_axis",
     "layers_figure",
@@ -63,7 +67,7 @@ __all__ = [
 def history_figure(data: HistoryData) -> go.Figure:
     """Each completed trial's selection figure with its 95% interval, the best-so-far line, a star on the best."""
     figure = words(data.metric)
-    tests = ["" if t is None else f"<br>test accuracy {t:.4f}" for t in data.tests]
+    tests = ["" if t is None else f"<br>{words(data.test_metric)} {t:.4f}" for t in data.tests]
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -115,12 +119,17 @@ def history_figure(data: HistoryData) -> go.Figure:
 
 
 def selection_figure(data: SelectionData) -> go.Figure:
-    """Mean test against mean validation accuracy of every completed trial, the ``y = x`` line, the chosen trial."""
+    """Mean test against mean validation of the headline figure (accuracy, RMSE...) of every completed trial, the
+    ``y = x`` line, the chosen trial; the difference of a fraction in points, of another figure in its units."""
     fig = go.Figure()
+    on_validation, on_test = (words(f) for f in data.figures)
     values = [v for p in data.points for v in (p.validation, p.test)]
     low, high = min(values), max(values)
-    pad = max(0.01, (high - low) * 0.05)
-    span = [max(0.0, low - pad), min(1.0, high + pad)]
+    bounded = data.figures[1] in BOUNDED  # a fraction's axes stay within [0, 1]
+    pad = max((high - low) * 0.05, 0.01 if bounded else 0.01 * max(abs(low), abs(high)) or 0.01)
+    span = [max(0.0, low - pad), min(1.0, high + pad)] if bounded else [low - pad, high + pad]
+    scale, unit = (100, "%{customdata:+.1f} points") if data.figures[1] in POINTS else (1, "%{customdata:+.4f}")
+    hover = f"%{{text}}<br>{on_validation} %{{x:.4f}}<br>{on_test} %{{y:.4f}}<br>test − validation {unit}"
     fig.add_trace(
         go.Scatter(
             x=span,
@@ -142,11 +151,8 @@ def selection_figure(data: SelectionData) -> go.Figure:
                 marker={"color": color, "symbol": symbol, "size": 9, "opacity": 0.8},
                 name=group_label(group),
                 text=[p.label for p in members],
-                customdata=[100 * p.difference for p in members],
-                hovertemplate=(
-                    "%{text}<br>validation accuracy %{x:.4f}<br>test accuracy %{y:.4f}"
-                    "<br>test − validation %{customdata:+.1f} points<extra></extra>"
-                ),
+                customdata=[scale * p.difference for p in members],
+                hovertemplate=f"{hover}<extra></extra>",
             )
         )
     best = data.best
@@ -158,17 +164,14 @@ def selection_figure(data: SelectionData) -> go.Figure:
             marker={"symbol": "star", "size": 18, "color": "#d62728", "line": {"width": 1, "color": "#222"}},
             name=f"chosen: trial {best.number}",
             text=[best.label],
-            customdata=[100 * best.difference],
-            hovertemplate=(
-                "%{text}<br>validation accuracy %{x:.4f}<br>test accuracy %{y:.4f}"
-                "<br>test − validation %{customdata:+.1f} points<extra>chosen</extra>"
-            ),
+            customdata=[scale * best.difference],
+            hovertemplate=f"{hover}<extra>chosen</extra>",
         )
     )
     return layout(
         fig,
-        xaxis={"title": {"text": "mean validation accuracy (what the study selects on)"}, "range": span},
-        yaxis={"title": {"text": "mean test accuracy (reported)"}, "range": span},
+        xaxis={"title": {"text": f"mean {on_validation} (what the study selects on)"}, "range": span},
+        yaxis={"title": {"text": f"mean {on_test} (reported)"}, "range": span},
     )
 
 
@@ -176,7 +179,8 @@ def selection_figure(data: SelectionData) -> go.Figure:
 
 
 def path_figure(data: PathData) -> go.Figure:
-    """Mean test accuracy against log10 coefficient: markers coloured by width, lines only within one width.
+    """Mean headline figure on test (accuracy, RMSE...) against log10 coefficient: markers coloured by width, lines
+    only within one width.
 
     Each regularizer × placement is one legend entry (outline: regularizer,
     shape: placement); a line joins only trials of the same width
@@ -246,7 +250,7 @@ def path_figure(data: PathData) -> go.Figure:
                 customdata=list(zip(line.numbers, line.hidden_units, line.lows, line.highs, strict=True)),
                 hovertemplate=(
                     "trial %{customdata[0]}, %{customdata[1]} units<br>log10 coefficient %{x:.2f}"
-                    "<br>test accuracy %{y:.4f} [%{customdata[2]:.4f}, %{customdata[3]:.4f}]"
+                    f"<br>{words(data.metric)} %{{y:.4f}} [%{{customdata[2]:.4f}}, %{{customdata[3]:.4f}}]"
                     "<extra>%{fullData.name}</extra>"
                 ),
             )
@@ -254,7 +258,7 @@ def path_figure(data: PathData) -> go.Figure:
     return layout(
         fig,
         xaxis_title="log10(coefficient)   [l1_l2: log10(l1 + l2)]",
-        yaxis_title=ACCURACY,
+        yaxis_title=headline_title(data.metric),
         legend={"title": {"text": "regularizer · placement"}, "x": 1.18},
     )
 
@@ -263,9 +267,11 @@ def path_figure(data: PathData) -> go.Figure:
 
 
 def width_figure(data: WidthData) -> go.Figure:
-    """The interpolated accuracy surface over log10 coefficient × hidden width, with the trials on top."""
+    """The interpolated surface of the headline figure on test over log10 coefficient × hidden width, with the trials
+    on top; the colour scale reversed for a figure better lower (RMSE), so that better is the same colour."""
     fig = go.Figure()
-    colorscale = "Viridis"
+    colorscale = "Viridis" if maximized(data.metric) else "Viridis_r"
+    scale_title = {"title": {"text": f"mean {words(data.metric).replace(' ', '<br>', 1)}"}}
     accuracies = [p.accuracy for p in data.points]
     if data.grid is not None:
         cells = [v for row in data.grid.z for v in row if v is not None]
@@ -286,7 +292,7 @@ def width_figure(data: WidthData) -> go.Figure:
                 zmax=high,
                 zsmooth="best",
                 opacity=0.8,
-                colorbar={"title": {"text": "mean test<br>accuracy"}},
+                colorbar=scale_title,
                 hovertemplate="log10 coefficient %{x:.2f}<br>%{customdata:.0f} units<br>interpolated %{z:.4f}"
                 "<extra></extra>",
                 name="interpolated",
@@ -319,11 +325,11 @@ def width_figure(data: WidthData) -> go.Figure:
                     "size": 11,
                     "line": {"color": REGULARIZER_COLORS.get(regularizer, OTHER_COLOR), "width": 2},
                     "showscale": data.grid is None and regularizer == data.points[0].regularizer,
-                    "colorbar": {"title": {"text": "mean test<br>accuracy"}},
+                    "colorbar": scale_title,
                 },
                 name=regularizer.value,
                 text=[p.label for p in members],
-                hovertemplate="%{text}<br>test accuracy %{marker.color:.4f}<extra></extra>",
+                hovertemplate=f"%{{text}}<br>{words(data.metric)} %{{marker.color:.4f}}<extra></extra>",
             )
         )
     ticks = width_ticks([p.hidden_units for p in data.points])

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from actreg_search.dashboard.data import BoxData, BoxGroup, CurveBand, CurvesData
+from actreg_search.dashboard.data import BoxData, BoxGroup, CurveBand, CurvesData, words
 from actreg_search.dashboard.style import (
     REGULARIZER_COLORS,
     TEST_COLOR,
@@ -23,6 +23,7 @@ from actreg_search.dashboard.style import (
     rgba,
     wrap,
 )
+from actreg_search.results.figures import metric_words
 from actreg_search.spec.vocab import Regularizer
 
 #: Colour of a placement's box (the unregularized model's is :data:`REGULARIZER_COLORS`' ``none``).
@@ -35,7 +36,9 @@ __all__ = ["box_color", "boxes_figure", "curves_figure"]
 
 
 def curves_figure(data: CurvesData) -> go.Figure:
-    """Train, validation (where measured) and test accuracy per epoch: mean and min–max band over seeds, per trial."""
+    """Train, validation (where measured) and test figure per epoch, the task's headline (accuracy, RMSE, reconstruction
+    MSE: :attr:`CurvesData.metric`, named on the y axis): mean and min–max band over seeds, per trial."""
+    metric = metric_words(data.metric)
     fig = make_subplots(
         rows=1,
         cols=len(data.trials),
@@ -47,14 +50,17 @@ def curves_figure(data: CurvesData) -> go.Figure:
         bands = (("train", trial.train, TRAIN_COLOR), ("validation", trial.validation, VALIDATION_COLOR))
         for name, band, color in (*bands, ("test", trial.test, TEST_COLOR)):
             if band is not None:
-                _add_band(fig, band, name, color, col, show_legend=col == 1, seeds=trial.n_seeds)
+                _add_band(fig, band, name, color, col, show_legend=col == 1, seeds=trial.n_seeds, metric=metric)
         fig.update_xaxes(title_text="epoch", row=1, col=col, **integer_axis(trial.train.epochs))
-    fig.update_yaxes(title_text="accuracy", row=1, col=1)
+    fig.update_yaxes(title_text=metric, row=1, col=1)
     fig.update_annotations(font_size=12)
     return layout(fig, margin={"l": 60, "r": 20, "t": 70, "b": 60})
 
 
-def _add_band(fig: go.Figure, band: CurveBand, name: str, color: str, col: int, show_legend: bool, seeds: int) -> None:
+def _add_band(
+    fig: go.Figure, band: CurveBand, name: str, color: str, col: int, *, show_legend: bool, seeds: int, metric: str
+) -> None:
+    """One curve's min–max band over seeds and its mean line, in subplot ``col``; ``metric`` names the figure."""
     fig.add_trace(
         go.Scatter(
             x=list(band.epochs) + list(reversed(band.epochs)),
@@ -80,7 +86,7 @@ def _add_band(fig: go.Figure, band: CurveBand, name: str, color: str, col: int, 
             name=f"{name} (mean)",
             legendgroup=name,
             showlegend=show_legend,
-            hovertemplate=f"epoch %{{x}}<br>{name} accuracy %{{y:.4f}}<extra></extra>",
+            hovertemplate=f"epoch %{{x}}<br>{name} {metric} %{{y:.4f}}<extra></extra>",
         ),
         row=1,
         col=col,
@@ -91,13 +97,15 @@ def _add_band(fig: go.Figure, band: CurveBand, name: str, color: str, col: int, 
 
 
 def boxes_figure(data: BoxData) -> go.Figure:
-    """Per-seed test accuracy by placement and by regularizer, and the generalization gap by placement."""
+    """Per-seed headline figure on test (accuracy, RMSE...) by placement and by regularizer, and (a classification's)
+    the generalization gap by placement."""
+    figure = words(data.metric)
     panels: Sequence[tuple[str, tuple[BoxGroup, ...]]] = (
-        ("test accuracy by placement", data.accuracy_by_placement),
-        ("test accuracy by regularizer", data.accuracy_by_regularizer),
-        ("generalization gap (train − test) by placement", data.gap_by_placement),
+        (f"{figure} by placement", data.accuracy_by_placement),
+        (f"{figure} by regularizer", data.accuracy_by_regularizer),
+        *((("generalization gap (train − test) by placement", data.gap_by_placement),) if data.gap_by_placement else ()),
     )
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[p[0] for p in panels], horizontal_spacing=0.07)
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.07)
     for col, (_, groups) in enumerate(panels, start=1):
         for group in groups:
             fig.add_trace(
@@ -114,8 +122,9 @@ def boxes_figure(data: BoxData) -> go.Figure:
                 row=1,
                 col=col,
             )
-    fig.update_yaxes(title_text="test accuracy per seed", row=1, col=1)
-    fig.update_yaxes(title_text="train − test accuracy per seed", row=1, col=3)
+    fig.update_yaxes(title_text=f"{figure} per seed", row=1, col=1)
+    if data.gap_by_placement:
+        fig.update_yaxes(title_text="train − test accuracy per seed", row=1, col=3)
     fig.update_annotations(font_size=12)
     return layout(fig)
 

@@ -1,4 +1,5 @@
-"""Drawing of the sparsity charts: accuracy against activation sparsity, and sparsity per marked layer.
+"""Drawing of the sparsity charts: the headline figure (accuracy, RMSE...) against activation sparsity, and
+sparsity per marked layer.
 
 :mod:`actreg_search.dashboard.charts` imports both, so every chart of ours is
 drawn by a name there.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from actreg_search.dashboard.data import LayerData, SparsityData
+from actreg_search.dashboard.data import LayerData, SparsityData, words
 from actreg_search.dashboard.style import (
     INTERVAL,
     PLACEMENT_PATTERNS,
@@ -19,15 +20,22 @@ from actreg_search.dashboard.style import (
 )
 
 ACCURACY = "mean test accuracy"
+"""A classification's axis of its headline figure (:func:`headline_title` of ``test_accuracy``)."""
 
-__all__ = ["ACCURACY", "layers_figure", "sparsity_figure"]
+__all__ = ["ACCURACY", "headline_title", "layers_figure", "sparsity_figure"]
 
 
-# --------------------------------------------------------------------------- 5. accuracy × sparsity
+def headline_title(metric: str) -> str:
+    """The axis of a mean of the headline figure: ``mean test accuracy``, ``mean test RMSE``, ``mean test reconstruction MSE``."""
+    return f"mean {words(metric)}"
+
+
+# --------------------------------------------------------------------------- 5. headline × sparsity
 
 
 def sparsity_figure(data: SparsityData) -> go.Figure:
-    """Mean test accuracy against activation sparsity, one trace per group, the Pareto front marked.
+    """Mean headline figure on test (:attr:`SparsityData.metric`) against activation sparsity, one trace per group,
+    the Pareto front marked.
 
     A front chosen on the test figures drawn is a staircase through them; one
     chosen on validation figures is rings on its trials, without a line.
@@ -68,13 +76,13 @@ def sparsity_figure(data: SparsityData) -> go.Figure:
                 marker={"color": color, "symbol": symbol, "size": 9},
                 name=group_label(group),
                 text=[p.label for p in members],
-                hovertemplate="%{text}<br>sparsity %{x:.3f}<br>test accuracy %{y:.4f}<extra></extra>",
+                hovertemplate=f"%{{text}}<br>sparsity %{{x:.3f}}<br>{words(data.metric)} %{{y:.4f}}<extra></extra>",
             )
         )
     return layout(
         fig,
         xaxis_title="activation sparsity (fraction of zero hidden activations, mean over seeds)",
-        yaxis_title=ACCURACY,
+        yaxis_title=headline_title(data.metric),
     )
 
 

@@ -6,6 +6,9 @@
 :mod:`~actreg_search.dashboard.optuna_charts` on an in-memory study built from
 the same results); a chart that cannot be drawn for this study becomes a note
 in its place, and :func:`render_report` never raises for a study's shape.
+Every chart and caption names the study's headline figure (accuracy, a
+regression's RMSE, an autoencoder's reconstruction MSE: :meth:`StudyResults.headline`);
+the gap, train minus test accuracy, is a classification's only.
 A multi-objective study gets Optuna's charts once per objective and Optuna's
 Pareto front; a study searching the learning rate gets the coefficient ×
 learning rate panels (:func:`~actreg_search.dashboard.data.coefficient_learning_rate`).
@@ -40,7 +43,9 @@ from actreg_search.dashboard.page import (
 )
 from actreg_search.dashboard.style import INTERVAL
 from actreg_search.dashboard.table import SORTER_JS
+from actreg_search.results.figures import has_gap, metric_words
 from actreg_search.results.records import StudyResults
+from actreg_search.spec.measures import BOUNDED, maximized
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +144,9 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
     layered = bool(d.layer_names(results.trials))  # models with several marked layers: sparsity per layer too
     rated = d.searches_learning_rate(results)  # the learning rate searched: coefficient × learning rate too
     objective = "each objective (one chart per objective)" if several else "the objective"
+    test = results.headline("test")
+    metric, said = metric_words(test), d.words(test)  # "accuracy", "test accuracy"; "RMSE", "test RMSE"...
+    below = "below" if maximized(test) else "above"  # where a test figure worse than on validation sits
     return (
         Section(
             "history",
@@ -148,11 +156,11 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
         ),
         Section(
             "selection",
-            "2. Validation against test accuracy",
-            "Every completed trial's mean test accuracy (the figure reported) against its mean validation accuracy "
-            "(the figure the study selects on), with the line test = validation. The star is the chosen trial, "
-            "the one with the best validation accuracy; how far it sits below the line is how much choosing on "
-            "validation overstated it.",
+            f"2. Validation against test {metric}",
+            f"Every completed trial's mean {said} (the figure reported) against its mean "
+            f"{d.words(results.headline('validation'))} (the figure the study selects on), with the line "
+            f"test = validation. The star is the chosen trial, the one with the best validation {metric}; how far it "
+            f"sits {below} the line is how much choosing on validation overstated it.",
             (_chart("selection", "", lambda: _from_data(d.validation_vs_test(results), f.selection_figure)),),
         ),
         Section(
@@ -169,7 +177,7 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
         Section(
             "path",
             "4. Regularization path",
-            f"Mean test accuracy against log10 of the coefficient, each point a trial with its {INTERVAL}; l1_l2 "
+            f"Mean {said} against log10 of the coefficient, each point a trial with its {INTERVAL}; l1_l2 "
             "trials are placed at log10(l1 + l2). Colour is the hidden width (log scale), outline the regularizer, "
             "shape the placement; a line joins only trials of the same regularizer, placement and width, so a "
             "change of width is never drawn as an effect of the coefficient. The grey band is the unregularized "
@@ -178,14 +186,14 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
         ),
         Section(
             "sparsity",
-            "5. Accuracy against activation sparsity",
-            "Mean test accuracy against the fraction of exactly-zero hidden activations on the test set (means over "
+            f"5. {metric[0].upper()}{metric[1:]} against activation sparsity",
+            f"Mean {said} against the fraction of exactly-zero hidden activations on the test set (means over "
             f"seeds, bars: {INTERVAL}). "
             + (
                 "The black line links the Pareto front of the two figures drawn: trials no other trial beats on both."
                 if results.selects_on_test
-                else "The rings mark the Pareto front of validation accuracy and validation sparsity, where the study "
-                "chooses: trials no other trial beats on both there, drawn at their test figures."
+                else f"The rings mark the Pareto front of {d.words(results.headline('validation'))} and validation "
+                "sparsity, where the study chooses: trials no other trial beats on both there, drawn at their test figures."
             )
             + (" Below, Optuna's own Pareto front of the study's objectives." if several else "")
             + (
@@ -204,21 +212,22 @@ def build_sections(results: StudyResults) -> tuple[Section, ...]:
             "6. Learning curves",
             "Train"
             + (", validation" if not results.selects_on_test else "")
-            + " and test accuracy per epoch of the best trial and of the best unregularized trial: the mean over "
+            + f" and test {metric} per epoch of the best trial and of the best unregularized trial: the mean over "
             "seeds, with the band from the worst to the best seed.",
             (_chart("curves", "", lambda: _from_data(d.learning_curves(results), f.curves_figure)),),
         ),
         Section(
             "seeds",
             "7. Per-seed spread",
-            "Every seed run of every completed trial: test accuracy grouped by placement and by regularizer, and "
-            "the generalization gap (train minus test accuracy) by placement. 'none' is the unregularized model.",
+            f"Every seed run of every completed trial: {said} grouped by placement and by regularizer"
+            + (", and the generalization gap (train minus test accuracy) by placement" if has_gap(results.task) else "")
+            + ". 'none' is the unregularized model.",
             (_chart("boxes", "", lambda: _from_data(d.seed_distributions(results), f.boxes_figure)),),
         ),
         Section(
             "width",
             "8. Coefficient × hidden width" + (" and learning rate" if rated else ""),
-            "Mean test accuracy over log10 coefficient and hidden width: the trials as markers (fill: accuracy, "
+            f"Mean {said} over log10 coefficient and hidden width: the trials as markers (fill: {metric}, "
             "outline: regularizer, shape: placement) over a surface linearly interpolated between them. "
             + (
                 f"Below, the coefficient against the learning rate (both log scales), one panel per placement, "
@@ -248,17 +257,19 @@ def _layers(results: StudyResults) -> _Drawn:
 
 def history_caption(results: StudyResults) -> str:
     """What the history plots: the figure the study selects on, and on which split."""
+    chosen = results.selection_metric
+    how = "t-interval on the logit scale, within [0, 1]" if chosen in BOUNDED else "t-interval"
+    said = d.words(chosen) + ("" if maximized(chosen) else " (lower is better)")
     if results.selects_on_test:
         return (
-            f"Each completed trial's mean test accuracy over its seeds, with its {INTERVAL} (t-interval on the "
-            "logit scale, within [0, 1]), and the best mean so far. The star is the best trial. This study selects "
-            "on the test set, so the best trial's test accuracy is optimistic."
+            f"Each completed trial's mean {said} over its seeds, with its {INTERVAL} ({how}), "
+            "and the best mean so far. The star is the best trial. This study selects "
+            f"on the test set, so the best trial's {d.words(chosen)} is optimistic."
         )
     return (
-        f"Each completed trial's mean {d.selection_words(results)} over its seeds, the figure the study selects "
-        f"on ({results.validation.describe()}), with its {INTERVAL} (t-interval on the logit scale, within "
-        "[0, 1]), and the best so far. The star is the chosen trial; hover a trial for its test accuracy, "
-        "the figure reported."
+        f"Each completed trial's mean {said} over its seeds, the figure the study selects "
+        f"on ({results.validation.describe()}), with its {INTERVAL} ({how}), and the best so far. The star is the "
+        f"chosen trial; hover a trial for its {d.words(results.headline('test'))}, the figure reported."
     )
 
 

@@ -14,9 +14,11 @@ from actreg_search.dashboard.charts import HEIGHT
 from actreg_search.dashboard.table import table_html, trial_table
 from actreg_search.errors import UserError
 from actreg_search.results import stats
+from actreg_search.results.figures import difference_text, has_gap
 from actreg_search.results.records import SplitCounts, StudyResults, TrialRecord
-from actreg_search.spec.measures import BY_NAME, GAP, SPARSITY, TEST_ACCURACY, VALIDATION_ACCURACY
+from actreg_search.spec.measures import BY_NAME, GAP, SPARSITY, headline
 from actreg_search.spec.specs import StudySpec
+from actreg_search.spec.vocab import Task
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
 #: Pareto-optimal trials listed in the summary of a multi-objective study.
@@ -102,7 +104,7 @@ def trials_html(results: StudyResults) -> str:
     return (
         f'<section id="trials"><h2>{TRIALS_TITLE}</h2>'
         '<p class="caption">Every trial in any state; click a column heading to sort (again to reverse). '
-        "Accuracies are means over seeds; time is the training time of all seeds. Failed and pruned trials "
+        "Figures are means over seeds; time is the training time of all seeds. Failed and pruned trials "
         "say why in the last column.</p>"
         f'{note}<div class="table-wrap">{table_html(table)}</div></section>'
     )
@@ -174,16 +176,16 @@ def summary_html(results: StudyResults) -> str:
 
 def selection_html(results: StudyResults) -> str:
     """The protocol (:meth:`Validation.describe`), and whether the figures below are optimistic."""
-    protocol_text = results.validation.describe()
+    protocol_text, test = results.validation.describe(), d.words(results.headline("test"))
     if results.selects_on_test:
         text = (
             f"{protocol_text}. These figures were selected on the test set: the best trial was chosen on the same "
-            "test accuracy reported here, so they are optimistic (selection bias). A study with [data] validation "
+            f"{test} reported here, so they are optimistic (selection bias). A study with [data] validation "
             "(a held-out fraction or k folds) chooses on validation data and reports an unbiased test figure."
         )
     else:
         text = (
-            f"{protocol_text}. Trials are ranked on mean {d.selection_words(results)}; test accuracy, measured "
+            f"{protocol_text}. Trials are ranked on mean {d.selection_words(results)}; {test}, measured "
             "for every trial and never used to choose, is the figure reported."
         )
     return f'<div class="best" id="selection"><b>Protocol</b>: {html.escape(text)}</div>'
@@ -199,7 +201,8 @@ def front_html(results: StudyResults, front: Sequence[TrialRecord]) -> str:
         for t in front
     )
     size = len(results.pareto_numbers)
-    shown = f", the {len(front)} most accurate:" if size > len(front) else ":"
+    best = "most accurate" if results.task is Task.CLASSIFICATION else f"best by {d.words(results.selection_metric)}"
+    shown = f", the {len(front)} {best}:" if size > len(front) else ":"
     return f'<div class="best" id="pareto-front"><b>Pareto front</b>: {size} trials{shown}<ul>{items}</ul></div>'
 
 
@@ -207,42 +210,45 @@ def comparison_html(results: StudyResults) -> str:
     """The best regularized trial against the best unregularized one, seed by seed."""
     try:
         baseline, challenger = stats.best_vs_baseline(results)
-        line = stats.paired_comparison(baseline, challenger).describe()
+        line = stats.paired_comparison(baseline, challenger, results.headline("test")).describe()
     except UserError as exc:
         line = f"not available: {exc}"
     return f'<div class="best" id="best-vs-baseline"><b>Best vs baseline, paired over seeds</b>: {html.escape(line)}</div>'
 
 
 def best_html(label: str, trial: TrialRecord, results: StudyResults | None = None) -> str:
-    """One trial's mean ± std test accuracy over seeds, beside its validation accuracy; the study's objective figures
-    when not accuracy (``validation log loss``, ``test log loss``); its gap and sparsity.
+    """One trial's mean ± std over seeds of the study's headline figure on test (accuracy, a regression's RMSE, an
+    autoencoder's reconstruction MSE), beside it on validation; the study's objective figures besides the headline
+    (``validation log loss``, ``test log loss``); its gap (a classification's) and sparsity.
 
     Where the trial has validation figures, the difference test − validation
-    in points follows: how much the validation figure the trial was chosen on
-    overstates (negative) or understates the test figure. A model with several
+    follows (in points for accuracy, in its units for another figure): how much the validation figure the trial was
+    chosen on overstates or understates the test figure. A model with several
     marked layers has each layer's mean sparsity after the pooled one.
     """
-    digits = BY_NAME[TEST_ACCURACY].digits
-    mean, std = trial.mean(TEST_ACCURACY), trial.std(TEST_ACCURACY) or 0.0
+    task = results.task if results is not None else Task.CLASSIFICATION
+    test, on_validation = headline(task, "test"), headline(task, "validation")
+    digits = BY_NAME[test].digits
+    mean, std = trial.mean(test), trial.std(test) or 0.0
     seeds = f"over {len(trial.seeds)} seeds"
     if mean is None:
         words = d.selection_words(results) if results is not None else "value"
         figures = f'{words} <span class="value">{trial.value:.{digits}f}</span> {seeds}'
     else:
-        figures = f'{d.words(TEST_ACCURACY)} <span class="value">{mean:.{digits}f} ± {std:.{digits}f}</span> {seeds}'
-    validation = trial.mean(VALIDATION_ACCURACY)
+        figures = f'{d.words(test)} <span class="value">{mean:.{digits}f} ± {std:.{digits}f}</span> {seeds}'
+    validation = trial.mean(on_validation)
     if validation is not None and mean is not None:
-        v_std = trial.std(VALIDATION_ACCURACY) or 0.0
+        v_std = trial.std(on_validation) or 0.0
         figures += (
-            f', {d.words(VALIDATION_ACCURACY)} <span class="value">{validation:.{digits}f} ± {v_std:.{digits}f}</span>'
+            f', {d.words(on_validation)} <span class="value">{validation:.{digits}f} ± {v_std:.{digits}f}</span>'
             f' (test − validation <span class="value" data-figure="selection-bias">'
-            f"{100 * (mean - validation):+.1f} points</span>)"
+            f"{difference_text(test, mean - validation)}</span>)"
         )
     for name in results.objective_figures if results is not None else ():  # the objective, when not accuracy
         if (value := trial.mean(name)) is not None:
             places = BY_NAME[name].digits
             figures += f', {d.words(name)} <span class="value">{value:.{places}f} ± {trial.std(name) or 0.0:.{places}f}</span>'
-    gap, sparsity = trial.mean(GAP), trial.mean(SPARSITY)
+    gap, sparsity = trial.mean(GAP) if has_gap(task) else None, trial.mean(SPARSITY)
     if gap is not None:
         figures += f', {d.words(GAP)} <span class="value">{gap:+.{BY_NAME[GAP].digits}f}</span>'
     if sparsity is not None:

@@ -4,8 +4,12 @@ Every trial is a row, whatever its state; failed and pruned trials carry their
 reason. A study that searches training knobs with the penalty gets a column
 of each after the hidden units (:data:`KNOB_COLUMNS`: learning rate, dropout,
 batch size, activation) and one per builder hyperparameter (``builder.blocks``).
-A study with validation figures gets a validation accuracy column
-beside test accuracy; the best trials listed are those it ranks best (on
+The figure columns are the study's task's headline (accuracy; a
+regression's RMSE, an autoencoder's reconstruction MSE:
+:meth:`~actreg_search.results.records.StudyResults.headline`) on test and on
+the training samples, and the gap for a classification only
+(:func:`headline_columns`). A study with validation figures gets a validation
+column beside the test one; the best trials listed are those it ranks best (on
 validation). A study whose objective is another figure of the predictions
 (``log_loss``, ``roc_auc``...) gets a column of it on each split after those
 (:attr:`~actreg_search.results.records.StudyResults.objective_figures`). A study whose models have several marked layers gets a column of
@@ -27,15 +31,17 @@ from optuna.trial import TrialState
 from actreg_search.dashboard.data.base import words
 from actreg_search.dashboard.data.layers import layer_means, layer_names
 from actreg_search.dashboard.data.thinning import MAX_OTHER_ROWS, MAX_TABLE_ROWS
+from actreg_search.results.figures import has_gap
 from actreg_search.results.records import StudyResults, TrialRecord
-from actreg_search.spec.measures import BY_NAME, GAP, SPARSITY, TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION_ACCURACY
-from actreg_search.spec.vocab import SIZE_KEYS, Regularizer
+from actreg_search.spec.measures import BY_NAME, GAP, SPARSITY, TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION_ACCURACY, headline
+from actreg_search.spec.vocab import SIZE_KEYS, Regularizer, Task
 
 #: The validation column, listed only for a study with validation figures (not under ``validation = "test"``).
 VALIDATION_COLUMN = f"{words(VALIDATION_ACCURACY)} (mean ± std)"
 #: The column of one marked layer's mean sparsity, e.g. ``sparsity [h2]`` (models with several marked layers).
 LAYER_COLUMN = words(SPARSITY) + " [{layer}]"
-#: Every column a table can have, in order (the per-layer columns follow ``sparsity``).
+#: Every column a classification's table can have, in order (the per-layer columns follow ``sparsity``; another
+#: task's headline figure replaces accuracy, and it has no gap: :func:`headline_columns`).
 ALL_COLUMNS = (
     "trial",
     "state",
@@ -92,7 +98,8 @@ class TrialTable:
         rows: The cells of each trial.
         states: Each row's state name (for its style).
         note: Which trials are listed, when not all of them.
-        columns: The columns: :data:`COLUMNS`, a :data:`KNOB_COLUMNS` column per searched training knob
+        columns: The columns: :data:`COLUMNS` (:func:`headline_columns` of the study's task), a
+            :data:`KNOB_COLUMNS` column per searched training knob
             and a ``builder.<name>`` column per searched builder hyperparameter after ``hidden units``,
             :data:`VALIDATION_COLUMN`
             after test accuracy for a study with validation figures, then a
@@ -144,10 +151,10 @@ def trial_table(
             f"{min(len(others), max_other):,} of {len(others):,} others (the latest); "
             f"actreg-search export {results.name} --trials trials.csv writes every trial."
         )
-    validation = any(VALIDATION_ACCURACY in t.per_seed for t in results.trials)
-    columns = ALL_COLUMNS if validation else COLUMNS
+    validation = any(results.headline("validation") in t.per_seed for t in results.trials)
+    columns = headline_columns(results.task, ALL_COLUMNS if validation else COLUMNS)
     extra = results.objective_figures
-    at = columns.index(words(TRAIN_ACCURACY))
+    at = columns.index(words(results.headline("train")))
     columns = (*columns[:at], *(f"{words(name)} (mean ± std)" for name in extra), *columns[at:])
     knobs = searched_knobs(results)
     at = columns.index("hidden units") + 1
@@ -155,7 +162,7 @@ def trial_table(
     layers = layer_names(results.trials)
     at = columns.index(words(SPARSITY)) + 1
     columns = (*columns[:at], *(LAYER_COLUMN.format(layer=layer) for layer in layers), *columns[at:])
-    rows = tuple(_row(t, pruner, validation, layers, extra, knobs) for t in trials)
+    rows = tuple(_row(t, pruner, validation, layers, extra, knobs, results.task) for t in trials)
     text = frozenset(
         KNOB_COLUMNS.get(name, name)
         for name in knobs
@@ -169,6 +176,20 @@ def trial_table(
         layers=layers,
         text_columns=text,
     )
+
+
+def headline_columns(task: Task, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A classification's columns for a study of ``task``: its headline figure's (``test RMSE (mean ± std)``,
+    ``train RMSE``...) in place of accuracy's, and no gap but a classification's."""
+    renamed = {
+        f"{words(old)}{tail}": f"{words(headline(task, split))}{tail}"
+        for old, split, tail in (
+            (TEST_ACCURACY, "test", " (mean ± std)"),
+            (VALIDATION_ACCURACY, "validation", " (mean ± std)"),
+            (TRAIN_ACCURACY, "train", ""),
+        )
+    }
+    return tuple(renamed.get(c, c) for c in columns if has_gap(task) or c != words(GAP))
 
 
 def searched_knobs(results: StudyResults) -> tuple[str, ...]:
@@ -197,8 +218,10 @@ def _row(
     layers: tuple[str, ...],
     extra: tuple[str, ...] = (),
     knobs: tuple[str, ...] = (),
+    task: Task = Task.CLASSIFICATION,
 ) -> tuple[Cell, ...]:
     config = t.config
+    test, on_validation, train = (headline(task, split) for split in ("test", "validation", "train"))
     regularizer = config.regularizer.value if config else t.params.get("regularizer")
     placement = (config.placement.value if config.placement else "") if config else t.params.get("placement")
     return (
@@ -209,11 +232,11 @@ def _row(
         _coefficient(t),
         _number(config.hidden_units if config else _size_param(t), "{:d}"),
         *(_knob(knob_value(t, name), name) for name in knobs),
-        _mean_std(t, TEST_ACCURACY),
-        *((_mean_std(t, VALIDATION_ACCURACY),) if validation else ()),
+        _mean_std(t, test),
+        *((_mean_std(t, on_validation),) if validation else ()),
         *(_mean_std(t, name) for name in extra),
-        _figure(t.mean(TRAIN_ACCURACY), TRAIN_ACCURACY),
-        _figure(t.mean(GAP), GAP, sign=True),
+        _figure(t.mean(train), train),
+        *((_figure(t.mean(GAP), GAP, sign=True),) if has_gap(task) else ()),
         _figure(t.mean(SPARSITY), SPARSITY),
         *(_figure(means.get(layer), SPARSITY) for means in [layer_means(t)] for layer in layers),
         _number(t.wall_time_s if t.wall_time_s is not None else t.duration_s, "{:.1f}"),

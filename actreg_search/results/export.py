@@ -22,8 +22,9 @@ import pandas as pd
 import yaml
 
 from actreg_search.errors import UserError
-from actreg_search.spec.measures import CLASS_FIGURES, PER_SEED, RESTORED_EPOCH, TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION, VALIDATION_ACCURACY, mean_std
+from actreg_search.results.figures import has_gap
 from actreg_search.results.records import StudyResults, TrialRecord
+from actreg_search.spec.measures import CLASS_FIGURES, GAP, PER_SEED, RESTORED_EPOCH, VALIDATION, mean_std, task_of
 
 if TYPE_CHECKING:
     from actreg_search.engine.base import Monitor
@@ -59,9 +60,13 @@ def best_entries(results: StudyResults, k: int) -> list[dict[str, Any]]:
     ``space`` holds the trial's values as they would be written as fixed values
     in a study file's ``[space]`` table. For a multi-objective study these are
     the Pareto front's trials, ranked as every other command ranks them (on
-    validation accuracy under a validation protocol). A study with validation
-    figures also gets their mean and std beside the test figures', as do the
-    figures of the predictions besides accuracy (``test_log_loss_mean``...).
+    validation accuracy under a validation protocol; the lowest validation RMSE
+    of a regression). Each entry has the mean and std of the study's headline
+    figure on the test set (``test_accuracy_mean``, ``test_rmse_mean``...), its
+    mean on the training samples, and (a classification's) the gap. A study
+    with validation figures also gets their mean and std beside the test
+    figures', as do the figures of the predictions besides accuracy
+    (``test_log_loss_mean``, ``test_r2_mean``...).
 
     Raises:
         UserError: The study has no completed trial.
@@ -69,11 +74,12 @@ def best_entries(results: StudyResults, k: int) -> list[dict[str, Any]]:
     top = results.leading(k)
     if not top:
         raise UserError(f"study {results.name!r} has no completed trial to export")
-    return [_entry(rank, trial) for rank, trial in enumerate(top, start=1)]
+    return [_entry(results, rank, trial) for rank, trial in enumerate(top, start=1)]
 
 
-def _entry(rank: int, trial: TrialRecord) -> dict[str, Any]:
+def _entry(results: StudyResults, rank: int, trial: TrialRecord) -> dict[str, Any]:
     assert trial.config is not None
+    test, train = results.headline("test"), results.headline("train")
     per_seed = [
         {"seed": seed, **{name: trial.per_seed[name][i] for name in PER_SEED if name in trial.per_seed}}
         for i, seed in enumerate(trial.seeds)
@@ -89,10 +95,10 @@ def _entry(rank: int, trial: TrialRecord) -> dict[str, Any]:
         "trial": trial.number,
         "objective_values": list(trial.values),
         **validation,
-        f"{TEST_ACCURACY}_mean": trial.mean(TEST_ACCURACY),
-        f"{TEST_ACCURACY}_std": trial.std(TEST_ACCURACY),
-        "train_accuracy_mean": trial.mean("train_accuracy"),
-        "gap_mean": trial.mean("gap"),
+        f"{test}_mean": trial.mean(test),
+        f"{test}_std": trial.std(test),
+        f"{train}_mean": trial.mean(train),
+        **({f"{GAP}_mean": trial.mean(GAP)} if has_gap(results.task) else {}),
         "sparsity_mean": trial.mean("sparsity"),
         "activation_mean": trial.mean("activation_mean"),
         "space": trial.config.space_values(),
@@ -131,12 +137,16 @@ def best_text(results: StudyResults, k: int, format: str | Format) -> str:
 
 
 def trials_frame(results: StudyResults) -> pd.DataFrame:
-    """Every trial as one row: state, params, per-seed figures with mean and std.
+    """Every trial as one row: state, params, the per-seed figures of the study's task with mean and std, and its
+    headline figure (accuracy, RMSE, reconstruction MSE) of each seed on the test set, the training samples and the
+    validation samples (``test_rmse_seed0``...).
 
     A model with several marked layers also gets each layer's mean sparsity and
     activation mean (``sparsity[h1]_mean``...); the overall figures are all
     marked layers together.
     """
+    figures = [name for name in PER_SEED if results.task in task_of(name)]
+    seeded = [results.headline(split) for split in ("test", "train", "validation")]
     rows = []
     for t in results.trials:
         row: dict[str, Any] = {"number": t.number, "state": t.state.name, "value": t.value}
@@ -144,10 +154,10 @@ def trials_frame(results: StudyResults) -> pd.DataFrame:
         if t.config is not None:  # a table's column a value: the builder's hyperparameters and the stopping rule flattened
             for key, value in t.config.to_dict().items():
                 row.update({f"config_{key}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {f"config_{key}": value})
-        for name in PER_SEED:
+        for name in figures:
             row[f"{name}_mean"] = t.mean(name)
             row[f"{name}_std"] = t.std(name)
-        for name in (TEST_ACCURACY, TRAIN_ACCURACY, VALIDATION_ACCURACY):
+        for name in seeded:
             for seed, value in zip(t.seeds, t.per_seed.get(name, ()), strict=False):
                 row[f"{name}_seed{seed}"] = value
         for name, layers in t.per_layer.items():
@@ -272,6 +282,7 @@ def save_model(results: StudyResults, trial: TrialRecord, path: Path, monitor: M
     from actreg_search.data.datasets import dataset_for
     from actreg_search.engine.fused import FusedEngine
     from actreg_search.engine.keras_engine import KerasEngine
+    from actreg_search.engine.targets import in_target_units
     from actreg_search.models.penalties import without_user_penalties
 
     data = dataset_for(spec).without_validation()
@@ -281,6 +292,7 @@ def save_model(results: StudyResults, trial: TrialRecord, path: Path, monitor: M
         model, engine = FusedEngine().fit_models(config, data, [seed], monitor, spec.model).models[0], "fused"
     except ValueError:  # a model the fused engine cannot train
         model, engine = KerasEngine.fit(config, data, seed, model=spec.model), "keras"
+    model = in_target_units(model, data)  # a regression's prediction in the target's units, not standardized
     with _atomic(path) as tmp:
         without_user_penalties(model).save(tmp)  # a penalty of your own shaped the training; the file needs none of your code
         keras.saving.load_model(tmp, safe_mode=True)

@@ -13,8 +13,9 @@ What it says, in order:
   under ``validation = "test"`` the report says that the test figures are the
   ones the trials were selected on;
 * one row per completed trial: mean ± std and confidence interval of train,
-  validation (where measured) and test accuracy, sparsity, and the
-  tutorial's figures;
+  validation (where measured) and test accuracy (a regression's RMSE, an
+  autoencoder's reconstruction MSE, in their own units), sparsity, and (a
+  classification's) the tutorial's figures;
 * each trial compared seed by seed with the best trial and with the best
   unregularized trial, on the split asked for (``on``; test by default), with
   Holm's correction over every comparison listed (:func:`~actreg_search.results.intervals.holm`),
@@ -24,15 +25,16 @@ What it says, in order:
 
 from __future__ import annotations
 
-from actreg_search.spec.trial import TrialConfig
 from actreg_search.errors import UserError
+from actreg_search.results.figures import difference_text, extreme, value_text, words
 from actreg_search.results.intervals import holm
 from actreg_search.results.paired import PairedComparison, format_p, paired_comparison
 from actreg_search.results.records import StudyResults, TrialRecord
 from actreg_search.results.stats import MetricSummary, figure_on, require_figure, summary
-from actreg_search.spec.measures import ON_SPLIT, SPLIT_OF, TEST_ACCURACY, maximized
+from actreg_search.spec.measures import ON_SPLIT, SPLIT_OF
 from actreg_search.spec.specs import ON_TEST
-from actreg_search.spec.vocab import OptimizerName, Placement, Regularizer
+from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.vocab import OptimizerName, Placement, Regularizer, Task
 
 #: The tutorial's single runs (train, test accuracy), by config; None where it gave no number.
 TUTORIAL_SINGLE_RUN: dict[tuple[Regularizer, Placement | None, float], tuple[str, str]] = {
@@ -69,12 +71,14 @@ def selection_lines(results: StudyResults) -> list[str]:
     """Plain sentences on how the study selects and what its best trial scored (``show`` and ``report``).
 
     Under a validation protocol: the protocol (and the samples per split where
-    stored), then the best trial's validation accuracy next to its test
-    accuracy and the difference, test minus validation, in points. Under
+    stored), then the best trial's validation figure next to its test figure
+    and the difference, test minus validation (in points for accuracy, in the
+    figure's units for a regression's RMSE or an autoencoder's reconstruction
+    MSE: the task's headline, :meth:`StudyResults.headline`). Under
     ``validation = "test"``: that the trials were selected on the test set, so
-    the best trial's test accuracy is the figure it was chosen for, an
+    the best trial's test figure is the one it was chosen for, an
     optimistic one. A study whose objective is another figure of the
-    predictions (``log_loss``...) gets a last line with the best trial's mean
+    predictions (``log_loss``, ``r2``...) gets a last line with the best trial's mean
     ± std of it on each split. Empty without a completed trial.
     """
     best = results.best
@@ -84,9 +88,9 @@ def selection_lines(results: StudyResults) -> list[str]:
 
 
 def _objective_lines(results: StudyResults, best: TrialRecord) -> list[str]:
-    """The best trial's objective figures besides accuracy, e.g. ``validation log loss 0.3120 ± 0.0100``."""
+    """The best trial's objective figures besides the headline, e.g. ``validation log loss 0.3120 ± 0.0100``."""
     said = [
-        f"{name.replace('_', ' ')} {mean:.4f} ± {best.std(name) or 0.0:.4f}"
+        f"{words(name)} {mean:.4f} ± {best.std(name) or 0.0:.4f}"
         for name in results.objective_figures
         if (mean := best.mean(name)) is not None
     ]
@@ -97,29 +101,33 @@ def _selection_lines(results: StudyResults, best: TrialRecord) -> list[str]:
     """:func:`selection_lines` but the objective's figures."""
     split = f" ({results.split.describe()})" if results.split is not None else ""
     name = best.label()
-    test_mean, test_std = best.mean(TEST_ACCURACY), best.std(TEST_ACCURACY)
-    test = f"test {_pct(test_mean)} ± {_pct(test_std)}" if test_mean is not None and test_std is not None else "no test accuracy"
-    ranked_on = results.selection_metric.replace("_", " ")
+    on_test, on_validation = results.headline("test"), results.headline("validation")  # test_accuracy, test_rmse...
+    test_mean, test_std = best.mean(on_test), best.std(on_test)
+    test = (
+        f"test {value_text(on_test, test_mean)} ± {value_text(on_test, test_std)}"
+        if test_mean is not None and test_std is not None
+        else f"no {words(on_test)}"
+    )
+    ranked_on = words(results.selection_metric)
     if results.selects_on_test:
-        extreme = "highest" if maximized(results.selection_metric) else "lowest"
-        which = "test accuracy is" if results.selection_metric == TEST_ACCURACY else "test figures are"
+        which = f"{words(on_test)} is" if results.selection_metric == on_test else "test figures are"
         return [
             f"protocol: {protocol_text(results)}{split}: trials are ranked on {ranked_on}, the figure reported, "
-            f"so the best trial's {which} optimistic (it was chosen for being the {extreme}); "
+            f"so the best trial's {which} optimistic (it was chosen for being the {extreme(results.selection_metric)}); "
             "there is no validation figure to set beside it.",
             f"best trial by {ranked_on}: trial {best.number} ({name}): {test}, selected on the test set.",
         ]
-    val_mean, val_std = best.mean("validation_accuracy"), best.std("validation_accuracy")
+    val_mean, val_std = best.mean(on_validation), best.std(on_validation)
     lines = [
         f"protocol: {protocol_text(results)}{split}: trials are ranked on {ranked_on}; "
-        "test accuracy is measured for every trial and never used to choose.",
+        f"{words(on_test)} is measured for every trial and never used to choose.",
     ]
     if val_mean is None or val_std is None or test_mean is None:
-        lines.append(f"best trial by {ranked_on}: trial {best.number} ({name}): {test}; no validation accuracy recorded.")
+        lines.append(f"best trial by {ranked_on}: trial {best.number} ({name}): {test}; no {words(on_validation)} recorded.")
         return lines
     lines.append(
-        f"best trial by {ranked_on}: trial {best.number} ({name}): validation {_pct(val_mean)} ± {_pct(val_std)}, "
-        f"{test}; test − validation: {_points(test_mean - val_mean)} points."
+        f"best trial by {ranked_on}: trial {best.number} ({name}): validation {value_text(on_validation, val_mean)} ± "
+        f"{value_text(on_validation, val_std)}, {test}; test − validation: {difference_text(on_test, test_mean - val_mean)}."
     )
     return lines
 
@@ -149,47 +157,48 @@ def markdown_report(results: StudyResults, confidence: float = 0.95, on: str | N
     level = f"{confidence:.0%}"
     counts = sorted({len(t.seeds) for t in trials})
     seeds = f"{counts[0]} seed{'s' if counts[0] != 1 else ''} each" if len(counts) == 1 else f"{counts[0]} to {counts[-1]} seeds"
-    validation = any("validation_accuracy" in t.per_seed for t in trials)
+    validation = any(results.headline("validation") in t.per_seed for t in trials)
+    splits = ("train", "validation", "test") if validation else ("train", "test")
+    tutorial = results.task is Task.CLASSIFICATION  # the tutorial's figures are a classification's
     lines = [f"## {results.name}: {len(trials)} models, {seeds}", ""]
     lines += [f"- {sentence[0].upper()}{sentence[1:]}" for sentence in selection_lines(results)]
-    val_head = f"| validation accuracy (mean ± std) | validation {level} CI " if validation else ""
+    heads = "".join(f"| {words(results.headline(s))} (mean ± std) | {s} {level} CI " for s in splits)
     lines += [
         "",
-        f"| trial | model | train accuracy (mean ± std) | train {level} CI {val_head}| test accuracy (mean ± std) "
-        f"| test {level} CI | sparsity | tutorial, single run (train / test) |",
-        "|---|---|---|---|" + ("---|---|" if validation else "") + "---|---|---|---|",
+        f"| trial | model {heads}| sparsity |" + (" tutorial, single run (train / test) |" if tutorial else ""),
+        "|---|---|" + "---|---|" * len(splits) + "---|" + ("---|" if tutorial else ""),
     ]
-    lines += [_row(trial, confidence, validation) for trial in trials]
+    lines += [_row(trial, [results.headline(s) for s in splits], confidence, tutorial) for trial in trials]
     lines += ["", *_comparisons(results, metric, confidence)]
     return "\n".join(lines) + "\n"
 
 
 def compared_figure(results: StudyResults) -> str:
-    """The figure the report compares trials on: the study's first objective (``log_loss``, ``roc_auc``, ...) where it is
-    one measured on a split, else accuracy."""
+    """The figure the report compares trials on: the study's first objective (``log_loss``, ``roc_auc``, ``rmse``...)
+    where it is one measured on a split, else the task's headline (accuracy, ``rmse``, ``mse``)."""
     for split in ("validation_", "test_"):
         name = results.selection_metric.removeprefix(split)
         if name != results.selection_metric and name in ON_SPLIT:
             return name
-    return "accuracy"
+    return results.task.headline.value
 
 
-def _row(trial: TrialRecord, confidence: float, validation: bool) -> str:
-    train = summary(trial, "train_accuracy", confidence)
-    test = summary(trial, TEST_ACCURACY, confidence)
-    tutorial = tutorial_figures(trial.config) if trial.config else None
-    val = ""
-    if validation:
-        if "validation_accuracy" in trial.per_seed:
-            s = summary(trial, "validation_accuracy", confidence)
-            val = f"| {_pct(s.mean)} ± {_pct(s.std)} | {_ci(s)} "
+def _row(trial: TrialRecord, figures: list[str], confidence: float, tutorial: bool) -> str:
+    """One trial: each of ``figures`` (its task's headline on train, validation, test) as mean ± std and interval,
+    sparsity, and (``tutorial``) the tutorial's single-run figures."""
+    cells = []
+    for name in figures:
+        if trial.per_seed.get(name):
+            s = summary(trial, name, confidence)
+            cells.append(f"| {value_text(name, s.mean)} ± {value_text(name, s.std)} | {_ci(s)} ")
         else:
-            val = "| — | — "
-    return (
-        f"| {trial.number} | {trial.label()} | {_pct(train.mean)} ± {_pct(train.std)} | {_ci(train)} {val}"
-        f"| {_pct(test.mean)} ± {_pct(test.std)} | {_ci(test)} "
-        f"| {trial.mean('sparsity'):.2f} | {' / '.join(tutorial) if tutorial else '—'} |"
-    )
+            cells.append("| — | — ")
+    sparsity = trial.mean("sparsity")
+    row = f"| {trial.number} | {trial.label()} {''.join(cells)}| {'—' if sparsity is None else f'{sparsity:.2f}'} |"
+    if not tutorial:
+        return row
+    figures_run = tutorial_figures(trial.config) if trial.config else None
+    return f"{row} {' / '.join(figures_run) if figures_run else '—'} |"
 
 
 def _comparisons(results: StudyResults, metric: str, confidence: float) -> list[str]:
@@ -197,8 +206,8 @@ def _comparisons(results: StudyResults, metric: str, confidence: float) -> list[
     ranked = results.ranked
     best = ranked[0]
     baseline = results.best_unregularized
-    ranked_on = results.selection_metric.replace("_", " ")
-    what = metric.replace("_", " ")
+    ranked_on = words(results.selection_metric)
+    what = words(metric)
     alpha = 1 - confidence
     level = f"{confidence:.0%}"
 
@@ -270,14 +279,6 @@ def _line(
 
 
 def _ci(s: MetricSummary) -> str:
-    """The interval in percent; ``—`` for a single seed, which has none."""
-    return f"[{_pct(s.ci_low)}, {_pct(s.ci_high)}]" if s.n > 1 else "—"
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def _points(difference: float) -> str:
-    """A difference of fractions in signed percentage points, e.g. ``-1.5``."""
-    return f"{100 * difference + 0.0:+.1f}"
+    """The interval, in percent for a fraction (:func:`~actreg_search.results.figures.value_text`); ``—`` for a
+    single seed, which has none."""
+    return f"[{value_text(s.metric, s.ci_low)}, {value_text(s.metric, s.ci_high)}]" if s.n > 1 else "—"

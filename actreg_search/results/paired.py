@@ -10,7 +10,7 @@ Conventions:
       order, or trained only some seeds in common, still pair up correctly.
     * Whether a difference is a win depends on the figure
       (:data:`~actreg_search.spec.measures.HIGHER_IS_BETTER`): a lower
-      ``train_loss`` or ``gap`` wins.
+      ``train_loss``, ``gap``, RMSE or reconstruction MSE wins.
 
 The tests are scipy's (``wilcoxon``, ``ttest_rel``), the interval of the mean
 difference the paired t-interval. Nothing here prints.
@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats as sps
 
 from actreg_search.errors import UserError
+from actreg_search.results.figures import words
 from actreg_search.results.intervals import check_level
 from actreg_search.results.records import TrialRecord
 from actreg_search.spec.measures import GAP, HIGHER_IS_BETTER, PER_SEED, POINTS, SPLIT_OF, TEST_ACCURACY
@@ -154,7 +155,7 @@ class PairedComparison:
         seed: the t-test is undefined`` and shows ``paired t p=n/a,
         d_z=+∞`` (see the class's "Degenerate cases").
         """
-        what = self.metric.replace("_", " ")
+        what = words(self.metric)
         tests = f"Wilcoxon p{_p(self.wilcoxon_p)}, paired t p{_p(self.t_p)}, d_z={format_d(self.d_z)}"
         if self.constant_difference:
             tests += f"; {CONSTANT_NOTE}: the t-test is undefined"
@@ -198,7 +199,7 @@ class PairedComparison:
     def title(self) -> str:
         """What was compared, where: ``test accuracy (test split), paired by seed``."""
         where = "train minus test" if self.metric == GAP else f"{SPLIT_OF[self.metric]} split"
-        return f"{self.metric.replace('_', ' ')} ({where}), paired by seed"
+        return f"{words(self.metric)} ({where}), paired by seed"
 
     def cells(self) -> tuple[str, ...]:
         """The comparison as the ``compare`` table's row (:data:`HEADERS`), p-values to 4 significant digits."""

@@ -19,10 +19,10 @@ import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
-from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.measures import BY_NAME, ON_SPLIT, PER_SEED, SPLIT_OF, TEST_ACCURACY, VALIDATION_ACCURACY
-from actreg_search.spec.measures import headline, maximized, sample_std
+from actreg_search.results.counts import SplitCounts, StateCounts
+from actreg_search.spec.measures import BY_NAME, ON_SPLIT, PER_SEED, SPLIT_OF, TEST_ACCURACY, headline, maximized, sample_std
 from actreg_search.spec.specs import ON_TEST, StudySpec, Validation
+from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Regularizer, Task
 
 __all__ = [
@@ -81,13 +81,13 @@ def pareto_numbers(points: Sequence[tuple[int, Sequence[float]]], maximize: Sequ
 
 @dataclass(frozen=True)
 class Curves:
-    """A trial's learning curves.
+    """A trial's learning curves, of its task's headline figure (accuracy, RMSE, reconstruction MSE: :meth:`StudyResults.headline`).
 
     Attributes:
-        epochs: The 1-based epochs at which accuracies were recorded.
-        train: Per seed, train accuracy at each of ``epochs``.
-        test: Per seed, test accuracy at each of ``epochs``.
-        validation: Per seed, validation accuracy at each of ``epochs`` (empty under ``validation = "test"``).
+        epochs: The 1-based epochs at which the figure was recorded.
+        train: Per seed, the figure on the training samples at each of ``epochs``.
+        test: Per seed, on the test set at each of ``epochs``.
+        validation: Per seed, on the validation samples at each of ``epochs`` (empty under ``validation = "test"``).
     """
 
     epochs: tuple[int, ...]
@@ -121,7 +121,7 @@ class TrialRecord:
         distributions: The sampler's distribution of each parameter.
         curves: The learning curves, where they were read (see :func:`actreg_search.store.reader.load_results`).
         ranked_on: The per-seed figure its study ranks by (:attr:`StudyResults.selection_metric`, which the
-            reader sets); ``None``: the validation accuracy where recorded, else the test accuracy.
+            reader sets); ``None``: the headline figure on validation where recorded, else on test (:attr:`selection_metric`).
     """
 
     number: int
@@ -152,11 +152,12 @@ class TrialRecord:
 
     @property
     def selection_metric(self) -> str:
-        """The per-seed figure this trial is ranked by: :attr:`ranked_on`, else the validation accuracy where it was
-        measured, else the test accuracy."""
+        """The per-seed figure this trial is ranked by: :attr:`ranked_on`, else its task's headline figure (accuracy,
+        RMSE, reconstruction MSE, whichever it recorded) on validation where measured, else on test."""
         if self.ranked_on is not None:
             return self.ranked_on
-        return VALIDATION_ACCURACY if VALIDATION_ACCURACY in self.per_seed else TEST_ACCURACY
+        recorded = (headline(task, split) for task in Task for split in ("validation", "test"))
+        return next((name for name in recorded if name in self.per_seed), TEST_ACCURACY)
 
     @property
     def complete(self) -> bool:
@@ -183,78 +184,6 @@ class TrialRecord:
         """This trial's place in :func:`rank_key`'s order, in its figure's direction (:func:`~actreg_search.spec.measures.maximized`)."""
         figure = self.selection_metric
         return rank_key(self.number, self.value, self.per_seed.get(figure, ()), maximized(figure))
-
-
-@dataclass(frozen=True)
-class SplitCounts:
-    """How many samples a study's seeds train on, validate on and are tested on.
-
-    Attributes:
-        train: Samples each seed's model trains on (the training split less its validation samples).
-        validation: Samples each model validates on (0 under ``validation = "test"``).
-        test: Samples in the test set.
-        folds: Models per seed (k under k-fold cross-validation, else 1).
-    """
-
-    train: int
-    validation: int
-    test: int
-    folds: int = 1
-
-    def describe(self) -> str:
-        """E.g. ``24 train / 6 validation / 70 test``, with ``× 5 folds`` under k-fold."""
-        parts = [f"{self.train} train"]
-        if self.validation:
-            parts.append(f"{self.validation} validation")
-        parts.append(f"{self.test} test")
-        text = " / ".join(parts)
-        return f"{text} (per fold, {self.folds} folds a seed)" if self.folds > 1 else text
-
-
-@dataclass(frozen=True)
-class StateCounts:
-    """How many trials are in each state."""
-
-    complete: int = 0
-    pruned: int = 0
-    failed: int = 0
-    running: int = 0
-    waiting: int = 0
-
-    @classmethod
-    def of(cls, states: Sequence[TrialState]) -> StateCounts:
-        """Count a sequence of states."""
-        return cls(
-            complete=sum(s is TrialState.COMPLETE for s in states),
-            pruned=sum(s is TrialState.PRUNED for s in states),
-            failed=sum(s is TrialState.FAIL for s in states),
-            running=sum(s is TrialState.RUNNING for s in states),
-            waiting=sum(s is TrialState.WAITING for s in states),
-        )
-
-    @property
-    def total(self) -> int:
-        """Every trial."""
-        return self.complete + self.pruned + self.failed + self.running + self.waiting
-
-    @property
-    def finished(self) -> int:
-        """Complete and pruned trials: what counts toward a study's target."""
-        return self.complete + self.pruned
-
-    def of_state(self, state: TrialState) -> int:
-        """The count of one state."""
-        return {
-            TrialState.COMPLETE: self.complete,
-            TrialState.PRUNED: self.pruned,
-            TrialState.FAIL: self.failed,
-            TrialState.RUNNING: self.running,
-            TrialState.WAITING: self.waiting,
-        }[state]
-
-    def describe(self) -> str:
-        """E.g. ``3 complete, 1 failed, 0 pruned, 0 running``."""
-        return f"{self.complete} complete, {self.failed} failed, {self.pruned} pruned, {self.running} running"
 
 
 @dataclass(frozen=True)
@@ -295,8 +224,8 @@ class StudyResults:
 
     @property
     def selection_metric(self) -> str:
-        """The per-seed figure the study selects on: the validation accuracy (or ``validation_log_loss``...), or
-        the test one under ``"test"``."""
+        """The per-seed figure the study selects on: the validation accuracy (or ``validation_log_loss``,
+        ``validation_rmse``...), or the test one under ``"test"``."""
         return self.objectives[0]
 
     @property
@@ -306,11 +235,12 @@ class StudyResults:
 
     @property
     def objective_figures(self) -> tuple[str, ...]:
-        """The per-seed figures of the objectives besides accuracy and sparsity (``log_loss``...), on the validation
-        samples (where measured) and on the test set: the columns ``show`` and the trials table add."""
+        """The per-seed figures of the objectives besides the task's headline figure and sparsity (``log_loss``, a
+        regression's ``r2``...), on the validation samples (where measured) and on the test set: the columns ``show``
+        and the trials table add after the headline's."""
         metrics = [m for name in self.objectives if (m := getattr(BY_NAME.get(name), "metric", None)) is not None]
         splits = ("test",) if self.selects_on_test else ("validation", "test")
-        return tuple(ON_SPLIT[m.value][s] for m in metrics if m.of_predictions and m.value != "accuracy" for s in splits)
+        return tuple(ON_SPLIT[m.value][s] for m in metrics if m.of_predictions and m is not self.task.headline for s in splits)
 
     @property
     def maximizes(self) -> tuple[bool, ...]:

@@ -22,7 +22,7 @@ from actreg_search.errors import UserError
 from actreg_search.results.intervals import accuracy_interval, check_level, t_interval
 from actreg_search.results.paired import PairedComparison, by_seed, paired_comparison
 from actreg_search.results.records import StudyResults, TrialRecord
-from actreg_search.spec.measures import BOUNDED, METRICS, ON_SPLIT, PER_SEED, SPLIT_OF, TEST_ACCURACY
+from actreg_search.spec.measures import BOUNDED, METRICS, ON_SPLIT, PER_SEED, SPLIT_OF, TEST_ACCURACY, task_of
 from actreg_search.spec.specs import ON_TEST
 
 #: The splits ``on`` may name: the test set, or each seed's validation samples.
@@ -133,13 +133,20 @@ def figure_on(metric: str = "accuracy", on: str | None = None) -> str:
 
 
 def require_figure(results: StudyResults, figure: str) -> None:
-    """Refuse, in one line, a figure no completed trial of the study recorded (validation figures under ``"test"``).
+    """Refuse, in one line, a figure no completed trial of the study recorded (validation figures under ``"test"``,
+    a figure of another task: a regression's accuracy).
 
     Raises:
         UserError: No completed trial has ``figure``.
     """
     if any(figure in t.per_seed for t in results.completed):
         return
+    if results.task not in task_of(figure):
+        split = SPLIT_OF.get(figure, "test")
+        raise UserError(
+            f"study {results.name!r} is a {results.task.value} study: it records no {figure} (a figure of "
+            f"{' or '.join(t.value for t in task_of(figure))}); its headline figure is {results.headline(split)}"
+        )
     if SPLIT_OF.get(figure) == "validation":
         how = f"it was {ON_TEST.describe()}" if results.selects_on_test else f"its protocol: {results.validation.describe()}"
         raise UserError(

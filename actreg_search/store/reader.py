@@ -8,7 +8,9 @@ this module reads Optuna's tables through a few plain SQL queries
 layout) instead, and reads only what is asked for:
 
 * :func:`list_studies` / :func:`summarize`: state counts and the best trial's
-  value, no attributes but the per-seed accuracies of complete trials;
+  value, no attributes but the per-seed values of the figure each study
+  ranks on (its first objective's: validation accuracy, a regression's
+  validation RMSE, lowest first...) of complete trials;
 * :func:`load_results`: values, parameters and the attributes of the read
   model but the curves, which are read only for the trials named
   (``curves=``), the dashboard's two.
@@ -278,8 +280,9 @@ def _summary(conn: sqlalchemy.Connection, study_id: int, name: str) -> StudySumm
         running=states.get(TrialState.RUNNING, 0),
         waiting=states.get(TrialState.WAITING, 0),
     )
-    # the tie rule's per-seed figure: the first objective's, in its direction; for a study not made by actreg-search
-    # (or stored before the figure was named), the validation accuracy where measured, else the test accuracy
+    # the tie rule's per-seed figure: the first objective's, in its direction (a regression's RMSE: the lowest); for a
+    # study not made by actreg-search (or stored before the figure was named), the validation accuracy where measured,
+    # else the test accuracy
     spec = _spec(tables.study_attr(conn, study_id, keys.SPEC))
     figure = spec.selection_fields()[0] if spec is not None else None
     best = tables.completed_firsts(conn, study_id, figure or VALIDATION_ACCURACY, figure or TEST_ACCURACY)

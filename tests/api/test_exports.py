@@ -49,3 +49,27 @@ def test_best_configs_in_each_format_are_export_s_text(stored, tmp_path):
     assert written.read_text() == results.best_text(2, "yaml")
     with pytest.raises(actreg_search.UserError, match="unknown format 'xml'; allowed: json, yaml, csv"):
         results.best_text(1, "xml")
+
+
+def test_a_regressions_exported_model_predicts_in_the_targets_units(tmp_path):
+    """Trained on targets standardized with the training split's mean (about 14) and spread (about 5), the saved
+    model ends in a Rescaling back: its predictions on test sit on the targets' scale, where the standardized ones
+    would centre on 0."""
+    import keras
+    import numpy as np
+    from sklearn.datasets import make_friedman1
+
+    spec = actreg_search.make_spec(
+        "friedman", task="regression", data={"name": "friedman1", "n_samples": 60, "train_size": 40, "validation": 0.25},
+        model={"hidden_units": 16, "epochs": 60, "learning_rate": 0.01}, space={"regularizer": "none"}, n_trials=1, seeds=1,
+    )
+    storage = f"sqlite:///{tmp_path}/f.db"
+    actreg_search.run(spec, storage, progress=False)
+    results = actreg_search.load("friedman", storage)
+    results.save_model(tmp_path / "best.keras")
+    model = keras.saving.load_model(tmp_path / "best.keras", safe_mode=True)
+    x, y = make_friedman1(n_samples=60, noise=1.0, random_state=1)
+    predicted = np.asarray(model(x[40:].astype("float32"))).reshape(-1)
+    assert model.layers[-1].name == "target_units"
+    assert abs(predicted.mean() - y[:40].mean()) < y[:40].std()
+    assert np.sqrt(np.mean((predicted - y[40:]) ** 2)) < 1.2 * y[40:].std()

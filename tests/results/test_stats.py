@@ -97,7 +97,8 @@ def test_figure_on(metric, on, figure):
     ("train_loss", "validation", "train_loss is measured on the training samples"),
     ("train_accuracy", "test", "train_accuracy is measured on the training samples"),
     ("accuracy", "train", "unknown split 'train'; choose one of test, validation"),
-    ("loss", None, "unknown metric 'loss'; choose one of accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss, test_accuracy"),
+    ("loss", None, "unknown metric 'loss'; choose one of accuracy, balanced_accuracy, macro_f1, roc_auc, log_loss, rmse, mae, r2, "
+     "mse, test_accuracy"),
 ])
 def test_figure_on_refuses(metric, on, message):
     with pytest.raises(UserError, match=message):

@@ -65,3 +65,17 @@ def test_the_last_line_on_a_broken_pipe_is_dropped_and_the_exit_flush_cannot_fai
 def test_the_last_line_is_printed(capsys):
     emit("tiny: [target] reached\n")
     assert capsys.readouterr().out == "tiny: [target] reached\n"
+
+
+def test_a_finished_trial_line_gives_its_tasks_own_figure():
+    """A regression's line names its RMSE (no accuracy to read: a classification's line would crash on it)."""
+    from actreg_search.search.progress import figures_line
+    from actreg_search.store.reader import record_of
+    from tests.fakes import stored_trial
+
+    regression = record_of(stored_trial("regression", (0.55, 0.57), (0.4, 0.4), (0.5, 0.52)))
+    assert figures_line(regression) == "RMSE validation 0.5100±0.0141 test 0.5600±0.0141 sparsity 0.50 0.5s"
+    autoencoder = record_of(stored_trial("autoencoder", (0.0123, 0.0125), (0.01, 0.01)))
+    assert figures_line(autoencoder) == "reconstruction MSE test 0.0124±0.0001 sparsity 0.50 0.5s"
+    classification = record_of(stored_trial("classification", (0.8, 0.9), (1.0, 1.0), (0.7, 0.9)))
+    assert figures_line(classification) == "validation 0.800±0.141 test 0.850±0.071 sparsity 0.50 0.5s"

@@ -9,10 +9,10 @@ thinned to fixed limits (:mod:`~actreg_search.dashboard.data.thinning`).
 
 * :mod:`~actreg_search.dashboard.data.base`: the note, groups, trial labels, usable trials;
 * :mod:`~actreg_search.dashboard.data.thinning`: the limits and the sampling rule;
-* :mod:`~actreg_search.dashboard.data.accuracy`: history, regularization path;
-* :mod:`~actreg_search.dashboard.data.sparsity`: accuracy × sparsity;
+* :mod:`~actreg_search.dashboard.data.accuracy`: history, regularization path (the task's headline figure);
+* :mod:`~actreg_search.dashboard.data.sparsity`: headline figure (accuracy, RMSE...) × sparsity;
 * :mod:`~actreg_search.dashboard.data.layers`: sparsity per marked layer;
-* :mod:`~actreg_search.dashboard.data.selection`: validation against test accuracy;
+* :mod:`~actreg_search.dashboard.data.selection`: validation against test of the headline figure;
 * :mod:`~actreg_search.dashboard.data.seeds`: learning curves, per-seed boxes;
 * :mod:`~actreg_search.dashboard.data.surface`: coefficient × hidden width;
 * :mod:`~actreg_search.dashboard.data.rate`: coefficient × learning rate, per placement;

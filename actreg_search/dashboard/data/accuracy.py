@@ -1,9 +1,11 @@
-"""Accuracy across trials: the optimization history and the regularization path.
+"""The headline figure across trials: the optimization history and the regularization path.
 
 The history plots the figure the study selects on (validation accuracy, or test
-accuracy under ``validation = "test"``); the path plots test accuracy, the
-figure reported. Every error bar is a 95% interval of the
-mean over seeds within [0, 1] (:func:`~actreg_search.dashboard.data.base.interval`).
+accuracy under ``validation = "test"``; a regression's RMSE...); the path plots
+the task's headline figure on the test set (accuracy, a regression's RMSE, an
+autoencoder's reconstruction MSE: :meth:`StudyResults.headline`), the figure
+reported. Every error bar is a 95% interval of the mean over seeds, within
+[0, 1] for a fraction (:func:`~actreg_search.dashboard.data.base.interval`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class HistoryData:
         stds: Its sample std over seeds (0 for one seed).
         lows: Lower end of its 95% interval over seeds (:func:`interval`, never below 0).
         highs: Upper end of that interval (never above 1 for a figure bounded to [0, 1]).
-        tests: Mean test accuracy over seeds, the reported figure (``None`` where not recorded).
+        tests: Mean over seeds of the headline figure on the test set, the reported figure (``None`` where not recorded).
         labels: :func:`describe` of each trial.
         best_so_far: Best selection figure up to and including each trial (over every completed trial): the
             highest, the lowest for a figure better lower (``log_loss``).
@@ -58,6 +60,7 @@ class HistoryData:
         metric: The per-seed figure plotted (:attr:`StudyResults.selection_metric`: validation or test accuracy).
         on_test: Whether the study selects on the test set.
         note: Said under the chart (how many trials are drawn).
+        test_metric: The reported figure of :attr:`tests` (``test_accuracy``, a regression's ``test_rmse``...).
     """
 
     numbers: tuple[int, ...]
@@ -73,6 +76,7 @@ class HistoryData:
     metric: str = TEST_ACCURACY
     on_test: bool = True
     note: str | None = None
+    test_metric: str = TEST_ACCURACY
 
     @property
     def axis_title(self) -> str:
@@ -106,7 +110,7 @@ def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> Hist
         stds=tuple(s[0] for s in spread),
         lows=tuple(s[1] for s in spread),
         highs=tuple(s[2] for s in spread),
-        tests=tuple(t.mean(TEST_ACCURACY) for t in drawn.trials),
+        tests=tuple(t.mean(results.headline("test")) for t in drawn.trials),
         labels=tuple(describe(t) for t in drawn.trials),
         best_so_far=tuple(so_far[t.number] for t in drawn.trials),
         best_number=top.number,
@@ -114,6 +118,7 @@ def optimization_history(results: StudyResults, limit: int = MAX_POINTS) -> Hist
         metric=results.selection_metric,
         on_test=results.selects_on_test,
         note=drawn.note("completed trials"),
+        test_metric=results.headline("test"),
     )
 
 
@@ -145,10 +150,10 @@ class PathLine:
         regularizer: The penalty (never :attr:`Regularizer.NONE`).
         placement: Where it is applied.
         log10_strength: ``log10`` of :func:`strength` of each trial.
-        means: Mean test accuracy over seeds.
+        means: Mean over seeds of the headline figure on the test set (:attr:`PathData.metric`).
         stds: Its sample std over seeds.
         lows: Lower end of its 95% interval over seeds (never below 0).
-        highs: Upper end of that interval (never above 1).
+        highs: Upper end of that interval (never above 1 for a fraction).
         numbers: The trials.
         hidden_units: Each trial's width.
         joined: The points a line may join: per width shared by two or more
@@ -178,10 +183,10 @@ class ReferenceBand:
     """The unregularized trials, pooled: every seed of every ``none`` trial.
 
     Attributes:
-        mean: Mean test accuracy of all their seeds.
+        mean: Mean of the headline figure on the test set over all their seeds.
         std: Sample std of all their seeds.
         low: Lower end of the 95% interval of that mean (never below 0).
-        high: Upper end of that interval (never above 1).
+        high: Upper end of that interval (never above 1 for a fraction).
         n_trials: How many unregularized trials.
         n_runs: How many seed runs in all.
     """
@@ -196,26 +201,31 @@ class ReferenceBand:
 
 @dataclass(frozen=True)
 class PathData:
-    """Regularization path: test accuracy against ``log10`` coefficient, width shown, never joined across.
+    """Regularization path: the headline figure on the test set against ``log10`` coefficient, width shown, never
+    joined across.
 
     Attributes:
         lines: One per regularizer × placement with a completed trial.
         reference: The unregularized trials, or ``None`` if there is none.
         note: Said under the chart (how width is drawn; no reference; how many trials are drawn).
+        metric: The figure plotted: ``test_accuracy``, a regression's ``test_rmse``, an autoencoder's ``test_mse``.
     """
 
     lines: tuple[PathLine, ...]
     reference: ReferenceBand | None
     note: str | None
+    metric: str = TEST_ACCURACY
 
 
 def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathData | Unavailable:
     """Data of the regularization path chart (at most ``limit`` trials, shared between the lines).
 
-    Accuracy is test accuracy, the reported figure; each line's best trials
-    (by the figure the study selects on) are always drawn.
+    The figure is the task's headline on the test set, the reported figure;
+    each line's best trials (by the figure the study selects on) are always drawn.
     """
     trials = usable(results)
+    metric = results.headline("test")
+    bounded = metric in BOUNDED
     if not trials:
         return nothing_completed(results)
     groups: dict[Group, list[TrialRecord]] = {}
@@ -224,14 +234,14 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
     for trial in trials:
         assert trial.config is not None
         if trial.config.placement is None:
-            reference_runs.extend(trial.per_seed[TEST_ACCURACY])
+            reference_runs.extend(trial.per_seed[metric])
             n_reference += 1
         elif strength(trial.config) is not None:
             groups.setdefault(group_of(trial.config), []).append(trial)
     reference = None
     if reference_runs:
         mean, std = mean_std(reference_runs)
-        low, high = interval(reference_runs)
+        low, high = interval(reference_runs, bounded)
         reference = ReferenceBand(
             mean=mean, std=std, low=low, high=high, n_trials=n_reference, n_runs=len(reference_runs)
         )
@@ -247,7 +257,7 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
     for group in sorted(groups, key=lambda g: g.order):
         chosen = sample(groups[group], per_line)
         drawn, total = drawn + len(chosen.trials), total + chosen.total
-        lines.append(_path_line(group, chosen.trials))
+        lines.append(_path_line(group, chosen.trials, metric))
     notes = [PATH_ENCODING]
     if not reference:
         notes.append("No unregularized trial has completed: there is no reference band.")
@@ -256,14 +266,14 @@ def regularization_path(results: StudyResults, limit: int = MAX_POINTS) -> PathD
             f"Drawn from {drawn:,} of {total:,} regularized trials: the best of each line and an evenly spaced "
             "sample of the rest; the reference band pools every unregularized trial."
         )
-    return PathData(lines=tuple(lines), reference=reference, note=" ".join(notes))
+    return PathData(lines=tuple(lines), reference=reference, note=" ".join(notes), metric=metric)
 
 
-def _path_line(group: Group, trials: Sequence[TrialRecord]) -> PathLine:
+def _path_line(group: Group, trials: Sequence[TrialRecord], metric: str) -> PathLine:
     assert group.placement is not None
     ordered = sorted(trials, key=lambda t: (strength(t.config), t.number))  # type: ignore[arg-type]
-    accuracies = [t.per_seed[TEST_ACCURACY] for t in ordered]
-    bounds = [interval(values) for values in accuracies]
+    accuracies = [t.per_seed[metric] for t in ordered]
+    bounds = [interval(values, metric in BOUNDED) for values in accuracies]
     widths = tuple(t.config.hidden_units for t in ordered)  # type: ignore[union-attr]
     by_width: dict[int, list[int]] = {}
     for i, width in enumerate(widths):

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from optuna.trial import TrialState
 
+from actreg_search.results import figures
 from actreg_search.results.records import StudyResults, TrialRecord
-from actreg_search.spec.measures import TEST_ACCURACY, maximized
+from actreg_search.spec.measures import maximized
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
@@ -84,14 +85,15 @@ def _short(value: object) -> str:
 
 def selection_words(results: StudyResults) -> str:
     """The figure the study selects on, in words: ``validation accuracy``, or ``test accuracy`` under ``"test"``;
-    one better lower says so (``validation log loss, lower is better``)."""
+    one better lower says so (``validation log loss, lower is better``, ``validation RMSE, lower is better``)."""
     said = words(results.selection_metric)
     return said if maximized(results.selection_metric) else f"{said}, lower is better"
 
 
 def words(figure: str) -> str:
-    """A per-seed figure's name in words, its underscores as spaces (``validation accuracy``)."""
-    return figure.replace("_", " ")
+    """A per-seed figure's name in words (``validation accuracy``, ``test RMSE``, ``validation R²``, ``test
+    reconstruction MSE``: :func:`actreg_search.results.figures.words`)."""
+    return figures.words(figure)
 
 
 def selection_values(results: StudyResults, trial: TrialRecord) -> tuple[float, ...]:
@@ -124,8 +126,10 @@ def interval(values: Sequence[float], bounded: bool = True) -> tuple[float, floa
 
 
 def usable(results: StudyResults) -> list[TrialRecord]:
-    """Completed trials with a config and per-seed test accuracies, by number."""
-    return [t for t in results.completed if t.config is not None and t.per_seed.get(TEST_ACCURACY)]
+    """Completed trials with a config and per-seed values of the study's headline figure on the test set (accuracy, a
+    regression's RMSE, an autoencoder's reconstruction MSE: :meth:`StudyResults.headline`), by number."""
+    test = results.headline("test")
+    return [t for t in results.completed if t.config is not None and t.per_seed.get(test)]
 
 
 def rank(trials: Iterable[TrialRecord]) -> list[TrialRecord]:

@@ -1,7 +1,9 @@
 """Per-seed data: the learning curves of the drawn trials, and every seed run grouped in boxes.
 
-The boxes show test accuracy, the figure reported; the learning curves show
-train, validation (where the study measures it) and test accuracy.
+Both show the task's headline figure (accuracy, a regression's RMSE, an
+autoencoder's reconstruction MSE: :meth:`StudyResults.headline`): the boxes
+on the test set, the figure reported; the learning curves on train,
+validation (where the study measures it) and test, as the curves were stored.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from actreg_search.dashboard.data.base import (
     usable,
 )
 from actreg_search.dashboard.data.thinning import MAX_BOX_POINTS, quantile_sample
+from actreg_search.results.figures import has_gap
 from actreg_search.results.records import StudyResults, TrialRecord
 from actreg_search.spec.measures import GAP, TEST_ACCURACY
 from actreg_search.spec.vocab import Placement, Regularizer
@@ -31,7 +34,7 @@ BoxKey = Placement | Regularizer | None
 
 @dataclass(frozen=True)
 class CurveBand:
-    """One accuracy curve over seeds: the mean and the min–max band, per recorded epoch."""
+    """One learning curve over seeds: the mean and the min–max band, per recorded epoch."""
 
     epochs: tuple[int, ...]
     mean: tuple[float, ...]
@@ -41,15 +44,15 @@ class CurveBand:
 
 @dataclass(frozen=True)
 class TrialCurves:
-    """Train, validation and test accuracy per epoch of one trial.
+    """The headline figure (:attr:`CurvesData.metric`) on train, validation and test per epoch of one trial.
 
     Attributes:
         number: The trial.
         title: What it is, e.g. ``best trial #4 l1 · kernel 1.0e-04, 500 units``.
-        train: Train accuracy.
-        test: Test accuracy.
+        train: On the training samples.
+        test: On the test set.
         n_seeds: Seeds in the band.
-        validation: Validation accuracy, where the study measured it (``None`` under ``validation = "test"``).
+        validation: On the validation samples, where the study measured it (``None`` under ``validation = "test"``).
     """
 
     number: int
@@ -67,10 +70,13 @@ class CurvesData:
     Attributes:
         trials: The best trial first, then the best unregularized one (if another), each if it has curves.
         note: Said under the chart (no unregularized trial, the best is unregularized, a trial without curves).
+        metric: The figure the curves hold, on the test set: ``test_accuracy``, a regression's ``test_rmse``, an
+            autoencoder's ``test_mse``.
     """
 
     trials: tuple[TrialCurves, ...]
     note: str | None
+    metric: str = TEST_ACCURACY
 
 
 def learning_curves(results: StudyResults) -> CurvesData | Unavailable:
@@ -98,7 +104,7 @@ def learning_curves(results: StudyResults) -> CurvesData | Unavailable:
             notes.append(f"The {role} {describe(trial)} has no learning curves recorded.")
     if not chosen:
         return Unavailable(" ".join(notes))
-    return CurvesData(trials=tuple(chosen), note=" ".join(notes) or None)
+    return CurvesData(trials=tuple(chosen), note=" ".join(notes) or None, metric=results.headline("test"))
 
 
 def _curves(trial: TrialRecord, role: str) -> TrialCurves:
@@ -148,15 +154,18 @@ class BoxGroup:
 
 @dataclass(frozen=True)
 class BoxData:
-    """Per-seed distributions: test accuracy by placement and by regularizer, gap by placement.
+    """Per-seed distributions: the headline figure on test (:attr:`metric`) by placement and by regularizer, and
+    (a classification's) the gap by placement.
 
     Groups keep the order of :class:`Placement` and :class:`Regularizer`; the
-    unregularized trials are the first placement group (key ``None``); empty groups are left out.
+    unregularized trials are the first placement group (key ``None``); empty groups are left out
+    (every gap group of a task without accuracy).
     """
 
     accuracy_by_placement: tuple[BoxGroup, ...]
     accuracy_by_regularizer: tuple[BoxGroup, ...]
     gap_by_placement: tuple[BoxGroup, ...]
+    metric: str = TEST_ACCURACY
 
     @property
     def note(self) -> str | None:
@@ -182,11 +191,12 @@ def seed_distributions(results: StudyResults) -> BoxData | Unavailable:
     def regularizer(t: TrialRecord) -> BoxKey:
         return t.config.regularizer if t.config else Regularizer.NONE
 
-    placements = (None, *PLACEMENTS)
+    placements, test = (None, *PLACEMENTS), results.headline("test")
     return BoxData(
-        accuracy_by_placement=_groups(trials, placement, placements, TEST_ACCURACY),
-        accuracy_by_regularizer=_groups(trials, regularizer, REGULARIZERS, TEST_ACCURACY),
-        gap_by_placement=_groups(trials, placement, placements, GAP),
+        accuracy_by_placement=_groups(trials, placement, placements, test),
+        accuracy_by_regularizer=_groups(trials, regularizer, REGULARIZERS, test),
+        gap_by_placement=_groups(trials, placement, placements, GAP) if has_gap(results.task) else (),
+        metric=test,
     )
 
 

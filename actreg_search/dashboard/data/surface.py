@@ -1,4 +1,5 @@
-"""Coefficient × hidden width: the regularized trials, and mean test accuracy interpolated between them."""
+"""Coefficient × hidden width: the regularized trials, and the mean of the task's headline figure on the test set
+(accuracy, a regression's RMSE, an autoencoder's reconstruction MSE) interpolated between them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from actreg_search.dashboard.data.base import Unavailable, describe, nothing_completed, strength, usable
+from actreg_search.dashboard.data.base import Unavailable, describe, nothing_completed, strength, usable, words
 from actreg_search.dashboard.data.thinning import MAX_POINTS, sample
 from actreg_search.results.records import StudyResults, TrialRecord
 from actreg_search.spec.measures import TEST_ACCURACY
@@ -19,7 +20,8 @@ GRID_POINTS = 60
 
 @dataclass(frozen=True)
 class WidthPoint:
-    """One completed regularized trial on the coefficient × width plane."""
+    """One completed regularized trial on the coefficient × width plane; ``accuracy`` is its mean headline figure on test
+    (:attr:`WidthData.metric`)."""
 
     number: int
     log10_strength: float
@@ -32,7 +34,7 @@ class WidthPoint:
 
 @dataclass(frozen=True)
 class SurfaceGrid:
-    """Mean test accuracy linearly interpolated between the trials, on ``log10`` axes.
+    """The mean headline figure on test linearly interpolated between the trials, on ``log10`` axes.
 
     ``z[i][j]`` is at ``x[j]`` (``log10`` strength) and ``log10_width[i]``;
     ``None`` outside the trials' convex hull.
@@ -51,11 +53,13 @@ class WidthData:
         points: The drawn completed regularized trials, by number.
         grid: The surface (from every trial), or ``None`` where the trials do not span an area.
         note: Said under the chart.
+        metric: The figure: ``test_accuracy``, a regression's ``test_rmse``, an autoencoder's ``test_mse``.
     """
 
     points: tuple[WidthPoint, ...]
     grid: SurfaceGrid | None
     note: str | None
+    metric: str = TEST_ACCURACY
 
 
 def coefficient_width(results: StudyResults, limit: int = MAX_POINTS) -> WidthData | Unavailable:
@@ -69,9 +73,10 @@ def coefficient_width(results: StudyResults, limit: int = MAX_POINTS) -> WidthDa
     if len(widths) == 1:
         return Unavailable(
             f"The hidden width is not searched here (every regularized trial has {widths.pop()} units); "
-            "the regularization path above shows accuracy against the coefficient."
+            f"the regularization path above shows {words(results.headline('test'))} against the coefficient."
         )
-    points = [_point(t) for t in trials]
+    metric = results.headline("test")
+    points = [_point(t, metric) for t in trials]
     grid = interpolate_surface(points)
     drawn = sample(trials, limit)
     shown = {t.number for t in drawn.trials}
@@ -82,16 +87,16 @@ def coefficient_width(results: StudyResults, limit: int = MAX_POINTS) -> WidthDa
     ]
     if drawn.thinned:
         notes.append(f"{drawn.note('regularized trials')} The surface uses every trial.")
-    return WidthData(points=tuple(p for p in points if p.number in shown), grid=grid, note=" ".join(notes))
+    return WidthData(points=tuple(p for p in points if p.number in shown), grid=grid, note=" ".join(notes), metric=metric)
 
 
-def _point(trial: TrialRecord) -> WidthPoint:
+def _point(trial: TrialRecord, metric: str) -> WidthPoint:
     config = trial.config
     return WidthPoint(
         number=trial.number,
         log10_strength=math.log10(strength(config)),  # type: ignore[arg-type]
         hidden_units=config.hidden_units,
-        accuracy=statistics.fmean(trial.per_seed[TEST_ACCURACY]),
+        accuracy=statistics.fmean(trial.per_seed[metric]),
         regularizer=config.regularizer,
         placement=config.placement,
         label=describe(trial),
@@ -99,7 +104,7 @@ def _point(trial: TrialRecord) -> WidthPoint:
 
 
 def interpolate_surface(points: Sequence[WidthPoint], size: int = GRID_POINTS) -> SurfaceGrid | None:
-    """Linear interpolation of mean test accuracy over ``(log10 strength, log10 width)``.
+    """Linear interpolation of the points' figure over ``(log10 strength, log10 width)``.
 
     Returns ``None`` when the points do not span an area (fewer than three
     distinct points, or all on one line).
