@@ -43,7 +43,7 @@ from actreg_search.models.marks import marks_of
 from actreg_search.models.penalties import load_penalty
 from actreg_search.models.probes import Probes
 from actreg_search.spec.specs import ModelSpec
-from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.trial import PENALTY_FIELDS, LayerPenalty, TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 
 MAX_PROGRAMS = 64
@@ -117,6 +117,14 @@ def template_config(config: TrialConfig, width: int, rows_dropout: bool = True, 
     the learning rate and, where each row reads its own (``rows_dropout``), the dropout rate (kept ``None``
     when the trial has no dropout layer)."""
     dropout = config.dropout if config.dropout is None or not rows_dropout else TEMPLATE_DROPOUT
+    general = replace(config, layers=None, hidden_units=width, learning_rate=1.0, dropout=dropout, per_layer=())
+    if config.per_layer:  # each layer's own penalty: a kind of OWN_PROGRAMS on its layers, kl_sparsity's terms anywhere
+        kl = kl or any(p.regularizer is Regularizer.KL_SPARSITY for p in config.penalties)
+        if not any(p.regularizer in OWN_PROGRAMS for p in config.penalties):
+            return template_config(general, width, rows_dropout, kl)
+        layers = tuple((name, _template_penalty(p, kl)) for name, p in config.per_layer)
+        first = next(p for _, p in layers if p.regularizer is not Regularizer.NONE)
+        return replace(general, **{name: getattr(first, name) for name in PENALTY_FIELDS}, per_layer=layers)
     # Programs that carry a kind's terms: decov's O(batch × width²), tar's pass over the sequence (the rnn built to
     # return it), a user's function, and kl_sparsity's (1.3× an L1 trial, docs/performance.md) in a study that searches it.
     if config.regularizer in OWN_PROGRAMS:
@@ -130,6 +138,14 @@ def template_config(config: TrialConfig, width: int, rows_dropout: bool = True, 
         rho=0.5 if kind is Regularizer.KL_SPARSITY else None, penalty=config.penalty if kind is Regularizer.CUSTOM else None,
         layers=None, hidden_units=width, learning_rate=1.0, dropout=dropout,
     )
+
+
+def _template_penalty(penalty: LayerPenalty, kl: bool) -> LayerPenalty:
+    """A layer's penalty in a per-layer template: its kind if it has a program of its own, else kl_sparsity's terms
+    (``kl``) or none; coefficients cleared."""
+    if penalty.regularizer in OWN_PROGRAMS:
+        return LayerPenalty(penalty.regularizer, penalty.placement, penalty=penalty.penalty)
+    return LayerPenalty(Regularizer.KL_SPARSITY, Placement.POST_ACTIVATION, rho=0.5) if kl else LayerPenalty()
 
 
 def paddable(narrow: keras.Model, wide: keras.Model) -> bool:
@@ -166,9 +182,10 @@ class ProgramCache:
         """
         self.datasets.setdefault(id(data), data)
         bucketable, on_rows = self._traits(config, data, model)
-        padded = config.sized and bucketable and config.regularizer is not Regularizer.CUSTOM  # a user's penalty sees every unit
+        kinds = {p.regularizer for p in config.penalties}
+        padded = config.sized and bucketable and Regularizer.CUSTOM not in kinds  # a user's penalty sees every unit
         size = max(bucket_of(config.hidden_units), width or 0) if padded else config.hidden_units
-        kl = self.kl_study or config.regularizer is Regularizer.KL_SPARSITY
+        kl = self.kl_study or Regularizer.KL_SPARSITY in kinds
         return ProgramKey(model, template_config(config, size, rows_dropout=on_rows, kl=kl), id(data), trials * seeds, padded)
 
     def get(self, key: ProgramKey, data: Dataset) -> tuple[StackedLoop, Probes, bool]:
@@ -176,9 +193,12 @@ class ProgramCache:
         if key in self.programs:
             self.programs.move_to_end(key)
             return (*self.programs[key], False)
-        kind, penalty = key.config.regularizer, key.config.penalty
-        user = None if penalty is None else load_penalty(penalty)
-        probes = Probes(kind is Regularizer.DECOV, kind is Regularizer.KL_SPARSITY, user, kind is Regularizer.TAR)
+        kinds = {p.regularizer for p in key.config.penalties}
+        users = {p.penalty for p in key.config.penalties if p.penalty is not None}
+        if len(users) > 1:
+            raise ValueError(f"a trial's layers name {len(users)} penalties of your own; one program computes one")
+        user = load_penalty(users.pop()) if users else None
+        probes = Probes(Regularizer.DECOV in kinds, Regularizer.KL_SPARSITY in kinds, user, Regularizer.TAR in kinds)
         template = build_model(key.config, data.input_shape, data.n_classes, key.model, probes)
         if key.padded:
             probes.padded = frozenset(mark.name for mark in marks_of(template).layers if mark.sized)

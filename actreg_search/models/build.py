@@ -32,8 +32,9 @@ DROPOUT = "dropout"
 
 
 def hidden_name(index: int) -> str:
-    """The built-in mlp's ``index``-th (1-based) regularized layer: ``hidden``, ``hidden_2``, ..."""
-    return HIDDEN if index == 1 else f"{HIDDEN}_{index}"
+    """The built-in mlp's ``index``-th (1-based) regularized layer: ``hidden``, ``hidden_2``, ... (the vocabulary's
+    rule, :meth:`~actreg_search.spec.vocab.Family.marked_layers`)."""
+    return Family.MLP.marked_layers(index)[-1]
 
 
 def build_model(

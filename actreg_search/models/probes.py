@@ -169,7 +169,8 @@ class Probes:
 
 
 def penalty_rows(config: TrialConfig, points: Sequence[ProbePoint], widths: Sequence[int | None] | None = None) -> np.ndarray:
-    """A trial's coefficients at each probe point: zero wherever its penalty is not.
+    """A trial's coefficients at each probe point: zero wherever its penalty is not (under ``[space] per_layer``,
+    each layer's own penalty at its points).
 
     Args:
         config: The trial.
@@ -184,22 +185,23 @@ def penalty_rows(config: TrialConfig, points: Sequence[ProbePoint], widths: Sequ
     for i, point in enumerate(points):
         width = None if widths is None else widths[i]
         rows[i, UNITS] = np.float32(2**24) if width is None else width
-        if not carries(config, point.layer):
+        own = config.for_layer(point.layer)  # under [space] per_layer, the layer's own penalty
+        if not carries(own, point.layer):
             continue
-        if config.regularizer.activated and point.placement in activated:
-            if config.regularizer is Regularizer.KL_SPARSITY:
-                rows[i, KL], rows[i, RHO] = config.coefficient, config.rho
-            elif config.regularizer is Regularizer.DECOV:
-                rows[i, DECOV] = config.coefficient
-            elif config.regularizer is Regularizer.TAR:
-                rows[i, TAR] = config.coefficient
+        if own.regularizer.activated and point.placement in activated:
+            if own.regularizer is Regularizer.KL_SPARSITY:
+                rows[i, KL], rows[i, RHO] = own.coefficient, own.rho
+            elif own.regularizer is Regularizer.DECOV:
+                rows[i, DECOV] = own.coefficient
+            elif own.regularizer is Regularizer.TAR:
+                rows[i, TAR] = own.coefficient
             else:
-                rows[i, USER] = config.coefficient
-        elif point.placement is config.placement:
-            if config.regularizer in (Regularizer.L1, Regularizer.L1_L2):
-                rows[i, L1] = config.l1
-            if config.regularizer in (Regularizer.L2, Regularizer.L1_L2):
-                rows[i, L2] = config.l2
+                rows[i, USER] = own.coefficient
+        elif point.placement is own.placement:
+            if own.regularizer in (Regularizer.L1, Regularizer.L1_L2):
+                rows[i, L1] = own.l1
+            if own.regularizer in (Regularizer.L2, Regularizer.L1_L2):
+                rows[i, L2] = own.l2
     return rows
 
 

@@ -7,7 +7,9 @@ activity penalty on the linear output, the activation as its own layer named
 builder makes its marked layers with :class:`Reg` (see
 :mod:`actreg_search.models.marks`); :func:`clone_with_penalty` puts the
 penalty on a loaded model's named layers. Either builds probed instead
-(:mod:`actreg_search.models.probes`) when given probes.
+(:mod:`actreg_search.models.probes`) when given probes. Under ``[space]
+per_layer`` each marked layer takes its own penalty
+(:meth:`~actreg_search.spec.trial.TrialConfig.for_layer`).
 """
 
 from __future__ import annotations
@@ -218,10 +220,11 @@ class Reg:
         if name is None:
             self._counts[kind] = self._counts.get(kind, 0) + 1
             name = f"reg_{kind.lower()}_{self._counts[kind]}"
-        penalized = carries(self.config, name)
+        config = self.config.for_layer(name)  # under [space] per_layer, the layer's own penalty
+        penalized = carries(config, name)
         activation = kwargs.pop("activation", self.config.activation) if kind != "LSTM" else None
         if self.probes is None:
-            extra, split = penalty_kwargs(self.config, kind, activation, penalized, bool(kwargs.get("return_sequences")))
+            extra, split = penalty_kwargs(config, kind, activation, penalized, bool(kwargs.get("return_sequences")))
         else:
             extra, split = probe_kwargs(self.probes, name, kind, activation)
         layer = LAYER_CLASSES[kind](self.config.hidden_units if size is None else size, name=name, **kwargs, **extra)
@@ -263,9 +266,10 @@ def clone_with_penalty(
     def clone_function(layer: keras.layers.Layer) -> keras.layers.Layer:
         settings = layer.get_config()
         if layer.name in kinds:
-            kind, penalized = kinds[layer.name], carries(config, layer.name)
+            own = config.for_layer(layer.name)  # under [space] per_layer, the layer's own penalty
+            kind, penalized = kinds[layer.name], carries(own, layer.name)
             if probes is None:
-                extra, split = penalty_kwargs(config, kind, settings.get("activation"), penalized, bool(settings.get("return_sequences")))
+                extra, split = penalty_kwargs(own, kind, settings.get("activation"), penalized, bool(settings.get("return_sequences")))
             else:
                 extra, split = probe_kwargs(probes, layer.name, kind, settings.get("activation"))
             settings.update(extra)

@@ -22,6 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 from actreg_search.engine import Engine, get_engine
 from actreg_search.results.records import TrialRecord
 from actreg_search.search.batches import SURPLUS_REASON, Objective
+from actreg_search.search.modelcheck import with_marked_layers
 from actreg_search.search.observer import RunObserver
 from actreg_search.search.opening import open_study
 from actreg_search.search.plan import Plan, finished
@@ -93,11 +94,13 @@ def optimize(
     exactly ``target`` finished trials. Each trial the loop ends goes to
     ``observer.on_trial_end``. After each batch, ``recycle()`` says whether
     this worker should hand over to a fresh one; ``stop`` is checked between
-    batches and at each progress report.
+    batches and at each progress report. Under ``[space] per_layer`` a user's model is built once first, for the
+    names of its marked layers (:func:`~actreg_search.search.modelcheck.with_marked_layers`).
     """
     from actreg_search.data.datasets import dataset_for
 
     data = dataset_for(spec)
+    spec = with_marked_layers(spec, data)  # [space] per_layer draws for each marked layer of a user's model: built once here
     engine.prepare(spec)
     batch = spec.study.batch or engine.default_batch()
 

@@ -44,8 +44,8 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
         trials then train on the keras engine), else ``None``.
 
     Raises:
-        SpecError: Missing file or function, no Keras model, no marked layer,
-            an unknown layer name, a refused ``.keras`` file, a placement that
+        SpecError: Missing file or function, no Keras model, no marked layer
+            (or one only, under ``[space] per_layer``), an unknown layer name, a refused ``.keras`` file, a placement that
             does not apply, sizes of several layer types to search, an
             output that does not fit the data, or an objective ``roc_auc`` or
             ``log_loss`` on a model without probabilities.
@@ -66,6 +66,8 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     _check_io(built, data, origin)
     _check_probabilities(spec, built, origin)
     _check_layers(spec, marks, origin)
+    if spec.space.per_layer and len(marks) < 2:
+        raise SpecError(f"[space] per_layer: needs a model with several marked layers; {origin} has one: {marks[0].name!r}")
     _check_size(spec, marks, origin)
     carrying = _carrying(spec, marks)
     regularizers = [r for r in spec.space.regularizer.values if r is not Regularizer.NONE]
@@ -89,6 +91,22 @@ def check_model(spec: StudySpec, data: Dataset) -> str | None:
     if reason is not None:
         return f"the {engine.name} engine cannot train {origin} ({reason}): its trials train on the keras engine"
     return f"{origin}: {engine.path_of(built)}"
+
+
+def with_marked_layers(spec: StudySpec, data: Dataset) -> StudySpec:
+    """The spec with its user model's marked layers (:attr:`StudySpec.marked`, in order), which ``[space] per_layer``
+    draws a penalty for (:func:`~actreg_search.search.space.suggest_config`); as it is otherwise. The model is built
+    once, as :func:`check_model` builds it: a builder whose marked layers depend on its hyperparameters gets the
+    layers of its first searched values.
+    """
+    if not spec.space.per_layer or not spec.model.user or spec.marked is not None:
+        return spec
+    import_tensorflow()
+    from actreg_search.models.build import build_model
+    from actreg_search.models.marks import marks_of
+
+    built = build_model(_config(spec, Regularizer.NONE, None), data.input_shape, data.n_classes, spec.model)
+    return dataclasses.replace(spec, marked=marks_of(built).names)
 
 
 def _first(param: Param) -> Any:
@@ -231,4 +249,4 @@ def _carrying(spec: StudySpec, marks: tuple[Mark, ...]) -> list[Mark]:
     return [m for m in marks if m.name in spec.space.layers.values]
 
 
-__all__ = ["check_model"]
+__all__ = ["check_model", "with_marked_layers"]

@@ -13,30 +13,59 @@ built-in mlp's depth) are asked when ``[space]`` searches them, and so are
 the training knobs ``learning_rate``, ``dropout``, ``batch_size`` and
 ``activation``; otherwise a trial takes ``[model]``'s value. A builder's own
 hyperparameters (``[space.builder]``) are the parameters ``builder.<name>``.
+Under ``[space] per_layer`` each marked layer draws its own penalty, every
+parameter of it named after the layer (``hidden.regularizer``,
+``hidden.placement``, ``hidden_2.coefficient``...), by the same conditional
+rules; the width, the depth, the knobs and the builder's stay the trial's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import optuna
 
-from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.trial import PENALTY_FIELDS, LayerPenalty, TrialConfig
 from actreg_search.spec.specs import Choice, Param, Range, StudySpec
 from actreg_search.spec.vocab import Family, Placement, Regularizer
 
-def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfig:
+def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec, marked: tuple[str, ...] | None = None) -> TrialConfig:
     """Sample one trial's config from the study's space.
 
     Args:
         trial: The Optuna trial (or a ``FixedTrial``).
         spec: The validated study.
+        marked: Under ``[space] per_layer``, a user's model's marked layers, in order (``None``: ``spec.marked``,
+            which :func:`~actreg_search.search.modelcheck.with_marked_layers` fills); the built-in mlp's are
+            named by the trial's depth (:meth:`~actreg_search.spec.vocab.Family.marked_layers`).
 
     Returns:
         The config to train; fixed values come from the study file.
+
+    Raises:
+        ValueError: ``per_layer`` on a user's model whose marked layers are not known.
     """
     space, model = spec.space, spec.model
-    drawn = _pick(trial, "regularizer", space.regularizer)
+    if space.per_layer:
+        hidden_layers = _hidden_layers(trial, spec)  # the built-in mlp's layers are named by its depth: drawn first
+        names = model.family.marked_layers(hidden_layers) if not model.user else marked or spec.marked
+        if not names:
+            raise ValueError(f"[space] per_layer: the marked layers of {model.origin} are not known; build the model first")
+        own = tuple((name, _suggest_penalty(trial, spec, f"{name}.")) for name in names)
+        return _config(trial, spec, LayerPenalty(), hidden_layers).with_layers(own)
+    penalty = _suggest_penalty(trial, spec)
+    layers = None
+    if space.layers is not None and penalty.regularizer is not Regularizer.NONE:
+        picked = str(_pick(trial, "layers", space.layers))
+        layers = (picked,)  # "all" kept as drawn (spec.trial.ALL_LAYERS): the trial says it penalizes every marked layer
+    return dataclasses.replace(_config(trial, spec, penalty, _hidden_layers(trial, spec)), layers=layers)
+
+
+def _suggest_penalty(trial: optuna.trial.BaseTrial, spec: StudySpec, prefix: str = "") -> LayerPenalty:
+    """One penalty: the trial's, or under ``per_layer`` a layer's (each parameter named after ``prefix``, ``"hidden."``)."""
+    space, model = spec.space, spec.model
+    drawn = _pick(trial, f"{prefix}regularizer", space.regularizer)
     regularizer = drawn if isinstance(drawn, Regularizer) else Regularizer.CUSTOM
     penalty = None if isinstance(drawn, Regularizer) else str(drawn)
     placement = None
@@ -46,35 +75,38 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         placement = Placement.POST_ACTIVATION
         if model.family is Family.RNN and not model.user:
             placement = Placement.SEQUENCE if regularizer is Regularizer.TAR else Placement.OUTPUT
-        coefficient = float(_pick(trial, "coefficient", space.coefficient))
+        coefficient = float(_pick(trial, f"{prefix}coefficient", space.coefficient))
         if regularizer is Regularizer.KL_SPARSITY:
             assert space.rho is not None  # filled by the parser
-            rho = float(_pick(trial, "rho", space.rho))
+            rho = float(_pick(trial, f"{prefix}rho", space.rho))
     elif regularizer is not Regularizer.NONE:
-        placement = _pick(trial, "placement", space.placement)
+        placement = _pick(trial, f"{prefix}placement", space.placement)
         if regularizer is Regularizer.L1_L2:
             l1_param, l2_param = space.l1_l2_params()
-            l1 = float(_pick(trial, "l1_coefficient", l1_param))
-            l2 = float(_pick(trial, "l2_coefficient", l2_param))
+            l1 = float(_pick(trial, f"{prefix}l1_coefficient", l1_param))
+            l2 = float(_pick(trial, f"{prefix}l2_coefficient", l2_param))
         elif regularizer is Regularizer.L1:
-            l1 = float(_pick(trial, "coefficient", space.coefficient))
+            l1 = float(_pick(trial, f"{prefix}coefficient", space.coefficient))
         else:
-            l2 = float(_pick(trial, "coefficient", space.coefficient))
+            l2 = float(_pick(trial, f"{prefix}coefficient", space.coefficient))
+    return LayerPenalty(regularizer, placement, l1, l2, coefficient, rho, penalty)
+
+
+def _hidden_layers(trial: optuna.trial.BaseTrial, spec: StudySpec) -> int:
+    """The built-in mlp's depth: ``[model]``'s, or drawn where ``[space] hidden_layers`` searches it."""
+    if spec.space.hidden_layers is None:
+        return spec.model.hidden_layers
+    return int(_pick(trial, "hidden_layers", spec.space.hidden_layers))
+
+
+def _config(trial: optuna.trial.BaseTrial, spec: StudySpec, penalty: LayerPenalty, hidden_layers: int) -> TrialConfig:
+    """The trial's config with ``penalty``: the width, the training knobs and the builder's hyperparameters drawn."""
+    space, model = spec.space, spec.model
     assert space.hidden_units is not None  # filled from [model] by the parser
-    layers = None
-    if space.layers is not None and regularizer is not Regularizer.NONE:
-        picked = str(_pick(trial, "layers", space.layers))
-        layers = (picked,)  # "all" kept as drawn (spec.trial.ALL_LAYERS): the trial says it penalizes every marked layer
-    hidden_layers = model.hidden_layers
-    if space.hidden_layers is not None:
-        hidden_layers = int(_pick(trial, "hidden_layers", space.hidden_layers))
     dropout = model.dropout if space.dropout is None else float(_pick(trial, "dropout", space.dropout))
     builder = tuple((name, _pick(trial, f"{BUILDER_PREFIX}{name}", param)) for name, param in space.builder or ())
     return TrialConfig(
-        regularizer=regularizer,
-        placement=placement,
-        l1=l1,
-        l2=l2,
+        **{name: getattr(penalty, name) for name in PENALTY_FIELDS},
         hidden_units=int(_pick(trial, model.family.size_key, space.hidden_units)),
         activation=model.activation if space.activation is None else str(_pick(trial, "activation", space.activation)),
         family=model.family,
@@ -82,21 +114,17 @@ def suggest_config(trial: optuna.trial.BaseTrial, spec: StudySpec) -> TrialConfi
         batch_size=model.batch_size if space.batch_size is None else int(_pick(trial, "batch_size", space.batch_size)),
         optimizer=model.optimizer,
         learning_rate=model.learning_rate if space.learning_rate is None else float(_pick(trial, "learning_rate", space.learning_rate)),
-        layers=layers,
         hidden_layers=hidden_layers,
         sized=model.file is None,  # a .keras file fixes every size
         dropout=dropout,
         builder=builder,
         early_stopping=model.early_stopping,
-        coefficient=coefficient,
-        rho=rho,
-        penalty=penalty,
     )
 
 
 BUILDER_PREFIX = "builder."
 """A builder hyperparameter's Optuna name is ``builder.<name>``: it cannot collide with a built-in parameter
-(a per-layer one, should it come, would be ``<layer>.<name>``)."""
+(a per-layer penalty's are ``<layer>.<name>``)."""
 
 
 def _pick(trial: optuna.trial.BaseTrial, name: str, param: Param) -> Any:

@@ -8,7 +8,9 @@ at 0 unless it is logarithmic), ``batch_size`` (an integer ≥ 1) and
 ``activation`` (a choice of names). ``[space.builder]`` holds a builder's own
 hyperparameters (numbers, strings, booleans; a range of integers when both
 ends are integers), never named like a built-in key or a builder's
-positional arguments. Read with a
+positional arguments. ``per_layer = true`` has each marked layer draw its
+own penalty: never with ``layers`` or the grid sampler, and only for a model
+with several marked layers. Read with a
 :class:`~actreg_search.spec.reading.TableReader`.
 """
 
@@ -52,6 +54,9 @@ def parse_space(p: TableReader, t: Mapping[str, Any], sampler: SamplerName, mode
     hidden_units = None if t.get(size) is None else _param(p, t[size], size, integer=True, grid=grid)
     layers = None
     if t.get("layers") is not None:
+        if t.get("per_layer") is True:
+            raise p.fail(PER_LAYER, "each marked layer draws its own penalty, and [space] layers picks the layers of "
+                         "one shared penalty: use one or the other")
         if not model.user:
             raise p.fail("[space] layers", "applies to a builder's or a .keras file's marked layers; the built-in mlp has hidden_layers")
         layers = Choice(p.distinct_items(t["layers"], "[space] layers", lambda v: p.layer_name(v, "[space] layers")))
@@ -70,9 +75,40 @@ def parse_space(p: TableReader, t: Mapping[str, Any], sampler: SamplerName, mode
     _check_activated(p, regularizer, model, knobs.get("activation"))
     if t.get("builder") is not None:
         knobs["builder"] = _builder(p, t["builder"], model, grid)
+    per_layer = _per_layer(p, t.get("per_layer", False), sampler, model, hidden_layers)
     return SpaceSpec(
-        regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers, **optional, **knobs
+        regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers,
+        per_layer=per_layer, **optional, **knobs,
     )
+
+
+PER_LAYER = "[space] per_layer"
+SEVERAL = "needs a model with several marked layers"
+
+
+def _per_layer(p: TableReader, value: Any, sampler: SamplerName, model: ModelSpec, hidden_layers: Param | None) -> bool:
+    """``[space] per_layer``: true or false; never with ``[space] layers`` (one penalty's layers) or the grid sampler;
+    a built-in model (or a ``.keras`` file) with one marked layer is refused here, a builder's once it is built."""
+    if not isinstance(value, bool):
+        raise p.fail(PER_LAYER, f"must be true or false, got {show(value)}")
+    if not value:
+        return False
+    if sampler is SamplerName.GRID:
+        raise p.fail(PER_LAYER, 'the grid sampler cannot list a penalty per layer (its grid multiplies with every layer); '
+                     'use sampler = "tpe" or "random"')
+    if model.user:
+        if model.regularize is not None and len(model.regularize) < 2:
+            raise p.fail(PER_LAYER, f"{SEVERAL}; {model.origin} has one: {model.regularize[0]!r}")
+        return True
+    if model.family is not Family.MLP:
+        raise p.fail(PER_LAYER, f"{SEVERAL}; the built-in {model.family.value} has one: 'hidden'")
+    deepest = model.hidden_layers
+    if hidden_layers is not None:
+        deepest = int(hidden_layers.high if isinstance(hidden_layers, Range) else max(hidden_layers.values))
+    if deepest < 2:
+        raise p.fail(PER_LAYER, f"{SEVERAL}; the built-in mlp has one: 'hidden' (set [model] hidden_layers to 2 or more, "
+                     "or search [space] hidden_layers)")
+    return True
 
 
 def _knobs(p: TableReader, t: Mapping[str, Any], model: ModelSpec, grid: bool) -> dict[str, Param | None]:

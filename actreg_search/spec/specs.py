@@ -19,17 +19,7 @@ from actreg_search.usercode import describe
 from actreg_search.spec.measures import ON_SPLIT
 from actreg_search.spec.trial import EarlyStopping
 from actreg_search.spec.vocab import (
-    CLASSIC_REGULARIZERS,
-    GENERATORS,
-    DatasetName,
-    EngineName,
-    Family,
-    Metric,
-    OptimizerName,
-    Protocol,
-    PrunerName,
-    SamplerName,
-    Task,
+    CLASSIC_REGULARIZERS, GENERATORS, DatasetName, EngineName, Family, Metric, OptimizerName, Protocol, PrunerName, SamplerName, Task,
 )
 
 
@@ -256,6 +246,8 @@ class SpaceSpec:
     hyperparameters, ``(name, value, list or range)`` pairs in name order.
     ``rho`` is ``kl_sparsity``'s target mean activation (``None`` where the
     study searches no ``kl_sparsity``; filled with its default range where it does).
+    ``per_layer``: each marked layer draws its own regularizer, placement and
+    coefficients (Optuna parameters ``<layer>.regularizer``...; written only when on).
     """
 
     regularizer: Choice = Choice(CLASSIC_REGULARIZERS)
@@ -272,6 +264,7 @@ class SpaceSpec:
     activation: Choice | None = None
     builder: tuple[tuple[str, Param], ...] | None = None
     rho: Param | None = None
+    per_layer: bool = False
 
     def l1_l2_params(self) -> tuple[Param, Param]:
         """The two coefficients of ``l1_l2``; each defaults to ``coefficient``."""
@@ -280,13 +273,15 @@ class SpaceSpec:
 
 @dataclass(frozen=True)
 class StudySpec:
-    """A whole, validated study file."""
+    """A whole, validated study file; ``marked``: its user model's marked layers, in order, once a build has shown them
+    (:func:`~actreg_search.search.modelcheck.with_marked_layers`: what ``[space] per_layer`` draws for; not a study-file key)."""
 
     study: StudySection
     data: DataSpec
     model: ModelSpec
     space: SpaceSpec
     source: str = dataclasses.field(default="<memory>", compare=False)
+    marked: tuple[str, ...] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def validation(self) -> Validation:
@@ -378,7 +373,7 @@ def spec_tables(spec: StudySpec, *, plain: bool = True) -> dict[str, dict[str, A
             for f in dataclasses.fields(obj)
             if f.name not in skip
             for value in [getattr(obj, f.name)]
-            if value is not None
+            if value is not None and not (f.name == "per_layer" and value is False)  # as studies stored before it
         }
 
     size = spec.model.family.size_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,37 @@ class EarlyStopping:
 
 ALL_LAYERS = "all"
 """The ``[space] layers`` value meaning every marked layer (a trial that drew it keeps it: it is labelled "on all")."""
+
+
+@dataclass(frozen=True)
+class LayerPenalty:
+    """One marked layer's own penalty under ``[space] per_layer = true``: the penalty fields of a :class:`TrialConfig`."""
+
+    regularizer: Regularizer = Regularizer.NONE
+    placement: Placement | None = None
+    l1: float = 0.0
+    l2: float = 0.0
+    coefficient: float = 0.0
+    rho: float | None = None
+    penalty: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {f.name: (v.value if isinstance(v, enum.Enum) else v) for f in dataclasses.fields(self) for v in [getattr(self, f.name)]}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> LayerPenalty:
+        """Inverse of :meth:`to_dict`."""
+        placement = raw.get("placement")
+        return cls(
+            Regularizer(raw["regularizer"]), Placement(placement) if placement else None, float(raw.get("l1", 0.0)),
+            float(raw.get("l2", 0.0)), float(raw.get("coefficient", 0.0)),
+            None if raw.get("rho") is None else float(raw["rho"]), None if raw.get("penalty") is None else str(raw["penalty"]),
+        )
+
+
+PENALTY_FIELDS = tuple(f.name for f in dataclasses.fields(LayerPenalty))
+"""The fields of a :class:`TrialConfig` a :class:`LayerPenalty` holds per layer."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,7 @@ class TrialConfig:
     coefficient: float = 0.0
     rho: float | None = None
     penalty: str | None = None
+    per_layer: tuple[tuple[str, LayerPenalty], ...] = ()
 
     @property
     def builder_kwargs(self) -> dict[str, Any]:
@@ -91,6 +123,9 @@ class TrialConfig:
         }
         out["builder"] = self.builder_kwargs
         out["early_stopping"] = None if self.early_stopping is None else dataclasses.asdict(self.early_stopping)
+        del out["per_layer"]
+        if self.per_layer:  # layer -> its penalty, in mark order; a single-penalty config stores no key, as before it
+            out["per_layer"] = {name: penalty.to_dict() for name, penalty in self.per_layer}
         return out
 
     @classmethod
@@ -119,28 +154,38 @@ class TrialConfig:
             coefficient=float(raw.get("coefficient", 0.0)),
             rho=None if raw.get("rho") is None else float(raw["rho"]),
             penalty=None if raw.get("penalty") is None else str(raw["penalty"]),
+            per_layer=tuple((str(name), LayerPenalty.from_dict(own)) for name, own in dict(raw.get("per_layer") or {}).items()),
         )
 
+    def with_layers(self, per_layer: Sequence[tuple[str, LayerPenalty]]) -> TrialConfig:
+        """This config with a penalty per marked layer (``[space] per_layer``): ``per_layer`` in the model's mark
+        order; the penalty fields then hold the first layer's penalty that is not ``none`` (all ``none`` when every
+        layer drew none), so code grouping trials by ``regularizer`` sees a real one, and ``layers`` is ``None``.
+
+        Raises:
+            ValueError: ``per_layer`` names no layer, or a layer twice.
+        """
+        names = [name for name, _ in per_layer]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"per_layer names each marked layer once, got {names}")
+        first = next((own for _, own in per_layer if own.regularizer is not Regularizer.NONE), LayerPenalty())
+        fields = {name: getattr(first, name) for name in PENALTY_FIELDS}
+        return dataclasses.replace(self, **fields, layers=None, per_layer=tuple(per_layer))
+
     def label(self) -> str:
-        """A short description, e.g. ``l1 · pre_activation 1.0e-04, 500 units``."""
+        """A short description, e.g. ``l1 · pre_activation 1.0e-04, 500 units``; under ``per_layer`` each layer's
+        penalty, e.g. ``hidden: l1 · kernel 1.0e-04; hidden_2: none, 64 units × 2 layers``."""
         size = f"{self.hidden_units} {'filters' if self.family is Family.CNN else 'units'}" if self.sized else ""
         if self.hidden_layers != 1:
             size += f" × {self.hidden_layers} layers"
         if self.layers is not None and self.placement is not None:
             size += f", on {'+'.join(self.layers)}"
         size = (size + self._training_label()).removeprefix(", ")
-        if self.placement is None:
-            return f"none, {size}" if size else "none"
-        if self.regularizer is Regularizer.L1_L2:
-            coefficient = f"l1 {self.l1:.1e} + l2 {self.l2:.1e}"
-        elif self.regularizer is Regularizer.KL_SPARSITY:
-            coefficient = f"{self.coefficient:.1e}, rho {self.rho:.3g}"
-        elif self.regularizer.activated:
-            coefficient = f"{self.coefficient:.1e}"
+        if self.per_layer:
+            penalty = "; ".join(f"{name}: {_penalty_label(own)}" for name, own in self.per_layer)
         else:
-            coefficient = f"{self.l1 or self.l2:.1e}"
-        kind = PenaltyName(self.penalty).short if self.penalty is not None else self.regularizer.value
-        return f"{kind} · {self.placement.value} {coefficient}" + (f", {size}" if size else "")
+            penalty = _penalty_label(self.penalties[0])
+        return f"{penalty}, {size}" if size else penalty
 
     def _training_label(self) -> str:
         """The training knobs and builder hyperparameters that differ from the defaults, e.g. ``, lr 1.0e-02, dropout 0.2``."""
@@ -157,27 +202,39 @@ class TrialConfig:
         return "".join(f", {part}" for part in parts)
 
     def penalizes(self, layer: str) -> bool:
-        """Whether the marked layer ``layer`` carries this trial's penalty (``layers`` ``None`` or ``all``: every one)."""
+        """Whether the marked layer ``layer`` carries this trial's penalty (``layers`` ``None`` or ``all``: every one;
+        under ``per_layer``, whether the layer drew one)."""
+        if self.per_layer:
+            return self.for_layer(layer).penalizes(layer)
         if self.regularizer is Regularizer.NONE:
             return False
         return self.layers is None or ALL_LAYERS in self.layers or layer in self.layers
 
+    def for_layer(self, layer: str) -> TrialConfig:
+        """The config the marked layer ``layer`` is built with: under ``per_layer`` its own penalty (none for a layer
+        that drew none, or is not listed); otherwise the config itself."""
+        if not self.per_layer:
+            return self
+        own = dict(self.per_layer).get(layer, LayerPenalty())
+        return dataclasses.replace(self, **{name: getattr(own, name) for name in PENALTY_FIELDS}, per_layer=(), layers=None)
+
+    @property
+    def penalties(self) -> tuple[LayerPenalty, ...]:
+        """Every penalty the trial applies: each layer's under ``per_layer``, else its one."""
+        if self.per_layer:
+            return tuple(p for _, p in self.per_layer)
+        return (LayerPenalty(**{name: getattr(self, name) for name in PENALTY_FIELDS}),)
+
     def space_values(self) -> dict[str, Any]:
-        """This config as fixed ``[space]`` values, ready to paste into a study file."""
-        out: dict[str, Any] = {"regularizer": self.penalty or self.regularizer.value}
-        if self.placement is not None:
-            out["placement"] = self.placement.value
-        if self.regularizer is Regularizer.L1_L2:
-            out["l1_coefficient"] = self.l1
-            out["l2_coefficient"] = self.l2
-        elif self.regularizer is Regularizer.L1:
-            out["coefficient"] = self.l1
-        elif self.regularizer is Regularizer.L2:
-            out["coefficient"] = self.l2
-        elif self.regularizer.activated:
-            out["coefficient"] = self.coefficient
-        if self.rho is not None:
-            out["rho"] = self.rho
+        """This config as fixed ``[space]`` values, ready to paste into a study file; under ``per_layer``, ``per_layer =
+        true`` and each layer's values under its Optuna parameters' names (``hidden.regularizer``, ``hidden.coefficient``...),
+        which ``study.enqueue_trial`` takes, in place of the one penalty's."""
+        if self.per_layer:
+            out: dict[str, Any] = {"per_layer": True}
+            for name, own in self.per_layer:
+                out.update(_penalty_values(own, f"{name}."))
+        else:
+            out = _penalty_values(self.penalties[0])
         if self.sized:
             out[self.family.size_key] = self.hidden_units
         if self.layers is not None:
@@ -193,3 +250,38 @@ class TrialConfig:
             out["builder"] = self.builder_kwargs
         return out
 
+
+
+def _penalty_label(own: LayerPenalty) -> str:
+    """One penalty in a label: ``none``, ``l1 · pre_activation 1.0e-04``, ``kl_sparsity · post_activation 1.0e-02, rho 0.05``."""
+    if own.placement is None:
+        return "none"
+    if own.regularizer is Regularizer.L1_L2:
+        coefficient = f"l1 {own.l1:.1e} + l2 {own.l2:.1e}"
+    elif own.regularizer is Regularizer.KL_SPARSITY:
+        coefficient = f"{own.coefficient:.1e}, rho {own.rho:.3g}"
+    elif own.regularizer.activated:
+        coefficient = f"{own.coefficient:.1e}"
+    else:
+        coefficient = f"{own.l1 or own.l2:.1e}"
+    kind = PenaltyName(own.penalty).short if own.penalty is not None else own.regularizer.value
+    return f"{kind} · {own.placement.value} {coefficient}"
+
+
+def _penalty_values(own: LayerPenalty, prefix: str = "") -> dict[str, Any]:
+    """One penalty as ``[space]`` values, each key after ``prefix`` (a layer's ``"hidden."``): what it drew."""
+    out: dict[str, Any] = {"regularizer": own.penalty or own.regularizer.value}
+    if own.placement is not None:
+        out["placement"] = own.placement.value
+    if own.regularizer is Regularizer.L1_L2:
+        out["l1_coefficient"] = own.l1
+        out["l2_coefficient"] = own.l2
+    elif own.regularizer is Regularizer.L1:
+        out["coefficient"] = own.l1
+    elif own.regularizer is Regularizer.L2:
+        out["coefficient"] = own.l2
+    elif own.regularizer.activated:
+        out["coefficient"] = own.coefficient
+    if own.rho is not None:
+        out["rho"] = own.rho
+    return {f"{prefix}{key}": value for key, value in out.items()}

@@ -221,6 +221,12 @@ class Family(str, enum.Enum):
         """The regularized layer's size when the study file gives none."""
         return _DEFAULT_SIZES[self]
 
+    def marked_layers(self, hidden_layers: int = 1) -> tuple[str, ...]:
+        """The built-in model's marked layers, in order: the mlp's ``hidden``, ``hidden_2``, ... (``hidden_layers``
+        of them), the cnn's and rnn's one ``hidden`` (:func:`actreg_search.models.build.hidden_name` names by it)."""
+        depth = hidden_layers if self is Family.MLP else 1
+        return tuple("hidden" if index == 1 else f"hidden_{index}" for index in range(1, depth + 1))
+
 
 _SIZE_KEYS = {Family.MLP: "hidden_units", Family.CNN: "filters", Family.RNN: "units"}
 _DEFAULT_SIZES = {Family.MLP: 500, Family.CNN: 16, Family.RNN: 32}

@@ -15,7 +15,7 @@ from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.spec.parser import parse_spec
 from actreg_search.spec.specs import ON_TEST, DataSpec
-from actreg_search.spec.trial import TrialConfig
+from actreg_search.spec.trial import PENALTY_FIELDS, LayerPenalty, TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 from tests.engine.helpers import fit_many, keras_full_batch_fit
 from tests.engine.test_rowwise import assert_same_weights
@@ -36,19 +36,34 @@ def kl(width: int, coefficient: float, rho: float, epochs: int = 30, **kw) -> Tr
     return TrialConfig(Regularizer.KL_SPARSITY, POST, 0.0, 0.0, width, epochs=epochs, hidden_layers=2, coefficient=coefficient, rho=rho, **kw)
 
 
+def per_layer(width: int, epochs: int = 30, **layers: LayerPenalty) -> TrialConfig:
+    """A two-layer mlp whose marked layers each take their own penalty ([space] per_layer); the top-level fields hold
+    the first penalized layer's, as the sampler makes them."""
+    first = next(p for p in layers.values() if p.regularizer is not Regularizer.NONE)
+    fields = {name: getattr(first, name) for name in PENALTY_FIELDS}
+    return TrialConfig(**fields, hidden_units=width, epochs=epochs, hidden_layers=2, per_layer=tuple(layers.items()))
+
+
 def test_kl_sparsity_and_l1_at_two_widths_share_one_program_and_match_keras():
     """A two-layer mlp: KL at 10 and 13 units (bucket 16: the padded units never enter the KL sum, whose
-    term for a unit of mean 0 would otherwise be large), L1 and L1_L2 beside them; one program, Keras' weights."""
+    term for a unit of mean 0 would otherwise be large), L1 and L1_L2 beside them, and a penalty per layer
+    ([space] per_layer: L1 before hidden's ReLU, kl_sparsity on hidden_2); one program, Keras' weights."""
     data, engine = load_dataset(DataSpec(validation=ON_TEST)), kl_engine()
+    mix = per_layer(12, hidden=LayerPenalty(Regularizer.L1, Placement.PRE_ACTIVATION, l1=1e-2),
+                    hidden_2=LayerPenalty(Regularizer.KL_SPARSITY, POST, coefficient=0.2, rho=0.05))
     configs = [
         kl(10, 0.05, 0.05),
         kl(13, 0.2, 0.1, learning_rate=0.01),
         TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-3, 0.0, 12, epochs=30, hidden_layers=2),
         TrialConfig(Regularizer.L1_L2, POST, 1e-3, 1e-2, 16, epochs=30, hidden_layers=2),
+        mix,
     ]
     fits = fit_many(engine, configs, data, SEEDS)
     (loop, _), = engine.cache.programs.values()
     assert loop.vectorize and loop.program.experimental_get_tracing_count() == 1
+    model = fits[-1][0]  # the seed's own model carries each layer's own penalty
+    assert type(model.get_layer("hidden").activity_regularizer).__name__ == "L1"
+    assert type(model.get_layer("hidden_2").activity_regularizer).__name__ == "KLSparsity"
     for config, models in zip(configs, fits):
         assert_same_weights(keras_full_batch_fit(config, data, SEEDS[0]), models[0])
 
@@ -61,13 +76,19 @@ def test_kl_sparsity_on_a_sigmoid_reads_the_activations_untouched():
 
 
 def test_decov_trains_in_a_program_of_its_own_and_matches_keras():
+    """DeCov at two widths, and per layer (DeCov on hidden, L2 on hidden_2's kernel): a program with DeCov's terms."""
     data, engine = load_dataset(DataSpec(validation=ON_TEST)), FusedEngine()
     decov = [TrialConfig(Regularizer.DECOV, POST, 0.0, 0.0, width, epochs=30, hidden_layers=2, coefficient=c)
              for width, c in ((10, 0.1), (14, 1.0))]
     fits = fit_many(engine, decov, data, SEEDS)
     for config, models in zip(decov, fits):
         assert_same_weights(keras_full_batch_fit(config, data, SEEDS[1]), models[1])
-    (_, probes), = engine.cache.programs.values()
+    mix = per_layer(10, hidden=LayerPenalty(Regularizer.DECOV, POST, coefficient=1.0),
+                    hidden_2=LayerPenalty(Regularizer.L2, Placement.KERNEL, l2=1e-2))
+    (models,) = fit_many(engine, [mix], data, SEEDS[:1])
+    assert_same_weights(keras_full_batch_fit(mix, data, SEEDS[0]), models[0])
+    assert all(probes.decov and not probes.kl for _, probes in engine.cache.programs.values())
+    (_, probes), *_ = engine.cache.programs.values()
     assert probes.decov and not probes.kl
     plain = TrialConfig(Regularizer.L2, POST, 0.0, 1e-3, 10, epochs=30, hidden_layers=2)
     assert engine.cache.key(plain, data, None, 1, 2).config.regularizer is Regularizer.NONE  # L2 pays for no other term
@@ -81,9 +102,11 @@ def test_twenty_trials_differing_in_elementwise_kind_coefficient_and_rho_compile
         lambda k: TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 10 ** (-5 + k % 4), 0.0, 9 + k % 8, epochs=2, hidden_layers=2),
         lambda k: TrialConfig(Regularizer.L2, Placement.KERNEL, 0.0, 10 ** (-5 + k % 4), 9 + k % 8, epochs=2, hidden_layers=2),
         lambda k: TrialConfig(Regularizer.L1_L2, POST, 1e-4, 1e-3 * k, 9 + k % 8, epochs=2, hidden_layers=2),
+        lambda k: per_layer(9 + k % 8, epochs=2, hidden=LayerPenalty(Regularizer.L2, POST, l2=1e-3 * k),
+                            hidden_2=LayerPenalty(Regularizer.KL_SPARSITY, POST, coefficient=1e-2, rho=0.01 * k)),
     ]
     for k in range(20):
-        engine.train(kinds[k % 4](k), data, SEEDS)
+        engine.train(kinds[k % 5](k), data, SEEDS)
     records = [line for line in (tmp_path / "profile.jsonl").read_text().splitlines()]
     assert len(records) == 20 and sum('"compiled": true' in r for r in records) == 1
 

@@ -36,7 +36,7 @@ from actreg_search.search.opening import open_study
 from actreg_search.spec.parser import parse_raw, parse_spec
 from actreg_search.spec.specs import spec_to_raw
 from actreg_search.spec.trial import TrialConfig
-from actreg_search.spec.vocab import Metric, Placement, Regularizer
+from actreg_search.spec.vocab import Task, Metric, Placement, Regularizer
 from actreg_search.store.storage import open_storage
 from tests.fakes import FakeEngine, unit
 
@@ -165,9 +165,9 @@ class LossFake(FakeEngine):
     name = "keras"
 
     def _steps(
-        self, config: TrialConfig, seeds: Sequence[int], monitor: Monitor, validates: bool = False
+        self, config: TrialConfig, seeds: Sequence[int], monitor: Monitor, validates: bool = False, task: Task = Task.CLASSIFICATION
     ) -> Generator[None, None, TrialResult]:
-        result = yield from super()._steps(config, seeds, monitor, validates)
+        result = yield from super()._steps(config, seeds, monitor, validates, task)
         figures = []
         for s in result.seeds:
             extra = {"test_log_loss": s.test_accuracy + unit(config, s.seed, "loss") / 100, "test_roc_auc": unit(config, s.seed, "auc")}

@@ -39,3 +39,9 @@ def test_which_layers_carry_the_penalty():
 def test_a_config_round_trips_through_its_stored_form():
     for config in (_config(), _config(layers=(ALL_LAYERS,), family=Family.RNN, placement=Placement.RECURRENT)):
         assert TrialConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_config_stored_before_per_layer_still_loads():
+    stored = _config().to_dict()
+    assert "per_layer" not in stored  # a single-penalty config stores no per_layer key
+    assert TrialConfig.from_dict({**stored, "per_layer": None}) == _config() == TrialConfig.from_dict(stored)
