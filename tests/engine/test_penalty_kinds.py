@@ -15,7 +15,7 @@ from actreg_search.engine.fused import FusedEngine
 from actreg_search.engine.keras_engine import KerasEngine
 from actreg_search.spec.parser import parse_spec
 from actreg_search.spec.specs import ON_TEST, DataSpec
-from actreg_search.spec.trial import PENALTY_FIELDS, LayerPenalty, TrialConfig
+from actreg_search.spec.trial import LayerPenalty, TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
 from tests.engine.helpers import fit_many, keras_full_batch_fit
 from tests.engine.test_rowwise import assert_same_weights
@@ -37,11 +37,8 @@ def kl(width: int, coefficient: float, rho: float, epochs: int = 30, **kw) -> Tr
 
 
 def per_layer(width: int, epochs: int = 30, **layers: LayerPenalty) -> TrialConfig:
-    """A two-layer mlp whose marked layers each take their own penalty ([space] per_layer); the top-level fields hold
-    the first penalized layer's, as the sampler makes them."""
-    first = next(p for p in layers.values() if p.regularizer is not Regularizer.NONE)
-    fields = {name: getattr(first, name) for name in PENALTY_FIELDS}
-    return TrialConfig(**fields, hidden_units=width, epochs=epochs, hidden_layers=2, per_layer=tuple(layers.items()))
+    """A two-layer mlp whose marked layers each take their own penalty ([space] per_layer), as the sampler makes it."""
+    return TrialConfig(Regularizer.NONE, None, 0.0, 0.0, width, epochs=epochs, hidden_layers=2).with_layers(tuple(layers.items()))
 
 
 def test_kl_sparsity_and_l1_at_two_widths_share_one_program_and_match_keras():
