@@ -213,8 +213,8 @@ def test_each_task_runs_end_to_end_on_each_engine(tmp_path, storage_url, engine)
     }
     for task, text in tasks.items():
         study = tmp_path / f"{task}.toml"
-        study.write_text(f'[study]\nname = "{task}"\nseeds = 2\nn_trials = 2\nsampler = "random"\n{text}'
-                         f'[model]\nhidden_units = 8\nepochs = 20\nlearning_rate = 0.01\nengine = "{engine}"\n'
+        study.write_text(f'[study]\nname = "{task}"\nseeds = 1\nn_trials = 2\nsampler = "random"\n{text}'
+                         f'[model]\nhidden_units = 8\nepochs = 10\nlearning_rate = 0.03\nengine = "{engine}"\n'
                          '[space]\nregularizer = ["none", "l1"]\nplacement = "pre_activation"\n')
         assert invoke("run", study, "--storage", storage_url, "--recycle-mb", "0").exit_code == 0
         shown = invoke("show", task, "--storage", storage_url)

@@ -107,12 +107,12 @@ def test_regression_rows_standardize_on_their_own_samples_and_match_keras():
 
 def test_an_autoencoder_trains_its_code_to_keras_weights_under_kl_and_decov():
     """The built-in autoencoder (a two-layer encoder, its code marked; a linear decoder to the 64 pixels) under
-    kl_sparsity, L1 and a per-layer mix of L2 and kl_sparsity in one program and DeCov in its own: Keras' weights,
+    kl_sparsity and a per-layer mix of L2 and kl_sparsity in one program and DeCov in its own: Keras' weights,
     and the reconstruction MSE of its outputs."""
     data = small_images()
     mix = per_layer(11, hidden=LayerPenalty(Regularizer.L2, Placement.KERNEL, l2=1e-2),
                     hidden_2=LayerPenalty(Regularizer.KL_SPARSITY, POST, coefficient=0.05, rho=0.1))
-    kl = [two_layers(Regularizer.KL_SPARSITY, 9, coefficient=0.05, rho=0.1), two_layers(Regularizer.L1, 12), mix]
+    kl = [two_layers(Regularizer.KL_SPARSITY, 9, coefficient=0.05, rho=0.1), mix]
     decov = [TrialConfig(Regularizer.DECOV, POST, 0.0, 0.0, 10, epochs=30, hidden_layers=2, coefficient=0.5)]
     for engine, configs in ((kl_engine(), kl), (FusedEngine(), decov)):
         results, models = trained(engine, configs, data, SEEDS[:1])

@@ -68,7 +68,7 @@ def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
     script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
     db = tmp_path / "crash.db"
     url = f"sqlite:///{db}"
-    study = write_study(n_trials=3, seeds=1, epochs=30)
+    study = write_study(n_trials=3, seeds=1, epochs=15)
     env = {**os.environ, "ACTREG_GRACE_PERIOD": "2"}
 
     for _attempt in range(3):
@@ -109,7 +109,7 @@ def test_ctrl_c_fails_the_current_trial_and_keeps_the_rest(write_study, tmp_path
     script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
     db = tmp_path / "int.db"
     url = f"sqlite:///{db}"
-    study = write_study(n_trials=5, seeds=1, epochs=30)
+    study = write_study(n_trials=4, seeds=1, epochs=15)
     process = subprocess.Popen([script, "run", study, "--storage", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_a_trial_mid_training(process, db)
     process.send_signal(signal.SIGINT)
