@@ -68,7 +68,7 @@ def test_sigkill_mid_trial_then_resume(write_study, tmp_path):
     script = shutil.which("actreg-search", path=str(Path(sys.executable).parent))
     db = tmp_path / "crash.db"
     url = f"sqlite:///{db}"
-    study = write_study(n_trials=3, seeds=1, epochs=15)
+    study = write_study(n_trials=3, seeds=1, epochs=30)
     env = {**os.environ, "ACTREG_GRACE_PERIOD": "2"}
 
     for _attempt in range(3):
