@@ -39,11 +39,11 @@ def test_every_placement_and_two_widths_of_a_family_train_in_one_program_to_the_
 
 def test_dropout_trains_on_rows_and_agrees_with_keras_in_distribution() -> None:
     """A Dropout of the model's own (0.3) and one at the trial's rate (0.2, each row's input): mean test accuracy
-    over 8 seeds within 3 standard errors of the keras engine's; a seed's rows draw the same masks alone as among
+    over 5 seeds within 3 standard errors of the keras engine's; a seed's rows draw the same masks alone as among
     the other seeds."""
     data = load_dataset(DataSpec(validation=ON_TEST, name=DatasetName.DIGITS, n_samples=None, noise=None, train_size=100))
     config = TrialConfig(Regularizer.L1, Placement.POST_ACTIVATION, 1e-4, 0.0, hidden_units=16, epochs=20, batch_size=128, dropout=0.2)
-    model, seeds = builder("dropout_mlp"), list(range(8))
+    model, seeds = builder("dropout_mlp"), list(range(5))
     engine = FusedEngine()
     fused = engine.train(config, data, seeds, model=model)
     assert fused.engine == "fused" and next(iter(engine.cache.programs.values()))[0].vectorize
@@ -51,5 +51,5 @@ def test_dropout_trains_on_rows_and_agrees_with_keras_in_distribution() -> None:
     b = [accuracy(keras_full_batch_fit(config, data, seed, model=model), data.x_test, data.y_test) for seed in seeds]
     error = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
     assert abs(statistics.mean(a) - statistics.mean(b)) <= 3 * error, (a, b)
-    alone = FusedEngine().train(config, data, [seeds[5]], model=model)
-    assert alone.values(TEST_ACCURACY) == [a[5]]
+    alone = FusedEngine().train(config, data, [seeds[3]], model=model)
+    assert alone.values(TEST_ACCURACY) == [a[3]]

@@ -99,20 +99,20 @@ def _kill_a_worker_mid_trial(storage: optuna.storages.BaseStorage, name: str, de
     raise AssertionError("no running trial to kill")
 
 
-def test_three_workers_then_one_killed_mid_trial(write_study, postgres_url):
-    n = 6
-    study = write_study(name="pg-three", n_trials=n, seeds=1, epochs=15)
+def test_two_workers_then_one_killed_mid_trial(write_study, postgres_url):
+    n = 5
+    study = write_study(name="pg-two", n_trials=n, seeds=1, epochs=15)
     env = {**os.environ, "ACTREG_GRACE_PERIOD": "3"}
     workers = [
         subprocess.Popen([_script(), "run", study, "--storage", postgres_url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(3)
+        for _ in range(2)
     ]
-    storage = open_storage(postgres_url, create=True)  # the three runs may be creating the schema right now
-    victim = _kill_a_worker_mid_trial(storage, "pg-three", deadline=time.monotonic() + 300)
+    storage = open_storage(postgres_url, create=True)  # the two runs may be creating the schema right now
+    victim = _kill_a_worker_mid_trial(storage, "pg-two", deadline=time.monotonic() + 300)
     outputs = [worker.communicate(timeout=600) for worker in workers]
     assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
 
-    trials = _trials(storage, "pg-three")
+    trials = _trials(storage, "pg-two")
     # Each run says what its workers ran, not the study's count (which every run said before). The
     # killed trial was ended by a stale heartbeat, in no run; the killed worker's last end event may be lost with it.
     ran = [int(re.search(r"(\d+) run now", out).group(1)) for out, _ in outputs]
