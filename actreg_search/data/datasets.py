@@ -11,6 +11,11 @@
 * ``friedman1`` (regression): scikit-learn's ``make_friedman1`` generator, 10
   uniform features of which 5 enter the target; the first ``train_size``
   samples train, as for circles.
+* ``make_classification`` and ``sequences``: generated classifications (40
+  features of which 4 informative; series of 20 steps, shaped ``(20, 1)`` for
+  the rnn and a user's model, flat for the mlp), the first ``train_size`` train.
+* ``breast_cancer`` and ``wine``: scikit-learn's bundled tables, features
+  standardised on the training split only, a stratified split.
 * ``csv``: a user's table: numeric features standardised on the training split
   only, a binary or multi-class target with a stratified split (a numeric one
   under ``task = "regression"``, a plain split).
@@ -141,11 +146,40 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
 
+SEQUENCE_STEPS = 20
+"""Steps of a ``sequences`` series."""
+
+
+def make_sequences(n_samples: int, noise: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n_samples`` series of :data:`SEQUENCE_STEPS` steps: ``sin(2π f t + φ)`` plus Gaussian noise of standard
+    deviation ``noise``, ``t`` the step over the length, ``φ`` uniform; class 0 draws ``f`` uniform in [1, 2] cycles
+    over the series, class 1 in [2.5, 3.5] (half the series each, shuffled): telling them apart needs the series'
+    shape over time, not one step's value."""
+    rng = np.random.default_rng(random_state)
+    y = rng.permutation(np.arange(n_samples) % 2)
+    frequency = np.where(y == 0, rng.uniform(1.0, 2.0, n_samples), rng.uniform(2.5, 3.5, n_samples))
+    t = np.arange(SEQUENCE_STEPS) / SEQUENCE_STEPS
+    x = np.sin(2 * np.pi * frequency[:, None] * t[None, :] + rng.uniform(0, 2 * np.pi, n_samples)[:, None])
+    return x + rng.normal(0.0, noise, x.shape), y
+
+
+def _make_classification(n_samples: int, noise: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``make_classification``: 40 features, 4 informative, the other 36 noise; ``noise`` is the share of
+    labels flipped at random (``flip_y``)."""
+    return skdatasets.make_classification(
+        n_samples=n_samples, n_features=40, n_informative=4, n_redundant=0, flip_y=noise, random_state=random_state
+    )
+
+
 _GENERATORS = {
     DatasetName.CIRCLES: skdatasets.make_circles,
     DatasetName.MOONS: skdatasets.make_moons,
     DatasetName.FRIEDMAN1: skdatasets.make_friedman1,
+    DatasetName.MAKE_CLASSIFICATION: _make_classification,
+    DatasetName.SEQUENCES: make_sequences,
 }
+#: scikit-learn's bundled tables of a classification: features standardized on the training split, as a CSV's.
+_TABLES = {DatasetName.BREAST_CANCER: skdatasets.load_breast_cancer, DatasetName.WINE: skdatasets.load_wine}
 
 #: How each family sees one 8×8 digit.
 _DIGIT_SHAPES = {Family.MLP: (64,), Family.CNN: (8, 8, 1), Family.RNN: (8, 8)}
@@ -188,11 +222,16 @@ def _load(spec: DataSpec, family: Family, builtin: bool, task: Task) -> Dataset:
         x, y = _GENERATORS[spec.name](n_samples=spec.n_samples, noise=spec.noise, random_state=spec.random_state)
         n = int(spec.train_size)
         x, y = x.astype("float32"), y.astype("float32")
+        if spec.name is DatasetName.SEQUENCES and (family is not Family.MLP or not builtin):
+            x = x[..., None]  # steps of one feature
         return Dataset(x_train=x[:n], y_train=y[:n], x_test=x[n:], y_test=y[n:], n_classes=2 if task is Task.CLASSIFICATION else 1)
     if spec.name is DatasetName.DIGITS:
         digits = skdatasets.load_digits()
         x = (digits.data / 16.0).astype("float32").reshape((-1, *_DIGIT_SHAPES[family]))
         return _split(x, digits.target, spec, "digits", task)
+    if spec.name in _TABLES:
+        table = _TABLES[spec.name]()
+        return _standardized(_split(table.data, table.target, spec, spec.name.value, task))
     if spec.name is DatasetName.DIABETES:
         diabetes = skdatasets.load_diabetes()
         return _split(diabetes.data.astype("float32"), diabetes.target, spec, "diabetes", task)
@@ -292,12 +331,12 @@ def _load_csv(spec: DataSpec, task: Task) -> Dataset:
         raise SpecError(f"{source}: [data] target {spec.target!r} is not numeric (value {bad!r}); a regression's target must be numbers")
     if len(np.unique(y)) < 2:
         raise SpecError(f"{source}: [data] target {spec.target!r} has one {'value' if task is Task.REGRESSION else 'class'} ({y[0]!r}); need at least 2")
-    data = _split(used[features].to_numpy(dtype="float64"), y, spec, source, task)
-    scaler = StandardScaler().fit(data.x_train)  # statistics of the training split only
-    return Dataset(
-        x_train=scaler.transform(data.x_train).astype("float32"),
-        y_train=data.y_train,
-        x_test=scaler.transform(data.x_test).astype("float32"),
-        y_test=data.y_test,
-        n_classes=data.n_classes,
+    return _standardized(_split(used[features].to_numpy(dtype="float64"), y, spec, source, task))
+
+
+def _standardized(data: Dataset) -> Dataset:
+    """``data`` with its features standardized by the statistics of its training split only."""
+    scaler = StandardScaler().fit(data.x_train)
+    return dataclasses.replace(
+        data, x_train=scaler.transform(data.x_train).astype("float32"), x_test=scaler.transform(data.x_test).astype("float32")
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from actreg_search.spec.reading import STORED, TableReader, show
 from actreg_search.spec.specs import ON_TEST, DataSpec, Validation
-from actreg_search.spec.vocab import GENERATORS, DatasetName, Family, Protocol
+from actreg_search.spec.vocab import GENERATORS, TABULAR, DatasetName, Family, Protocol
 
 #: Which keys apply to which dataset (``name``, ``random_state`` and ``train_size`` apply to all).
 _APPLIES = {
@@ -51,8 +51,10 @@ def parse_data(p: TableReader, t: Mapping[str, Any], family: Family) -> DataSpec
     for key, datasets in _APPLIES.items():
         if key in t and name not in datasets:
             raise p.fail(f"[data] {key}", f"does not apply to dataset {name.value!r}")
-    if name is DatasetName.CSV and family is not Family.MLP:
-        raise p.fail("[data] name", f"csv data is tabular: family must be mlp, not {family.value!r}")
+    if name in TABULAR and family is not Family.MLP:
+        raise p.fail("[data] name", f"{name.value} data is tabular: family must be mlp, not {family.value!r}")
+    if name is DatasetName.SEQUENCES and family is Family.CNN:
+        raise p.fail("[data] name", "sequences are series of one feature: family must be rnn or mlp, not 'cnn'")
     if name in GENERATORS:
         return _generated(p, t, name)
     train_size = t.get("train_size", 0.5)
@@ -92,7 +94,11 @@ def parse_data(p: TableReader, t: Mapping[str, Any], family: Family) -> DataSpec
 
 #: A generator's defaults: ``(n_samples, noise, train_size)`` (the tutorial's for circles and moons; friedman1's
 #: noise is the standard deviation of the noise added to its target, which spans about 0 to 30).
-_GENERATED_DEFAULTS = {DatasetName.FRIEDMAN1: (200, 1.0, 100)}
+_GENERATED_DEFAULTS = {
+    DatasetName.FRIEDMAN1: (200, 1.0, 100),
+    DatasetName.MAKE_CLASSIFICATION: (300, 0.05, 100),  # noise: the share of labels flipped at random
+    DatasetName.SEQUENCES: (300, 0.5, 100),  # noise: the standard deviation of the noise on each step (the sine's is 0.71)
+}
 
 
 def _generated(p: TableReader, t: Mapping[str, Any], name: DatasetName) -> DataSpec:
@@ -104,10 +110,13 @@ def _generated(p: TableReader, t: Mapping[str, Any], name: DatasetName) -> DataS
             "[data] train_size",
             f"must leave at least 2 test samples: < {n_samples - 1} for n_samples={n_samples}, got {train_size}",
         )
+    noise = p.number(t, "data", "noise", noise, positive=False)
+    if name is DatasetName.MAKE_CLASSIFICATION and noise > 1:
+        raise p.fail("[data] noise", f"make_classification's noise is the share of labels flipped, in [0, 1]; got {noise}")
     return DataSpec(
         name=name,
         n_samples=n_samples,
-        noise=p.number(t, "data", "noise", noise, positive=False),
+        noise=noise,
         random_state=p.integer(t, "data", "random_state", 1, minimum=0),
         train_size=train_size,
         validation=parse_validation(p, t.get("validation")),

@@ -178,6 +178,14 @@ class DatasetName(str, enum.Enum):
     """scikit-learn's bundled diabetes progression table (442 patients, 10 features): regression."""
     FRIEDMAN1 = "friedman1"
     """scikit-learn's ``make_friedman1`` (10 features, 5 of them used): a generated regression task."""
+    MAKE_CLASSIFICATION = "make_classification"
+    """scikit-learn's ``make_classification``: 40 features of which 4 are informative (the rest noise), two classes."""
+    BREAST_CANCER = "breast_cancer"
+    """scikit-learn's bundled Wisconsin breast cancer table (569 samples, 30 features, two classes)."""
+    WINE = "wine"
+    """scikit-learn's bundled wine table (178 samples, 13 features, three classes)."""
+    SEQUENCES = "sequences"
+    """Generated series of 20 steps: a noisy sine whose frequency is low or high (two classes); rnn or mlp."""
 
     @property
     def tasks(self) -> tuple[Task, ...]:
@@ -191,12 +199,13 @@ class DatasetName(str, enum.Enum):
 _C, _R, _A = Task.CLASSIFICATION, Task.REGRESSION, Task.AUTOENCODER
 _DATASET_TASKS = {
     DatasetName.CIRCLES: (_C,), DatasetName.MOONS: (_C,), DatasetName.DIABETES: (_R,), DatasetName.FRIEDMAN1: (_R,),
-    DatasetName.DIGITS: (_C, _A), DatasetName.CSV: (_C, _R),
+    DatasetName.DIGITS: (_C, _A), DatasetName.CSV: (_C, _R), DatasetName.MAKE_CLASSIFICATION: (_C,),
+    DatasetName.BREAST_CANCER: (_C,), DatasetName.WINE: (_C,), DatasetName.SEQUENCES: (_C,),
 }
-GENERATORS = (DatasetName.CIRCLES, DatasetName.MOONS, DatasetName.FRIEDMAN1)
+GENERATORS = (DatasetName.CIRCLES, DatasetName.MOONS, DatasetName.FRIEDMAN1, DatasetName.MAKE_CLASSIFICATION, DatasetName.SEQUENCES)
 """The generated datasets: ``[data] n_samples`` and ``noise`` are theirs."""
-REGRESSION_DATASETS = (DatasetName.DIABETES, DatasetName.FRIEDMAN1)
-"""Built-in datasets with a continuous target (``task = "regression"``)."""
+TABULAR = (DatasetName.MAKE_CLASSIFICATION, DatasetName.BREAST_CANCER, DatasetName.WINE, DatasetName.CSV)
+"""Tables of many features whose ``[model] family`` must be mlp (``sequences`` is the rnn's or the mlp's, flattened)."""
 
 
 class Family(str, enum.Enum):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -401,3 +402,46 @@ def test_splits_without_classes_are_checked_on_sample_counts():
         check_splits(y, Validation(Protocol.KFOLD, folds=5), (0,), stratify=False)
     with pytest.raises(SpecError, match="each side needs at least 2 samples: use a fraction between 0.23 and 0.77"):
         check_splits(y, Validation(Protocol.HOLDOUT, fraction=0.1), (0,), stratify=False)
+
+
+# -- the atlas' datasets
+
+from sklearn.datasets import load_wine, make_classification
+
+from actreg_search.data.datasets import SEQUENCE_STEPS, make_sequences
+
+
+def test_generated_and_bundled_classifications_are_scikit_learns():
+    generated = load_dataset(DataSpec(name=DatasetName.MAKE_CLASSIFICATION, n_samples=120, noise=0.0, train_size=80))
+    x, y = make_classification(n_samples=120, n_features=40, n_informative=4, n_redundant=0, flip_y=0.0, random_state=1)
+    np.testing.assert_allclose(generated.x_test, x[80:].astype(np.float32))
+    np.testing.assert_array_equal(generated.y_train, y[:80].astype(np.float32))
+    wine = load_dataset(DataSpec(name=DatasetName.WINE, train_size=0.5))
+    assert wine.n_classes == 3 and wine.x_train.shape[1] == 13 and len(wine.y_train) + len(wine.y_test) == len(load_wine().target)
+    np.testing.assert_allclose(wine.x_train.mean(axis=0), 0.0, atol=1e-5)  # standardized on the training split only
+    assert abs(float(wine.x_test.mean())) > 1e-4
+
+
+def test_sequences_carry_their_class_in_their_frequency():
+    """Noise-free series: the strongest frequency of each (a NumPy FFT, zero-padded for resolution) falls in its
+    class's band, 1-2 cycles for class 0 and 2.5-3.5 for class 1; the classes are balanced; rnn-shaped by family."""
+    x, y = make_sequences(200, 0.0, random_state=3)
+    assert x.shape == (200, SEQUENCE_STEPS) and np.bincount(y).tolist() == [100, 100]
+    spectrum = np.abs(np.fft.rfft(x, n=40 * SEQUENCE_STEPS, axis=1))
+    cycles = np.fft.rfftfreq(40 * SEQUENCE_STEPS, d=1 / SEQUENCE_STEPS)[spectrum.argmax(axis=1)]
+    assert np.all(cycles[y == 0] < 2.3) and np.all(cycles[y == 1] > 2.2)
+    spec = DataSpec(name=DatasetName.SEQUENCES, n_samples=60, noise=0.5, train_size=40)
+    assert load_dataset(spec, Family.RNN).input_shape == (SEQUENCE_STEPS, 1) and load_dataset(spec).input_shape == (SEQUENCE_STEPS,)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('name = "wine"\n[model]\nfamily = "cnn"', "[data] name: wine data is tabular: family must be mlp, not 'cnn'"),
+        ('name = "sequences"\n[model]\nfamily = "cnn"', "sequences are series of one feature: family must be rnn or mlp"),
+        ('name = "make_classification"\nnoise = 1.5', "the share of labels flipped, in [0, 1]; got 1.5"),
+    ],
+)
+def test_the_atlas_datasets_refuse_what_they_cannot_serve(text, fragment):
+    with pytest.raises(SpecError, match=re.escape(fragment)):
+        parse_spec('[study]\nname = "d"\n[data]\n' + text + "\n")

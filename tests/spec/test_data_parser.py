@@ -78,7 +78,7 @@ def test_round_trip_through_raw(data):
         ('name = "python"\nloader = "d.py:load"\npath = "x.npz"', "[data] path: does not apply to dataset 'python'"),
         ('name = "circles"\nloader = "d.py:load"', "[data] loader: does not apply to dataset 'circles'"),
         ('name = "csv"\npath = "x.csv"\ntarget = "y"\nloader = "d.py:f"', "[data] loader: does not apply to dataset 'csv'"),
-        ('name = "mnist"', "[data] name: unknown value 'mnist'; allowed: circles, moons, digits, diabetes, friedman1, csv, npz, python"),
+        ('name = "mnist"', "[data] name: unknown value 'mnist'; allowed: circles, moons, digits, diabetes, friedman1, make_classification, breast_cancer, wine, sequences, csv, npz, python"),
     ],
 )
 def test_data_errors_name_the_key_and_what_is_allowed(data, fragment):
