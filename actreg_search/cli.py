@@ -85,7 +85,7 @@ def app() -> None:
 
 
 @app.command()
-@click.argument("study_file", type=click.Path(path_type=Path))
+@click.argument("study_files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="STUDY_FILE|DIR...")
 @storage_option
 @click.option("--n-trials", type=positive, help="Total finished trials to reach (overrides the file).")
 @click.option("--epochs", type=positive, help="Epochs per seed (overrides the file).")
@@ -97,26 +97,27 @@ def app() -> None:
     help="Replace a worker once its memory grew this many MB, a safety valve: compiled programs are reused "
     "(0: never; trials then run in this process if --jobs 1).",
 )
-@click.option("--name", help="Run the study under this name instead of the file's [study] name.")
+@click.option("--name", help="Run the study under this name instead of the file's [study] name (one study file only).")
 def run(
-    study_file: Path, storage: str | None, n_trials: int | None, epochs: int | None, seeds: int | None, jobs: int,
-    batch: int | None, recycle_mb: int, name: str | None,
+    study_files: tuple[Path, ...], storage: str | None, n_trials: int | None, epochs: int | None, seeds: int | None,
+    jobs: int, batch: int | None, recycle_mb: int, name: str | None,
 ) -> None:
-    """Create or resume a study and run it until it has n_trials finished trials."""
-    summary = api.run(
-        study_file, storage, n_trials, epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, name=name, recycle_mb=recycle_mb
-    )
-    where = " on validation" if summary.selects_on.startswith("validation") else ""
-    what = api.Results.words(summary.selects_on.removeprefix("validation_").removeprefix("test_"))  # "log loss", "RMSE"
-    best = (
-        f"best{'' if what == 'accuracy' else ' ' + what} {summary.best_value:.4f}{where} (trial {summary.best_trial})"
-        if summary.best_value is not None else "no completed trial"
-    )
-    emit(  # plain text: a study name may hold rich markup's brackets
-        f"{summary.study_name}: {summary.reason.value}; {summary.finished}/{summary.target} finished, "
-        f"{summary.ran} run now ({summary.failed} failed); {best}; storage {summary.storage}\n"
-    )
-    if summary.reason is api.StopReason.INTERRUPTED:
+    """Create or resume a study and run it until it has n_trials finished trials.
+
+    A folder (or several study files) is a suite: its *.toml study files run
+    one after the other, by name, each as a single file runs, with the same
+    options; each one's summary line is printed as it ends.
+    """
+    said = lambda summary: emit(api.run_line(summary) + "\n")  # plain text: a study name may hold rich markup
+    options: dict[str, Any] = dict(epochs=epochs, seeds=seeds, jobs=jobs, batch=batch, recycle_mb=recycle_mb)
+    if len(study_files) == 1 and not study_files[0].is_dir():
+        summaries = [api.run(study_files[0], storage, n_trials, name=name, **options)]
+        said(summaries[0])
+    elif name is not None:
+        raise UserError("run: --name renames one study; not with a folder or several study files")
+    else:
+        summaries = api.run_suite(study_files, storage, n_trials=n_trials, after=said, **options)
+    if any(summary.reason is api.StopReason.INTERRUPTED for summary in summaries):
         raise click.exceptions.Exit(130)
 
 
@@ -266,8 +267,11 @@ def compare(
     for c in comparisons:
         table.add_row(*c.cells())
     _out().print(table)
-    if pair is None and top is None:
-        _out().print(_baseline_line(results, comparisons[0]))
+    if pair is None and top is None:  # which trials the default mode set against each other, and why those
+        a, b = results.trial(comparisons[0].a), results.trial(comparisons[0].b)
+        _out().print(
+            f"baseline A: trial {a.number} ({a.label()}), the best unregularized; B: trial {b.number} ({b.label()}), the best regularized"
+        )
     for c in comparisons:
         _out().print(c.describe())
     if figure == results.selection_metric:
@@ -277,21 +281,24 @@ def compare(
         )
 
 
-def _baseline_line(results: api.Results, comparison: Any) -> str:
-    """Which trials ``compare``'s default mode set against each other, and why those."""
-    baseline, challenger = results.trial(comparison.a), results.trial(comparison.b)
-    return (
-        f"baseline A: trial {baseline.number} ({baseline.label()}), the best unregularized; "
-        f"B: trial {challenger.number} ({challenger.label()}), the best regularized"
-    )
+names_argument = click.argument("names", nargs=-1, metavar="NAME | --suite DIR/...")
+suite_option = click.option("--suite", is_flag=True, help="The arguments are a suite: a folder of study files, or several study "
+                            "files; their studies side by side, each penalty's best against none.")
+
+
+def _one(names: tuple[str, ...], command: str) -> str:
+    if len(names) != 1:  # several names, or none
+        raise UserError(f"{command}: give one study NAME (several studies side by side: {command} --suite DIR/)")
+    return names[0]
 
 
 @app.command()
-@click.argument("name")
+@names_argument
 @storage_option
+@suite_option
 @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write the markdown here (default: stdout).")
 @on_option
-def report(name: str, storage: str | None, out_path: Path | None, on: str | None) -> None:
+def report(names: tuple[str, ...], storage: str | None, suite: bool, out_path: Path | None, on: str | None) -> None:
     """Markdown report: the protocol, every model's mean ± std and 95% CI, comparisons, the tutorial's figures.
 
     The best trial's validation and test figures (accuracy, a regression's RMSE,
@@ -299,33 +306,48 @@ def report(name: str, storage: str | None, out_path: Path | None, on: str | None
     compared seed by seed with the best trial and with the best unregularized
     one, on the study's objective (accuracy, or the figure it optimizes:
     log_loss, rmse, r2, ...) on the split --on names, with Holm's correction
-    over the comparisons listed.
+    over the comparisons listed. With --suite: a row per study, each penalty's best
+    (chosen on validation) against none on test; a line per study not run yet.
     """
     api.check_export_paths(out=out_path)
-    results = api.load(name, storage, curves=False)
+    if suite and on is not None:
+        raise UserError("report: --on is for one study; a suite's table is chosen on validation, reported on test")
+    target: Any = api.load_suite(names, storage) if suite else api.load(_one(names, "report"), storage, curves=False)
+    split = {} if suite else {"on": on}
     if out_path is None:
-        emit(results.markdown(on=on))
+        emit(target.markdown(**split))
     else:
-        results.write_markdown(out_path, on=on)
-        note(f"wrote the report to {out_path}")
+        target.write_markdown(out_path, **split)
+        note(f"wrote the {'suite ' if suite else ''}report to {out_path}")
 
 
 @app.command()
-@click.argument("name")
+@names_argument
 @storage_option
-@click.option("--out", "out_path", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True, help="The HTML report.")
+@suite_option
+@click.option("--out", "out_path", type=click.Path(path_type=Path), help="The HTML report.  [default: report.html; suite.html with --suite]")
 @click.option("--open", "open_browser", is_flag=True, help="Open the report (or the live page) in a browser.")
 @click.option("--serve", is_flag=True, help="Serve a live page that refreshes as trials finish, instead of writing a file.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind with --serve (the page has no authentication).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True, help="Port for --serve.")
-def dashboard(name: str, storage: str | None, out_path: Path, open_browser: bool, serve: bool, host: str, port: int) -> None:
-    """A self-contained plotly report of a study, or a live local page while it runs."""
-    if serve:
-        api.serve(name, storage, host, port, open_browser=open_browser)
+def dashboard(
+    names: tuple[str, ...], storage: str | None, suite: bool, out_path: Path | None, open_browser: bool, serve: bool, host: str, port: int
+) -> None:
+    """A self-contained plotly report of a study, or a live local page while it runs; with --suite, one page for a
+    suite: its paired differences with none as a heatmap, studies × penalties, and each study's history."""
+    if suite:
+        if serve:
+            raise UserError("dashboard: --serve shows one study live; a suite's page is written (--suite DIR/ --out suite.html)")
+        loaded = api.load_suite(names, storage)
+        out_path = loaded.write_dashboard(out_path or Path("suite.html"))
+        note(f"wrote the suite page ({len(loaded.results)} of {len(loaded.files)} studies run) to {out_path}")
+    elif serve:
+        api.serve(_one(names, "dashboard"), storage, host, port, open_browser=open_browser)
         return
-    results = api.load(name, storage)
-    results.write_dashboard(out_path)
-    note(f"wrote the report of {name!r} ({len(results.trials)} trials) to {out_path}")
+    else:
+        results = api.load(_one(names, "dashboard"), storage)
+        out_path = results.write_dashboard(out_path or Path("report.html"))
+        note(f"wrote the report of {results.name!r} ({len(results.trials)} trials) to {out_path}")
     if open_browser:
         import webbrowser
 

@@ -10,6 +10,9 @@ Its names are importable from :mod:`actreg_search` itself (``actreg_search.run``
   DataFrame, the best / top-k / Pareto front, paired comparisons, each
   dashboard view as a plotly figure, exports (``show``, ``compare``,
   ``export``, ``report``, ``dashboard``);
+* :func:`run_suite`, :func:`load_suite` → :class:`Suite`: a folder of study
+  files run one after the other and read side by side (``run DIR/``,
+  ``report --suite``, ``dashboard --suite``);
 * :func:`studies`, :func:`delete`: ``list`` and ``delete --yes``.
 """
 
@@ -25,6 +28,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("Results", "load"), "actreg_search.api.results"),
     **dict.fromkeys(("SavedModel", "retrain_epochs"), "actreg_search.api.exports"),
     "run": "actreg_search.api.running",
+    **dict.fromkeys(("Suite", "SuiteFile", "load_suite", "run_line", "run_suite", "suite_files"), "actreg_search.api.suites"),
     **dict.fromkeys(
         ("check_export_paths", "delete", "serve", "storage_name", "storage_url", "studies", "summary"),
         "actreg_search.api.storage",
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from actreg_search.api.results import Results, load
     from actreg_search.api.exports import SavedModel, retrain_epochs
     from actreg_search.api.running import run
+    from actreg_search.api.suites import Suite, SuiteFile, load_suite, run_line, run_suite, suite_files
     from actreg_search.api.storage import check_export_paths, delete, serve, storage_name, storage_url, studies, summary
     from actreg_search.api.views import VIEWS, View
     from actreg_search.results.records import TrialRecord
