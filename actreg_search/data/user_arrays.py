@@ -192,13 +192,17 @@ def _features(value: Any, name: str, source: str) -> np.ndarray:
     return x32
 
 
-def _labels(value: Any, name: str, source: str) -> np.ndarray:
+def _per_sample(value: Any, name: str, source: str) -> np.ndarray:
+    """``value`` as an array, an ``(n, 1)`` one taken as ``(n,)``."""
     try:
         y = np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise SpecError(f"{source}: {name} is not an array ({_line(exc)})") from None
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
+    return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def _labels(value: Any, name: str, source: str) -> np.ndarray:
+    y = _per_sample(value, name, source)
     if y.ndim != 1:
         raise SpecError(
             f"{source}: {name} has shape {y.shape}; labels must be one class per sample, shape (samples,)"
@@ -226,12 +230,7 @@ def _labels(value: Any, name: str, source: str) -> np.ndarray:
 
 def _targets(value: Any, name: str, source: str) -> np.ndarray:
     """A regression's targets: finite numbers, one per sample, as ``float32``."""
-    try:
-        y = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise SpecError(f"{source}: {name} is not an array ({_line(exc)})") from None
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
+    y = _per_sample(value, name, source)
     if y.ndim != 1 or y.dtype.kind not in "biuf":
         raise SpecError(f"{source}: {name} has shape {y.shape} and dtype {y.dtype}; a regression's targets are one number per sample, shape (samples,)")
     y32 = y.astype("float32")
