@@ -258,3 +258,12 @@ def test_a_task_its_data_or_objectives_cannot_serve_is_one_line(text, fragment):
     with pytest.raises(SpecError) as info:
         parse_spec('[study]\nname = "t"\n' + text + "\n", source="s.toml")
     assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+ATLAS = STUDIES / "atlas"
+
+
+@pytest.mark.parametrize("path", sorted(ATLAS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_atlas_study_parses_with_ten_seeds_and_a_validation_protocol(path):
+    spec = load_spec(path)
+    assert len(spec.study.seeds) == 10 and spec.data.validation is not None and not spec.data.validation.on_test
