@@ -107,11 +107,12 @@ def stored_trial(
     regularized: bool = True,
     sparsity: float = 0.5,
     validation_sparsity: float | None = None,
+    config: TrialConfig | None = None,
 ) -> FrozenTrial:
     """A completed trial of a task's own figures (:func:`task_seed_result`, one seed per value of ``tests``) as the
-    recorder stores it: an ``l1 · pre_activation 1e-4`` model of 4 units (``regularized``) or an unregularized one;
-    its value, what its study ranks on, is the mean of ``validations`` where given, else of ``tests``."""
-    config = TrialConfig(
+    recorder stores it: of ``config``, else an ``l1 · pre_activation 1e-4`` model of 4 units (``regularized``) or an
+    unregularized one; its value, what its study ranks on, is the mean of ``validations`` where given, else of ``tests``."""
+    config = config or TrialConfig(
         regularizer=Regularizer.L1 if regularized else Regularizer.NONE,
         placement=Placement.PRE_ACTIVATION if regularized else None,
         l1=1e-4 if regularized else 0.0, l2=0.0, hidden_units=4, epochs=3,
@@ -126,7 +127,7 @@ def stored_trial(
     return optuna.trial.create_trial(
         value=sum(ranked_on) / len(ranked_on),
         params={"regularizer": config.regularizer.value},
-        distributions={"regularizer": CategoricalDistribution(["none", "l1"])},
+        distributions={"regularizer": CategoricalDistribution([r.value for r in Regularizer])},
         user_attrs={keys.CONFIG: config.to_dict(), **completed_attrs(result)},
     )
 

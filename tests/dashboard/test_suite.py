@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-from optuna.distributions import CategoricalDistribution
 from plotly.offline import get_plotlyjs
 
 from actreg_search.dashboard.data.suite import NOT_SEARCHED, HeatmapData, heatmap_data, study_histories
@@ -34,10 +33,8 @@ from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer, Task
 from actreg_search.store import keys
 from actreg_search.store.reader import load_results
-from actreg_search.store.recorder import completed_attrs
 from actreg_search.store.storage import open_storage
-from actreg_search.engine.base import TrialResult
-from tests.fakes import task_seed_result
+from tests.fakes import stored_trial
 
 NONE = TrialConfig(Regularizer.NONE, None, 0.0, 0.0, 4, epochs=3)
 PRE = TrialConfig(Regularizer.L1, Placement.PRE_ACTIVATION, 1e-4, 0.0, 4, epochs=3)
@@ -54,18 +51,6 @@ def plus(values: tuple[float, ...], by: tuple[float, ...], times: float = 1.0) -
     return tuple(round(v + times * d, 6) for v, d in zip(values, by, strict=True))
 
 
-def stored(task: Task, config: TrialConfig, tests: tuple[float, ...], validations: tuple[float, ...]):
-    """A completed trial of ``config`` as the recorder stores it (tests/fakes.py's ``stored_trial``, any config)."""
-    seeds = tuple(task_seed_result(i, task, t, t, v) for i, (t, v) in enumerate(zip(tests, validations, strict=True)))
-    result = TrialResult(seeds=seeds, curve_epochs=(1, 3), wall_time_s=0.5, engine="keras")
-    return optuna.trial.create_trial(
-        value=sum(validations) / len(validations),
-        params={"regularizer": config.regularizer.value},
-        distributions={"regularizer": CategoricalDistribution([r.value for r in Regularizer])},
-        user_attrs={keys.CONFIG: config.to_dict(), **completed_attrs(result)},
-    )
-
-
 def store(url: str, name: str, task: Task, data: str, *trials: tuple[TrialConfig, tuple[float, ...], tuple[float, ...]]) -> StudyResults:
     spec = parse_spec(
         f'[study]\nname = "{name}"\nseeds = 5\ntask = "{task.value}"\n[data]\n{data}\nvalidation = 0.2\n'
@@ -75,7 +60,7 @@ def store(url: str, name: str, task: Task, data: str, *trials: tuple[TrialConfig
     study = optuna.create_study(study_name=name, storage=open_storage(url, create=True), direction=direction)
     study.set_user_attr(keys.SPEC, spec_to_raw(spec))
     for config, tests, validations in trials:
-        study.add_trial(stored(task, config, tests, validations))
+        study.add_trial(stored_trial(task, tests, tests, validations, config=config))
     return load_results(open_storage(url, create=False), name, curves="drawn")
 
 
