@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from actreg_search.dashboard import data as d
 from actreg_search.dashboard import charts as f
@@ -36,6 +35,7 @@ from actreg_search.dashboard.page import (
     TRIALS_TITLE,
     Chart,
     Section,
+    document_head,
     meta_html,
     section_html,
     summary_html,
@@ -296,16 +296,7 @@ def render_report(results: StudyResults, *, live: LivePage | None = None) -> str
             "poll_ms": live.poll_ms,
         }
     title = f"{results.name} — actreg-search report"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="actreg-search dashboard">
-<title>{html.escape(title)}</title>
-<style>{CSS}</style>
-<script type="text/javascript">{get_plotlyjs()}</script>
-</head>
+    return f"""{document_head(title, CSS)}
 <body>
 <header>
 <h1>{html.escape(results.name)}</h1>

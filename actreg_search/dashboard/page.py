@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.offline import get_plotlyjs
 
 from actreg_search.dashboard import data as d
 from actreg_search.dashboard.charts import HEIGHT
@@ -259,3 +260,18 @@ def best_html(label: str, trial: TrialRecord, results: StudyResults | None = Non
             each = ", ".join(f"{html.escape(layer)} {value:.{places}f}" for layer, value in layers.items())
             figures += f' (by layer: <span class="value" data-figure="layer-sparsity">{each}</span>)'
     return f'<div class="best"><b>{html.escape(label)}</b>: {html.escape(d.describe(trial))}<br>{figures}</div>'
+
+
+def document_head(title: str, css: str) -> str:
+    """An offline page's opening, ``<!DOCTYPE html>`` to ``</head>``: its title, its style and plotly.js inlined
+    (no network), as the study report and the suite page both begin."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="actreg-search dashboard">
+<title>{html.escape(title)}</title>
+<style>{css}</style>
+<script type="text/javascript">{get_plotlyjs()}</script>
+</head>"""

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from actreg_search.dashboard.assets import CSS
 from actreg_search.dashboard.data.base import Unavailable
@@ -32,7 +31,7 @@ from actreg_search.dashboard.data.suite import (
     history_axis,
     study_histories,
 )
-from actreg_search.dashboard.page import figure_html
+from actreg_search.dashboard.page import document_head, figure_html
 from actreg_search.dashboard.style import integer_axis, layout
 from actreg_search.results.figures import difference_text, words
 from actreg_search.results.paired import format_p
@@ -306,16 +305,7 @@ def render_suite_page(studies: Sequence[StudyResults], confidence: float = 0.95)
         for r, s in zip(table.rows, studies, strict=True)
     )
     title = f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'} side by side — actreg-search suite"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="actreg-search dashboard">
-<title>{html.escape(title)}</title>
-<style>{CSS}{SUITE_CSS}</style>
-<script type="text/javascript">{get_plotlyjs()}</script>
-</head>
+    return f"""{document_head(title, CSS + SUITE_CSS)}
 <body>
 <header>
 <h1>{html.escape(title.split(" — ")[0])}</h1>
