@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 import actreg_search  # noqa: E402
 from actreg_search.results.paired import paired_comparison  # noqa: E402
 from actreg_search.results.records import TrialRecord  # noqa: E402
+from actreg_search.results.suite import group_of  # noqa: E402
 
 KINDS: dict[str, Any] = {
     "regularizer": ["none", "l1", "l2", "l1_l2", "kl_sparsity", "decov"],
@@ -51,15 +52,9 @@ KINDS: dict[str, Any] = {
 
 
 def group(trial: TrialRecord) -> str:
-    """``none`` or ``regularizer/placement`` (a kind that reads the activated output: its name)."""
-    config = trial.config
-    assert config is not None
-    if config.regularizer.value == "none":
-        return "none"
-    if config.regularizer.activated:
-        return config.regularizer.value
-    assert config.placement is not None
-    return f"{config.regularizer.value}/{config.placement.value}"
+    """``none``, ``regularizer/placement``, or a kind that reads the activated output by its name (the suite's groups)."""
+    assert trial.config is not None
+    return group_of(trial.config)
 
 
 def regression(trials: int) -> actreg_search.StudySpec:
