@@ -1,0 +1,187 @@
+"""The atlas (docs/atlas.md): its generated table and figure, its stability over sampler seeds, its reproduction.
+
+The atlas is ``studies/atlas/`` run as a suite; docs/atlas.md holds its
+side-by-side table between two markers, exactly as ``actreg-search report
+--suite studies/atlas/`` prints it, and docs/img/atlas.png, the suite page's
+heatmap taken with headless Chromium. Four commands, run from the repository
+root after ``actreg-search run studies/atlas/ --jobs 2 --storage sqlite:///atlas.db``::
+
+    .venv/bin/python benchmarks/atlas.py write --storage sqlite:///atlas.db
+        # the table into docs/atlas.md (between its markers) and docs/img/atlas.png
+    .venv/bin/python benchmarks/atlas.py check --storage sqlite:///atlas.db
+        # a run's table against docs/atlas.md's: the same text (``--jobs 1``), or
+        # each row's verdict and best-on-validation penalty (``--jobs 2``)
+    .venv/bin/python benchmarks/atlas.py stability --storage sqlite:///atlas.db \\
+        --other sqlite:///atlas-seed1.db --sampler-seed 1 --jobs 2
+        # the atlas again with another sampler seed (timed), then each row's
+        # verdict and best penalty under both seeds, side by side
+
+``stability`` copies the study files (and their models) to a temporary folder,
+changes only ``[study] seed`` (the sampler's seed: the training seeds, the data
+and the budget stay), runs that suite with the API and compares. Nothing here is
+chosen on test: both tables choose on validation, as the atlas does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ATLAS = ROOT / "studies" / "atlas"
+DOC = ROOT / "docs" / "atlas.md"
+PNG = ROOT / "docs" / "img" / "atlas.png"
+BEGIN = "<!-- begin: actreg-search report --suite studies/atlas/ -->"
+END = "<!-- end: actreg-search report --suite studies/atlas/ -->"
+
+
+def load(folder: Path, storage: str):
+    """The suite of ``folder``'s study files in ``storage``, read."""
+    from actreg_search import load_suite
+
+    return load_suite(folder, storage)
+
+
+def report(folder: Path, storage: str) -> str:
+    """The suite's table as ``report --suite`` prints it, from its first line after the heading."""
+    text = load(folder, storage).markdown()
+    return text.split("\n", 2)[2] if text.startswith("# ") else text
+
+
+def block(doc: str) -> str:
+    """docs/atlas.md's generated table (between the markers)."""
+    try:
+        return doc.split(BEGIN + "\n", 1)[1].split(END, 1)[0]
+    except IndexError:
+        raise SystemExit(f"{DOC}: no generated table between {BEGIN!r} and {END!r}") from None
+
+
+def leaders(folder: Path, storage: str) -> dict[str, tuple[str, str]]:
+    """Per study: its verdict, and the penalty group of its best trial on validation (rank 1)."""
+    table = load(folder, storage).table()
+    return {row.study: (row.verdict, min(row.cells, key=lambda c: c.rank).group if row.cells else "—") for row in table.rows}
+
+
+def winner(verdict: str) -> str:
+    """A row's winner (its verdict without the p-values), or the verdict itself when no penalty beats none."""
+    return verdict.split(" beats none", 1)[0] if " beats none" in verdict else verdict
+
+
+def compare(first: dict[str, tuple[str, str]], second: dict[str, tuple[str, str]], names: tuple[str, str]) -> tuple[int, int, int]:
+    """Print the rows side by side; return (rows, same winner, same best group)."""
+    print(f"| study | verdict, {names[0]} | verdict, {names[1]} | same winner | best on validation, {names[0]} | {names[1]} | same |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    same_winner = same_best = 0
+    studies = sorted(set(first) | set(second))
+    for study in studies:
+        a, b = first.get(study, ("not run", "—")), second.get(study, ("not run", "—"))
+        w, g = winner(a[0]) == winner(b[0]), a[1] == b[1]
+        same_winner += w
+        same_best += g
+        print(f"| {study} | {a[0]} | {b[0]} | {'yes' if w else '**no**'} | {a[1]} | {b[1]} | {'yes' if g else 'no'} |")
+    print(f"\nthe same winner (or the same 'no penalty beats none') in {same_winner} of {len(studies)} rows; "
+          f"the same best penalty on validation in {same_best} of {len(studies)}")
+    return len(studies), same_winner, same_best
+
+
+def write(storage: str) -> None:
+    """Put the table into docs/atlas.md between its markers, and take docs/atlas.png."""
+    doc = DOC.read_text()
+    old = block(doc)
+    DOC.write_text(doc.replace(BEGIN + "\n" + old + END, BEGIN + "\n" + report(ATLAS, storage) + END))
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "suite.html"
+        load(ATLAS, storage).write_dashboard(page)
+        screenshot(page, PNG)
+    print(f"wrote the table into {DOC} and the heatmap to {PNG}")
+
+
+def screenshot(page: Path, png: Path, width: int = 1400, height: int = 1250) -> None:
+    """The top of ``page`` (the heatmap) as a PNG, with headless Chromium (the binary the tests use)."""
+    from tests.dashboard.browser import find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        raise SystemExit("no Chromium binary (Debian: apt-get install -y chromium; or set $CHROMIUM)")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={profile}",
+             f"--window-size={width},{height}", "--virtual-time-budget=20000", f"--screenshot={png}", page.as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )
+
+
+def check(storage: str) -> int:
+    """Compare a run's table with docs/atlas.md's: the text, else each row's verdict (its last column)."""
+    committed, measured = block(DOC.read_text()), report(ATLAS, storage)
+    if committed == measured:
+        print("the table is docs/atlas.md's, to the character")
+        return 0
+    print("the table's figures differ from docs/atlas.md's (as --jobs 2 may make them); each row's verdict:\n")
+    before, now = verdicts(committed), verdicts(measured)
+    print("| study | docs/atlas.md | this run | same |\n| --- | --- | --- | --- |")
+    for study in sorted(set(before) | set(now)):
+        a, b = before.get(study, "not in the table"), now.get(study, "not in the table")
+        print(f"| {study} | {a} | {b} | {'yes' if winner(a) == winner(b) else '**no**'} |")
+    studies = set(before) | set(now)
+    same = sum(winner(before.get(s, "")) == winner(now.get(s, "")) for s in studies)
+    print(f"\nthe same winner (or the same 'no penalty beats none') in {same} of {len(studies)} rows")
+    return 0 if same == len(studies) else 1
+
+
+def verdicts(table: str) -> dict[str, str]:
+    """Per study of a table as ``report --suite`` writes it: its verdict (the last column)."""
+    rows = [line for line in table.splitlines() if line.startswith("| ")][2:]
+    return {cells[0]: cells[-1] for cells in ([c.strip() for c in row.strip(" |").split(" | ")] for row in rows)}
+
+
+def stability(storage: str, other: str, sampler_seed: int, jobs: int) -> None:
+    """Run the atlas with another sampler seed (timed) and compare both runs' rows."""
+    from actreg_search import run_suite
+    from actreg_search.api.suites import run_line
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "atlas"
+        shutil.copytree(ATLAS, folder)
+        for path in folder.glob("*.toml"):
+            text = path.read_text()
+            changed = re.sub(r"(?m)^seed = \d+$", f"seed = {sampler_seed}", text, count=1)
+            if changed == text:
+                raise SystemExit(f"{path.name}: no '[study] seed = N' line to change")
+            path.write_text(changed)
+        start = time.perf_counter()
+        run_suite(folder, other, jobs=jobs, progress=False, after=lambda s: print(run_line(s), flush=True))
+        print(f"\nthe atlas with sampler seed {sampler_seed}, --jobs {jobs}: {time.perf_counter() - start:.0f} s "
+              "(0 s of training if it had already run)\n")
+        compare(leaders(ATLAS, storage), leaders(folder, other), ("seed 0", f"seed {sampler_seed}"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("write", "check", "stability"))
+    parser.add_argument("--storage", default="sqlite:///atlas.db", help="the atlas' storage (sampler seed 0)")
+    parser.add_argument("--other", default="sqlite:///atlas-seed1.db", help="stability: the second run's storage")
+    parser.add_argument("--sampler-seed", type=int, default=1, help="stability: the second run's [study] seed")
+    parser.add_argument("--jobs", type=int, default=2, help="stability: worker processes")
+    args = parser.parse_args()
+    if args.command == "write":
+        write(args.storage)
+    elif args.command == "check":
+        raise SystemExit(check(args.storage))
+    else:
+        stability(args.storage, args.other, args.sampler_seed, args.jobs)
+
+
+if __name__ == "__main__":
+    main()
