@@ -83,9 +83,9 @@ def test_the_suite_cell_shows_compares_difference_and_interval(suite, storage_ur
         points = lambda x: f"{100 * x:+.1f}"  # noqa: E731 - accuracy differences are shown in points
         wins, ties, losses = record.split(" / ")
         none_cell, l1_cell = _row(report, name)[5:7]
-        assert none_cell.endswith(f"(trial {a})<br>baseline")
-        expected = f"(trial {b})<br>Δ {points(float(mean))} points [{points(low)}, {points(high)}] · {wins}/{ties}/{losses} · p="
-        assert expected in l1_cell, (expected, l1_cell)
+        assert re.search(rf"\(trial {a}, best of \d+\)<br>baseline$", none_cell), none_cell
+        expected = f")<br>Δ {points(float(mean))} points [{points(low)}, {points(high)}] · {wins}/{ties}/{losses} · p="
+        assert f"(trial {b}, best of " in l1_cell and expected in l1_cell, (expected, l1_cell)
         assert float(l1_cell.rsplit("p=", 1)[1]) == pytest.approx(float(wilcoxon), abs=0.01)
 
 

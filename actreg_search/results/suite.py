@@ -300,7 +300,8 @@ def _family(results: StudyResults) -> str:
 def suite_markdown(table: SuiteTable) -> str:
     """The table as Markdown: a legend, then one row per study, a column per group, and a verdict.
 
-    Each cell is the group's best trial on validation, reported on test: ``mean ± std`` (trial number), then its
+    Each cell is the group's best trial on validation, reported on test: ``mean ± std`` (its number, and of how
+    many trials of the group it is the best), then its
     difference with none ``Δ`` and its interval, wins/ties/losses over seeds and the Wilcoxon p-value; the row's
     winner is in bold. A group the study did not search is ``—``. Accuracy is in percent, its differences in
     percentage points; RMSE and reconstruction MSE in their own units (lower is better: a negative ``Δ`` wins).
@@ -310,7 +311,8 @@ def suite_markdown(table: SuiteTable) -> str:
     lines = [
         "Each cell is the best trial of its penalty (regularizer/placement; a penalty that reads the activated output "
         "by its name alone), chosen on its study's selection figure (on validation), reported on the test set: "
-        f"mean ± std over seeds, then its paired difference with the best unregularized trial (none, chosen alike), "
+        "mean ± std over seeds (the trial, and of how many trials of its penalty it is the best), then its paired "
+        "difference with the best unregularized trial (none, chosen alike), "
         f"seed by seed: Δ = penalty − none with its {level} CI, wins / ties / losses over seeds, and the Wilcoxon p. "
         "Accuracy is in %, its differences in points; RMSE and MSE in their units, lower is better (a negative Δ wins). "
         f"**Bold**: the row's winner, better than none after Holm's correction over the row's comparisons at a "
@@ -337,13 +339,14 @@ def suite_markdown(table: SuiteTable) -> str:
 
 
 def _cell(row: SuiteRow, cell: SuiteCell | None) -> str:
-    """One group of one row: ``78.0% ± 1.2% (trial 3)<br>Δ +4.0 points [+2.1, +5.9] · 5/0/0 · p=0.062``."""
+    """One group of one row: ``78.0% ± 1.2% (trial 3, best of 8)<br>Δ +4.0 points [+2.1, +5.9] · 5/0/0 · p=0.062``."""
     if cell is None:
         return "—"
+    which = f"trial {cell.trial.number}, best of {cell.trials}"
     if cell.mean is None or cell.std is None:
-        figure = f"no {words(cell.figure)} (trial {cell.trial.number})"
+        figure = f"no {words(cell.figure)} ({which})"
     else:
-        figure = f"{value_text(cell.figure, cell.mean)} ± {value_text(cell.figure, cell.std)} (trial {cell.trial.number})"
+        figure = f"{value_text(cell.figure, cell.mean)} ± {value_text(cell.figure, cell.std)} ({which})"
     if cell.baseline:
         against = "baseline"
     elif cell.comparison is not None:

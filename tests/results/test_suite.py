@@ -177,7 +177,7 @@ def test_a_penalty_that_clearly_beats_none_is_the_winner_and_a_row_of_noise_has_
 
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in suite_markdown(table).splitlines() if line.startswith("| ")}
     pre = won.cell("l1/pre_activation")
-    assert f"**{100 * pre.mean:.1f}% ± {100 * pre.std:.1f}% (trial 1)**<br>**Δ +8.0 points [" in rows["clear"]
+    assert f"**{100 * pre.mean:.1f}% ± {100 * pre.std:.1f}% (trial 1, best of {won.cell('l1/pre_activation').trials})**<br>**Δ +8.0 points [" in rows["clear"]
     assert pre.holm_p < 1e-4 and rows["clear"].endswith("| l1/pre_activation beats none (Holm p<0.0001) |")
     assert "**" not in rows["noisy"] and rows["noisy"].endswith(f"| {NO_WINNER} |")
 
@@ -266,7 +266,7 @@ def test_a_regression_row_chooses_the_lowest_validation_rmse_and_a_negative_diff
     assert row.winner == "l1/pre_activation" and cell.beats_none
 
     line = next(l for l in suite_markdown(table).splitlines() if l.startswith("| reg |"))
-    assert f"**{cell.mean:.4f} ± {cell.std:.4f} (trial 1)**" in line
+    assert f"**{cell.mean:.4f} ± {cell.std:.4f} (trial 1, best of {cell.trials})**" in line
     assert f"Δ {c.mean_difference:+.4f} [{c.ci_low:+.4f}, {c.ci_high:+.4f}] · 5/0/0" in line
     assert "validation RMSE → test RMSE" in line and "%" not in line and "points" not in line
 
@@ -299,7 +299,7 @@ def test_the_table_shows_the_trial_chosen_on_validation_not_the_best_on_test():
     assert (cell.trial.number, cell.rank, cell.trials) == (1, 1, 2)
     assert cell.comparison.b == 1 and cell.mean == pytest.approx(np.mean(shifted(BASE, 0.02)))
     text = suite_markdown(side_by_side([results]))
-    assert "(trial 1)" in text and "(trial 2)" not in text
+    assert "(trial 1, best of 2)" in text and "(trial 2," not in text
     assert "validation accuracy → test accuracy |" in text
 
 
