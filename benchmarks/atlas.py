@@ -44,6 +44,8 @@ DOC = ROOT / "docs" / "atlas.md"
 PNG = ROOT / "docs" / "img" / "atlas.png"
 BEGIN = "<!-- begin: actreg-search report --suite studies/atlas/ -->"
 END = "<!-- end: actreg-search report --suite studies/atlas/ -->"
+GLANCE = "<!-- begin: benchmarks/atlas.py write (the table at a glance) -->"
+GLANCE_END = "<!-- end: benchmarks/atlas.py write -->"
 
 
 def load(folder: Path, storage: str):
@@ -59,12 +61,12 @@ def report(folder: Path, storage: str) -> str:
     return text.split("\n", 2)[2] if text.startswith("# ") else text
 
 
-def block(doc: str) -> str:
-    """docs/atlas.md's generated table (between the markers)."""
+def block(doc: str, begin: str = BEGIN, end: str = END) -> str:
+    """What docs/atlas.md holds between two markers (by default the generated table)."""
     try:
-        return doc.split(BEGIN + "\n", 1)[1].split(END, 1)[0]
+        return doc.split(begin + "\n", 1)[1].split(end, 1)[0]
     except IndexError:
-        raise SystemExit(f"{DOC}: no generated table between {BEGIN!r} and {END!r}") from None
+        raise SystemExit(f"{DOC}: nothing between {begin!r} and {end!r}") from None
 
 
 def leaders(folder: Path, storage: str) -> dict[str, tuple[str, str]]:
@@ -75,7 +77,9 @@ def leaders(folder: Path, storage: str) -> dict[str, tuple[str, str]]:
 
 def winner(verdict: str) -> str:
     """A row's winner (its verdict without the p-values), or the verdict itself when no penalty beats none."""
-    return verdict.split(" beats none", 1)[0] if " beats none" in verdict else verdict
+    from actreg_search.results.suite import NO_WINNER
+
+    return verdict.split(" beats none", 1)[0] if " beats none" in verdict and verdict != NO_WINNER else verdict
 
 
 def compare(first: dict[str, tuple[str, str]], second: dict[str, tuple[str, str]], names: tuple[str, str]) -> tuple[int, int, int]:
@@ -95,11 +99,36 @@ def compare(first: dict[str, tuple[str, str]], second: dict[str, tuple[str, str]
     return len(studies), same_winner, same_best
 
 
+def glance(storage: str) -> str:
+    """The table at a glance: per study, its none, its best trial on validation against none, its verdict."""
+    from actreg_search.results.figures import difference_text, value_text
+
+    lines = [
+        "| study | none on test (best of n trials) | best trial on validation: its penalty | its Δ against none on test, 95% CI | verdict |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in load(ATLAS, storage).table().rows:
+        none, best = row.baseline, min(row.cells, key=lambda c: c.rank)
+        c = best.comparison
+        against = "it is none" if best.baseline else (
+            f"{difference_text(c.metric, c.mean_difference)} [{difference_text(c.metric, c.ci_low).removesuffix(' points')}, "
+            f"{difference_text(c.metric, c.ci_high).removesuffix(' points')}]"
+        )
+        lines.append(
+            f"| {row.study} | {value_text(row.figure, none.mean)} ({none.trials}) | {best.group} ({best.trials} trials) | "
+            f"{against} | {row.verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _fill(doc: str, begin: str, end: str, text: str) -> str:
+    return doc.replace(begin + "\n" + block(doc, begin, end) + end, begin + "\n" + text + end)
+
+
 def write(storage: str) -> None:
-    """Put the table into docs/atlas.md between its markers, and take docs/atlas.png."""
-    doc = DOC.read_text()
-    old = block(doc)
-    DOC.write_text(doc.replace(BEGIN + "\n" + old + END, BEGIN + "\n" + report(ATLAS, storage) + END))
+    """Put the table and its glance into docs/atlas.md between their markers, and take docs/img/atlas.png."""
+    doc = _fill(DOC.read_text(), BEGIN, END, report(ATLAS, storage))
+    DOC.write_text(_fill(doc, GLANCE, GLANCE_END, glance(storage)))
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "suite.html"
         load(ATLAS, storage).write_dashboard(page)
@@ -167,20 +196,75 @@ def stability(storage: str, other: str, sampler_seed: int, jobs: int) -> None:
         compare(leaders(ATLAS, storage), leaders(folder, other), ("seed 0", f"seed {sampler_seed}"))
 
 
+def baseline(storage: str, other: str, study: str, trials: int, jobs: int) -> None:
+    """Tune ``none`` alone with ``trials`` trials (the same knobs), then set the best of it against the row's cells.
+
+    A row's winner beat the best of the ``none`` trials the search happened to run (TPE may have given it few);
+    this asks whether it still wins against a ``none`` searched as hard as the winner was.
+    """
+    from actreg_search import load as load_study
+    from actreg_search import run
+    from actreg_search.results.paired import paired_comparison
+    from actreg_search.results.suite import suite_row
+
+    path = ATLAS / f"{study}.toml"
+    atlas = load_study(_name(path), storage, curves=False)
+    row = suite_row(atlas.results)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "atlas"
+        shutil.copytree(ATLAS, folder)
+        copy = folder / path.name
+        text = copy.read_text()
+        changed = re.sub(r"(?m)^regularizer = \[.*\]$", 'regularizer = ["none"]', text, count=1)
+        copy.write_text(changed)
+        name = f"{atlas.name}-none-only"
+        start = time.perf_counter()
+        run(copy, other, trials, jobs=jobs, progress=False, name=name)
+        took = time.perf_counter() - start
+    tuned = load_study(name, other, curves=False)
+    best = tuned.best
+    figure = row.figure
+    print(f"{atlas.name}: none alone, {trials} trials ({took:.0f} s): its best on validation is trial {best.number}; "
+          f"the atlas' none was the best of {row.baseline.trials} none trials\n")
+    print(f"| {atlas.name}: cell | Δ against the atlas' none | Δ against none tuned alone ({trials} trials) |")
+    print("| --- | --- | --- |")
+    for cell in sorted(row.cells, key=lambda c: c.rank):
+        if cell.comparison is None and not cell.baseline:
+            continue
+        again = paired_comparison(best, cell.trial, figure)
+        before = "baseline" if cell.baseline else _diff(cell.comparison)
+        print(f"| {cell.group} (trial {cell.trial.number}, best of {cell.trials}) | {before} | {_diff(again)} |")
+
+
+def _name(path: Path) -> str:
+    from actreg_search.spec.parser import load_spec
+
+    return load_spec(path).study.name
+
+
+def _diff(c) -> str:
+    return (f"{100 * c.mean_difference:+.1f} points [{100 * c.ci_low:+.1f}, {100 * c.ci_high:+.1f}], "
+            f"{c.wins}/{c.ties}/{c.losses}, p={c.wilcoxon_p:.2g}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("write", "check", "stability"))
+    parser.add_argument("command", choices=("write", "check", "stability", "baseline"))
     parser.add_argument("--storage", default="sqlite:///atlas.db", help="the atlas' storage (sampler seed 0)")
     parser.add_argument("--other", default="sqlite:///atlas-seed1.db", help="stability: the second run's storage")
     parser.add_argument("--sampler-seed", type=int, default=1, help="stability: the second run's [study] seed")
-    parser.add_argument("--jobs", type=int, default=2, help="stability: worker processes")
+    parser.add_argument("--jobs", type=int, default=2, help="stability, baseline: worker processes")
+    parser.add_argument("--study", default="make_classification", help="baseline: the atlas file's stem")
+    parser.add_argument("--trials", type=int, default=40, help="baseline: trials of none alone")
     args = parser.parse_args()
     if args.command == "write":
         write(args.storage)
     elif args.command == "check":
         raise SystemExit(check(args.storage))
-    else:
+    elif args.command == "stability":
         stability(args.storage, args.other, args.sampler_seed, args.jobs)
+    else:
+        baseline(args.storage, args.other, args.study, args.trials, args.jobs)
 
 
 if __name__ == "__main__":

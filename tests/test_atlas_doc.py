@@ -1,0 +1,61 @@
+"""docs/atlas.md: its generated table is a suite table of studies/atlas/, and its prose names only the table's winners."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+from actreg_search.results.suite import NO_WINNER
+from actreg_search.spec.parser import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs" / "atlas.md").read_text()
+
+
+def _atlas_script():
+    spec = importlib.util.spec_from_file_location("atlas_benchmark", ROOT / "benchmarks" / "atlas.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ATLAS = _atlas_script()
+TABLE = ATLAS.block(DOC)
+
+
+def test_the_table_has_one_row_per_atlas_study_in_order():
+    names = [load_spec(p).study.name for p in sorted((ROOT / "studies" / "atlas").glob("*.toml"), key=lambda p: p.name)]
+    assert len(names) >= 8
+    assert list(ATLAS.verdicts(TABLE)) == names
+
+
+def test_a_row_is_bold_exactly_where_its_verdict_names_a_winner():
+    rows = [line for line in TABLE.splitlines() if line.startswith("| ")]
+    head = [c.strip() for c in rows[0].strip(" |").split(" | ")]
+    for row in rows[2:]:
+        cells = [c.strip() for c in row.strip(" |").split(" | ")]
+        bold = [head[i] for i, cell in enumerate(cells[:-1]) if cell.startswith("**")]
+        winner = ATLAS.winner(cells[-1])
+        if cells[-1] != NO_WINNER:
+            assert bold == [winner], row[:80]
+        else:
+            assert not bold and cells[-1] == "no penalty beats none", row[:80]
+
+
+def test_the_prose_names_a_winner_only_where_the_table_marks_one():
+    winners = {study: ATLAS.winner(v) for study, v in ATLAS.verdicts(TABLE).items() if v != NO_WINNER}
+    prose = DOC.split(ATLAS.BEGIN)[0]
+    claimed = re.findall(r"`([\w-]+)`: \*\*([^*]+)\*\* beats none", prose)
+    assert claimed, "the prose states each row's winner as `study`: **group** beats none"
+    for study, group in claimed:
+        assert winners.get(study) == group, (study, group)
+    assert {s for s, _ in claimed} == set(winners)
+
+
+def test_the_doc_gives_the_command_its_time_and_the_figure():
+    assert "actreg-search run studies/atlas/ --jobs 2" in DOC
+    assert "actreg-search report --suite studies/atlas/" in DOC
+    assert re.search(r"wall time[^\n]*\d+ min", DOC, flags=re.I)
+    assert "(img/atlas.png)" in DOC and (ROOT / "docs" / "img" / "atlas.png").stat().st_size > 10_000
+    assert "docs/atlas.md" in (ROOT / "README.md").read_text()
