@@ -9,16 +9,19 @@ root after ``actreg-search run studies/atlas/ --jobs 2 --storage sqlite:///atlas
     .venv/bin/python benchmarks/atlas.py write --storage sqlite:///atlas.db
         # the table into docs/atlas.md (between its markers) and docs/img/atlas.png
     .venv/bin/python benchmarks/atlas.py check --storage sqlite:///atlas.db
-        # a run's table against docs/atlas.md's: the same text (``--jobs 1``), or
-        # each row's verdict and best-on-validation penalty (``--jobs 2``)
+        # a run's table against docs/atlas.md's: the same text, or else each
+        # row's verdict
     .venv/bin/python benchmarks/atlas.py stability --storage sqlite:///atlas.db \\
         --other sqlite:///atlas-seed1.db --sampler-seed 1 --jobs 2
         # the atlas again with another sampler seed (timed), then each row's
         # verdict and best penalty under both seeds, side by side
+    .venv/bin/python benchmarks/atlas.py baseline --storage sqlite:///atlas.db --study wine --trials 40
+        # none searched alone with 40 trials, against each cell of the wine row
 
-``stability`` copies the study files (and their models) to a temporary folder,
-changes only ``[study] seed`` (the sampler's seed: the training seeds, the data
-and the budget stay), runs that suite with the API and compares. Nothing here is
+``stability`` and ``baseline`` copy the study files (and their models) to a
+temporary folder and change one line: ``[study] seed`` (the sampler's seed: the
+training seeds, the data and the budget stay), or ``[space] regularizer`` (to
+``["none"]``); they run the copy with the API and compare. Nothing here is
 chosen on test: both tables choose on validation, as the atlas does.
 """
 
@@ -181,19 +184,25 @@ def stability(storage: str, other: str, sampler_seed: int, jobs: int) -> None:
     from actreg_search.api.suites import run_line
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "atlas"
-        shutil.copytree(ATLAS, folder)
-        for path in folder.glob("*.toml"):
-            text = path.read_text()
-            changed = re.sub(r"(?m)^seed = \d+$", f"seed = {sampler_seed}", text, count=1)
-            if changed == text:
-                raise SystemExit(f"{path.name}: no '[study] seed = N' line to change")
-            path.write_text(changed)
+        folder = _copy(Path(tmp), r"(?m)^seed = \d+$", f"seed = {sampler_seed}", "*.toml")
         start = time.perf_counter()
         run_suite(folder, other, jobs=jobs, progress=False, after=lambda s: print(run_line(s), flush=True))
         print(f"\nthe atlas with sampler seed {sampler_seed}, --jobs {jobs}: {time.perf_counter() - start:.0f} s "
-              "(0 s of training if it had already run)\n")
+              "(a study already at its n_trials trains nothing)\n")
         compare(leaders(ATLAS, storage), leaders(folder, other), ("seed 0", f"seed {sampler_seed}"))
+
+
+def _copy(tmp: Path, pattern: str, line: str, files: str) -> Path:
+    """The atlas copied into ``tmp``, the first line matching ``pattern`` in each of ``files`` replaced by ``line``."""
+    folder = tmp / "atlas"
+    shutil.copytree(ATLAS, folder)
+    for path in folder.glob(files):
+        text = path.read_text()
+        changed = re.sub(pattern, line, text, count=1)
+        if changed == text:
+            raise SystemExit(f"{path.name}: no line matching {pattern!r} to change")
+        path.write_text(changed)
+    return folder
 
 
 def baseline(storage: str, other: str, study: str, trials: int, jobs: int) -> None:
@@ -211,15 +220,10 @@ def baseline(storage: str, other: str, study: str, trials: int, jobs: int) -> No
     atlas = load_study(_name(path), storage, curves=False)
     row = suite_row(atlas.results)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "atlas"
-        shutil.copytree(ATLAS, folder)
-        copy = folder / path.name
-        text = copy.read_text()
-        changed = re.sub(r"(?m)^regularizer = \[.*\]$", 'regularizer = ["none"]', text, count=1)
-        copy.write_text(changed)
+        folder = _copy(Path(tmp), r"(?m)^regularizer = \[.*\]$", 'regularizer = ["none"]', path.name)
         name = f"{atlas.name}-none-only"
         start = time.perf_counter()
-        run(copy, other, trials, jobs=jobs, progress=False, name=name)
+        run(folder / path.name, other, trials, jobs=jobs, progress=False, name=name)
         took = time.perf_counter() - start
     tuned = load_study(name, other, curves=False)
     best = tuned.best
@@ -251,7 +255,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("write", "check", "stability", "baseline"))
     parser.add_argument("--storage", default="sqlite:///atlas.db", help="the atlas' storage (sampler seed 0)")
-    parser.add_argument("--other", default="sqlite:///atlas-seed1.db", help="stability: the second run's storage")
+    parser.add_argument(
+        "--other", default=None,
+        help="the second run's storage (stability: sqlite:///atlas-seed1.db; baseline: sqlite:///atlas-baseline.db)",
+    )
     parser.add_argument("--sampler-seed", type=int, default=1, help="stability: the second run's [study] seed")
     parser.add_argument("--jobs", type=int, default=2, help="stability, baseline: worker processes")
     parser.add_argument("--study", default="make_classification", help="baseline: the atlas file's stem")
@@ -262,9 +269,9 @@ def main() -> None:
     elif args.command == "check":
         raise SystemExit(check(args.storage))
     elif args.command == "stability":
-        stability(args.storage, args.other, args.sampler_seed, args.jobs)
+        stability(args.storage, args.other or "sqlite:///atlas-seed1.db", args.sampler_seed, args.jobs)
     else:
-        baseline(args.storage, args.other, args.study, args.trials, args.jobs)
+        baseline(args.storage, args.other or "sqlite:///atlas-baseline.db", args.study, args.trials, args.jobs)
 
 
 if __name__ == "__main__":
