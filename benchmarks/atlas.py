@@ -75,7 +75,12 @@ def block(doc: str, begin: str = BEGIN, end: str = END) -> str:
 def leaders(folder: Path, storage: str) -> dict[str, tuple[str, str]]:
     """Per study: its verdict, and the penalty group of its best trial on validation (rank 1)."""
     table = load(folder, storage).table()
-    return {row.study: (row.verdict, min(row.cells, key=lambda c: c.rank).group if row.cells else "—") for row in table.rows}
+    return {row.study: (row.verdict, leader.group if (leader := _leader(row)) else "—") for row in table.rows}
+
+
+def _leader(row):
+    """A row's cell of the study's best trial on validation (rank 1), or ``None`` for a row without trials."""
+    return min(row.cells, key=lambda c: c.rank, default=None)
 
 
 def winner(verdict: str) -> str:
@@ -111,9 +116,12 @@ def glance(storage: str) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for row in load(ATLAS, storage).table().rows:
-        none, best = row.baseline, min(row.cells, key=lambda c: c.rank)
+        none, best = row.baseline, _leader(row)
+        if none is None or best is None or none.mean is None:
+            lines.append(f"| {row.study} | — | — | — | {row.verdict} |")
+            continue
         c = best.comparison
-        against = "it is none" if best.baseline else (
+        against = "it is none" if best.baseline else "not compared" if c is None else (
             f"{difference_text(c.metric, c.mean_difference)} [{difference_text(c.metric, c.ci_low).removesuffix(' points')}, "
             f"{difference_text(c.metric, c.ci_high).removesuffix(' points')}]"
         )

@@ -59,3 +59,24 @@ def test_the_doc_gives_the_command_its_time_and_the_figure():
     assert re.search(r"wall time[^\n]*\d+ min", DOC, flags=re.I)
     assert "(img/atlas.png)" in DOC and (ROOT / "docs" / "img" / "atlas.png").stat().st_size > 10_000
     assert "docs/atlas.md" in (ROOT / "README.md").read_text()
+
+
+def test_the_glance_says_what_the_table_says():
+    """Each glance row: the table's verdict, its none cell's figure and count, its best group's Δ, interval and count."""
+    rows = [line for line in TABLE.splitlines() if line.startswith("| ")]
+    head = [c.strip() for c in rows[0].strip(" |").split(" | ")]
+    table = {cells[0]: dict(zip(head, cells)) for cells in ([c.strip() for c in r.strip(" |").split(" | ")] for r in rows[2:])}
+    glance = [line for line in ATLAS.block(DOC, ATLAS.GLANCE, ATLAS.GLANCE_END).splitlines() if line.startswith("| ")][2:]
+    assert [line.split(" | ")[0].removeprefix("| ") for line in glance] == list(table)
+    for line in glance:
+        study, none, best, delta, verdict = (c.strip() for c in line.strip(" |").split(" | "))
+        row = table[study]
+        assert verdict == row["verdict"]
+        figure, count = re.fullmatch(r"(\S+) \((\d+)\)", none).groups()
+        assert row["none"].startswith(f"{figure} ± ") and f"best of {count})<br>baseline" in row["none"]
+        group, trials = re.fullmatch(r"(\S+(?: \+ \S+)*) \((\d+) trials\)", best).groups()
+        assert f"best of {trials})" in row[group]
+        if group == "none":
+            assert delta == "it is none"
+        else:
+            assert f"Δ {delta}".replace("**", "") in row[group].replace("**", "")

@@ -18,6 +18,14 @@ from typing import Any
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 
+def keep_screenshot(check: PageCheck, name: str) -> None:
+    """Copy a page's screenshot to ``$ACTREG_SCREENSHOT_DIR/name`` when that variable is set (to look at it)."""
+    target = os.environ.get("ACTREG_SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(check.screenshot, Path(target) / name)
+
+
 def find_chromium() -> str | None:
     """A Chromium binary: ``$CHROMIUM`` if set, else the first of :data:`CHROMIUM_NAMES` on PATH."""
     explicit = os.environ.get("CHROMIUM")

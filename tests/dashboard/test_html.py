@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -18,6 +16,7 @@ from actreg_search.dashboard import data as d
 from actreg_search.dashboard.table import trial_table
 from actreg_search.errors import StorageError, UserError
 from actreg_search.results.records import SplitCounts
+from tests.dashboard.browser import keep_screenshot
 from tests.dashboard.studies import disagreeing_study, layered_study, make_spec
 
 PLOT_DIV = re.compile(r'<div id="(chart-[a-z_-]+)" class="plotly-graph-div"')
@@ -124,10 +123,7 @@ def test_report_of_a_real_study_in_headless_chromium(real_study, chromium, tmp_p
     assert {"chart-history", "chart-importance", "chart-path", "chart-curves", "chart-boxes"} <= expected
 
     check = chromium.check_page(path, tmp_path / "report.png")
-    target = os.environ.get("ACTREG_SCREENSHOT_DIR")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(check.screenshot, Path(target) / "dashboard-report.png")
+    keep_screenshot(check, "dashboard-report.png")
 
     assert check.errors == ()
     assert set(check.plots) == expected

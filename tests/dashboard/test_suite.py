@@ -9,8 +9,6 @@ penalty − none, which the heatmap must show as better, positive), l2/kernel a 
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +32,7 @@ from actreg_search.spec.vocab import Placement, Regularizer, Task
 from actreg_search.store import keys
 from actreg_search.store.reader import load_results
 from actreg_search.store.storage import open_storage
+from tests.dashboard.browser import keep_screenshot
 from tests.fakes import stored_trial
 
 NONE = TrialConfig(Regularizer.NONE, None, 0.0, 0.0, 4, epochs=3)
@@ -198,10 +197,7 @@ def test_the_suite_page_draws_in_headless_chromium(suite, chromium, tmp_path: Pa
     assert '<table class="suite">' in ours
 
     check = chromium.check_page(path, tmp_path / "suite.png")
-    target = os.environ.get("ACTREG_SCREENSHOT_DIR")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(check.screenshot, Path(target) / "dashboard-suite.png")
+    keep_screenshot(check, "dashboard-suite.png")
     assert check.errors == ()
     assert set(check.plots) == {"chart-heatmap", "chart-history-0", "chart-history-1", "chart-history-2"}
     for plot, (svgs, traces) in check.plots.items():  # a heatmap draws images, not trace groups (below)
