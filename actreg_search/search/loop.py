@@ -25,6 +25,7 @@ from actreg_search.search.batches import SURPLUS_REASON, Objective
 from actreg_search.search.modelcheck import with_marked_layers
 from actreg_search.search.observer import RunObserver
 from actreg_search.search.opening import open_study
+from actreg_search.search.sampling import make_sampler
 from actreg_search.search.plan import Plan, finished
 from actreg_search.search.workers import POLL_S, StopRequest, WorkerExit, run_workers
 from actreg_search.settings import Settings
@@ -101,6 +102,8 @@ def optimize(
 
     data = dataset_for(spec)
     spec = with_marked_layers(spec, data)  # [space] per_layer draws for each marked layer of a user's model: built once here
+    if spec.space.balance and spec.marked is not None:
+        study.sampler = make_sampler(spec)  # a balanced design's groups are named by those layers
     engine.prepare(spec)
     batch = spec.study.batch or engine.default_batch()
 

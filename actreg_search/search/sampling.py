@@ -34,6 +34,7 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from actreg_search.search.balance import Design
 from actreg_search.spec.specs import StudySpec
 from actreg_search.spec.vocab import SamplerName
 
@@ -51,15 +52,20 @@ class TrialSeededSampler(BaseSampler):
     and NSGA-II keep theirs in trial and study attributes), so rebuilding
     one per trial loses nothing.
 
+    Under ``[space] balance`` a :class:`~actreg_search.search.balance.Design`
+    fixes each trial's penalty; the underlying sampler draws the rest.
+
     Args:
         build: Makes the underlying sampler from a seed.
         seed: The study file's ``[study] seed``.
+        design: The penalties fixed by trial number, if any.
     """
 
-    def __init__(self, build: Callable[[int], BaseSampler], seed: int) -> None:
+    def __init__(self, build: Callable[[int], BaseSampler], seed: int, design: Design | None = None) -> None:
         self._build = build
         self._seed = seed
         self._sampler = build(seed)
+        self._design = design
 
     def __str__(self) -> str:
         return f"{type(self).__name__}({self._sampler})"
@@ -75,8 +81,11 @@ class TrialSeededSampler(BaseSampler):
         self._sampler.before_trial(study, trial)
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        """See :meth:`optuna.samplers.BaseSampler.infer_relative_search_space`."""
-        return self._sampler.infer_relative_search_space(study, trial)
+        """See :meth:`optuna.samplers.BaseSampler.infer_relative_search_space`; a design's parameters left out."""
+        space = self._sampler.infer_relative_search_space(study, trial)
+        if self._design is None:
+            return space
+        return {name: d for name, d in space.items() if not self._design.fixes(name)}
 
     def sample_relative(
         self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -87,7 +96,10 @@ class TrialSeededSampler(BaseSampler):
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
-        """See :meth:`optuna.samplers.BaseSampler.sample_independent`."""
+        """See :meth:`optuna.samplers.BaseSampler.sample_independent`; a design's value where it fixes one."""
+        fixed = None if self._design is None else self._design.value(trial, param_name)
+        if fixed is not None:
+            return fixed
         return self._sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(
@@ -106,9 +118,11 @@ def make_sampler(spec: StudySpec) -> TrialSeededSampler:
 
     ``grid`` is Optuna's :class:`~optuna.samplers.BruteForceSampler`: unlike
     ``GridSampler`` it enumerates a conditional space, so the unregularized
-    model is tried once, not once per placement and coefficient.
+    model is tried once, not once per placement and coefficient. Under
+    ``[space] balance`` the penalty groups take turns (:mod:`~actreg_search.search.balance`).
     """
-    return TrialSeededSampler(_BUILDERS[spec.study.sampler], spec.study.seed)
+    design = Design.of(spec) if spec.space.balance else None
+    return TrialSeededSampler(_BUILDERS[spec.study.sampler], spec.study.seed, design)
 
 
 class _BruteForce(optuna.samplers.BruteForceSampler):

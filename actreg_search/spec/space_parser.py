@@ -78,8 +78,23 @@ def parse_space(p: TableReader, t: Mapping[str, Any], sampler: SamplerName, mode
     per_layer = _per_layer(p, t.get("per_layer", False), sampler, model, hidden_layers)
     return SpaceSpec(
         regularizer, placement, coefficient, hidden_units=hidden_units, layers=layers, hidden_layers=hidden_layers,
-        per_layer=per_layer, **optional, **knobs,
+        per_layer=per_layer, balance=_balance(p, t.get("balance", False), sampler, regularizer, placement),
+        **optional, **knobs,
     )
+
+
+def _balance(p: TableReader, value: Any, sampler: SamplerName, regularizer: Choice, placement: Choice) -> bool:
+    """``[space] balance``: true or false; never with the grid sampler (it tries every config once already), nor
+    with a single penalty (nothing to take turns)."""
+    key = "[space] balance"
+    if not isinstance(value, bool):
+        raise p.fail(key, f"must be true or false, got {show(value)}")
+    if value and sampler is SamplerName.GRID:
+        raise p.fail(key, 'the grid sampler tries every penalty equally already; use sampler = "tpe" or "random"')
+    only = regularizer.values[0]
+    if value and regularizer.fixed and (placement.fixed or only is Regularizer.NONE or only.activated):
+        raise p.fail(key, "needs more than one penalty to take turns; list several in [space] regularizer or placement")
+    return value
 
 
 PER_LAYER = "[space] per_layer"

@@ -248,6 +248,7 @@ class SpaceSpec:
     study searches no ``kl_sparsity``; filled with its default range where it does).
     ``per_layer``: each marked layer draws its own regularizer, placement and
     coefficients (Optuna parameters ``<layer>.regularizer``...; written only when on).
+    ``balance``: the penalty groups take turns by trial number (:mod:`actreg_search.search.balance`).
     """
 
     regularizer: Choice = Choice(CLASSIC_REGULARIZERS)
@@ -265,6 +266,7 @@ class SpaceSpec:
     builder: tuple[tuple[str, Param], ...] | None = None
     rho: Param | None = None
     per_layer: bool = False
+    balance: bool = False
 
     def l1_l2_params(self) -> tuple[Param, Param]:
         """The two coefficients of ``l1_l2``; each defaults to ``coefficient``."""
@@ -373,7 +375,7 @@ def spec_tables(spec: StudySpec, *, plain: bool = True) -> dict[str, dict[str, A
             for f in dataclasses.fields(obj)
             if f.name not in skip
             for value in [getattr(obj, f.name)]
-            if value is not None and not (f.name == "per_layer" and value is False)  # as studies stored before it
+            if value is not None and not (f.name in ("per_layer", "balance") and value is False)  # as stored before them
         }
 
     size = spec.model.family.size_key
