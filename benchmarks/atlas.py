@@ -19,10 +19,11 @@ root after ``actreg-search run studies/atlas/ --jobs 2 --storage sqlite:///atlas
         # none searched alone with 40 trials, against each cell of the wine row
 
 ``stability`` and ``baseline`` copy the study files (and their models) to a
-temporary folder and change one line: ``[study] seed`` (the sampler's seed: the
+temporary folder and change a line: ``[study] seed`` (the sampler's seed: the
 training seeds, the data and the budget stay), or ``[space] regularizer`` (to
-``["none"]``); they run the copy with the API and compare. Nothing here is
-chosen on test: both tables choose on validation, as the atlas does.
+``["none"]``, its ``balance`` dropped: nothing takes turns); they run the copy
+with the API and compare. Nothing here is chosen on test: both tables choose on
+validation, as the atlas does.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def stability(storage: str, other: str, sampler_seed: int, jobs: int) -> None:
     from actreg_search.api.suites import run_line
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = _copy(Path(tmp), r"(?m)^seed = \d+$", f"seed = {sampler_seed}", "*.toml")
+        folder = _copy(Path(tmp), {r"(?m)^seed = \d+$": f"seed = {sampler_seed}"}, "*.toml")
         start = time.perf_counter()
         run_suite(folder, other, jobs=jobs, progress=False, after=lambda s: print(run_line(s), flush=True))
         print(f"\nthe atlas with sampler seed {sampler_seed}, --jobs {jobs}: {time.perf_counter() - start:.0f} s "
@@ -200,16 +201,19 @@ def stability(storage: str, other: str, sampler_seed: int, jobs: int) -> None:
         compare(leaders(ATLAS, storage), leaders(folder, other), ("seed 0", f"seed {sampler_seed}"))
 
 
-def _copy(tmp: Path, pattern: str, line: str, files: str) -> Path:
-    """The atlas copied into ``tmp``, the first line matching ``pattern`` in each of ``files`` replaced by ``line``."""
+def _copy(tmp: Path, edits: dict[str, str], files: str) -> Path:
+    """The atlas copied into ``tmp``, in each of ``files`` the first line matching each pattern of ``edits`` replaced
+    by its line."""
     folder = tmp / "atlas"
     shutil.copytree(ATLAS, folder)
     for path in folder.glob(files):
         text = path.read_text()
-        changed = re.sub(pattern, line, text, count=1)
-        if changed == text:
-            raise SystemExit(f"{path.name}: no line matching {pattern!r} to change")
-        path.write_text(changed)
+        for pattern, line in edits.items():
+            changed = re.sub(pattern, line, text, count=1)
+            if changed == text:
+                raise SystemExit(f"{path.name}: no line matching {pattern!r} to change")
+            text = changed
+        path.write_text(text)
     return folder
 
 
@@ -228,7 +232,8 @@ def baseline(storage: str, other: str, study: str, trials: int, jobs: int) -> No
     atlas = load_study(_name(path), storage, curves=False)
     row = suite_row(atlas.results)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = _copy(Path(tmp), r"(?m)^regularizer = \[.*\]$", 'regularizer = ["none"]', path.name)
+        alone = {r"(?m)^regularizer = \[.*\]$": 'regularizer = ["none"]', r"(?m)^balance = .*$": ""}
+        folder = _copy(Path(tmp), alone, path.name)
         name = f"{atlas.name}-none-only"
         start = time.perf_counter()
         run(folder / path.name, other, trials, jobs=jobs, progress=False, name=name)

@@ -3,9 +3,10 @@
 TPE samples the penalty like any other parameter, so how many trials each
 group gets (``none``, ``l1/pre_activation``, ``tar``...) is its choice: in
 the atlas it gave ``none`` 89 trials of 100 in one study and 1 to 5 in others,
-and it never sampled a group that won under another seed. A cell of the
-suite table is the best of its group's trials, so an unequal budget makes
-cells unequal: a group searched 5 times loses to one searched 50 times.
+and in one study it never sampled the group that won under another sampler
+seed. A cell of the suite table is the best of its group's trials, so an
+unequal budget makes cells unequal: a group searched 5 times is less tuned
+than one searched 50 times.
 
 Under ``balance`` the groups take turns: trial ``n`` gets group
 ``n mod G`` (``none`` first, then the kinds in the space's order); the
@@ -27,6 +28,7 @@ that fails leaves its group one trial short.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -92,13 +94,7 @@ class Design:
         A group is the set of penalties its layers carry (``none`` where no layer carries one): no penalty first,
         then one, then two..., each in the space's order.
         """
-        order = {kind: index for index, kind in enumerate(self.kinds)}
-        by_group: dict[tuple[Kind, ...], list[tuple[Kind, ...]]] = {}
-        for assignment in itertools.product(self.kinds, repeat=depth):
-            carried = tuple(sorted({k for k in assignment if not k.none}, key=order.__getitem__))
-            by_group.setdefault(carried, []).append(assignment)
-        keys = sorted(by_group, key=lambda g: (len(g), [order[k] for k in g]))
-        return tuple(tuple(by_group[key]) for key in keys)
+        return _groups(self.kinds, depth)
 
     def assignment(self, number: int, depth: int = 1) -> tuple[Kind, ...]:
         """The kind of each of ``depth`` layers in trial ``number``: group ``number mod G``, and within it the
@@ -147,9 +143,16 @@ class Design:
         return kind.regularizer if key == "regularizer" else kind.placement
 
 
-def group_count(spec: StudySpec, depth: int = 1) -> int:
-    """How many groups take turns in a study of ``depth`` penalized layers (``depth`` 1 without ``per_layer``)."""
-    return len(Design.of(spec).groups(depth if spec.space.per_layer else 1))
+@functools.lru_cache(maxsize=16)
+def _groups(kinds: tuple[Kind, ...], depth: int) -> tuple[tuple[tuple[Kind, ...], ...], ...]:
+    """:meth:`Design.groups`, worked out once per space and depth (it is asked for every parameter it fixes)."""
+    order = {kind: index for index, kind in enumerate(kinds)}
+    by_group: dict[tuple[Kind, ...], list[tuple[Kind, ...]]] = {}
+    for assignment in itertools.product(kinds, repeat=depth):
+        carried = tuple(sorted({k for k in assignment if not k.none}, key=order.__getitem__))
+        by_group.setdefault(carried, []).append(assignment)
+    keys = sorted(by_group, key=lambda g: (len(g), [order[k] for k in g]))
+    return tuple(tuple(by_group[key]) for key in keys)
 
 
-__all__ = ["Design", "Kind", "group_count", "kinds_of"]
+__all__ = ["Design", "Kind", "kinds_of"]
