@@ -15,6 +15,7 @@ root after ``actreg-search run studies/atlas/ --jobs 2 --storage sqlite:///atlas
         --other sqlite:///atlas-seed1.db --sampler-seed 1 --jobs 2
         # the atlas again with another sampler seed (timed), then each row's
         # verdict and best penalty under both seeds, side by side
+        # (--compare-only: the two stored runs compared, nothing run)
     .venv/bin/python benchmarks/atlas.py baseline --storage sqlite:///atlas.db --study wine --trials 40
         # none searched alone with 40 trials, against each cell of the wine row
 
@@ -91,21 +92,40 @@ def winner(verdict: str) -> str:
     return verdict.split(" beats none", 1)[0] if " beats none" in verdict and verdict != NO_WINNER else verdict
 
 
-def compare(first: dict[str, tuple[str, str]], second: dict[str, tuple[str, str]], names: tuple[str, str]) -> tuple[int, int, int]:
-    """Print the rows side by side; return (rows, same winner, same best group)."""
-    print(f"| study | verdict, {names[0]} | verdict, {names[1]} | same winner | best on validation, {names[0]} | {names[1]} | same |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    same_winner = same_best = 0
+def beating(verdict: str) -> frozenset[str]:
+    """Every group a verdict says beats none: its winner and those after "also" (none for "no penalty beats none")."""
+    from actreg_search.results.suite import NO_WINNER
+
+    if " beats none" not in verdict or verdict == NO_WINNER:
+        return frozenset()
+    first, _, rest = verdict.partition(" beats none")
+    also = rest.partition("; also ")[2]
+    return frozenset([first, *(g for g in also.split(", ") if g)])
+
+
+def agree(a: str, b: str) -> bool:
+    """Whether two verdicts agree in kind: the same winner, or no winner in both, or a group beating none in both."""
+    return winner(a) == winner(b) or bool(beating(a) & beating(b))
+
+
+def compare(first: dict[str, tuple[str, str]], second: dict[str, tuple[str, str]], names: tuple[str, str]) -> None:
+    """Print the rows side by side, and how many agree."""
+    print(f"| study | verdict, {names[0]} | verdict, {names[1]} | same winner | a penalty beats none in both "
+          f"| best on validation, {names[0]} | {names[1]} | same |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    same_winner = same_best = in_kind = 0
     studies = sorted(set(first) | set(second))
     for study in studies:
         a, b = first.get(study, ("not run", "—")), second.get(study, ("not run", "—"))
-        w, g = winner(a[0]) == winner(b[0]), a[1] == b[1]
+        w, g, k = winner(a[0]) == winner(b[0]), a[1] == b[1], agree(a[0], b[0])
         same_winner += w
         same_best += g
-        print(f"| {study} | {a[0]} | {b[0]} | {'yes' if w else '**no**'} | {a[1]} | {b[1]} | {'yes' if g else 'no'} |")
+        in_kind += k
+        shared = ", ".join(sorted(beating(a[0]) & beating(b[0]))) or ("—" if w else "**no**")
+        print(f"| {study} | {a[0]} | {b[0]} | {'yes' if w else '**no**'} | {shared} | {a[1]} | {b[1]} | {'yes' if g else 'no'} |")
     print(f"\nthe same winner (or the same 'no penalty beats none') in {same_winner} of {len(studies)} rows; "
+          f"the same verdict in kind (that, or a penalty beating none under both) in {in_kind}; "
           f"the same best penalty on validation in {same_best} of {len(studies)}")
-    return len(studies), same_winner, same_best
 
 
 def glance(storage: str) -> str:
@@ -171,13 +191,15 @@ def check(storage: str) -> int:
         return 0
     print("the table's figures differ from docs/atlas.md's (as --jobs 2 may make them); each row's verdict:\n")
     before, now = verdicts(committed), verdicts(measured)
-    print("| study | docs/atlas.md | this run | same |\n| --- | --- | --- | --- |")
+    print("| study | docs/atlas.md | this run | same winner | in kind |\n| --- | --- | --- | --- | --- |")
     for study in sorted(set(before) | set(now)):
         a, b = before.get(study, "not in the table"), now.get(study, "not in the table")
-        print(f"| {study} | {a} | {b} | {'yes' if winner(a) == winner(b) else '**no**'} |")
+        print(f"| {study} | {a} | {b} | {'yes' if winner(a) == winner(b) else '**no**'} | {'yes' if agree(a, b) else '**no**'} |")
     studies = set(before) | set(now)
     same = sum(winner(before.get(s, "")) == winner(now.get(s, "")) for s in studies)
-    print(f"\nthe same winner (or the same 'no penalty beats none') in {same} of {len(studies)} rows")
+    kind = sum(agree(before.get(s, ""), now.get(s, "")) for s in studies)
+    print(f"\nthe same winner (or the same 'no penalty beats none') in {same} of {len(studies)} rows; "
+          f"the same verdict in kind (that, or a penalty beating none in both) in {kind}")
     return 0 if same == len(studies) else 1
 
 
@@ -187,17 +209,18 @@ def verdicts(table: str) -> dict[str, str]:
     return {cells[0]: cells[-1] for cells in ([c.strip() for c in row.strip(" |").split(" | ")] for row in rows)}
 
 
-def stability(storage: str, other: str, sampler_seed: int, jobs: int) -> None:
-    """Run the atlas with another sampler seed (timed) and compare both runs' rows."""
+def stability(storage: str, other: str, sampler_seed: int, jobs: int, run: bool = True) -> None:
+    """Run the atlas with another sampler seed (timed; not with ``run`` false) and compare both runs' rows."""
     from actreg_search import run_suite
     from actreg_search.api.suites import run_line
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = _copy(Path(tmp), {r"(?m)^seed = \d+$": f"seed = {sampler_seed}"}, "*.toml")
-        start = time.perf_counter()
-        run_suite(folder, other, jobs=jobs, progress=False, after=lambda s: print(run_line(s), flush=True))
-        print(f"\nthe atlas with sampler seed {sampler_seed}, --jobs {jobs}: {time.perf_counter() - start:.0f} s "
-              "(a study already at its n_trials trains nothing)\n")
+        if run:
+            start = time.perf_counter()
+            run_suite(folder, other, jobs=jobs, progress=False, after=lambda s: print(run_line(s), flush=True))
+            print(f"\nthe atlas with sampler seed {sampler_seed}, --jobs {jobs}: {time.perf_counter() - start:.0f} s "
+                  "(a study already at its n_trials trains nothing)\n")
         compare(leaders(ATLAS, storage), leaders(folder, other), ("seed 0", f"seed {sampler_seed}"))
 
 
@@ -276,13 +299,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="stability, baseline: worker processes")
     parser.add_argument("--study", default="make_classification", help="baseline: the atlas file's stem")
     parser.add_argument("--trials", type=int, default=40, help="baseline: trials of none alone")
+    parser.add_argument("--compare-only", action="store_true", help="stability: compare the two stored runs, run nothing")
     args = parser.parse_args()
     if args.command == "write":
         write(args.storage)
     elif args.command == "check":
         raise SystemExit(check(args.storage))
     elif args.command == "stability":
-        stability(args.storage, args.other or "sqlite:///atlas-seed1.db", args.sampler_seed, args.jobs)
+        stability(args.storage, args.other or "sqlite:///atlas-seed1.db", args.sampler_seed, args.jobs, not args.compare_only)
     else:
         baseline(args.storage, args.other or "sqlite:///atlas-baseline.db", args.study, args.trials, args.jobs)
 

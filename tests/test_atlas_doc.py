@@ -80,3 +80,13 @@ def test_the_glance_says_what_the_table_says():
             assert delta == "it is none"
         else:
             assert f"Δ {delta}".replace("**", "") in row[group].replace("**", "")
+
+
+def test_two_verdicts_agree_in_kind_where_a_group_beats_none_in_both():
+    """benchmarks/atlas.py's stability counts: the same winner, or a shared group among those that beat none."""
+    a = "l1/kernel beats none (Holm p<0.0001); also l1_l2/kernel, l2/output + tar"
+    assert ATLAS.beating(a) == {"l1/kernel", "l1_l2/kernel", "l2/output + tar"}
+    assert ATLAS.beating(NO_WINNER) == set()
+    assert ATLAS.agree(a, "l2/output + tar beats none (Holm p=0.04)")  # another winner, but a shared group
+    assert not ATLAS.agree(a, "l2/output beats none (Holm p=0.04); also tar")  # "l2/output + tar" is one group
+    assert not ATLAS.agree(a, NO_WINNER) and ATLAS.agree(NO_WINNER, NO_WINNER)
