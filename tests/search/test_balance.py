@@ -19,6 +19,7 @@ from actreg_search.spec.specs import spec_to_raw
 from actreg_search.store.reader import load_results
 from actreg_search.store.storage import open_storage
 from tests.fakes import FakeEngine
+from tests.search.test_per_layer import BUILDERS
 
 SPACE = """
 [study]
@@ -157,19 +158,8 @@ def test_a_run_and_its_resume_keep_the_turns(tmp_path: Path):
         group_of(t.config) for t in trials)}
 
 
-BUILDER = """
-import keras
-
-def two(reg, input_shape, n_classes):
-    inputs = keras.Input(input_shape)
-    x = reg.Dense(name="h1")(inputs)
-    x = reg.Dense(4, name="h2")(x)
-    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
-"""
-
-
 def test_a_builders_layers_are_balanced_once_it_is_built(tmp_path: Path):
-    (tmp_path / "b.py").write_text(BUILDER)
+    (tmp_path / "b.py").write_text(BUILDERS)  # its "two" marks h1 and h2
     (tmp_path / "s.toml").write_text(
         '[study]\nname = "b"\nn_trials = 8\nseeds = 1\n[model]\nbuilder = "b.py:two"\nepochs = 2\n[space]\nbalance = true\n'
         'per_layer = true\nregularizer = ["none", "l1"]\nplacement = "kernel"\nhidden_units = [3, 5]\n'
