@@ -302,7 +302,8 @@ def suite_markdown(table: SuiteTable) -> str:
 
     Each cell is the group's best trial on validation, reported on test: ``mean ± std`` (its number, and of how
     many trials of the group it is the best), then its difference with none ``Δ`` and its interval,
-    wins/ties/losses over seeds and the Wilcoxon p-value; the row's winner is in bold. A group the study did not search is ``—``. Accuracy is in percent, its differences in
+    wins/ties/losses over seeds and the Wilcoxon p-value; the row's winner is in bold. A group the study did not
+    search is ``—``. Accuracy is in percent, its differences in
     percentage points; RMSE and reconstruction MSE in their own units (lower is better: a negative ``Δ`` wins).
     """
     groups = table.groups

@@ -74,19 +74,21 @@ class Design:
     """Which penalty each layer of trial ``n`` carries.
 
     Args:
-        kinds: What a layer may draw (:func:`kinds_of`).
-        per_layer: Whether each marked layer draws its own (``[space] per_layer``).
-        spec: The study; under ``per_layer`` it names the layers (:meth:`layers`).
+        spec: The study: its space says what a layer may draw (:attr:`kinds`), and under ``per_layer`` it names the
+            layers (:meth:`layers`).
     """
 
-    kinds: tuple[Kind, ...]
-    per_layer: bool
     spec: StudySpec
 
-    @classmethod
-    def of(cls, spec: StudySpec) -> Design:
-        """The study's design."""
-        return cls(kinds_of(spec), spec.space.per_layer, spec)
+    @functools.cached_property
+    def kinds(self) -> tuple[Kind, ...]:
+        """What a layer may draw (:func:`kinds_of`)."""
+        return kinds_of(self.spec)
+
+    @property
+    def per_layer(self) -> bool:
+        """Whether each marked layer draws its own (``[space] per_layer``)."""
+        return self.spec.space.per_layer
 
     def groups(self, depth: int = 1) -> tuple[tuple[tuple[Kind, ...], ...], ...]:
         """The groups of ``depth`` layers, in turn order: each the assignments (a kind per layer) that make it.

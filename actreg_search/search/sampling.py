@@ -121,7 +121,7 @@ def make_sampler(spec: StudySpec) -> TrialSeededSampler:
     model is tried once, not once per placement and coefficient. Under
     ``[space] balance`` the penalty groups take turns (:mod:`~actreg_search.search.balance`).
     """
-    design = Design.of(spec) if spec.space.balance else None
+    design = Design(spec) if spec.space.balance else None
     return TrialSeededSampler(_BUILDERS[spec.study.sampler], spec.study.seed, design)
 
 

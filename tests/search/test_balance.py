@@ -53,12 +53,12 @@ def _drawn(spec, n: int) -> list:
 
 def test_the_groups_take_turns_none_first_in_the_spaces_order():
     spec = _spec()
-    groups = Design.of(spec).groups()
+    groups = Design(spec).groups()
     assert [g[0] for g in groups] == [
         (Kind("none"),), (Kind("l1", "pre_activation"),), (Kind("l1", "kernel"),),
         (Kind("l2", "pre_activation"),), (Kind("l2", "kernel"),), (Kind("decov"),),
     ]
-    assert [Design.of(spec).assignment(n)[0] for n in (0, 1, 5, 6, 13)] == [
+    assert [Design(spec).assignment(n)[0] for n in (0, 1, 5, 6, 13)] == [
         Kind("none"), Kind("l1", "pre_activation"), Kind("decov"), Kind("none"), Kind("l1", "pre_activation"),
     ]
 
@@ -104,7 +104,7 @@ coefficient = { low = 1e-6, high = 1e-2, log = true }
 
 def test_per_layer_groups_are_the_penalties_the_layers_carry_and_their_layouts_take_turns():
     spec = parse_spec(PER_LAYER.replace('"tar"', '"decov"'))
-    design = Design.of(spec)
+    design = Design(spec)
     groups = design.groups(2)
     assert len(groups) == 4  # none, l2, decov, l2 + decov
     assert [len(g) for g in groups] == [1, 3, 3, 2]
