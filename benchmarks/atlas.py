@@ -86,17 +86,23 @@ def _leader(row):
 
 
 def winner(verdict: str) -> str:
-    """A row's winner (its verdict without the p-values), or the verdict itself when no penalty beats none."""
+    """A row's winner (its verdict without the p-values), or "no penalty beats none" (without its parenthesis)."""
     from actreg_search.results.suite import NO_WINNER
 
-    return verdict.split(" beats none", 1)[0] if " beats none" in verdict and verdict != NO_WINNER else verdict
+    if verdict.startswith(NO_WINNER):
+        return NO_WINNER
+    return verdict.split(" beats none", 1)[0] if " beats none" in verdict else verdict
 
 
 def beating(verdict: str) -> frozenset[str]:
-    """Every group a verdict says beats none: its winner and those after "also" (none for "no penalty beats none")."""
+    """Every group a verdict says beats none on test: its winner and those after "also", or, in a row without a
+    winner, those "better on test but not chosen"."""
     from actreg_search.results.suite import NO_WINNER
 
-    if " beats none" not in verdict or verdict == NO_WINNER:
+    if verdict.startswith(NO_WINNER):
+        unchosen = verdict.partition("better on test but not chosen: ")[2].removesuffix(")")
+        return frozenset(g for g in unchosen.split(", ") if g)
+    if " beats none" not in verdict:
         return frozenset()
     first, _, rest = verdict.partition(" beats none")
     also = rest.partition("; also ")[2]

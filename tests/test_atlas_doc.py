@@ -37,14 +37,14 @@ def test_a_row_is_bold_exactly_where_its_verdict_names_a_winner():
         cells = [c.strip() for c in row.strip(" |").split(" | ")]
         bold = [head[i] for i, cell in enumerate(cells[:-1]) if cell.startswith("**")]
         winner = ATLAS.winner(cells[-1])
-        if cells[-1] != NO_WINNER:
+        if winner != NO_WINNER:
             assert bold == [winner], row[:80]
         else:
-            assert not bold and cells[-1] == "no penalty beats none", row[:80]
+            assert not bold and cells[-1].startswith("no penalty beats none (chosen on validation: "), row[:80]
 
 
 def test_the_prose_names_a_winner_only_where_the_table_marks_one():
-    winners = {study: ATLAS.winner(v) for study, v in ATLAS.verdicts(TABLE).items() if v != NO_WINNER}
+    winners = {study: w for study, v in ATLAS.verdicts(TABLE).items() if (w := ATLAS.winner(v)) != NO_WINNER}
     prose = DOC.split(ATLAS.BEGIN)[0]
     claimed = re.findall(r"`([\w-]+)`: \*\*([^*]+)\*\* beats none", prose)
     assert claimed, "the prose states each row's winner as `study`: **group** beats none"
@@ -90,3 +90,8 @@ def test_two_verdicts_agree_in_kind_where_a_group_beats_none_in_both():
     assert ATLAS.agree(a, "l2/output + tar beats none (Holm p=0.04)")  # another winner, but a shared group
     assert not ATLAS.agree(a, "l2/output beats none (Holm p=0.04); also tar")  # "l2/output + tar" is one group
     assert not ATLAS.agree(a, NO_WINNER) and ATLAS.agree(NO_WINNER, NO_WINNER)
+    unchosen = f"{NO_WINNER} (chosen on validation: l2/kernel, no better on test; better on test but not chosen: " \
+               "l1_l2/kernel, l2/output + tar)"
+    assert ATLAS.winner(unchosen) == NO_WINNER and ATLAS.beating(unchosen) == {"l1_l2/kernel", "l2/output + tar"}
+    assert ATLAS.agree(unchosen, f"{NO_WINNER} (chosen on validation: none)")  # no winner in both
+    assert ATLAS.agree(unchosen, a) and not ATLAS.agree(f"{NO_WINNER} (chosen on validation: none)", a)

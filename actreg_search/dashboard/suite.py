@@ -82,9 +82,9 @@ def _hover(cell: HeatCell, level: str) -> str:
         else f"penalty − none on {words(cell.figure)}, + is better"
     )
     if cell.winner:
-        verdict = "the row's winner: beats none after Holm's correction"
+        verdict = "the row's winner: its best on validation, and beats none after Holm's correction"
     elif cell.beats_none:
-        verdict = "beats none after Holm's correction"
+        verdict = "beats none after Holm's correction, but is not the row's best on validation"
     else:
         verdict = "worse than none" if cell.high < 0 else "does not beat none after Holm's correction"
     lines = [
@@ -273,7 +273,8 @@ def _heatmap_caption(data: HeatmapData | Unavailable, level: str) -> str:
         f"and its {level} interval. Signs are oriented so that blue is better than none in every row: an accuracy's "
         "difference as it is, in percentage points; a figure better lower (RMSE, reconstruction MSE) with its sign "
         "flipped, in its own units. Faded cells marked n.s. have an interval that includes 0; the outlined, bold cell "
-        "is the row's winner, better than none after Holm's correction over its row. A dash: the study did not search "
+        "is the row's winner: the penalty of its study's best trial on validation, better than none on test after "
+        "Holm's correction over its row. A dash: the study did not search "
         "that penalty, or it could not be compared (hover for why)."
         + (" The studies' figures differ in units, so each figure's colours are scaled to its largest difference "
            "(±1); the numbers are in each row's own unit." if scaled else "")

@@ -22,9 +22,12 @@ use, so its figures are the ones ``show``, ``compare`` and ``report`` print:
   :attr:`~actreg_search.results.paired.PairedComparison.p_value`, significant
   when the adjusted p-value is at most ``1 - confidence``, as ``report`` rules; a
   group *beats none* when it is significant and its interval lies wholly on the
-  good side of 0 (above for accuracy, below for RMSE). The row's winner is the
-  best-ranked (on validation) of the groups that beat none; a row without one
-  says "no penalty beats none".
+  good side of 0 (above for accuracy, below for RMSE);
+* the row's choice is made on validation alone, as a user of one study makes it:
+  the group of the study's best trial (rank 1). It is the row's *winner* when it
+  beats none on test; otherwise the row says "no penalty beats none", and names
+  any group that beats none on test without being chosen. Choosing the winner
+  among the groups that beat none on test would choose on the figure reported.
 
 :func:`suite_markdown` prints the table. Nothing here trains or imports TensorFlow.
 """
@@ -139,7 +142,7 @@ class SuiteRow:
         figure: The figure reported and compared, the task's headline on the test set.
         chosen_on_test: Whether the choice was made on the test set (``validation = "test"``): its figures are optimistic.
         cells: One per group, in :func:`group_key` order, ``none`` first.
-        winner: The group that beats none (the best-ranked of them, if several), or ``None``.
+        winner: The row's choice on validation (:attr:`choice`) where it beats none on test, else ``None``.
         confidence: The intervals' level; ``1 - confidence`` is the row's family-wise error rate.
     """
 
@@ -164,19 +167,27 @@ class SuiteRow:
         return self.cell(NONE)
 
     @property
+    def choice(self) -> str | None:
+        """The group of the study's best trial on validation (rank 1): the penalty the row chooses."""
+        return min(self.cells, key=lambda c: c.rank).group if self.cells else None
+
+    @property
     def beating(self) -> tuple[str, ...]:
         """Every group that beats none, best-ranked first (the winner first)."""
         return tuple(c.group for c in sorted(self.cells, key=lambda c: c.rank) if c.beats_none)
 
     @property
     def verdict(self) -> str:
-        """The row in words: ``l1/pre_activation beats none (Holm p=0.0032)``, ``no penalty beats none``..."""
+        """The row in words: ``l1/pre_activation beats none (Holm p=0.0032)``, ``no penalty beats none (chosen on
+        validation: none)``..."""
         if not self.cells:
             return "no completed trial"
         if self.baseline is None:
             return "no unregularized trial to compare with"
         if self.winner is None:
-            return NO_WINNER
+            why = f"chosen on validation: {self.choice}" + ("" if self.choice == NONE else ", no better on test")
+            passed = f"; better on test but not chosen: {', '.join(self.beating)}" if self.beating else ""
+            return f"{NO_WINNER} ({why}{passed})"
         won = self.cell(self.winner)
         said = "" if won is None or won.holm_p is None else format_p(won.holm_p)
         p = f" (Holm p{said if said.startswith('<') else '=' + said})" if said else ""
@@ -261,7 +272,8 @@ def suite_row(results: StudyResults, confidence: float = 0.95) -> SuiteRow:
         )
         for group, (rank, trial) in sorted(chosen.items(), key=lambda item: group_key(item[0]))
     )
-    winner = min((c for c in cells if c.beats_none), key=lambda c: c.rank, default=None)
+    choice = min(cells, key=lambda c: c.rank, default=None)
+    winner = choice if choice is not None and choice.beats_none else None
     return SuiteRow(
         study=results.name, dataset=_dataset(results), family=_family(results), task=results.task,
         selected_on=results.selection_metric, figure=figure, chosen_on_test=results.selects_on_test,
@@ -317,7 +329,8 @@ def suite_markdown(table: SuiteTable) -> str:
         "Accuracy is in %, its differences in points; RMSE and MSE in their units, lower is better (a negative Δ wins). "
         f"**Bold**: the row's winner, better than none after Holm's correction over the row's comparisons at a "
         f"{1 - table.confidence:.0%} family-wise error rate, on the paired t-test's p-value (the Wilcoxon test's where "
-        "the t-test is undefined), as `report` rules; where several penalties are, the best on validation.",
+        "the t-test is undefined), as `report` rules, and the penalty of the study's best trial on validation: the "
+        "choice is made on validation, the test set only confirms it.",
     ]
     if any(row.chosen_on_test for row in table.rows):
         lines.append("")

@@ -172,19 +172,20 @@ def test_a_penalty_that_clearly_beats_none_is_the_winner_and_a_row_of_noise_has_
     assert won.winner == "l1/pre_activation" and won.cell("l1/pre_activation").beats_none
     assert not won.cell("l2/kernel").beats_none
     assert won.verdict.startswith("l1/pre_activation beats none (Holm p")
-    assert lost.winner is None and lost.verdict == NO_WINNER
+    assert lost.winner is None and lost.verdict == f"{NO_WINNER} (chosen on validation: l1/pre_activation, no better on test)"
     assert all(c.comparison.ci_low < 0 < c.comparison.ci_high for c in lost.cells if c.comparison is not None)
 
     rows = {line.split(" | ")[0].removeprefix("| "): line for line in suite_markdown(table).splitlines() if line.startswith("| ")}
     pre = won.cell("l1/pre_activation")
     assert f"**{100 * pre.mean:.1f}% ± {100 * pre.std:.1f}% (trial 1, best of {won.cell('l1/pre_activation').trials})**<br>**Δ +8.0 points [" in rows["clear"]
     assert pre.holm_p < 1e-4 and rows["clear"].endswith("| l1/pre_activation beats none (Holm p<0.0001) |")
-    assert "**" not in rows["noisy"] and rows["noisy"].endswith(f"| {NO_WINNER} |")
+    assert "**" not in rows["noisy"] and rows["noisy"].endswith(f"| {lost.verdict} |")
 
 
 def test_a_difference_significant_alone_but_not_after_holm_over_the_row_is_no_winner():
     diffs = (0.02, 0.035, 0.005, 0.04, 0.015)
-    lone = study("lone", record(0, NONE, BASE, BASE), record(1, PRE, tuple(b + d for b, d in zip(BASE, diffs)), BASE))
+    ahead = tuple(b + d for b, d in zip(BASE, diffs))
+    lone = study("lone", record(0, NONE, BASE, BASE), record(1, PRE, ahead, shifted(BASE, 0.03)))
     crowded = study(
         "crowded",
         record(0, NONE, BASE, BASE),
@@ -198,7 +199,7 @@ def test_a_difference_significant_alone_but_not_after_holm_over_the_row_is_no_wi
     assert one.winner == "l1/pre_activation"
     ps = [three.cell(g).comparison.p_value for g in ("l1/pre_activation", "l2/kernel", "l1/post_activation")]
     assert three.cell("l1/pre_activation").holm_p == pytest.approx(holm(ps)[0]) and holm(ps)[0] > 0.05
-    assert three.winner is None and three.verdict == NO_WINNER
+    assert three.winner is None and three.verdict.startswith(f"{NO_WINNER} (chosen on validation: l1/pre_activation,")
 
 
 def test_of_several_penalties_that_beat_none_the_best_on_validation_wins_and_the_others_are_named():
@@ -216,10 +217,27 @@ def test_of_several_penalties_that_beat_none_the_best_on_validation_wins_and_the
 
 
 def test_a_significantly_worse_penalty_is_no_winner():
-    worse = study("worse", record(0, NONE, BASE, BASE), record(1, PRE, plus(BASE, tuple(-d for d in LEAD)), BASE))
+    behind = plus(BASE, tuple(-d for d in LEAD))
+    worse = study("worse", record(0, NONE, BASE, BASE), record(1, PRE, behind, shifted(BASE, 0.01)))
     row = side_by_side([worse]).rows[0]
     assert row.cell("l1/pre_activation").holm_p < 0.05 and row.cell("l1/pre_activation").comparison.ci_high < 0
-    assert row.winner is None and row.verdict == NO_WINNER
+    assert row.winner is None and row.verdict == f"{NO_WINNER} (chosen on validation: l1/pre_activation, no better on test)"
+
+
+def test_a_penalty_that_beats_none_on_test_but_is_not_chosen_on_validation_is_no_winner():
+    """The row chooses on validation (here none, ranked first); a penalty ahead on test alone is named, not marked:
+    marking it would choose on the test figure the row reports."""
+    unchosen = study(
+        "unchosen",
+        record(0, NONE, BASE, shifted(BASE, 0.1)),
+        record(1, PRE, plus(BASE, LEAD), BASE),  # clearly ahead on test, behind on validation
+        record(2, KERNEL, plus(BASE, NOISE), shifted(BASE, 0.05)),
+    )
+    row = side_by_side([unchosen]).rows[0]
+    assert row.choice == "none" and row.cell("l1/pre_activation").beats_none and row.beating == ("l1/pre_activation",)
+    assert row.winner is None
+    assert row.verdict == f"{NO_WINNER} (chosen on validation: none; better on test but not chosen: l1/pre_activation)"
+    assert "**" not in suite_markdown(side_by_side([unchosen])).splitlines()[-1]
 
 
 # --------------------------------------------------------------------------- (c) a regression row
@@ -281,7 +299,7 @@ def test_a_regression_penalty_with_a_higher_rmse_does_not_win():
     row = side_by_side([worse]).rows[0]
     c = row.cell("l1/pre_activation").comparison
     assert c.ci_low > 0 and (c.wins, c.losses) == (0, 5) and row.cell("l1/pre_activation").holm_p < 0.05
-    assert row.winner is None and row.verdict == NO_WINNER
+    assert row.winner is None and row.verdict.startswith(f"{NO_WINNER} (chosen on validation: l1/pre_activation,")
 
 
 # --------------------------------------------------------------------------- (d) chosen on validation, not on test
@@ -326,7 +344,8 @@ def test_rows_without_a_baseline_or_with_too_few_seeds_say_so():
     few = study("few", record(0, NONE, BASE[:3], BASE[:3]), record(1, PRE, BASE[:3], BASE[:3]))
     empty = study("empty")
     table = side_by_side([no_none, few, empty])
-    assert [r.verdict for r in table.rows] == ["no unregularized trial to compare with", NO_WINNER, "no completed trial"]
+    verdicts = ["no unregularized trial to compare with", f"{NO_WINNER} (chosen on validation: none)", "no completed trial"]
+    assert [r.verdict for r in table.rows] == verdicts
     assert "share 3 seed(s)" in table.row("few").cell("l1/pre_activation").refused
     text = suite_markdown(table)
     assert "no none to compare" in text and "- few, l1/pre_activation: not compared (trial 0 and trial 1 share 3" in text
