@@ -82,11 +82,12 @@ def _hover(cell: HeatCell, level: str) -> str:
         else f"penalty − none on {words(cell.figure)}, + is better"
     )
     if cell.winner:
-        verdict = "the row's winner: its best on validation, and beats none after Holm's correction"
+        verdict = "the row's winner: its choice on validation, and beats none after Holm's correction"
     elif cell.beats_none:
-        verdict = "beats none after Holm's correction, but is not the row's best on validation"
+        verdict = "beats none after Holm's correction, but is not the row's choice on validation"
     else:
         verdict = "worse than none" if cell.high < 0 else "does not beat none after Holm's correction"
+        verdict += "; the row's choice on validation" if cell.chosen else ""
     lines = [
         f"<b>{name}</b> (trial {cell.trial})",
         f"Δ {_said(cell, cell.better)} {cell.unit} [{_said(cell, cell.low)}, {_said(cell, cell.high)}] ({level} CI), "
@@ -117,6 +118,8 @@ def _label(cell: HeatCell, limit: float) -> dict[str, object]:
         text += "<br><i>n.s.</i>"
     elif cell.winner:
         text += "<br><b>winner</b>"
+    if cell.chosen and not cell.winner:
+        text += "<br><i>chosen</i>"
     strong = cell.colour is not None and not cell.includes_zero and abs(cell.colour) > 0.6 * limit
     return {"text": text, "font": {"color": "white" if strong else "#1d2733", "size": 11}}
 
@@ -124,7 +127,8 @@ def _label(cell: HeatCell, limit: float) -> dict[str, object]:
 def heatmap_figure(data: HeatmapData) -> go.Figure:
     """Studies (rows) × penalties (columns): each cell its difference with none, better than none blue.
 
-    A cell whose interval includes 0 is faded and marked ``n.s.``; the row's winner is outlined and bold; a cell
+    A cell whose interval includes 0 is faded and marked ``n.s.``; the row's winner is outlined and bold, its choice
+    on validation where that is not the winner outlined dotted and marked ``chosen``; a cell
     without a difference (not searched, not compared) is light grey with a dash. Hovering a cell says its unit
     (points of accuracy, RMSE units...) and whether its sign was flipped (a figure better lower).
     """
@@ -154,10 +158,9 @@ def heatmap_figure(data: HeatmapData) -> go.Figure:
     for y, row in enumerate(cells):
         for x, cell in enumerate(row):
             fig.add_annotation(x=x, y=y, showarrow=False, **_label(cell, data.limit))  # type: ignore[arg-type]
-            if cell.winner:
-                fig.add_shape(
-                    type="rect", x0=x - 0.48, x1=x + 0.48, y0=y - 0.48, y1=y + 0.48, line={"color": "#111", "width": 3},
-                )
+            if cell.chosen:  # the winner solid, a choice that does not beat none dotted
+                line = {"color": "#111", "width": 3} if cell.winner else {"color": "#111", "width": 2, "dash": "dot"}
+                fig.add_shape(type="rect", x0=x - 0.48, x1=x + 0.48, y0=y - 0.48, y1=y + 0.48, line=line)
     ticks = [
         f"{html.escape(r.study)}<br><span style='font-size:10px'>{html.escape(r.dataset)} · {words(r.figure)}"
         f"{' (chosen on test)' if r.chosen_on_test else ''}</span>"
@@ -274,7 +277,8 @@ def _heatmap_caption(data: HeatmapData | Unavailable, level: str) -> str:
         "difference as it is, in percentage points; a figure better lower (RMSE, reconstruction MSE) with its sign "
         "flipped, in its own units. Faded cells marked n.s. have an interval that includes 0; the outlined, bold cell "
         "is the row's winner: the penalty of its study's best trial on validation, better than none on test after "
-        "Holm's correction over its row. A dash: the study did not search "
+        "Holm's correction over its row; a dotted outline marks the row's choice where it does not beat none (none "
+        "chosen: no outline). A dash: the study did not search "
         "that penalty, or it could not be compared (hover for why)."
         + (" The studies' figures differ in units, so each figure's colours are scaled to its largest difference "
            "(±1); the numbers are in each row's own unit." if scaled else "")

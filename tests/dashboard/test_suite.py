@@ -3,7 +3,8 @@
 ``circles`` (classification): l1/pre_activation clearly beats none, l2/kernel is noise, kl_sparsity searched here
 only. ``diabetes`` (regression, RMSE lower is better): l1/pre_activation has a clearly *lower* RMSE (a negative
 penalty − none, which the heatmap must show as better, positive), l2/kernel a clearly higher one. ``moons``
-(classification): l1/pre_activation clearly worse, and no l2/kernel trial.
+(classification): l1/pre_activation ahead on validation, so the row's choice, and clearly worse on test; no l2/kernel
+trial.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def suite(storage_url: str) -> list[StudyResults]:
               (NONE, RMSE, RMSE), (PRE, plus(RMSE, LEAD, -4), plus(RMSE, LEAD, -4)),  # ~0.33 lower: better
               (KERNEL, plus(RMSE, LEAD), plus(RMSE, LEAD))),  # ~0.08 higher: worse
         store(storage_url, "moons", cls, 'name = "moons"\nn_samples = 100',
-              (NONE, ACC, ACC), (PRE, plus(ACC, LEAD, -1), plus(ACC, LEAD, -1))),
+              (NONE, ACC, ACC), (PRE, plus(ACC, LEAD, -1), plus(ACC, LEAD))),  # chosen on validation, worse on test
     ]
 
 
@@ -122,7 +123,7 @@ def test_heatmap_cells_are_the_paired_differences_oriented_better_positive(suite
 
     # classification, worse: negative as it is; a group the study did not search has no difference
     moons = data.cell("moons", "l1/pre_activation")
-    assert moons.better == pytest.approx(-8.0) and moons.high < 0 and not moons.winner
+    assert moons.better == pytest.approx(-8.0) and moons.high < 0 and not moons.winner and moons.chosen
     assert data.cell("moons", "l2/kernel").status == NOT_SEARCHED and data.cell("moons", "l2/kernel").better is None
     assert [data.cell(s, "kl_sparsity").compared for s in ("circles", "diabetes", "moons")] == [True, False, False]
 
@@ -150,6 +151,10 @@ def test_the_heatmap_marks_ns_and_the_winner_and_says_units_and_flips(suite):
     ns = data.groups.index("l2/kernel")
     assert faded.z[0][ns] is not None and significant.z[0][ns] is None and empty.z[2][ns] == 0.0
     assert sum(shape.line.width == 3 for shape in figure.layout.shapes) == 2  # the two winners outlined
+    dotted = [shape for shape in figure.layout.shapes if shape.line.dash == "dot"]  # moons' choice, not a winner
+    assert len(dotted) == 1 and (dotted[0].x0 + dotted[0].x1) / 2 == column and (dotted[0].y0 + dotted[0].y1) / 2 == 2
+    assert [a.text.endswith("<i>chosen</i>") for a in figure.layout.annotations].count(True) == 1
+    assert "the row's choice on validation" in significant.text[2][column]
     assert sum("n.s." in a.text for a in figure.layout.annotations) == 2
 
 
@@ -209,4 +214,5 @@ def test_the_suite_page_draws_in_headless_chromium(suite, chromium, tmp_path: Pa
     )
     assert sum("n.s." in label for label in labels) == 2  # circles' l2/kernel and kl_sparsity
     assert sum("winner" in label for label in labels) == 2  # circles' and diabetes' l1/pre_activation
+    assert sum("chosen" in label for label in labels) == 1  # moons' l1/pre_activation
     assert chromium.evaluate("document.querySelectorAll('#chart-heatmap path[style*=\"stroke-width: 3\"]').length") >= 2

@@ -53,6 +53,7 @@ class HeatCell:
         flipped: Whether the figure is better lower, so that :attr:`better` is ``-raw``.
         includes_zero: Whether the interval includes 0 (the difference may be no difference); ``False`` without one.
         winner: Whether this is the row's winner (:attr:`SuiteRow.winner`).
+        chosen: Whether this is the row's choice on validation (:attr:`SuiteRow.choice`), a winner or not.
         beats_none: Significant after Holm's correction over its row, on the good side of 0.
         holm_p: Holm-adjusted p-value (``None`` without a comparison).
         wilcoxon_p: The Wilcoxon signed-rank p-value (``None`` likewise).
@@ -72,6 +73,7 @@ class HeatCell:
     flipped: bool = False
     includes_zero: bool = False
     winner: bool = False
+    chosen: bool = False
     beats_none: bool = False
     holm_p: float | None = None
     wilcoxon_p: float | None = None
@@ -226,7 +228,7 @@ def _cell(row: SuiteRow, cell: SuiteCell | None, group: str) -> HeatCell:
         return HeatCell(row.study, group, figure, unit, flipped=flipped, status=NOT_SEARCHED)
     common = dict(
         study=row.study, group=group, figure=figure, unit=unit, flipped=flipped, winner=row.winner == group,
-        beats_none=cell.beats_none, holm_p=cell.holm_p, trial=cell.trial.number,
+        chosen=row.choice == group, beats_none=cell.beats_none, holm_p=cell.holm_p, trial=cell.trial.number,
     )
     c = cell.comparison
     if c is None:
