@@ -19,7 +19,7 @@ from actreg_search.engine.seeds import build_models
 from actreg_search.spec.specs import ON_TEST, DataSpec, ModelSpec
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
-from tests.engine.helpers import keras_full_batch_fit
+from tests.engine.test_rowwise import KerasFits
 
 STUDIES = Path(__file__).resolve().parents[2] / "studies"
 TWO_LAYER = ModelSpec(builder=f"{STUDIES}/models/two_layer.py:build_without_dropout")
@@ -39,7 +39,8 @@ def _config(placement: Placement | None, epochs: int = 20, layers: tuple[str, ..
 
 @pytest.fixture(scope="module")
 def shared_engine() -> FusedEngine:
-    """One engine for the placements: one program (the penalty is its input), compiled once."""
+    """One engine for the two-layer builder's trials of 20 epochs (the placements, the marked layers): one program
+    (the penalty and the layers it marks are its inputs), compiled once."""
     return FusedEngine()
 
 
@@ -47,16 +48,17 @@ def shared_engine() -> FusedEngine:
 def test_fused_and_keras_agree_on_every_weight_of_the_two_layer_builder(data, placement, shared_engine):
     config = _config(placement)
     fused = shared_engine.fit_models(config, data, SEEDS, model=TWO_LAYER).models
+    keras_fit = KerasFits(config, TWO_LAYER)  # Keras' model traced once for both seeds
     for seed, trained in zip(SEEDS, fused):
-        reference = keras_full_batch_fit(config, data, seed, model=TWO_LAYER)
+        reference = keras_fit(data, seed)
         assert [w.shape for w in trained.weights] == [w.shape for w in reference.weights]
         for ours, theirs in zip(trained.get_weights(), reference.get_weights()):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
 
 
-def test_a_trial_reports_every_marked_layer_and_the_pooled_figures(data):
-    result = FusedEngine().train(_config(Placement.PRE_ACTIVATION, epochs=4, layers=("h2",)), data, SEEDS, model=TWO_LAYER)
-    assert result.engine == "fused" and result.layers == ("h1", "h2")
+def test_a_trial_reports_every_marked_layer_and_the_pooled_figures(data, shared_engine):
+    result = shared_engine.train(_config(Placement.PRE_ACTIVATION, layers=("h2",)), data, SEEDS, model=TWO_LAYER)
+    assert result.engine == "fused" and result.layers == ("h1", "h2") and len(shared_engine.cache.programs) == 1
     per_layer = result.layer_values("layer_sparsity")
     assert set(per_layer) == {"h1", "h2"} and all(len(v) == len(SEEDS) for v in per_layer.values())
     for i, seed_result in enumerate(result.seeds):
@@ -66,10 +68,12 @@ def test_a_trial_reports_every_marked_layer_and_the_pooled_figures(data):
 
 
 def test_dropout_trains_on_rows_the_same_every_time(data):
-    config = _config(Placement.POST_ACTIVATION, epochs=4)
-    first = FusedEngine().train(config, data, SEEDS, model=WITH_DROPOUT)
-    second = FusedEngine().train(config, data, SEEDS, model=WITH_DROPOUT)
-    assert first.engine == "fused"
+    """Trained twice in one program: the second training draws its masks afresh from the seeds and steps (not from
+    a generator that ran on, nor from TensorFlow's seed, which only the first build sets)."""
+    config, engine = _config(Placement.POST_ACTIVATION, epochs=4), FusedEngine()
+    first = engine.train(config, data, SEEDS, model=WITH_DROPOUT)
+    second = engine.train(config, data, SEEDS, model=WITH_DROPOUT)
+    assert first.engine == "fused" and len(engine.cache.programs) == 1
     assert [s.train_loss for s in first.seeds] == [s.train_loss for s in second.seeds]
     assert first.seeds[0].train_loss != first.seeds[1].train_loss
 
@@ -81,7 +85,7 @@ def test_a_keras_file_gets_fresh_weights_per_seed_and_the_penalty_by_name(tmp_pa
     hidden = keras.layers.Dense(4, activation="relu", name="h1")(inputs)
     keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid", name="out")(hidden)).save(path)
     spec = ModelSpec(file=str(path), regularize=("h1",))
-    config = _config(Placement.PRE_ACTIVATION)
+    config = _config(Placement.PRE_ACTIVATION, epochs=5)
     a, b = build_models(config, data, [0, 1], spec, seed_tensorflow=False)
     again = build_models(config, data, [0], spec, seed_tensorflow=False)[0]
     assert [layer.name for layer in a.layers][1:] == ["h1", "h1_activation", "out"]
@@ -90,8 +94,9 @@ def test_a_keras_file_gets_fresh_weights_per_seed_and_the_penalty_by_name(tmp_pa
     np.testing.assert_array_equal(a.get_layer("h1").kernel, again.get_layer("h1").kernel)
     fused = FusedEngine().fit_models(config, data, [0], model=spec).models[0]
     reference = KerasEngine.fit(config, data, 0, model=spec)
-    for ours, theirs in zip(fused.get_weights(), reference.get_weights()):
+    for ours, theirs, initial in zip(fused.get_weights(), reference.get_weights(), a.get_weights(), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+        assert not np.allclose(ours, initial, rtol=1e-4, atol=1e-6)  # 5 epochs moved every weight past the tolerance
 
 
 class Scale(keras.layers.Layer):
