@@ -2,9 +2,11 @@
 
 Trials that differ only in them share one compiled program, trained in one
 batch; each row still trains as Keras trains it at its own rate (every mlp
-placement and optimizer at three rates in one program:
-tests/engine/test_fused.py, ``test_full_batch_matches_keras_fit_weight_for_weight``;
-the cnn's and rnn's placements: tests/engine/test_row_families.py).
+penalty and placement, each trial at its own rate, in one mixed batch:
+tests/engine/test_programs.py, ``test_a_trial_padded_into_a_mixed_batch_matches_the_keras_engine``;
+each optimizer at its own rates: tests/engine/test_fused.py,
+``test_full_batch_matches_keras_fit_weight_for_weight``; the cnn's and rnn's
+placements: tests/engine/test_row_families.py).
 """
 
 from __future__ import annotations
