@@ -77,12 +77,7 @@ def block(doc: str, begin: str = BEGIN, end: str = END) -> str:
 def leaders(folder: Path, storage: str) -> dict[str, tuple[str, str]]:
     """Per study: its verdict, and the penalty group of its best trial on validation (rank 1)."""
     table = load(folder, storage).table()
-    return {row.study: (row.verdict, leader.group if (leader := _leader(row)) else "—") for row in table.rows}
-
-
-def _leader(row):
-    """A row's cell of the study's best trial on validation (rank 1), or ``None`` for a row without trials."""
-    return min(row.cells, key=lambda c: c.rank, default=None)
+    return {row.study: (row.verdict, row.choice or "—") for row in table.rows}
 
 
 def winner(verdict: str) -> str:
@@ -143,7 +138,7 @@ def glance(storage: str) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for row in load(ATLAS, storage).table().rows:
-        none, best = row.baseline, _leader(row)
+        none, best = row.baseline, (row.cell(row.choice) if row.choice else None)
         if none is None or best is None or none.mean is None:
             lines.append(f"| {row.study} | — | — | — | {row.verdict} |")
             continue

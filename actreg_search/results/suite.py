@@ -142,7 +142,6 @@ class SuiteRow:
         figure: The figure reported and compared, the task's headline on the test set.
         chosen_on_test: Whether the choice was made on the test set (``validation = "test"``): its figures are optimistic.
         cells: One per group, in :func:`group_key` order, ``none`` first.
-        winner: The row's choice on validation (:attr:`choice`) where it beats none on test, else ``None``.
         confidence: The intervals' level; ``1 - confidence`` is the row's family-wise error rate.
     """
 
@@ -154,7 +153,6 @@ class SuiteRow:
     figure: str
     chosen_on_test: bool
     cells: tuple[SuiteCell, ...]
-    winner: str | None
     confidence: float = 0.95
 
     def cell(self, group: str) -> SuiteCell | None:
@@ -170,6 +168,12 @@ class SuiteRow:
     def choice(self) -> str | None:
         """The group of the study's best trial on validation (rank 1): the penalty the row chooses."""
         return min(self.cells, key=lambda c: c.rank).group if self.cells else None
+
+    @property
+    def winner(self) -> str | None:
+        """The row's choice on validation (:attr:`choice`) where it beats none on test, else ``None``."""
+        chosen = None if self.choice is None else self.cell(self.choice)
+        return chosen.group if chosen is not None and chosen.beats_none else None
 
     @property
     def beating(self) -> tuple[str, ...]:
@@ -272,12 +276,10 @@ def suite_row(results: StudyResults, confidence: float = 0.95) -> SuiteRow:
         )
         for group, (rank, trial) in sorted(chosen.items(), key=lambda item: group_key(item[0]))
     )
-    choice = min(cells, key=lambda c: c.rank, default=None)
-    winner = choice if choice is not None and choice.beats_none else None
     return SuiteRow(
         study=results.name, dataset=_dataset(results), family=_family(results), task=results.task,
         selected_on=results.selection_metric, figure=figure, chosen_on_test=results.selects_on_test,
-        cells=cells, winner=None if winner is None else winner.group, confidence=confidence,
+        cells=cells, confidence=confidence,
     )
 
 
