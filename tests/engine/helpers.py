@@ -17,6 +17,19 @@ from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
 
 
+class KeepingEngine(FusedEngine):
+    """A fused engine that keeps each trial's result of its last batch (``fit_many`` returns only the trained models)."""
+
+    def train_many(self, configs, data, seeds, monitors, done, model=None) -> None:
+        self.results: dict[int, TrialResult | Exception] = {}
+
+        def keep(index: int, outcome: TrialResult | Exception) -> None:
+            self.results[index] = outcome
+            done(index, outcome)
+
+        super().train_many(configs, data, seeds, monitors, keep, model)
+
+
 def fit_many(
     engine: FusedEngine, configs: Sequence[TrialConfig], data: Dataset, seeds: Sequence[int], model: ModelSpec | None = None
 ) -> list[list[keras.Model]]:

@@ -28,7 +28,7 @@ from actreg_search.engine.seeds import build_models
 from actreg_search.spec.specs import ON_TEST, DataSpec, Validation
 from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import Placement, Protocol, Regularizer
-from tests.engine.helpers import fit_many
+from tests.engine.helpers import KeepingEngine, fit_many
 from tests.engine.test_programs import CASES
 
 SEEDS = [3, 7]
@@ -68,19 +68,6 @@ def assert_moved(have: list[np.ndarray], trial: TrialConfig, data: Dataset, seed
     (initial,) = build_models(trial, data, [seed], None, seed_tensorflow=False)
     for k, (h, w) in enumerate(zip(have, initial.get_weights(), strict=True)):
         assert not np.allclose(h, w, rtol=1e-4, atol=1e-6), f"{what}: weight {k} did not move"
-
-
-class KeepingEngine(FusedEngine):
-    """A fused engine that keeps each trial's result of its last batch (``fit_many`` returns only the trained models)."""
-
-    def train_many(self, configs, data, seeds, monitors, done, model=None) -> None:
-        self.results: dict[int, TrialResult | Exception] = {}
-
-        def keep(index: int, outcome: TrialResult | Exception) -> None:
-            self.results[index] = outcome
-            done(index, outcome)
-
-        super().train_many(configs, data, seeds, monitors, keep, model)
 
 
 class RecordingKerasEngine(KerasEngine):

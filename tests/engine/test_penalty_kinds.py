@@ -17,25 +17,12 @@ from actreg_search.spec.parser import parse_spec
 from actreg_search.spec.specs import ON_TEST, DataSpec
 from actreg_search.spec.trial import LayerPenalty, TrialConfig
 from actreg_search.spec.vocab import Placement, Regularizer
-from tests.engine.helpers import fit_many, keras_full_batch_fit
+from tests.engine.helpers import KeepingEngine, fit_many, keras_full_batch_fit
 from tests.engine.test_rowwise import assert_same_weights
 
 SEEDS = [0, 1]
 POST = Placement.POST_ACTIVATION
 PENALTY = "import keras\n\ndef spread(x):\n    return keras.ops.mean(keras.ops.square(x - keras.ops.mean(x)))\n"
-
-
-class KeepingEngine(FusedEngine):
-    """A fused engine that keeps each trial's result of its last batch (``fit_many`` returns only the trained models)."""
-
-    def train_many(self, configs, data, seeds, monitors, done, model=None) -> None:
-        self.results: dict = {}
-
-        def keep(index, outcome) -> None:
-            self.results[index] = outcome
-            done(index, outcome)
-
-        super().train_many(configs, data, seeds, monitors, keep, model)
 
 
 def kl_engine(**kw) -> KeepingEngine:
