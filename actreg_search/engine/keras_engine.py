@@ -138,7 +138,11 @@ class KerasEngine(Engine):
     ) -> tuple[keras.Model, _CurveRecorder]:
         """:meth:`fit`, with the accuracies recorded at the epochs ``points`` (``on_epoch`` called at each)."""
         prepare_model(model)
-        keras.backend.clear_session()
+        # Keras' state (layer-name counters, the default graph, the kernel cache) is reset for every seed, but
+        # without clear_session's gc.collect(): Keras' docstring advises skipping it in a short loop, and a full
+        # collection of a process holding TensorFlow cost 0.2 s and more a seed (the keras engine's memory soak:
+        # 50 trials x 3 seeds x 20 epochs in 164 s against 281 s, RSS 1482 MB against 1462 MB; docs/performance.md).
+        keras.backend.clear_session(free_memory=False)
         keras.utils.set_random_seed(seed)
         net = build_model(config, data.input_shape, data.n_classes, model)
         net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))

@@ -63,7 +63,7 @@ def keras_full_batch_fit(config: TrialConfig, data: Dataset, seed: int, model: M
     keras engine's (``test_keras_full_batch_fit_is_keras_engine_fit``).
     """
     prepare_model(model)
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(seed)
     net = build_model(config, data.input_shape, data.n_classes, model)
     net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes), steps_per_execution=config.epochs)

@@ -122,7 +122,7 @@ def keras_fit_in_program_order(config: TrialConfig, data: Dataset, seed: int) ->
         .flat_map(lambda order: tf.data.Dataset.from_tensor_slices((tf.gather(x, order), tf.gather(y, order))).batch(size))
         .apply(tf.data.experimental.assert_cardinality(config.epochs * math.ceil(n / size)))
     )
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(seed)
     model = build_model(config, data.input_shape, data.n_classes)
     model.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
