@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
+import gc
 import textwrap
 from pathlib import Path
 
@@ -14,6 +15,22 @@ import optuna
 import pytest
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fewer, cheaper garbage collections in a test process: a test's own objects are not its subject.
+
+    Once TensorFlow is imported a test process holds millions of objects, and tracing a program or a Keras model
+    allocates many more: with Python's default thresholds the collector ran often and walked them all.
+    :func:`gc.freeze` moves what collection imported out of the collector's sight, and a young generation of
+    50,000 objects (the default is 700) makes collections rarer. test_fused.py with test_programs.py, two runs
+    each in one process: 52.2 and 48.2 s of CPU as before, 47.1 and 47.4 s with the freeze alone, 43.1 and
+    43.5 s with both (about 70 MB more memory); the whole suite, back to back, 293 s against 304 s (within the
+    VM's run-to-run noise). The processes ``run`` starts (workers) are not affected.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 TINY = """
 [study]
