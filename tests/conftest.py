@@ -20,7 +20,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Fewer, cheaper garbage collections in a test process: a test's own objects are not its subject.
 
-    Once TensorFlow is imported a test process holds millions of objects, and tracing a program or a Keras model
+    Once TensorFlow, Keras and the rest are imported a test process holds over 350,000 objects, and tracing a program or a Keras model
     allocates many more: with Python's default thresholds the collector ran often and walked them all.
     :func:`gc.freeze` moves what collection imported out of the collector's sight, and a young generation of
     50,000 objects (the default is 700) makes collections rarer. test_fused.py with test_programs.py, two runs
@@ -31,6 +31,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
 
 TINY = """
 [study]
