@@ -20,8 +20,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Fewer, cheaper garbage collections in a test process: a test's own objects are not its subject.
 
-    Once TensorFlow, Keras and the rest are imported a test process holds over 350,000 objects, and tracing a program or a Keras model
-    allocates many more: with Python's default thresholds the collector ran often and walked them all.
+    Once TensorFlow, Keras and the rest are imported a test process holds over 350,000 objects, and tracing a
+    program or a Keras model allocates many more: with Python's default thresholds the collector ran often and
+    walked them all.
     :func:`gc.freeze` moves what collection imported out of the collector's sight, and a young generation of
     50,000 objects (the default is 700) makes collections rarer. test_fused.py with test_programs.py, two runs
     each in one process: 52.2 and 48.2 s of CPU as before, 47.1 and 47.4 s with the freeze alone, 43.1 and

@@ -30,6 +30,24 @@ from actreg_search.spec.trial import TrialConfig
 from actreg_search.spec.vocab import EngineName
 
 
+def seeded_model(config: TrialConfig, data: Dataset, seed: int, model: ModelSpec | None = None) -> keras.Model:
+    """A new, uncompiled model for ``seed``, initialised as the keras engine initialises each seed's model.
+
+    Keras' state (layer-name counters, the default graph, the kernel cache) is
+    reset first, but without ``clear_session``'s ``gc.collect()``: Keras'
+    docstring advises skipping it in a short loop, and a full collection of a
+    process holding TensorFlow cost 0.2 s and more a seed (the keras engine's
+    memory soak, 50 trials x 3 seeds x 20 epochs: 164 s against 281 s, RSS
+    1482 MB against 1462 MB; docs/performance.md). Then
+    ``keras.utils.set_random_seed(seed)`` seeds the weights, the shuffling and
+    every random layer.
+    """
+    prepare_model(model)
+    keras.backend.clear_session(free_memory=False)
+    keras.utils.set_random_seed(seed)
+    return build_model(config, data.input_shape, data.n_classes, model)
+
+
 class _CurveRecorder(keras.callbacks.Callback):
     """Records the train/test headline figure (accuracy, RMSE...) at the curve epochs, stops on a non-finite loss, keeps early stopping's epochs."""
 
@@ -137,14 +155,7 @@ class KerasEngine(Engine):
         model: ModelSpec | None = None,
     ) -> tuple[keras.Model, _CurveRecorder]:
         """:meth:`fit`, with the accuracies recorded at the epochs ``points`` (``on_epoch`` called at each)."""
-        prepare_model(model)
-        # Keras' state (layer-name counters, the default graph, the kernel cache) is reset for every seed, but
-        # without clear_session's gc.collect(): Keras' docstring advises skipping it in a short loop, and a full
-        # collection of a process holding TensorFlow cost 0.2 s and more a seed (the keras engine's memory soak:
-        # 50 trials x 3 seeds x 20 epochs in 164 s against 281 s, RSS 1482 MB against 1462 MB; docs/performance.md).
-        keras.backend.clear_session(free_memory=False)
-        keras.utils.set_random_seed(seed)
-        net = build_model(config, data.input_shape, data.n_classes, model)
+        net = seeded_model(config, data, seed, model)
         net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
         recorder = _CurveRecorder(data, seed, points, on_epoch)
         stopper, stopping = None, {}

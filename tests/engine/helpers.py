@@ -10,9 +10,10 @@ import numpy as np
 from actreg_search.data.datasets import Dataset
 from actreg_search.engine.base import Monitor, TrialResult
 from actreg_search.engine.fused import FusedEngine
+from actreg_search.engine.keras_engine import seeded_model
 from actreg_search.engine.seeds import build_models
 from actreg_search.engine.targets import standardized
-from actreg_search.models.build import build_model, make_loss, make_optimizer, prepare_model
+from actreg_search.models.build import make_loss, make_optimizer
 from actreg_search.spec.specs import ModelSpec
 from actreg_search.spec.trial import TrialConfig
 
@@ -62,10 +63,7 @@ def keras_full_batch_fit(config: TrialConfig, data: Dataset, seed: int, model: M
     instead of paying ``model.fit``'s ~50 ms per epoch. Initialisation is the
     keras engine's (``test_keras_full_batch_fit_is_keras_engine_fit``).
     """
-    prepare_model(model)
-    keras.backend.clear_session(free_memory=False)
-    keras.utils.set_random_seed(seed)
-    net = build_model(config, data.input_shape, data.n_classes, model)
+    net = seeded_model(config, data, seed, model)
     net.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes), steps_per_execution=config.epochs)
     n = len(data.x_train)
     x = np.tile(data.x_train, (config.epochs, *([1] * (data.x_train.ndim - 1))))

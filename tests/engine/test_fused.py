@@ -24,7 +24,7 @@ from actreg_search.data.datasets import Dataset, load_dataset
 from actreg_search.engine import stacked
 from actreg_search.engine.base import Monitor, NonFiniteLoss, curve_epochs
 from actreg_search.engine.fused import FusedEngine
-from actreg_search.engine.keras_engine import KerasEngine
+from actreg_search.engine.keras_engine import KerasEngine, seeded_model
 from actreg_search.engine.metrics import accuracy
 from actreg_search.models.build import build_model, make_loss, make_optimizer
 from actreg_search.spec.measures import TEST_ACCURACY
@@ -122,9 +122,7 @@ def keras_fit_in_program_order(config: TrialConfig, data: Dataset, seed: int) ->
         .flat_map(lambda order: tf.data.Dataset.from_tensor_slices((tf.gather(x, order), tf.gather(y, order))).batch(size))
         .apply(tf.data.experimental.assert_cardinality(config.epochs * math.ceil(n / size)))
     )
-    keras.backend.clear_session(free_memory=False)
-    keras.utils.set_random_seed(seed)
-    model = build_model(config, data.input_shape, data.n_classes)
+    model = seeded_model(config, data, seed)
     model.compile(optimizer=make_optimizer(config), loss=make_loss(data.n_classes))
     model.fit(batches, epochs=1, shuffle=False, verbose=0)
     return model
